@@ -1,0 +1,39 @@
+# goodput: build, test, demo, bench, fuzz.
+# Everything here needs only Go 1.26 (and, for the HTML report test,
+# chromium, which .ci/run installs).
+
+GO      ?= go
+BIN     := bin
+PKGS    := ./...
+FUZZTIME ?= 10s
+
+.PHONY: all build test demo bench fuzz clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -o $(BIN)/loadgen ./cmd/loadgen
+	$(GO) build -trimpath -o $(BIN)/target ./cmd/target
+
+# test: formatting, vet, and every test under the race detector.
+test:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) test -race -timeout 8m $(PKGS)
+
+# demo: the main job on the embedded reference target.
+demo: build
+	./scripts/demo.sh
+
+# bench: every benchmark with allocation counts, including the end-to-end
+# throughput benchmark of the load engine.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m $(PKGS)
+
+# fuzz: each native fuzz target for $(FUZZTIME).
+fuzz:
+	./scripts/fuzz.sh $(FUZZTIME)
+
+clean:
+	rm -rf $(BIN) out
