@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/goodput-dev/goodput/report"
+)
+
+// The tests in this file run the real binaries as processes, the way a user
+// (or a CI job) does.
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+// binaries builds loadgen and target once per test binary and returns their
+// paths.
+func binaries(t *testing.T) (loadgen, target string) {
+	t.Helper()
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "goodput-e2e-")
+		if buildErr != nil {
+			return
+		}
+		for _, name := range []string{"loadgen", "target"} {
+			cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, name), "github.com/goodput-dev/goodput/cmd/"+name)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr = errors.New("go build " + name + ": " + err.Error() + "\n" + string(out))
+				return
+			}
+		}
+	})
+	require.NoError(t, buildErr)
+	return filepath.Join(binDir, "loadgen"), filepath.Join(binDir, "target")
+}
+
+var addrPattern = regexp.MustCompile(`http://127\.0\.0\.1:\d+`)
+
+// startTarget starts the reference target on a free loopback port and
+// returns its base URL. The process is stopped (SIGTERM, then waited for)
+// when the test ends.
+func startTarget(t *testing.T, args ...string) string {
+	t.Helper()
+	_, target := binaries(t)
+	cmd := exec.Command(target, append([]string{"--listen", "127.0.0.1:0"}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	})
+
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if url := addrPattern.FindString(sc.Text()); url != "" {
+				found <- url
+				break
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case url := <-found:
+		return url
+	case <-time.After(30 * time.Second):
+		t.Fatalf("target did not print its address within 30s; stderr:\n%s", stderr.String())
+		return ""
+	}
+}
+
+// loadgenResult is what one loadgen process did.
+type loadgenResult struct {
+	code           int
+	stdout, stderr string
+	elapsed        time.Duration
+}
+
+// runLoadgen runs the loadgen binary to completion (with a generous bound).
+func runLoadgen(t *testing.T, args ...string) loadgenResult {
+	t.Helper()
+	loadgen, _ := binaries(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, loadgen, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	res := loadgenResult{stdout: stdout.String(), stderr: stderr.String(), elapsed: time.Since(start)}
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exitErr):
+		res.code = exitErr.ExitCode()
+	default:
+		t.Fatalf("loadgen %v: %v", args, err)
+	}
+	return res
+}
+
+// jsonSummary is the part of the JSON summary contract these tests read.
+type jsonSummary struct {
+	Requests     int64            `json:"requests"`
+	Attempts     int64            `json:"attempts"`
+	GoodputRatio float64          `json:"goodput_ratio"`
+	Outcomes     map[string]int64 `json:"outcomes"`
+	LatencyMS    struct {
+		P50, P90, P99, P999, Max, Mean float64
+	} `json:"latency_ms"`
+	Seed uint64 `json:"seed"`
+}
+
+func TestEndToEndAttackThenReport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real processes")
+	}
+	base := startTarget(t)
+	out := filepath.Join(t.TempDir(), "results.mpk")
+
+	res := runLoadgen(t, "attack", "--url", base+"/api/items/42", "--rate", "200", "--duration", "3s",
+		"--timeout", "2s", "--seed", "7", "--quiet", "-o", out)
+	require.Equal(t, 0, res.code, "attack failed: %s", res.stderr)
+
+	res = runLoadgen(t, "report", "--format", "json", out)
+	require.Equal(t, 0, res.code, "report failed: %s", res.stderr)
+	var s jsonSummary
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &s), res.stdout)
+
+	assert.InDelta(t, 600, s.Requests, 1, "requests")
+	assert.Equal(t, map[string]int64{"ok": s.Requests}, nonZero(s.Outcomes), "every outcome is ok")
+	assert.Equal(t, 1.0, s.GoodputRatio)
+	assert.Equal(t, uint64(7), s.Seed)
+	l := s.LatencyMS
+	assert.Greater(t, l.P50, 0.0)
+	assert.True(t, l.P50 <= l.P90 && l.P90 <= l.P99 && l.P99 <= l.P999 && l.P999 <= l.Max,
+		"percentiles ordered: %+v", l)
+}
+
+func nonZero(m map[string]int64) map[string]int64 {
+	out := map[string]int64{}
+	for k, v := range m {
+		if v != 0 {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func TestEndToEndBadInput(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real processes")
+	}
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage.mpk")
+	require.NoError(t, os.WriteFile(garbage, []byte("this is not a results file\n"), 0o644))
+
+	// A port nothing listens on: bind one, note it, close it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	deadURL := "http://" + ln.Addr().String() + "/"
+	require.NoError(t, ln.Close())
+
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantText string // the one-line message must name this
+	}{
+		{"unknown flag", []string{"attack", "--no-such-flag"}, exitUsage, "--no-such-flag"},
+		{"negative rate", []string{"attack", "--url", "http://127.0.0.1:1/", "--rate", "-5", "--duration", "1s"}, exitUsage, "rate"},
+		{"unknown command", []string{"attak"}, exitUsage, "attak"},
+		{"unreachable url", []string{"attack", "--url", deadURL, "--rate", "10", "--duration", "2s", "--quiet"}, exitRun, strings.TrimSuffix(strings.TrimPrefix(deadURL, "http://"), "/")},
+		{"garbage results file", []string{"report", garbage}, exitUsage, garbage},
+		{"missing results file", []string{"report", filepath.Join(dir, "nope.mpk")}, exitUsage, "nope.mpk"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := runLoadgen(t, tt.args...)
+			assert.Equal(t, tt.wantCode, res.code, "stderr: %s", res.stderr)
+			assert.Contains(t, res.stderr, tt.wantText)
+			lines := strings.Split(strings.TrimSpace(res.stderr), "\n")
+			assert.Contains(t, lines[len(lines)-1], "loadgen: ", "the error is the last line")
+			assert.Less(t, res.elapsed, 15*time.Second, "bad input is reported promptly, not after a hang")
+		})
+	}
+}
+
+func TestEndToEndInterruptKeepsResults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real processes")
+	}
+	base := startTarget(t)
+	loadgen, _ := binaries(t)
+	out := filepath.Join(t.TempDir(), "results.mpk")
+
+	cmd := exec.Command(loadgen, "attack", "--url", base+"/api/items/1", "--rate", "100", "--duration", "60s",
+		"--quiet", "-o", out)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+
+	// Interrupt once results are flowing to the file.
+	require.Eventually(t, func() bool {
+		fi, err := os.Stat(out)
+		return err == nil && fi.Size() > 4096
+	}, 30*time.Second, 20*time.Millisecond, "results never reached the file")
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	interrupted := time.Now()
+
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("loadgen did not exit within 15s of SIGINT; stderr:\n%s", stderr.String())
+	}
+	t.Logf("exited %v after SIGINT, code %d", time.Since(interrupted), cmd.ProcessState.ExitCode())
+
+	f, err := os.Open(out)
+	require.NoError(t, err)
+	defer f.Close()
+	r, err := report.NewReader(bufio.NewReader(f))
+	require.NoError(t, err)
+	var (
+		res    report.Result
+		ev     report.Event
+		n      int
+		finals int
+	)
+	for {
+		kind, err := r.Next(&res, &ev)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		if kind == report.RecordResult {
+			n++
+			if res.Final {
+				finals++
+			}
+		}
+	}
+	require.NoError(t, r.Truncated(), "an interrupted run still ends with whole records")
+	assert.Greater(t, n, 0)
+	assert.Greater(t, finals, 0)
+
+	rep := runLoadgen(t, "report", "--format", "json", out)
+	require.Equal(t, 0, rep.code, rep.stderr)
+}
