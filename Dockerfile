@@ -1,0 +1,14 @@
+# The loadgen and target binaries in a distroless image: static, non-root.
+# Build with `make image` (needs a Docker engine).
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/loadgen ./cmd/loadgen && \
+    CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/target ./cmd/target
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/loadgen /out/target /usr/local/bin/
+USER 65532:65532
+ENTRYPOINT ["/usr/local/bin/loadgen"]
