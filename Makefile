@@ -7,7 +7,7 @@ BIN     := bin
 PKGS    := ./...
 FUZZTIME ?= 10s
 
-.PHONY: all build test demo bench fuzz clean
+.PHONY: all build test demo bench fuzz image clean
 
 all: build
 
@@ -34,6 +34,12 @@ bench:
 # fuzz: each native fuzz target for $(FUZZTIME).
 fuzz:
 	./scripts/fuzz.sh $(FUZZTIME)
+
+# image: the container image of deploy/kubernetes (needs a Docker engine;
+# not part of make test).
+IMAGE ?= ghcr.io/goodput-dev/goodput:v0.1.0
+image:
+	docker build -t $(IMAGE) .
 
 clean:
 	rm -rf $(BIN) out
