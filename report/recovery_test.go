@@ -77,7 +77,7 @@ func TestDetectRecovery(t *testing.T) {
 			wantTime:      11 * time.Second,
 		},
 		{
-			name: "p99 under the SLO counts even when far above baseline",
+			name:    "p99 under the SLO counts even when far above baseline",
 			samples: series(60, func(i int) bool { return i >= 10 && i < 20 }),
 			opts:    RecoveryOptions{SLO: 3 * time.Second},
 			// the degraded windows have p99 2 s ≤ SLO but goodput 20 %:
