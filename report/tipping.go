@@ -1,0 +1,91 @@
+package report
+
+import "time"
+
+// TippingGoodput is the fraction of the offered rate goodput must reach for
+// a ramp step to be within capacity.
+const TippingGoodput = 0.99
+
+// RampStep is one step of a stepped ramp: a constant offered rate held for
+// a while, and what the service did with it. Rates are per second.
+type RampStep struct {
+	Name          string  `json:"name"`
+	OfferedRPS    float64 `json:"offered_rps"`    // new requests offered per second
+	ThroughputRPS float64 `json:"throughput_rps"` // attempts answered per second
+	GoodputRPS    float64 `json:"goodput_rps"`    // requests per second that succeeded within the SLO
+	P99Ms         float64 `json:"p99_ms"`         // p99 latency of successful requests, from intended start
+	Concurrency   float64 `json:"concurrency"`    // mean attempts in flight
+	// OK is set when the step is within capacity: goodput ≥ 99% of offered
+	// and p99 ≤ SLO. TippingPointOf sets it.
+	OK bool `json:"ok"`
+}
+
+// StepOK reports whether s is within capacity for slo: goodput ≥
+// TippingGoodput × offered and p99 ≤ slo (slo 0: no latency condition).
+func StepOK(s RampStep, slo time.Duration) bool {
+	if s.GoodputRPS < TippingGoodput*s.OfferedRPS {
+		return false
+	}
+	return slo <= 0 || s.P99Ms <= durMs(slo)
+}
+
+// TippingPoint is the result of a ramp: the highest offered rate the
+// service carried within capacity, the curve it was found on, and a
+// Universal Scalability Law fit of throughput against concurrency.
+type TippingPoint struct {
+	// Found is false when no step was within capacity.
+	Found bool `json:"found"`
+	// OfferedRPS is the tipping point: the offered rate of the highest step
+	// with goodput ≥ 99% of offered and p99 ≤ SLO.
+	OfferedRPS float64 `json:"offered_rps"`
+	// Step indexes Steps at the tipping point; -1 when not found.
+	Step  int        `json:"step"`
+	SLOMs float64    `json:"slo_ms"`
+	Steps []RampStep `json:"steps"`
+	// USL is the fit of ThroughputRPS against Concurrency over the steps;
+	// nil when there were too few distinct points.
+	USL *USLFit `json:"usl,omitempty"`
+}
+
+// TippingPointOf finds the tipping point of a stepped ramp: the highest
+// step (by offered rate) with goodput ≥ 99% of offered and p99 ≤ slo. It
+// marks each step's OK, and fits the USL to the steps' (concurrency,
+// throughput). The steps are copied, not modified.
+func TippingPointOf(steps []RampStep, slo time.Duration) TippingPoint {
+	tp := TippingPoint{Step: -1, SLOMs: durMs(slo), Steps: make([]RampStep, len(steps))}
+	ns := make([]float64, 0, len(steps))
+	xs := make([]float64, 0, len(steps))
+	for i, s := range steps {
+		s.OK = StepOK(s, slo)
+		tp.Steps[i] = s
+		if s.OK && (!tp.Found || s.OfferedRPS > tp.OfferedRPS) {
+			tp.Found, tp.OfferedRPS, tp.Step = true, s.OfferedRPS, i
+		}
+		ns = append(ns, s.Concurrency)
+		xs = append(xs, s.ThroughputRPS)
+	}
+	if fit, err := FitUSL(ns, xs); err == nil {
+		tp.USL = &fit
+	}
+	return tp
+}
+
+// PastKnee reports whether a ramp may stop: at least one step was within
+// capacity and the last n steps, all after it, were not. A ramp that never
+// had a good step goes on until its last step.
+func PastKnee(steps []RampStep, slo time.Duration, n int) bool {
+	if len(steps) < n+1 {
+		return false
+	}
+	for _, s := range steps[len(steps)-n:] {
+		if StepOK(s, slo) {
+			return false
+		}
+	}
+	for _, s := range steps[:len(steps)-n] {
+		if StepOK(s, slo) {
+			return true
+		}
+	}
+	return false
+}
