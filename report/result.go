@@ -189,6 +189,9 @@ type Header struct {
 	// Shard identifies this generator among the shards of one run:
 	// Index in [0, Count). Count is 1 for an unsharded run.
 	Shard ShardInfo
+	// Merged lists the shard indexes a merged stream holds (written by
+	// loadgen merge, sorted); nil for one generator's stream.
+	Merged []int
 }
 
 // PhaseInfo describes one schedule phase for reports.
