@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/spf13/pflag"
+
+	"github.com/goodput-dev/goodput/target"
+	"github.com/goodput-dev/goodput/target/dep"
+)
+
+// subcommand is a helper command run as "target NAME [flags]".
+type subcommand struct {
+	name string
+	run  func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+// subcommands lists the helper commands; anything else runs the service.
+func subcommands() []subcommand {
+	return []subcommand{}
+}
+
+const usageHead = `target runs the reference service: HTTP routes over simulated dependencies
+of known capacity (pool / latency), either as an honest default Go service
+(--preset unprotected) or with every resilience defence on (--preset protected).
+
+Usage:
+  target [flags]
+
+Configuration is applied in order: the preset, then --config FILE, then
+the flags given on the command line. --print-config shows the result.
+
+Flags:
+`
+
+const usageTail = `
+Examples:
+  # the walking skeleton: db pool 8 x 20ms = 400 requests/s of capacity
+  target --listen 127.0.0.1:8080
+
+  # every defence on, and a slower search dependency
+  target --preset protected --search-latency lognormal:50ms,400ms
+
+  # start from a file, see what it resolves to
+  target --config target.yaml --print-config
+
+  # admin on every interface: a token is then required
+  target --admin 0.0.0.0:8081 --admin-token "$(cat token)"
+
+When ready, target prints one line on stdout:
+  target: listening on http://127.0.0.1:8080 (admin http://127.0.0.1:8081)
+SIGINT or SIGTERM drains requests in flight (at most --drain-timeout).
+
+Exit codes:
+  0  stopped cleanly (or --help, --print-config)
+  2  bad flags or configuration file (the message names the flag or field)
+  3  the service could not run (cannot listen, drain timed out)
+`
+
+// options are the command-line flags that are not configuration fields.
+type options struct {
+	preset      string
+	configFile  string
+	printConfig bool
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		for _, c := range subcommands() {
+			if c.name == args[0] {
+				return c.run(ctx, args[1:], stdout, stderr)
+			}
+		}
+	}
+	cfg, opts, err := parseArgs(args, stdout)
+	if err != nil {
+		return err
+	}
+	if opts.printConfig {
+		b, err := yaml.Marshal(cfg)
+		if err != nil {
+			return runErrorf("print config: %w", err)
+		}
+		_, err = stdout.Write(b)
+		return err
+	}
+
+	level := slog.LevelInfo
+	if cfg.LogRequests {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	srv, err := target.New(cfg, target.WithLogger(logger))
+	if err != nil {
+		return usageErrorf("%w", err)
+	}
+	var lc net.ListenConfig
+	apiLn, err := lc.Listen(ctx, "tcp", cfg.Listen)
+	if err != nil {
+		return runErrorf("--listen %s: %w", cfg.Listen, err)
+	}
+	adminLn, err := lc.Listen(ctx, "tcp", cfg.AdminAddress())
+	if err != nil {
+		_ = apiLn.Close()
+		return runErrorf("--admin %s: %w", cfg.AdminAddress(), err)
+	}
+	if _, err := fmt.Fprintf(stdout, "target: listening on http://%s (admin http://%s)\n", apiLn.Addr(), adminLn.Addr()); err != nil {
+		_ = apiLn.Close()
+		_ = adminLn.Close()
+		return runErrorf("write stdout: %w", err)
+	}
+	if err := srv.Serve(ctx, apiLn, adminLn); err != nil {
+		return runErrorf("%w", err)
+	}
+	return nil
+}
+
+// parseArgs resolves the configuration: preset, then --config, then the
+// flags that were given.
+func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) {
+	var (
+		opts          options
+		seed          uint64
+		listen, admin string
+		adminToken    string
+		dbPool        int
+		searchPool    int
+		dbLatency     string
+		searchLatency string
+		drain         time.Duration
+		logRequests   bool
+	)
+	fs := pflag.NewFlagSet("target", pflag.ContinueOnError)
+	fs.SortFlags = false
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&opts.preset, "preset", target.PresetUnprotected, "starting configuration: unprotected or protected")
+	fs.StringVar(&opts.configFile, "config", "", "YAML configuration FILE applied over the preset (strict: unknown fields are errors)")
+	fs.BoolVar(&opts.printConfig, "print-config", false, "print the resolved configuration as YAML and exit")
+	fs.StringVar(&listen, "listen", "", "API listen address (default 127.0.0.1:8080; port 0 picks a free port)")
+	fs.StringVar(&admin, "admin", "", "admin listen address (default 127.0.0.1 on the API port + 1, a free port when that is 0); a non-loopback address needs --admin-token")
+	fs.StringVar(&adminToken, "admin-token", "", "bearer token every admin call must carry")
+	fs.Uint64Var(&seed, "seed", 0, "seed of the dependencies' latency and error sampling")
+	fs.IntVar(&dbPool, "db-pool", 0, "db dependency pool size (slots served at once)")
+	fs.StringVar(&dbLatency, "db-latency", "", "db latency: 20ms, uniform:10ms-30ms or lognormal:P50,P99")
+	fs.IntVar(&searchPool, "search-pool", 0, "search dependency pool size")
+	fs.StringVar(&searchLatency, "search-latency", "", "search latency, as --db-latency")
+	fs.DurationVar(&drain, "drain-timeout", 0, "on SIGINT/SIGTERM, how long requests in flight may finish")
+	fs.BoolVar(&logRequests, "log-requests", false, "log one line per request (slog, debug level) on stderr")
+
+	err := fs.Parse(args)
+	if errors.Is(err, pflag.ErrHelp) {
+		fmt.Fprint(stdout, usageHead)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		fmt.Fprint(stdout, usageTail)
+		return target.Config{}, opts, errHelp
+	}
+	if err != nil {
+		return target.Config{}, opts, usageErrorf("%v (see target --help)", err)
+	}
+	if fs.NArg() > 0 {
+		return target.Config{}, opts, usageErrorf("unexpected argument %q (see target --help)", fs.Arg(0))
+	}
+
+	cfg, err := target.Preset(opts.preset)
+	if err != nil {
+		return cfg, opts, usageErrorf("--preset: %w", err)
+	}
+	if opts.configFile != "" {
+		data, err := os.ReadFile(opts.configFile)
+		if err != nil {
+			return cfg, opts, usageErrorf("--config: %w", err)
+		}
+		if cfg, err = target.DecodeYAML(cfg, fs.Changed("preset"), opts.configFile, data); err != nil {
+			return cfg, opts, usageErrorf("--config: %w", err)
+		}
+	}
+
+	set := func(name string, apply func() error) {
+		if err == nil && fs.Changed(name) {
+			if aerr := apply(); aerr != nil {
+				err = usageErrorf("--%s: %w", name, aerr)
+			}
+		}
+	}
+	set("listen", func() error { cfg.Listen = listen; return nil })
+	set("admin", func() error { cfg.Admin = admin; return nil })
+	set("admin-token", func() error { cfg.AdminToken = adminToken; return nil })
+	set("seed", func() error { cfg.Seed = seed; return nil })
+	set("db-pool", func() error { cfg.DB.Pool = dbPool; return positive(dbPool) })
+	set("search-pool", func() error { cfg.Search.Pool = searchPool; return positive(searchPool) })
+	set("db-latency", func() (err error) { cfg.DB.Latency, err = dep.ParseLatency(dbLatency); return err })
+	set("search-latency", func() (err error) { cfg.Search.Latency, err = dep.ParseLatency(searchLatency); return err })
+	set("drain-timeout", func() error { cfg.DrainTimeout = dep.Duration(drain); return positive(drain) })
+	set("log-requests", func() error { cfg.LogRequests = logRequests; return nil })
+	if err != nil {
+		return cfg, opts, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, opts, usageErrorf("%w", err)
+	}
+	return cfg, opts, nil
+}
+
+// positive checks a flag value that must be at least 1 (or above 0).
+func positive[T int | time.Duration](v T) error {
+	if v <= 0 {
+		return fmt.Errorf("%v, want > 0", v)
+	}
+	return nil
+}

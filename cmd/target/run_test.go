@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// syncBuffer is a bytes.Buffer safe for the writer goroutine and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var listening = regexp.MustCompile(`^target: listening on (http://127\.0\.0\.1:\d+) \(admin (http://127\.0\.0\.1:\d+)\)\n$`)
+
+// startRun runs run() in a goroutine and returns the API and admin URLs
+// it printed, and a stop function that ends it and returns its error.
+func startRun(t *testing.T, args ...string) (api, admin string, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, append([]string{"--listen", "127.0.0.1:0"}, args...), &stdout, &stderr) }()
+	var m []string
+	require.Eventually(t, func() bool {
+		m = listening.FindStringSubmatch(stdout.String())
+		return m != nil
+	}, 10*time.Second, 5*time.Millisecond, "no listening line; stderr: %s", stderr.String())
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() { cancel(); err = <-done })
+		return err
+	}
+	t.Cleanup(func() { _ = stop() })
+	return m[1], m[2], stop
+}
+
+func TestRunServesItemsAndStopsCleanly(t *testing.T) {
+	api, admin, stop := startRun(t, "--db-latency", "1ms")
+
+	resp, err := http.Get(api + "/api/items/42")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.JSONEq(t, `{"id":42,"name":"item-42"}`, string(body))
+	assert.Contains(t, resp.Header.Get("Server-Timing"), "db;dur=")
+
+	resp, err = http.Get(api + "/healthz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+	resp, err = http.Get(admin + "/admin/deps/db")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+	require.NoError(t, stop())
+	http.DefaultClient.CloseIdleConnections()
+}
+
+func TestRunBadUsage(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte("db:\n  pool: 4\n  no_such_field: 1\n"), 0o644))
+	tests := []struct {
+		name string
+		args []string
+		want string // the message must name this
+	}{
+		{"unknown flag", []string{"--no-such-flag"}, "--no-such-flag"},
+		{"bad pool", []string{"--db-pool", "0"}, "--db-pool"},
+		{"bad latency", []string{"--search-latency", "lognormal:20ms"}, "--search-latency"},
+		{"bad preset", []string{"--preset", "armoured"}, "--preset"},
+		{"unknown field in file", []string{"--config", bad}, "no_such_field"},
+		{"missing file", []string{"--config", filepath.Join(dir, "nope.yaml")}, "nope.yaml"},
+		{"public admin without token", []string{"--admin", "0.0.0.0:0"}, "admin_token"},
+		{"stray argument", []string{"serve"}, "serve"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), tt.args, &stdout, &stderr)
+			require.Error(t, err)
+			assert.Equal(t, exitUsage, exitCode(err, &stderr))
+			assert.Contains(t, stderr.String(), tt.want)
+			assert.Equal(t, 1, strings.Count(stderr.String(), "\n"), "one line: %q", stderr.String())
+		})
+	}
+}
+
+func TestRunCannotListen(t *testing.T) {
+	api, _, _ := startRun(t)
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"--listen", strings.TrimPrefix(api, "http://")}, &stdout, &stderr)
+	require.Error(t, err)
+	assert.Equal(t, exitRun, exitCode(err, &stderr))
+	assert.Contains(t, stderr.String(), "--listen")
+}
+
+func TestRunHelp(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"--help"}, &stdout, &stderr)
+	assert.True(t, errors.Is(err, errHelp))
+	assert.Equal(t, exitOK, exitCode(err, &stderr))
+	assert.Contains(t, stdout.String(), "Examples:")
+	assert.Contains(t, stdout.String(), "--db-latency")
+}

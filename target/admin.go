@@ -1,0 +1,115 @@
+package target
+
+import (
+	"crypto/subtle"
+	"io"
+	"net/http"
+	"net/http/pprof"
+	"slices"
+	"strings"
+
+	"github.com/goodput-dev/goodput/target/dep"
+)
+
+// maxAdminBody bounds the body of an admin PUT.
+const maxAdminBody = 1 << 20
+
+// AdminHandler returns the admin routes: /admin/config, /admin/deps,
+// /metrics and /debug/pprof. When the configuration has an AdminToken,
+// every call needs "Authorization: Bearer <token>".
+func (s *Server) AdminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /admin/deps", s.adminListDeps)
+	mux.HandleFunc("GET /admin/deps/{name}", s.adminGetDep)
+	mux.HandleFunc("PUT /admin/deps/{name}", s.adminPutDep)
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("GET /admin/config", s.adminGetConfig)
+	if s.cfg.AdminToken == "" {
+		return mux
+	}
+	want := []byte("Bearer " + s.cfg.AdminToken)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="goodput target admin"`)
+			httpError(w, http.StatusUnauthorized, "admin calls need Authorization: Bearer <admin token>")
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// deps returns the dependencies by name, in a stable order.
+func (s *Server) deps() []*dep.Dep { return []*dep.Dep{s.db, s.search} }
+
+func (s *Server) dep(name string) *dep.Dep {
+	for _, d := range s.deps() {
+		if d.Name() == name {
+			return d
+		}
+	}
+	return nil
+}
+
+// depView is the JSON answer of GET /admin/deps/{name}.
+type depView struct {
+	Config dep.Config `json:"config"`
+	Stats  dep.Stats  `json:"stats"`
+}
+
+func (s *Server) adminListDeps(w http.ResponseWriter, _ *http.Request) {
+	out := map[string]depView{}
+	for _, d := range s.deps() {
+		out[d.Name()] = depView{d.Config(), d.Stats()}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) adminGetDep(w http.ResponseWriter, r *http.Request) {
+	d := s.dep(r.PathValue("name"))
+	if d == nil {
+		s.unknownDep(w, r.PathValue("name"))
+		return
+	}
+	writeJSON(w, http.StatusOK, depView{d.Config(), d.Stats()})
+}
+
+// adminPutDep applies a partial dep.Config: fields missing from the body
+// keep their current value.
+func (s *Server) adminPutDep(w http.ResponseWriter, r *http.Request) {
+	d := s.dep(r.PathValue("name"))
+	if d == nil {
+		s.unknownDep(w, r.PathValue("name"))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAdminBody))
+	if err != nil {
+		httpError(w, http.StatusRequestEntityTooLarge, "body: "+err.Error())
+		return
+	}
+	cfg, err := d.Patch(body)
+	if err != nil {
+		httpError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	s.logger.Info("dependency reconfigured", "dep", d.Name(), "config", cfg)
+	writeJSON(w, http.StatusOK, depView{cfg, d.Stats()})
+}
+
+func (s *Server) unknownDep(w http.ResponseWriter, name string) {
+	var names []string
+	for _, d := range s.deps() {
+		names = append(names, d.Name())
+	}
+	slices.Sort(names)
+	httpError(w, http.StatusNotFound, "unknown dependency "+name+", known: "+strings.Join(names, ", "))
+}
+
+// adminGetConfig answers the configuration in force, without the admin
+// token.
+func (s *Server) adminGetConfig(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.Config())
+}

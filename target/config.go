@@ -1,0 +1,151 @@
+package target
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/goodput-dev/goodput/target/dep"
+)
+
+// Config is the whole configuration of the reference target: its
+// dependencies, routes and defences. It reads from YAML (--config) and JSON
+// (GET/PUT /admin/config) with the same field names. Durations are Go
+// duration strings ("250ms").
+//
+// A Config is a value: copy it, change the copy, Validate it, apply it.
+// The zero value is not valid; start from Preset.
+type Config struct {
+	// Preset names the preset this configuration started from
+	// (informational: "unprotected" or "protected").
+	Preset string `json:"preset,omitempty"`
+	// Seed seeds the dependencies' latency and error sampling.
+	Seed uint64 `json:"seed"`
+
+	// Listen and Admin are the API and admin listen addresses (used by
+	// cmd/target; an embedded Server is given its listeners). The admin
+	// listener must be on a loopback address unless AdminToken is set. An
+	// empty Admin means 127.0.0.1 on the API port + 1, or a free port when
+	// the API port is 0 (see AdminAddress).
+	Listen string `json:"listen"`
+	Admin  string `json:"admin,omitempty"`
+	// AdminToken, when set, is required on every admin call as
+	// "Authorization: Bearer <token>". It is never printed.
+	AdminToken string `json:"admin_token,omitempty"`
+
+	// DB and Search are the two simulated dependencies: GET /api/items/{id}
+	// reads db, GET /api/search reads search.
+	DB     dep.Config `json:"db"`
+	Search dep.Config `json:"search"`
+
+	// DrainTimeout bounds graceful shutdown: requests still in flight after
+	// it are cut off.
+	DrainTimeout dep.Duration `json:"drain_timeout"`
+	// LogRequests logs one line per request (log/slog, debug level).
+	LogRequests bool `json:"log_requests"`
+}
+
+// Preset names.
+const (
+	PresetUnprotected = "unprotected"
+	PresetProtected   = "protected"
+)
+
+// Presets lists the preset names Preset accepts.
+func Presets() []string { return []string{PresetUnprotected, PresetProtected} }
+
+// Preset returns the named configuration:
+//
+//   - "unprotected": an honest default Go service. Unbounded concurrency,
+//     FIFO waiting on the dependency pools, no deadline checks, work
+//     finished for clients who left.
+//   - "protected": every defence on.
+//
+// Both have the same dependencies (db: pool 8, 20ms; search: pool 4,
+// 50ms), so their capacity is the same.
+func Preset(name string) (Config, error) {
+	c := Config{
+		Preset: name,
+		Seed:   1,
+		Listen: "127.0.0.1:8080",
+		DB: dep.Config{
+			Pool:    8,
+			Latency: dep.Latency{Dist: "fixed", P50: dep.Duration(20 * time.Millisecond)},
+		},
+		Search: dep.Config{
+			Pool:    4,
+			Latency: dep.Latency{Dist: "fixed", P50: dep.Duration(50 * time.Millisecond)},
+		},
+		DrainTimeout: dep.Duration(10 * time.Second),
+	}
+	switch name {
+	case PresetUnprotected:
+	case PresetProtected:
+	default:
+		return Config{}, fmt.Errorf("preset %q: want one of %v", name, Presets())
+	}
+	return c, nil
+}
+
+// Validate reports every field of c that is out of range, by its name.
+func (c Config) Validate() error {
+	var errs []error
+	if err := c.DB.Validate(); err != nil {
+		errs = append(errs, prefix("db", err))
+	}
+	if err := c.Search.Validate(); err != nil {
+		errs = append(errs, prefix("search", err))
+	}
+	if c.AdminToken == "" && c.Admin != "" && !isLoopback(c.Admin) {
+		errs = append(errs, fmt.Errorf("admin: %q is not a loopback address; set admin_token (--admin-token) to bind it", c.Admin))
+	}
+	if c.DrainTimeout < 0 {
+		errs = append(errs, fmt.Errorf("drain_timeout: %v, want ≥ 0", time.Duration(c.DrainTimeout)))
+	}
+	return errors.Join(errs...)
+}
+
+// AdminAddress returns the admin listen address: Admin when set, else
+// 127.0.0.1 on the API port + 1 (port 0, a free port, when the API port is
+// 0 or unknown).
+func (c Config) AdminAddress() string {
+	if c.Admin != "" {
+		return c.Admin
+	}
+	port := 0
+	if _, p, err := net.SplitHostPort(c.Listen); err == nil {
+		if n, err := strconv.Atoi(p); err == nil && n > 0 && n < 65535 {
+			port = n + 1
+		}
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+}
+
+// isLoopback reports whether addr (host:port) names a loopback host.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// prefix names the section an error of a nested Validate came from: each
+// line of err becomes "name.line".
+func prefix(name string, err error) error {
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
+		var errs []error
+		for _, e := range joined.Unwrap() {
+			errs = append(errs, prefix(name, e))
+		}
+		return errors.Join(errs...)
+	}
+	return fmt.Errorf("%s.%w", name, err)
+}

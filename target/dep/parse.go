@@ -1,0 +1,100 @@
+package dep
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// ParseLatency reads a latency distribution written as on the command line:
+//
+//	20ms                     fixed
+//	fixed:20ms               fixed
+//	uniform:10ms-30ms        U(10ms, 30ms)
+//	lognormal:20ms,80ms      lognormal with p50 20ms and p99 80ms
+func ParseLatency(s string) (Latency, error) {
+	kind, rest, found := strings.Cut(s, ":")
+	if !found {
+		kind, rest = "fixed", s
+	}
+	var l Latency
+	switch kind {
+	case "fixed":
+		d, err := parseDur(rest)
+		if err != nil {
+			return l, fmt.Errorf("latency %q: %w", s, err)
+		}
+		l = Latency{Dist: "fixed", P50: Duration(d)}
+	case "uniform":
+		lo, hi, ok := strings.Cut(rest, "-")
+		if !ok {
+			return l, fmt.Errorf("latency %q: want uniform:MIN-MAX such as uniform:10ms-30ms", s)
+		}
+		mn, err := parseDur(lo)
+		if err != nil {
+			return l, fmt.Errorf("latency %q: %w", s, err)
+		}
+		mx, err := parseDur(hi)
+		if err != nil {
+			return l, fmt.Errorf("latency %q: %w", s, err)
+		}
+		l = Latency{Dist: "uniform", Min: Duration(mn), Max: Duration(mx)}
+	case "lognormal":
+		a, b, ok := strings.Cut(rest, ",")
+		if !ok {
+			return l, fmt.Errorf("latency %q: want lognormal:P50,P99 such as lognormal:20ms,80ms", s)
+		}
+		p50, err := parseDur(a)
+		if err != nil {
+			return l, fmt.Errorf("latency %q: %w", s, err)
+		}
+		p99, err := parseDur(b)
+		if err != nil {
+			return l, fmt.Errorf("latency %q: %w", s, err)
+		}
+		l = Latency{Dist: "lognormal", P50: Duration(p50), P99: Duration(p99)}
+	default:
+		return l, fmt.Errorf("latency %q: unknown distribution %q, want fixed, uniform or lognormal", s, kind)
+	}
+	if err := l.Validate(); err != nil {
+		return Latency{}, fmt.Errorf("latency %q: %w", s, err)
+	}
+	return l, nil
+}
+
+func parseDur(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a Go duration such as 20ms", s)
+	}
+	return d, nil
+}
+
+// String writes l in the form ParseLatency reads.
+func (l Latency) String() string {
+	switch l.Dist {
+	case "fixed":
+		return time.Duration(l.P50).String()
+	case "uniform":
+		return fmt.Sprintf("uniform:%v-%v", time.Duration(l.Min), time.Duration(l.Max))
+	case "lognormal":
+		return fmt.Sprintf("lognormal:%v,%v", time.Duration(l.P50), time.Duration(l.P99))
+	}
+	return l.Dist
+}
+
+// Mean returns the mean of the distribution (for capacity estimates).
+func (l Latency) Mean() time.Duration {
+	switch l.Dist {
+	case "fixed":
+		return time.Duration(l.P50)
+	case "uniform":
+		return time.Duration(l.Min) + time.Duration(l.Max-l.Min)/2
+	case "lognormal":
+		mu := math.Log(float64(l.P50))
+		sigma := (math.Log(float64(l.P99)) - mu) / 2.3263
+		return time.Duration(math.Exp(mu + sigma*sigma/2))
+	}
+	return 0
+}

@@ -1,0 +1,122 @@
+package target
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// timing collects one request's time breakdown for the Server-Timing
+// header: queue (waiting for admission and for dependency slots), one entry
+// per dependency call (time holding a slot) and app (the rest).
+//
+// A timing is safe for concurrent use (a handler may call dependencies in
+// parallel).
+type timing struct {
+	start time.Time
+
+	mu    sync.Mutex
+	queue time.Duration
+	deps  []depTiming
+}
+
+type depTiming struct {
+	name string
+	dur  time.Duration
+}
+
+type timingKey struct{}
+
+func withTiming(ctx context.Context, t *timing) context.Context {
+	return context.WithValue(ctx, timingKey{}, t)
+}
+
+// timingFrom returns the request's timing, or nil outside the server's
+// middleware (callers then record nothing).
+func timingFrom(ctx context.Context) *timing {
+	t, _ := ctx.Value(timingKey{}).(*timing)
+	return t
+}
+
+// addQueue adds time spent waiting.
+func (t *timing) addQueue(d time.Duration) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	t.queue += d
+	t.mu.Unlock()
+}
+
+// addDep adds time spent in dependency name (merged with earlier calls to
+// the same dependency).
+func (t *timing) addDep(name string, d time.Duration) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := range t.deps {
+		if t.deps[i].name == name {
+			t.deps[i].dur += d
+			return
+		}
+	}
+	t.deps = append(t.deps, depTiming{name, d})
+}
+
+// header renders the Server-Timing value at now:
+// "queue;dur=1.2, app;dur=0.3, db;dur=20.1" (milliseconds).
+func (t *timing) header(now time.Time) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	app := now.Sub(t.start) - t.queue
+	for _, d := range t.deps {
+		app -= d.dur
+	}
+	b := make([]byte, 0, 64)
+	b = appendEntry(b, "queue", t.queue)
+	b = append(b, ", "...)
+	b = appendEntry(b, "app", max(app, 0))
+	for _, d := range t.deps {
+		b = append(b, ", "...)
+		b = appendEntry(b, d.name, d.dur)
+	}
+	return string(b)
+}
+
+func appendEntry(b []byte, name string, d time.Duration) []byte {
+	b = append(b, name...)
+	b = append(b, ";dur="...)
+	return strconv.AppendFloat(b, float64(d.Microseconds())/1000, 'f', -1, 64)
+}
+
+// timingWriter adds the Server-Timing header just before the status line
+// goes out, and remembers the status and whether anything was written.
+type timingWriter struct {
+	http.ResponseWriter
+	t       *timing
+	status  int
+	written bool
+}
+
+func (w *timingWriter) WriteHeader(code int) {
+	if !w.written {
+		w.written = true
+		w.status = code
+		w.Header().Set("Server-Timing", w.t.header(time.Now()))
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *timingWriter) Write(p []byte) (int, error) {
+	if !w.written {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *timingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
