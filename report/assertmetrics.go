@@ -1,0 +1,151 @@
+package report
+
+import (
+	"math"
+	"strconv"
+	"time"
+)
+
+// Unit says how a metric's value is read, written and compared.
+type Unit uint8
+
+// Units of metrics. Durations are held in Figures as seconds.
+const (
+	UnitCount    Unit = iota // a plain number of things
+	UnitRatio                // a fraction, 0..1 (also written as a percentage)
+	UnitRate                 // per second
+	UnitDuration             // seconds in Figures; written as a Go duration
+	UnitBool                 // 0 or 1 in Figures; written true/false
+)
+
+// String names the unit as docs and JSON show it.
+func (u Unit) String() string {
+	switch u {
+	case UnitRatio:
+		return "ratio"
+	case UnitRate:
+		return "rps"
+	case UnitDuration:
+		return "duration"
+	case UnitBool:
+		return "bool"
+	}
+	return "count"
+}
+
+// Better says which direction of a metric is an improvement.
+type Better int8
+
+// Directions of improvement.
+const (
+	BetterNeither Better = 0
+	BetterLower   Better = -1
+	BetterHigher  Better = 1
+)
+
+// Metric is a named scalar figure of a run or of one of its phases, as
+// assertions and comparisons use it.
+type Metric struct {
+	Name   string
+	Unit   Unit
+	Better Better
+	// RunOnly is set for metrics of the whole run that a phase does not
+	// have (recovery, tipping point).
+	RunOnly bool
+	Help    string
+}
+
+// metricList is every metric, in the order comparisons list them. It is
+// never modified.
+var metricList = []Metric{
+	{Name: "goodput_ratio", Unit: UnitRatio, Better: BetterHigher, Help: "requests that succeeded within the SLO ÷ requests offered"},
+	{Name: "goodput_rps", Unit: UnitRate, Better: BetterHigher, Help: "requests per second that succeeded within the SLO"},
+	{Name: "offered_rps", Unit: UnitRate, Help: "new requests per second the schedule emitted"},
+	{Name: "throughput_rps", Unit: UnitRate, Help: "attempts per second the service answered"},
+	{Name: "requests", Unit: UnitCount, Help: "requests offered"},
+	{Name: "attempts", Unit: UnitCount, Help: "attempts made (requests + retries + hedges)"},
+	{Name: "p50", Unit: UnitDuration, Better: BetterLower, Help: "median latency of successful requests, from intended start"},
+	{Name: "p90", Unit: UnitDuration, Better: BetterLower, Help: "90th percentile latency"},
+	{Name: "p99", Unit: UnitDuration, Better: BetterLower, Help: "99th percentile latency"},
+	{Name: "p999", Unit: UnitDuration, Better: BetterLower, Help: "99.9th percentile latency"},
+	{Name: "max", Unit: UnitDuration, Better: BetterLower, Help: "maximum latency"},
+	{Name: "mean", Unit: UnitDuration, Better: BetterLower, Help: "mean latency"},
+	{Name: "ok_ratio", Unit: UnitRatio, Better: BetterHigher, Help: "requests whose final outcome was ok ÷ requests"},
+	{Name: "shed_ratio", Unit: UnitRatio, Better: BetterLower, Help: "attempts shed by the service (429/503) ÷ attempts"},
+	{Name: "error_ratio", Unit: UnitRatio, Better: BetterLower, Help: "requests that did not end ok ÷ requests"},
+	{Name: "timeout_ratio", Unit: UnitRatio, Better: BetterLower, Help: "attempts the client gave up on ÷ attempts"},
+	{Name: "retries", Unit: UnitCount, Better: BetterLower, Help: "attempts beyond the first of each request"},
+	{Name: "amplification", Unit: UnitRatio, Better: BetterLower, Help: "attempts ÷ requests (1 = no retries)"},
+	{Name: "wasted_work", Unit: UnitCount, Better: BetterLower, Help: "work the target finished for clients that had given up (when it reports it)"},
+	{Name: "dropped", Unit: UnitCount, Better: BetterLower, Help: "requests the generator could not start (in-flight cap)"},
+	{Name: "lag_p99", Unit: UnitDuration, Better: BetterLower, Help: "p99 of attempt start − intended start (generator lag)"},
+	{Name: "recovered", Unit: UnitBool, Better: BetterHigher, RunOnly: true, Help: "the service recovered from every disturbance"},
+	{Name: "recovery_time", Unit: UnitDuration, Better: BetterLower, RunOnly: true, Help: "longest time from a disturbance's end to sustained recovery"},
+	{Name: "metastable", Unit: UnitBool, Better: BetterLower, RunOnly: true, Help: "the trigger ended but the service stayed collapsed until the end"},
+	{Name: "tipping_point", Unit: UnitRate, Better: BetterHigher, RunOnly: true, Help: "highest offered rate with goodput ≥ 99% of offered and p99 ≤ SLO (ramps)"},
+}
+
+// Metrics returns every metric assertions and comparisons know, in
+// comparison order. The slice is a copy.
+func Metrics() []Metric { return append([]Metric(nil), metricList...) }
+
+// LookupMetric returns the metric called name.
+func LookupMetric(name string) (Metric, bool) {
+	for _, m := range metricList {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return Metric{}, false
+}
+
+// Figures holds the value of each metric measured for one run or phase,
+// by metric name. Durations are in seconds, booleans 0 or 1. A metric
+// that was not measured (no disturbance, not a ramp, not reported by the
+// target) is absent. The zero value (nil) is an empty set, safe to read.
+type Figures map[string]float64
+
+// SetDuration records a duration metric.
+func (f Figures) SetDuration(name string, d time.Duration) { f[name] = d.Seconds() }
+
+// SetBool records a boolean metric.
+func (f Figures) SetBool(name string, b bool) {
+	f[name] = 0
+	if b {
+		f[name] = 1
+	}
+}
+
+// Format writes value v of metric m for people: durations as Go
+// durations rounded to 3 significant digits, ratios as percentages,
+// booleans as true/false.
+func (m Metric) Format(v float64) string {
+	switch m.Unit {
+	case UnitDuration:
+		return formatSeconds(v)
+	case UnitRatio:
+		if m.Name == "amplification" {
+			return strconv.FormatFloat(v, 'f', 3, 64) + "×"
+		}
+		return strconv.FormatFloat(100*v, 'f', 2, 64) + "%"
+	case UnitBool:
+		return strconv.FormatBool(v != 0)
+	case UnitRate:
+		return strconv.FormatFloat(v, 'f', 1, 64) + "/s"
+	}
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+		return strconv.FormatInt(int64(v), 10)
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
+}
+
+// formatSeconds writes s seconds as a Go duration rounded to 3
+// significant digits.
+func formatSeconds(s float64) string {
+	d := durFromS(s)
+	step := time.Duration(1)
+	for mag := d.Abs(); mag >= 1000; mag /= 10 {
+		step *= 10
+	}
+	return d.Round(step).String()
+}
