@@ -1,0 +1,194 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"text/tabwriter"
+)
+
+// CompareRun is one run of a comparison: its label and its figures.
+type CompareRun struct {
+	Label   string
+	Figures Figures
+}
+
+// Comparison is several runs side by side: a row per metric that at least
+// one run measured, a column per run, the relative difference of each
+// run to the first, and the better value marked. It is a plain value.
+type Comparison struct {
+	Runs []string     `json:"runs"`
+	Rows []CompareRow `json:"rows"`
+}
+
+// CompareRow is one metric across the runs of a Comparison.
+type CompareRow struct {
+	Metric string `json:"metric"`
+	Unit   string `json:"unit"`
+	// Better is "higher", "lower" or "" when neither direction is better.
+	Better string `json:"better"`
+	// Values has one entry per run, nil where the run did not measure the
+	// metric. Durations are in seconds.
+	Values []*float64 `json:"values"`
+	// RelDiff is (value − first) ÷ |first| per run; nil for the first run,
+	// where either value is missing, where the first is 0, and for
+	// booleans.
+	RelDiff []*float64 `json:"rel_diff"`
+	// Best lists the indexes of the runs with the better value; empty when
+	// the metric has no better direction or all measured values are equal.
+	Best []int `json:"best"`
+
+	metric Metric
+}
+
+// Compare lines up the runs' figures, one row per metric in Metrics()
+// order, skipping metrics no run measured.
+func Compare(runs []CompareRun) Comparison {
+	c := Comparison{Runs: make([]string, len(runs)), Rows: []CompareRow{}}
+	for i, r := range runs {
+		c.Runs[i] = r.Label
+	}
+	for _, m := range metricList {
+		row := CompareRow{Metric: m.Name, Unit: m.Unit.String(), Values: make([]*float64, len(runs)), RelDiff: make([]*float64, len(runs)), Best: []int{}, metric: m}
+		switch m.Better {
+		case BetterHigher:
+			row.Better = "higher"
+		case BetterLower:
+			row.Better = "lower"
+		}
+		measured := false
+		for i, r := range runs {
+			if v, ok := r.Figures[m.Name]; ok {
+				row.Values[i] = &v
+				measured = true
+			}
+		}
+		if !measured {
+			continue
+		}
+		if first := row.Values[0]; first != nil && *first != 0 && m.Unit != UnitBool {
+			for i := 1; i < len(runs); i++ {
+				if v := row.Values[i]; v != nil {
+					d := (*v - *first) / math.Abs(*first)
+					row.RelDiff[i] = &d
+				}
+			}
+		}
+		row.Best = bestOf(row.Values, m.Better)
+		c.Rows = append(c.Rows, row)
+	}
+	return c
+}
+
+// bestOf returns the indexes holding the best value in direction b, or
+// none when b is neither, fewer than two values were measured, or all are
+// equal.
+func bestOf(vals []*float64, b Better) []int {
+	if b == BetterNeither {
+		return []int{}
+	}
+	n := 0
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, v := range vals {
+		if v != nil {
+			n++
+			lo, hi = min(lo, *v), max(hi, *v)
+		}
+	}
+	if n < 2 || lo == hi {
+		return []int{}
+	}
+	want := hi
+	if b == BetterLower {
+		want = lo
+	}
+	out := []int{}
+	for i, v := range vals {
+		if v != nil && *v == want {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// Cell formats run i's value for people, with the relative difference to
+// the first run, and a leading "*" on the better value: "* 80ms (−36%)".
+func (r CompareRow) Cell(i int) string {
+	v := r.Values[i]
+	if v == nil {
+		return "–"
+	}
+	s := r.metric.Format(*v)
+	if d := r.RelDiff[i]; d != nil {
+		s += fmt.Sprintf(" (%s)", formatRelDiff(*d))
+	}
+	for _, b := range r.Best {
+		if b == i {
+			return "* " + s
+		}
+	}
+	return s
+}
+
+// formatRelDiff writes d as a signed percentage: +12%, −3.5%, ±0%.
+func formatRelDiff(d float64) string {
+	p := 100 * d
+	switch {
+	case math.Abs(p) < 0.05:
+		return "±0%"
+	case math.Abs(p) >= 10:
+		p = math.Round(p)
+	default:
+		p = math.Round(p*10) / 10
+	}
+	s := fmt.Sprintf("%+g%%", p)
+	return strings.Replace(s, "-", "−", 1)
+}
+
+// WriteText writes the comparison as an aligned table: a row per metric,
+// a column per run, each cell with its difference to the first run and
+// "*" on the better value.
+func (c Comparison) WriteText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprint(tw, "metric")
+	for _, r := range c.Runs {
+		fmt.Fprintf(tw, "\t%s", r)
+	}
+	fmt.Fprintln(tw)
+	for _, row := range c.Rows {
+		fmt.Fprint(tw, row.Metric)
+		for i := range c.Runs {
+			fmt.Fprintf(tw, "\t%s", row.Cell(i))
+		}
+		fmt.Fprintln(tw)
+	}
+	fmt.Fprintf(tw, "\n(* better value; percentages relative to %s)\n", c.firstLabel())
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write comparison: %w", err)
+	}
+	return nil
+}
+
+func (c Comparison) firstLabel() string {
+	if len(c.Runs) == 0 {
+		return "the first run"
+	}
+	return c.Runs[0]
+}
+
+// WriteJSON writes {"compare": c} followed by a newline.
+func (c Comparison) WriteJSON(w io.Writer) error {
+	b, err := json.MarshalIndent(struct {
+		Compare Comparison `json:"compare"`
+	}{c}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode comparison: %w", err)
+	}
+	b = append(b, '\n')
+	if _, err := w.Write(b); err != nil {
+		return fmt.Errorf("write comparison: %w", err)
+	}
+	return nil
+}
