@@ -1,0 +1,72 @@
+package faults
+
+import (
+	"net/http"
+	"time"
+)
+
+// Bandwidth limits the response body through the proxy to BytesPerSecond:
+// the body is written in slices of at most BytesPerSecond/10 bytes (at
+// least 1), and after each slice of n bytes the writer waits
+// n/BytesPerSecond seconds. Proxy only.
+type Bandwidth struct {
+	BytesPerSecond int64
+}
+
+var _ HTTPFault = Bandwidth{}
+
+// Kind returns "bandwidth".
+func (Bandwidth) Kind() string { return "bandwidth" }
+
+// Validate checks that the rate is positive.
+func (b Bandwidth) Validate() error {
+	if b.BytesPerSecond <= 0 {
+		return fieldErr("bytes_per_second", "%d, want > 0", b.BytesPerSecond)
+	}
+	return nil
+}
+
+// Serve forwards the request with a response writer that paces the body.
+func (b Bandwidth) Serve(w http.ResponseWriter, r *http.Request, next http.Handler, _ Env) {
+	slice := b.BytesPerSecond / 10
+	if slice < 1 {
+		slice = 1
+	}
+	next.ServeHTTP(&throttledWriter{ResponseWriter: w, bps: b.BytesPerSecond, slice: int(slice), done: r.Context().Done()}, r)
+}
+
+// throttledWriter paces Write at bps bytes per second.
+type throttledWriter struct {
+	http.ResponseWriter
+	bps   int64
+	slice int
+	done  <-chan struct{}
+}
+
+func (w *throttledWriter) Write(p []byte) (int, error) {
+	written := 0
+	for len(p) > 0 {
+		n := min(len(p), w.slice)
+		m, err := w.ResponseWriter.Write(p[:n])
+		written += m
+		if err != nil {
+			return written, err
+		}
+		if f, ok := w.ResponseWriter.(http.Flusher); ok {
+			f.Flush()
+		}
+		p = p[n:]
+		if !wait(w.done, time.Duration(int64(n)*int64(time.Second)/w.bps)) {
+			return written, http.ErrAbortHandler
+		}
+	}
+	return written, nil
+}
+
+func (w *throttledWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *throttledWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

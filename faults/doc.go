@@ -1,0 +1,32 @@
+// Package faults is the chaos half of goodput: fault kinds, the timeline
+// that applies each fault at its time and removes it at its end, and the
+// injectors that put faults in place.
+//
+// A fault kind is a small value type (Delay, Latency, Abort, Reset, Stall,
+// Timeout, Bandwidth, Capacity, Surge, Burst, Retry), one file each. Every
+// kind implements Fault and, depending on where it can act, one or more of
+// the capability interfaces, found by type assertion:
+//
+//   - DepFault: it changes a simulated dependency of the reference target
+//     (a dep.Config patch, applied through the admin API by TargetInjector);
+//   - HTTPFault: it acts on each HTTP exchange through a fault proxy
+//     (package faults/proxy, driven by ProxyClient);
+//   - LoadFault: it changes the load itself (a surge, a burst, a new retry
+//     policy), through LoadInjector.
+//
+// A Spec is the JSON and YAML form of a fault, shared by the proxy's
+// control API and the profiles' `faults:` entries; Spec.Entry turns one
+// into a validated Entry of a Timeline.
+//
+// Timeline.Run applies and removes the entries on time, records how late
+// each action was (report.Event.At − Event.Scheduled), and always rolls
+// back: at its end, on error and when its context is cancelled, every
+// fault still in place is removed and every injector that took a snapshot
+// (the reference target's dependency settings, the proxy's fault list) is
+// restored to it. A rollback that fails is returned as a *RollbackError
+// listing what was left in place.
+//
+// There is no global registry of kinds: Spec.Fault knows the kinds of this
+// package, and any other type implementing Fault and a capability
+// interface can be put in an Entry directly.
+package faults

@@ -1,0 +1,24 @@
+// Package proxy is an HTTP fault proxy: a reverse proxy in front of any
+// HTTP service that applies faults (delay of the request or the response,
+// abort with a status, connection reset, stall, timeout, bandwidth limit)
+// to the traffic through it, each with a per-request probability and an
+// optional route, method or header scope.
+//
+// Faults are added and removed live through a small JSON control API, a
+// contract that scripts use:
+//
+//	GET    /faults         list the faults in place (a JSON array)
+//	POST   /faults         add one fault (201; 409 if the name exists)
+//	PUT    /faults/{name}  replace (or add) the named fault
+//	DELETE /faults/{name}  remove one (204; 404 if unknown)
+//	POST   /reset          remove every fault ({"removed": n})
+//
+// A fault is a faults.Spec in JSON, e.g.
+// {"name":"slow","kind":"delay","delay":"100ms","jitter":"20ms","probability":0.5,"route":"/api/search"}.
+// Errors answer {"error": "..."} naming the field. When a token is set,
+// every control call needs "Authorization: Bearer <token>"; a control
+// listener on a non-loopback address must have one (CheckControlAddr).
+//
+// faults.ProxyClient is the Go client of the control API, and
+// faults.ProxyInjector drives it from a fault timeline.
+package proxy

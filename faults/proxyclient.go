@@ -1,0 +1,222 @@
+package faults
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// ProxySpec validates s as a fault for a fault proxy's control API: a
+// kind that acts on HTTP exchanges (delay, abort, reset, stall, timeout,
+// bandwidth) and none of the timeline's fields (target, at, for: a proxy
+// applies a fault when it is added). Errors are *FieldError values.
+func ProxySpec(s Spec) (Entry, error) {
+	var errs []error
+	if s.Target != "" {
+		errs = append(errs, fieldErr("target", "%q: a proxy's fault acts on the proxy; leave target out", s.Target))
+	}
+	if s.At != 0 || s.For != 0 {
+		errs = append(errs, fieldErr("for", "a proxy applies a fault when it is added and keeps it until it is removed; leave at and for out and schedule with a timeline"))
+	}
+	s.Target, s.At, s.For = "proxy", 0, 0
+	e, err := s.Entry()
+	if err != nil {
+		errs = append(errs, err)
+	} else if _, ok := e.Fault.(HTTPFault); !ok {
+		errs = append(errs, fieldErr("kind", "%s cannot act through a proxy, want delay, abort, reset, stall, timeout or bandwidth", s.Kind))
+	}
+	if len(errs) > 0 {
+		return Entry{}, errors.Join(errs...)
+	}
+	e.Target = ""
+	return e, nil
+}
+
+// ProxyClient calls a fault proxy's control API (see package
+// faults/proxy): GET /faults, POST /faults, PUT /faults/{name},
+// DELETE /faults/{name}, POST /reset. It is safe for concurrent use; its
+// fields must not change once it is in use.
+type ProxyClient struct {
+	// BaseURL is the control listener's URL, e.g. "http://127.0.0.1:9090".
+	BaseURL string
+	// Token, when set, is sent as "Authorization: Bearer <Token>".
+	Token string
+	// HTTP is the client to use; nil means http.DefaultClient.
+	HTTP *http.Client
+}
+
+// List returns the faults in place, in the order they were added.
+func (c *ProxyClient) List(ctx context.Context) ([]Spec, error) {
+	var out []Spec
+	err := c.do(ctx, http.MethodGet, "/faults", nil, &out)
+	return out, err
+}
+
+// Add puts a new fault in place; it fails if one of that name exists.
+func (c *ProxyClient) Add(ctx context.Context, s Spec) error {
+	return c.do(ctx, http.MethodPost, "/faults", s, nil)
+}
+
+// Update replaces the fault named s.Name (or adds it).
+func (c *ProxyClient) Update(ctx context.Context, s Spec) error {
+	return c.do(ctx, http.MethodPut, "/faults/"+url.PathEscape(s.Name), s, nil)
+}
+
+// Remove takes the named fault away.
+func (c *ProxyClient) Remove(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, "/faults/"+url.PathEscape(name), nil, nil)
+}
+
+// Reset takes every fault away.
+func (c *ProxyClient) Reset(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "/reset", nil, nil)
+}
+
+func (c *ProxyClient) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("%s %s: encode: %w", method, path, err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(c.BaseURL, "/")+path, body)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("%s %s: read answer: %w", method, path, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		var e struct {
+			Error string `json:"error"`
+		}
+		msg := string(bytes.TrimSpace(data))
+		if json.Unmarshal(data, &e) == nil && e.Error != "" {
+			msg = e.Error
+		}
+		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, msg)
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
+		}
+	}
+	return nil
+}
+
+// ProxyInjector applies HTTPFault entries through a fault proxy's control
+// API: Apply adds the fault under the entry's name, Remove deletes it,
+// Restore deletes every fault the injector added that is still there. It
+// is safe for concurrent use. The zero value is not usable: set Client.
+type ProxyInjector struct {
+	Client *ProxyClient
+
+	mu    sync.Mutex
+	added []string
+}
+
+var (
+	_ Injector    = (*ProxyInjector)(nil)
+	_ Snapshotter = (*ProxyInjector)(nil)
+	_ Checker     = (*ProxyInjector)(nil)
+)
+
+// Check refuses kinds that cannot act through a proxy.
+func (p *ProxyInjector) Check(e Entry) error {
+	if _, ok := e.Fault.(HTTPFault); !ok {
+		return fieldErr("kind", "%s cannot act through a proxy, want delay, abort, reset, stall, timeout or bandwidth", e.Fault.Kind())
+	}
+	return nil
+}
+
+// Snapshot checks that the proxy answers and that none of its faults
+// will be confused with the timeline's (it only records; it removes
+// nothing).
+func (p *ProxyInjector) Snapshot(ctx context.Context) error {
+	if _, err := p.Client.List(ctx); err != nil {
+		return fmt.Errorf("snapshot proxy %s: %w", p.Client.BaseURL, err)
+	}
+	p.mu.Lock()
+	p.added = nil
+	p.mu.Unlock()
+	return nil
+}
+
+// Apply adds e to the proxy.
+func (p *ProxyInjector) Apply(ctx context.Context, e Entry) error {
+	s, err := SpecOf(e)
+	if err != nil {
+		return err
+	}
+	s.Target, s.At, s.For = "", 0, 0
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !slices.Contains(p.added, e.Name) {
+		p.added = append(p.added, e.Name)
+	}
+	return p.Client.Add(ctx, s)
+}
+
+// Remove deletes e from the proxy.
+func (p *ProxyInjector) Remove(ctx context.Context, e Entry) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.Client.Remove(ctx, e.Name); err != nil {
+		return err
+	}
+	p.added = slices.DeleteFunc(p.added, func(n string) bool { return n == e.Name })
+	return nil
+}
+
+// Restore deletes every fault this injector added that is still in place.
+func (p *ProxyInjector) Restore(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.added) == 0 {
+		return nil
+	}
+	now, err := p.Client.List(ctx)
+	if err != nil {
+		return fmt.Errorf("restore proxy %s: %w", p.Client.BaseURL, err)
+	}
+	var errs []error
+	for _, s := range now {
+		if !slices.Contains(p.added, s.Name) {
+			continue
+		}
+		if err := p.Client.Remove(ctx, s.Name); err != nil {
+			errs = append(errs, fmt.Errorf("restore proxy %s: remove %s: %w", p.Client.BaseURL, s.Name, err))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	p.added = nil
+	return nil
+}

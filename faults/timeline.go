@@ -1,0 +1,434 @@
+package faults
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/goodput-dev/goodput/report"
+)
+
+// Injector puts faults in place on one kind of target and takes them
+// away. Apply and Remove are called by one goroutine at a time, with the
+// same Entry for both.
+type Injector interface {
+	Apply(ctx context.Context, e Entry) error
+	Remove(ctx context.Context, e Entry) error
+}
+
+// Snapshotter is an Injector that can record the state of its target
+// before a run and put it back after (an optional capability).
+type Snapshotter interface {
+	Snapshot(ctx context.Context) error
+	Restore(ctx context.Context) error
+}
+
+// Checker is an Injector that can tell, after a Snapshot and before the
+// run, whether it can apply an entry (an optional capability). Errors
+// name the field at fault (*FieldError).
+type Checker interface {
+	Check(e Entry) error
+}
+
+// Injectors routes each entry's target to its injector: TargetLoad to
+// Load, a name in Proxies to that proxy, TargetService and any other name
+// to Target (the reference target, whose Checker knows its dependencies).
+// Nil fields are injectors not in use.
+type Injectors struct {
+	Target  Injector
+	Proxies map[string]Injector
+	Load    Injector
+}
+
+// route returns the injector for target, or a field error.
+func (in Injectors) route(target string) (Injector, error) {
+	if target == TargetLoad {
+		if in.Load == nil {
+			return nil, fieldErr("target", "%q, but no load controls were given to the timeline", target)
+		}
+		return in.Load, nil
+	}
+	if p, ok := in.Proxies[target]; ok {
+		return p, nil
+	}
+	if in.Target == nil {
+		names := slices.Sorted(maps.Keys(in.Proxies))
+		return nil, fieldErr("target", "%q is not a proxy (proxies: %s) and no reference target is configured", target, strings.Join(names, ", "))
+	}
+	return in.Target, nil
+}
+
+// all returns every injector in use, in a fixed order.
+func (in Injectors) all() []Injector {
+	var out []Injector
+	if in.Target != nil {
+		out = append(out, in.Target)
+	}
+	for _, name := range slices.Sorted(maps.Keys(in.Proxies)) {
+		out = append(out, in.Proxies[name])
+	}
+	if in.Load != nil {
+		out = append(out, in.Load)
+	}
+	return out
+}
+
+// Timeline is the faults of a run, each with its time and window, and how
+// to report on them. Configure it, then Run it; a Timeline must not be
+// changed while it runs. Run may be called again (each call snapshots and
+// restores afresh).
+type Timeline struct {
+	Entries []Entry
+	// Emit receives every fault event (applied, removed, failed), from
+	// Run's goroutine, one at a time; nil drops them.
+	Emit func(report.Event)
+	// Logger logs each action and the rollback; nil discards.
+	Logger *slog.Logger
+	// ActionTimeout bounds one apply or remove call; 0 means 5s.
+	ActionTimeout time.Duration
+	// RollbackTimeout bounds the whole rollback; 0 means 30s.
+	RollbackTimeout time.Duration
+}
+
+// Validate checks the entries on their own and against each other: every
+// field, unique names, kinds that fit their reserved target ("load",
+// "target"), and no two conflicting faults (same target, same knob, same
+// scope) with overlapping windows. Errors are *FieldError values named
+// "faults[i].field".
+func (t *Timeline) Validate() error {
+	var errs []error
+	names := map[string]int{}
+	for i, e := range t.Entries {
+		prefix := fmt.Sprintf("faults[%d]", i)
+		if err := e.Validate(); err != nil {
+			errs = append(errs, prefixFields(prefix, err))
+			continue
+		}
+		if j, dup := names[e.Name]; dup {
+			errs = append(errs, fieldErr(prefix+".name", "%q is also the name of faults[%d], want unique names", e.Name, j))
+		}
+		names[e.Name] = i
+		if err := checkReserved(e); err != nil {
+			errs = append(errs, prefixFields(prefix, err))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	for i, a := range t.Entries {
+		ka := conflictKey(a)
+		if ka == "" {
+			continue
+		}
+		for j := i + 1; j < len(t.Entries); j++ {
+			b := t.Entries[j]
+			if conflictKey(b) != ka || a.end() <= b.At || b.end() <= a.At {
+				continue
+			}
+			errs = append(errs, fieldErr(fmt.Sprintf("faults[%d].at", j),
+				"%q (%s on %s from %v) overlaps %q (faults[%d], %s from %v to %s) on the same knob; move it or merge them",
+				b.Name, b.Fault.Kind(), b.Target, b.At, a.Name, i, a.Fault.Kind(), a.At, endString(a)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func endString(e Entry) string {
+	if e.For == 0 {
+		return "the end of the run"
+	}
+	return (e.At + e.For).String()
+}
+
+// checkReserved checks the kinds that only act on "load" or "target", and
+// the kinds those targets take.
+func checkReserved(e Entry) error {
+	_, isLoad := e.Fault.(interface{ loadFault() })
+	switch {
+	case e.Target == TargetLoad && !isLoad:
+		return fieldErr("kind", "%s cannot act on the load; the load takes surge, burst or retry", e.Fault.Kind())
+	case e.Target != TargetLoad && isLoad:
+		return fieldErr("target", "%q, but %s acts on the load: want target %q", e.Target, e.Fault.Kind(), TargetLoad)
+	}
+	c, isCap := e.Fault.(Capacity)
+	switch {
+	case e.Target == TargetService && (!isCap || c.Concurrency == 0):
+		return fieldErr("kind", "%s on %q: the target itself takes only capacity with concurrency", e.Fault.Kind(), TargetService)
+	case e.Target != TargetService && isCap && c.Concurrency != 0:
+		return fieldErr("concurrency", "set on %q: concurrency is the target's own limit (target %q); a dependency takes pool", e.Target, TargetService)
+	}
+	if isLoad && (e.Probability != 0 && e.Probability != 1 || !e.Scope.IsZero()) {
+		return fieldErr("probability", "the load's %s takes no probability, route, method or header", e.Fault.Kind())
+	}
+	return nil
+}
+
+// Check validates the timeline, snapshots every injector (a GET of the
+// target's state before any change) and asks each injector whether it can
+// apply its entries (so an unknown dependency is refused before the run).
+// Run calls it; a harness may call it earlier to refuse a bad scenario
+// before starting the load.
+func (t *Timeline) Check(ctx context.Context, in Injectors) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	for _, inj := range in.all() {
+		if s, ok := inj.(Snapshotter); ok {
+			if err := s.Snapshot(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	var errs []error
+	for i, e := range t.Entries {
+		inj, err := in.route(e.Target)
+		if err == nil {
+			if c, ok := inj.(Checker); ok {
+				err = c.Check(e)
+			}
+		}
+		if err != nil {
+			errs = append(errs, prefixFields(fmt.Sprintf("faults[%d]", i), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// action is one apply or remove at its time.
+type action struct {
+	at     time.Duration
+	remove bool
+	entry  Entry
+	inj    Injector
+}
+
+// RollbackError is a rollback that did not finish: Left names what is
+// still in place (faults not removed, injectors not restored).
+type RollbackError struct {
+	Left []string
+	Errs []error
+}
+
+func (e *RollbackError) Error() string {
+	return fmt.Sprintf("rollback incomplete, left in place: %s: %v", strings.Join(e.Left, "; "), errors.Join(e.Errs...))
+}
+
+func (e *RollbackError) Unwrap() []error { return e.Errs }
+
+// Run plays the timeline from start (a wall-clock instant; entries are
+// offsets from it): it checks it (see Check), then applies each entry at
+// start+At and removes it at start+At+For, in time order (removals before
+// applications due at the same instant), emitting fault_applied,
+// fault_removed and fault_failed events whose At (actual, after the call
+// returned) and Scheduled (planned) offsets give each action's lateness.
+//
+// Run returns when every action is done and no entry lasts until the run
+// ends, or when ctx ends, or when an application fails. In every case it
+// first rolls back: it removes every fault still in place (newest first)
+// and restores every injector's snapshot, using a fresh context bounded by
+// RollbackTimeout (so rollback works after ctx was cancelled). A failed
+// rollback is returned as a *RollbackError (joined with the error that
+// ended the run, if any). The end of ctx is not itself an error: it is how
+// a caller ends a run.
+func (t *Timeline) Run(ctx context.Context, start time.Time, in Injectors) (err error) {
+	if err := t.Check(ctx, in); err != nil {
+		return fmt.Errorf("fault timeline: %w", err)
+	}
+	log := t.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	var actions []action
+	untilEnd := false
+	for _, e := range t.Entries {
+		inj, _ := in.route(e.Target) // Check routed every entry
+		actions = append(actions, action{at: e.At, entry: e, inj: inj})
+		switch {
+		case isInstant(e.Fault):
+		case e.For == 0:
+			untilEnd = true
+		default:
+			actions = append(actions, action{at: e.At + e.For, remove: true, entry: e, inj: inj})
+		}
+	}
+	slices.SortStableFunc(actions, func(a, b action) int {
+		if c := cmp.Compare(a.at, b.at); c != 0 {
+			return c
+		}
+		if a.remove != b.remove {
+			if a.remove {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
+
+	var applied []action // in place now, oldest first
+	defer func() {
+		if rerr := t.rollback(ctx, start, in, applied, log); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}()
+
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for _, a := range actions {
+		timer.Reset(time.Until(start.Add(a.at)))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		}
+		err := t.act(ctx, a)
+		ev := t.event(start, a, err, "")
+		t.emit(ev)
+		if err != nil {
+			log.Error("fault action failed", "fault", a.entry.Name, "target", a.entry.Target, "remove", a.remove, "err", err)
+			if !a.remove {
+				return fmt.Errorf("apply fault %s on %s: %w", a.entry.Name, a.entry.Target, err)
+			}
+			continue // still in applied: the rollback tries again
+		}
+		log.Info("fault "+actionWord(a), "fault", a.entry.Name, "target", a.entry.Target, "late", ev.At-ev.Scheduled)
+		if a.remove {
+			applied = slices.DeleteFunc(applied, func(b action) bool { return b.entry.Name == a.entry.Name })
+		} else if !isInstant(a.entry.Fault) {
+			applied = append(applied, a)
+		}
+	}
+	if untilEnd {
+		<-ctx.Done()
+	}
+	return nil
+}
+
+func actionWord(a action) string {
+	if a.remove {
+		return "removed"
+	}
+	return "applied"
+}
+
+// act runs one action under ActionTimeout.
+func (t *Timeline) act(ctx context.Context, a action) error {
+	timeout := t.ActionTimeout
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	actx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if a.remove {
+		return a.inj.Remove(actx, a.entry)
+	}
+	return a.inj.Apply(actx, a.entry)
+}
+
+// event describes the outcome of a (done at now).
+func (t *Timeline) event(start time.Time, a action, err error, note string) report.Event {
+	ev := report.Event{
+		Kind:      report.EventFaultApplied,
+		At:        time.Since(start),
+		Scheduled: a.at,
+		Name:      a.entry.Name,
+		Target:    a.entry.Target,
+		Detail:    describe(a.entry),
+	}
+	if a.remove {
+		ev.Kind = report.EventFaultRemoved
+	}
+	if note != "" {
+		ev.Detail += " (" + note + ")"
+	}
+	if err != nil {
+		ev.Kind = report.EventFaultFailed
+		ev.Detail = actionVerb(a) + " " + ev.Detail + ": " + err.Error()
+	}
+	return ev
+}
+
+func actionVerb(a action) string {
+	if a.remove {
+		return "remove"
+	}
+	return "apply"
+}
+
+func (t *Timeline) emit(ev report.Event) {
+	if t.Emit != nil {
+		t.Emit(ev)
+	}
+}
+
+// describe is a one-line description of e for events and logs.
+func describe(e Entry) string {
+	s, err := SpecOf(e)
+	if err != nil {
+		return e.Fault.Kind()
+	}
+	s.Name, s.Target, s.At, s.For = "", "", 0, 0
+	b, err := json.Marshal(s)
+	if err != nil {
+		return e.Fault.Kind()
+	}
+	return string(b)
+}
+
+// isInstant reports whether f happens at once and is never removed.
+func isInstant(f Fault) bool {
+	_, ok := f.(interface{ instant() })
+	return ok
+}
+
+// rollback removes every fault in applied (newest first) and restores
+// every snapshotting injector, with a fresh bounded context.
+func (t *Timeline) rollback(ctx context.Context, start time.Time, in Injectors, applied []action, log *slog.Logger) error {
+	timeout := t.RollbackTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	log.Info("fault rollback", "in_place", len(applied), "cause", context.Cause(ctx))
+	var left []string
+	var errs []error
+	for i := len(applied) - 1; i >= 0; i-- {
+		a := applied[i]
+		a.remove = true
+		a.at = time.Since(start) // not scheduled: the rollback happens now
+		err := a.inj.Remove(rctx, a.entry)
+		t.emit(t.event(start, a, err, "rollback"))
+		if err != nil {
+			left = append(left, fmt.Sprintf("fault %s on %s", a.entry.Name, a.entry.Target))
+			errs = append(errs, fmt.Errorf("remove fault %s on %s: %w", a.entry.Name, a.entry.Target, err))
+			log.Error("fault rollback: remove failed", "fault", a.entry.Name, "target", a.entry.Target, "err", err)
+			continue
+		}
+		log.Info("fault rollback: removed", "fault", a.entry.Name, "target", a.entry.Target)
+	}
+	for _, inj := range slices.Backward(in.all()) {
+		s, ok := inj.(Snapshotter)
+		if !ok {
+			continue
+		}
+		if err := s.Restore(rctx); err != nil {
+			left = append(left, fmt.Sprintf("state of %T not restored", inj))
+			errs = append(errs, err)
+			log.Error("fault rollback: restore failed", "injector", fmt.Sprintf("%T", inj), "err", err)
+			continue
+		}
+	}
+	if len(errs) > 0 {
+		return &RollbackError{Left: left, Errs: errs}
+	}
+	log.Info("fault rollback done")
+	return nil
+}

@@ -1,0 +1,28 @@
+package faults
+
+import (
+	"net/http"
+)
+
+// Timeout accepts a request and never answers it: the proxy holds it
+// until the client gives up, or until the fault is removed, and then
+// closes the connection without a word. Proxy only (a dependency that
+// never answers is a Stall).
+type Timeout struct{}
+
+var _ HTTPFault = Timeout{}
+
+// Kind returns "timeout".
+func (Timeout) Kind() string { return "timeout" }
+
+// Validate has nothing to check.
+func (Timeout) Validate() error { return nil }
+
+// Serve holds the request and then drops the connection unanswered.
+func (Timeout) Serve(w http.ResponseWriter, r *http.Request, _ http.Handler, env Env) {
+	select {
+	case <-env.Lifted:
+	case <-r.Context().Done():
+	}
+	abortConn(w, false)
+}

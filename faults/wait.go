@@ -1,0 +1,31 @@
+package faults
+
+import (
+	"net/http"
+	"time"
+)
+
+// wait blocks for d or until done is closed, whichever comes first, and
+// reports whether the full d elapsed.
+func wait(done <-chan struct{}, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-done:
+		return false
+	}
+}
+
+// jittered returns base + u·jitter, with u in [0, 1).
+func jittered(base, jitter time.Duration, u float64) time.Duration {
+	return base + time.Duration(u*float64(jitter))
+}
+
+// unwrapper is implemented by the response writer wrappers of this
+// package so http.ResponseController can reach the connection beneath.
+type unwrapper interface{ Unwrap() http.ResponseWriter }
