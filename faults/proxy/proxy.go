@@ -47,7 +47,7 @@ type Proxy struct {
 	logger *slog.Logger
 	rp     *httputil.ReverseProxy
 
-	mu    sync.Mutex               // serialises changes of rules
+	mu    sync.Mutex              // serialises changes of rules
 	rules atomic.Pointer[[]*rule] // the faults in place, copy on write
 
 	rngMu sync.Mutex
