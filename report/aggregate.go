@@ -1,0 +1,800 @@
+package report
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Histogram geometry: microseconds from 1 µs to one hour, 3 significant
+// digits. Longer values are recorded as one hour.
+const (
+	histLowest  = 1
+	histHighest = int64(time.Hour / time.Microsecond)
+	histDigits  = 3
+)
+
+// DefaultWindow is the width of report windows when Options.Window is 0.
+const DefaultWindow = time.Second
+
+const (
+	// maxWindows bounds the windows of one report: records later than
+	// maxWindows × width count in the last window (with a warning).
+	maxWindows = 100_000
+	// maxPhases bounds per-phase state; records naming a higher phase
+	// index count in the run totals only.
+	maxPhases = 1024
+	// maxRoutes bounds the route labels listed in the summary.
+	maxRoutes = 100
+	// tenantSketch is the capacity of the top-tenant sketches.
+	tenantSketch = 128
+	// topTenants is how many tenants each top list shows.
+	topTenants = 10
+	// lagWarning is the generator lag p99 above which a report warns.
+	lagWarning = 10 * time.Millisecond
+)
+
+// Options configures an Aggregator. The zero value uses the defaults named
+// on each field. It is a plain value, safe to copy.
+type Options struct {
+	// Window is the width of each report window (default DefaultWindow, 1 s).
+	Window time.Duration
+	// SLO is the latency objective goodput is measured against, from a
+	// request's intended start. Zero means the first header's SLO; when
+	// that is zero too, every successful request counts as goodput.
+	SLO time.Duration
+}
+
+// outcomeSlots is the size of per-outcome count arrays: every known class
+// plus one slot for classes this version does not know.
+const outcomeSlots = int(numOutcomes) + 1
+
+type outcomeCounts [outcomeSlots]int64
+
+func outcomeSlot(o Outcome) int {
+	if o.Valid() {
+		return int(o)
+	}
+	return int(numOutcomes)
+}
+
+// tally is the counts shared by the run, each phase and each window.
+type tally struct {
+	requests, attempts, answered, good int64
+	outcomes, attemptOutcomes          outcomeCounts
+}
+
+// winAcc accumulates one window.
+type winAcc struct {
+	tally
+	lat        *hdr.PackedHistogram // successful requests' latency, µs
+	lag        *hdr.PackedHistogram // first attempts' lag, µs
+	busy       int64                // Σ attempt time inside the window, ns
+	completed  int64                // attempts that ended in the window
+	attemptDur int64                // Σ their durations, ns
+	timing     timingSum
+}
+
+// phaseAcc accumulates one phase.
+type phaseAcc struct {
+	tally
+	lat *hdr.PackedHistogram
+	lag *hdr.PackedHistogram
+}
+
+type timingSum struct {
+	n, queue, app, dep int64
+}
+
+func (t *timingSum) add(st ServerTiming) {
+	if st == (ServerTiming{}) {
+		return
+	}
+	t.n++
+	t.queue += int64(st.Queue)
+	t.app += int64(st.App)
+	t.dep += int64(st.Dep)
+}
+
+func (t *timingSum) ms() *ServerTimingMs {
+	if t.n == 0 {
+		return nil
+	}
+	n := float64(t.n) * float64(time.Millisecond)
+	return &ServerTimingMs{Attempts: t.n, Queue: float64(t.queue) / n, App: float64(t.app) / n, Dep: float64(t.dep) / n}
+}
+
+// source is one results stream added with AddHeader.
+type source struct {
+	h      Header
+	shards []int
+}
+
+// openFault is a fault_applied event waiting for its fault_removed.
+type openFault struct {
+	name, target string
+	start        time.Duration
+}
+
+// Aggregator folds results streams into a Summary: counts, rates and
+// HdrHistograms for the run, each phase and each window. Its memory
+// depends on the number of windows, phases and distinct labels, not on the
+// number of records.
+//
+// Add every stream's header with AddHeader before its records. Several
+// streams (shards of one run, or parts of one stream) can be added: their
+// records merge exactly, histograms included.
+//
+// An Aggregator is not safe for concurrent use; use one per goroutine. The
+// zero value is not usable; create one with NewAggregator.
+type Aggregator struct {
+	opts    Options
+	width   time.Duration
+	slo     time.Duration
+	sources []source
+	warns   []string
+
+	total    tally
+	latency  *hdr.Histogram
+	lag      *hdr.Histogram
+	timing   timingSum
+	windows  []*winAcc
+	phases   []*phaseAcc
+	status   [600]int64
+	statusX  map[int]int64
+	routes   map[string]struct{}
+	byTenant *spaceSaving
+	failing  *spaceSaving
+	faults   []openFault
+	dists    []Disturbance
+	failed   []string
+
+	records, events     int64
+	clamped             int64
+	maxIntended, maxEnd time.Duration
+	interrupted         bool
+}
+
+// NewAggregator returns an empty Aggregator.
+func NewAggregator(opts Options) *Aggregator {
+	w := opts.Window
+	if w <= 0 {
+		w = DefaultWindow
+	}
+	return &Aggregator{
+		opts:     opts,
+		width:    w,
+		slo:      opts.SLO,
+		latency:  hdr.New(histLowest, histHighest, histDigits),
+		lag:      hdr.New(histLowest, histHighest, histDigits),
+		statusX:  make(map[int]int64),
+		routes:   make(map[string]struct{}),
+		byTenant: newSpaceSaving(tenantSketch),
+		failing:  newSpaceSaving(tenantSketch),
+	}
+}
+
+// describe names a stream's header in messages.
+func describe(h Header) string {
+	label := h.Label
+	if label == "" {
+		label = "(unlabelled)"
+	}
+	return fmt.Sprintf("run %q (host %s, shard %d/%d, seed %d)", label, h.Host, h.Shard.Index, max(h.Shard.Count, 1), h.Seed)
+}
+
+// shardsOf returns the shard indexes a stream holds.
+func shardsOf(h Header) []int {
+	if len(h.Merged) > 0 {
+		return h.Merged
+	}
+	return []int{h.Shard.Index}
+}
+
+// SameRun returns nil when a and b are headers of the same run (equal
+// scenario, and equal seed or distinct shards of one sharded run), and an
+// error naming both otherwise.
+func SameRun(a, b Header) error {
+	if !bytes.Equal(a.Scenario, b.Scenario) {
+		return fmt.Errorf("results of different runs: %s and %s have different scenarios", describe(a), describe(b))
+	}
+	ca, cb := max(a.Shard.Count, 1), max(b.Shard.Count, 1)
+	if ca != cb {
+		return fmt.Errorf("results of different runs: %s has %d shards but %s has %d", describe(a), ca, describe(b), cb)
+	}
+	if a.Seed != b.Seed && (ca == 1 || slices.ContainsFunc(shardsOf(a), func(i int) bool { return slices.Contains(shardsOf(b), i) })) {
+		return fmt.Errorf("results of different runs: %s and %s have different seeds and are not distinct shards of one run", describe(a), describe(b))
+	}
+	return nil
+}
+
+// AddHeader registers a results stream. It refuses a stream of another run
+// than the ones already added (see SameRun).
+func (a *Aggregator) AddHeader(h Header) error {
+	for _, s := range a.sources {
+		if err := SameRun(s.h, h); err != nil {
+			return err
+		}
+	}
+	shards := shardsOf(h)
+	for _, s := range a.sources {
+		for _, i := range shards {
+			if slices.Contains(s.shards, i) {
+				a.Warn(fmt.Sprintf("shard %d appears in two streams (%s and %s): its records are counted twice", i, describe(s.h), describe(h)))
+			}
+		}
+		if d := h.Start.Sub(s.h.Start); d > a.width || d < -a.width {
+			a.Warn(fmt.Sprintf("shards started %v apart (%s and %s), more than one window: windows mix different moments", d.Round(time.Millisecond), describe(s.h), describe(h)))
+		}
+	}
+	if len(a.sources) == 0 && a.slo == 0 {
+		a.slo = h.SLO
+	} else if len(a.sources) > 0 && a.opts.SLO == 0 && h.SLO != a.sources[0].h.SLO {
+		a.Warn(fmt.Sprintf("streams have different SLOs (%v and %v): goodput uses %v", a.sources[0].h.SLO, h.SLO, a.slo))
+	}
+	a.sources = append(a.sources, source{h: h, shards: shards})
+	return nil
+}
+
+// Warn adds a warning to the summary, e.g. that an input was truncated.
+func (a *Aggregator) Warn(msg string) { a.warns = append(a.warns, msg) }
+
+// windowAt returns the accumulator of the window holding instant t.
+func (a *Aggregator) windowAt(t time.Duration) *winAcc {
+	return a.window(a.windowIndex(t))
+}
+
+func (a *Aggregator) windowIndex(t time.Duration) int {
+	if t < 0 {
+		return 0
+	}
+	i := int64(t / a.width)
+	if i >= maxWindows {
+		a.clamped++
+		return maxWindows - 1
+	}
+	return int(i)
+}
+
+func (a *Aggregator) window(i int) *winAcc {
+	if i >= len(a.windows) {
+		a.windows = slices.Grow(a.windows, i+1-len(a.windows))[:i+1]
+	}
+	w := a.windows[i]
+	if w == nil {
+		w = &winAcc{}
+		a.windows[i] = w
+	}
+	return w
+}
+
+func (a *Aggregator) phase(i uint16) *phaseAcc {
+	if int(i) >= maxPhases {
+		return nil
+	}
+	if int(i) >= len(a.phases) {
+		a.phases = slices.Grow(a.phases, int(i)+1-len(a.phases))[:i+1]
+	}
+	p := a.phases[i]
+	if p == nil {
+		p = &phaseAcc{}
+		a.phases[i] = p
+	}
+	return p
+}
+
+// micros converts d to histogram units, clamped to the histogram's range.
+func micros(d time.Duration) int64 {
+	us := int64(d / time.Microsecond)
+	return min(max(us, 0), histHighest)
+}
+
+func recordPacked(h **hdr.PackedHistogram, v int64) {
+	if *h == nil {
+		*h = hdr.NewPacked(histLowest, histHighest, histDigits)
+	}
+	// v is within the histogram's range, so RecordValue cannot fail.
+	_ = (*h).RecordValue(v)
+}
+
+// AddResult folds one record in.
+func (a *Aggregator) AddResult(r *Result) {
+	a.records++
+	slot := outcomeSlot(r.Outcome)
+	ph := a.phase(r.Phase)
+	if r.Attempt > 0 {
+		a.addAttempt(r, slot, ph)
+	}
+	if r.Final {
+		a.total.requests++
+		a.total.outcomes[slot]++
+		w := a.windowAt(r.Intended)
+		w.requests++
+		w.outcomes[slot]++
+		if ph != nil {
+			ph.requests++
+			ph.outcomes[slot]++
+		}
+		if r.Outcome == OutcomeOK {
+			lat := r.Latency()
+			us := micros(lat)
+			_ = a.latency.RecordValue(us)
+			recordPacked(&w.lat, us)
+			good := a.slo <= 0 || lat <= a.slo
+			if good {
+				a.total.good++
+				w.good++
+			}
+			if ph != nil {
+				recordPacked(&ph.lat, us)
+				if good {
+					ph.good++
+				}
+			}
+		}
+		a.maxIntended = max(a.maxIntended, r.Intended)
+	}
+	a.maxEnd = max(a.maxEnd, r.End)
+	if r.Route != "" && len(a.routes) < maxRoutes {
+		a.routes[r.Route] = struct{}{}
+	}
+}
+
+func (a *Aggregator) addAttempt(r *Result, slot int, ph *phaseAcc) {
+	a.total.attempts++
+	a.total.attemptOutcomes[slot]++
+	answered := r.Status != 0
+	if answered {
+		a.total.answered++
+		if int(r.Status) < len(a.status) {
+			a.status[r.Status]++
+		} else {
+			a.statusX[int(r.Status)]++
+		}
+	}
+	a.timing.add(r.Timing)
+	if ph != nil {
+		ph.attempts++
+		ph.attemptOutcomes[slot]++
+		if answered {
+			ph.answered++
+		}
+	}
+
+	si, ei := a.windowIndex(r.Start), a.windowIndex(r.End)
+	ws := a.window(si)
+	ws.attempts++
+	if r.Attempt == 1 {
+		us := micros(r.Lag())
+		_ = a.lag.RecordValue(us)
+		recordPacked(&ws.lag, us)
+		if ph != nil {
+			recordPacked(&ph.lag, us)
+		}
+	}
+	we := ws
+	if ei != si {
+		we = a.window(ei)
+	}
+	we.attemptOutcomes[slot]++
+	if answered {
+		we.answered++
+	}
+	we.timing.add(r.Timing)
+	if r.End >= r.Start {
+		we.completed++
+		we.attemptDur += int64(r.End - r.Start)
+		if si == ei {
+			ws.busy += int64(r.End - r.Start)
+		} else {
+			a.spread(r.Start, r.End, si, ei)
+		}
+	}
+	if r.Tenant != "" {
+		a.byTenant.add(r.Tenant)
+		if r.Outcome != OutcomeOK {
+			a.failing.add(r.Tenant)
+		}
+	}
+}
+
+// spread adds the in-flight time of an attempt spanning windows si..ei.
+func (a *Aggregator) spread(start, end time.Duration, si, ei int) {
+	for i := si; i <= ei; i++ {
+		lo := max(start, time.Duration(i)*a.width)
+		hi := end
+		if i < ei {
+			hi = time.Duration(i+1) * a.width
+		}
+		if hi > lo {
+			a.window(i).busy += int64(hi - lo)
+		}
+	}
+}
+
+// AddEvent folds one event in: faults become disturbances, failures and
+// interruptions become warnings.
+func (a *Aggregator) AddEvent(e *Event) {
+	a.records++
+	a.events++
+	a.maxEnd = max(a.maxEnd, e.At)
+	switch e.Kind {
+	case EventFaultApplied:
+		a.faults = append(a.faults, openFault{name: e.Name, target: e.Target, start: e.At})
+	case EventFaultRemoved:
+		for i, f := range a.faults {
+			if f.name == e.Name && f.target == e.Target {
+				a.dists = append(a.dists, Disturbance{Name: f.name, Target: f.target, StartS: f.start.Seconds(), EndS: e.At.Seconds(), Removed: true})
+				a.faults = slices.Delete(a.faults, i, i+1)
+				break
+			}
+		}
+	case EventFaultFailed:
+		a.failed = append(a.failed, fmt.Sprintf("fault %q on %q failed at %.1fs: %s", e.Name, e.Target, e.At.Seconds(), e.Detail))
+	case EventInterrupted:
+		a.interrupted = true
+	}
+}
+
+// duration returns the schedule's length: the end of the last phase when
+// the headers name phases, otherwise the span of intended starts plus one
+// mean interval between them.
+func (a *Aggregator) duration() time.Duration {
+	var d time.Duration
+	for _, s := range a.sources {
+		for _, p := range s.h.Phases {
+			d = max(d, p.Offset+p.Duration)
+		}
+	}
+	if d > 0 {
+		return d
+	}
+	if n := a.total.requests; n > 1 {
+		return a.maxIntended + a.maxIntended/time.Duration(n-1)
+	}
+	return max(a.maxIntended, a.maxEnd)
+}
+
+func ratio(a, b int64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+func perSecond(n int64, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
+
+// latencyOf reads the Latency figures from a histogram in µs.
+func latencyOf(p interface {
+	TotalCount() int64
+	ValueAtPercentile(float64) int64
+	Max() int64
+	Mean() float64
+}) Latency {
+	if p == nil || p.TotalCount() == 0 {
+		return Latency{}
+	}
+	ms := func(us int64) float64 { return float64(us) / 1000 }
+	return Latency{
+		P50: ms(p.ValueAtPercentile(50)), P90: ms(p.ValueAtPercentile(90)),
+		P99: ms(p.ValueAtPercentile(99)), P999: ms(p.ValueAtPercentile(99.9)),
+		Max: ms(p.Max()), Mean: math.Round(p.Mean()) / 1000,
+	}
+}
+
+func packedLatency(p *hdr.PackedHistogram) Latency {
+	if p == nil {
+		return Latency{}
+	}
+	return latencyOf(p)
+}
+
+func packedP99ms(p *hdr.PackedHistogram) float64 {
+	if p == nil || p.TotalCount() == 0 {
+		return 0
+	}
+	return float64(p.ValueAtPercentile(99)) / 1000
+}
+
+// outcomeMap names the counts; with all set, every known class is present.
+func outcomeMap(c *outcomeCounts, all bool) map[string]int64 {
+	m := make(map[string]int64)
+	for i, n := range c {
+		if n == 0 && (!all || i == int(numOutcomes)) {
+			continue
+		}
+		name := "unknown"
+		if i < int(numOutcomes) {
+			name = Outcome(i).String()
+		}
+		m[name] = n
+	}
+	return m
+}
+
+// Summary computes the summary of everything added so far. It does not
+// change the Aggregator: more records may be added and Summary called
+// again.
+func (a *Aggregator) Summary() *Summary {
+	dur := a.duration()
+	s := &Summary{
+		SLOMs:           float64(a.slo) / float64(time.Millisecond),
+		WindowS:         a.width.Seconds(),
+		Files:           len(a.sources),
+		Records:         a.records,
+		Events:          a.events,
+		Interrupted:     a.interrupted,
+		DurationS:       dur.Seconds(),
+		Requests:        a.total.requests,
+		Attempts:        a.total.attempts,
+		OfferedRPS:      perSecond(a.total.requests, dur),
+		ThroughputRPS:   perSecond(a.total.answered, dur),
+		GoodputRPS:      perSecond(a.total.good, dur),
+		GoodputRatio:    ratio(a.total.good, a.total.requests),
+		Amplification:   ratio(a.total.attempts, a.total.requests),
+		ShedRatio:       ratio(a.total.attemptOutcomes[OutcomeShed], a.total.attempts),
+		Outcomes:        outcomeMap(&a.total.outcomes, true),
+		AttemptOutcomes: outcomeMap(&a.total.attemptOutcomes, true),
+		StatusCodes:     make(map[string]int64),
+		Latency:         latencyOf(a.latency),
+		Generator:       a.generator(a.lag, a.total.outcomes[OutcomeGeneratorDropped]),
+		ServerTiming:    a.timing.ms(),
+		Windows:         []Window{},
+		Phases:          []PhaseStats{},
+		Disturbances:    []Disturbance{},
+		TopTenants:      TopTenants{ByAttempts: a.byTenant.top(topTenants), ByFailures: a.failing.top(topTenants)},
+		Warnings:        []string{},
+		Hosts:           []string{},
+		latency:         a.latency,
+	}
+	a.fillHeader(s)
+	for code, n := range a.status {
+		if n > 0 {
+			s.StatusCodes[strconv.Itoa(code)] = n
+		}
+	}
+	for code, n := range a.statusX {
+		s.StatusCodes[strconv.Itoa(code)] = n
+	}
+	for r := range a.routes {
+		s.Routes = append(s.Routes, r)
+	}
+	slices.Sort(s.Routes)
+	s.Windows = a.windowSummaries()
+	s.Phases = a.phaseSummaries()
+	s.Disturbances = append(s.Disturbances, a.dists...)
+	for _, f := range a.faults {
+		s.Disturbances = append(s.Disturbances, Disturbance{Name: f.name, Target: f.target, StartS: f.start.Seconds(), EndS: max(dur, a.maxEnd).Seconds()})
+	}
+	slices.SortStableFunc(s.Disturbances, func(x, y Disturbance) int { return cmp.Compare(x.StartS, y.StartS) })
+	s.Warnings = a.warnings(s)
+	return s
+}
+
+func (a *Aggregator) generator(lag interface {
+	TotalCount() int64
+	ValueAtPercentile(float64) int64
+	Max() int64
+}, dropped int64) Generator {
+	g := Generator{Dropped: dropped}
+	if lag != nil && lag.TotalCount() > 0 {
+		g.LagP99Ms = float64(lag.ValueAtPercentile(99)) / 1000
+		g.LagMaxMs = float64(lag.Max()) / 1000
+	}
+	return g
+}
+
+// fillHeader copies what the headers say about the run.
+func (a *Aggregator) fillHeader(s *Summary) {
+	shards := map[int]bool{}
+	hosts := map[string]bool{}
+	for i, src := range a.sources {
+		h := src.h
+		if i == 0 {
+			s.Label, s.Tool, s.Seed, s.Start = h.Label, h.Tool, h.Seed, h.Start
+			if len(h.Scenario) > 0 && json.Valid(h.Scenario) {
+				s.Scenario = json.RawMessage(h.Scenario)
+			}
+		}
+		if !h.Start.IsZero() && (s.Start.IsZero() || h.Start.Before(s.Start)) {
+			s.Start = h.Start
+		}
+		for _, sh := range src.shards {
+			shards[sh] = true
+		}
+		for _, host := range splitHosts(h.Host) {
+			hosts[host] = true
+		}
+	}
+	s.Shards = len(shards)
+	for h := range hosts {
+		s.Hosts = append(s.Hosts, h)
+	}
+	slices.Sort(s.Hosts)
+}
+
+func (a *Aggregator) windowSummaries() []Window {
+	n := len(a.windows)
+	if d := a.duration(); d > 0 {
+		n = max(n, int(min((d+a.width-1)/a.width, maxWindows)))
+	}
+	out := make([]Window, n)
+	var empty winAcc
+	for i := range out {
+		w := &empty
+		if i < len(a.windows) && a.windows[i] != nil {
+			w = a.windows[i]
+		}
+		width := a.width
+		o := &out[i]
+		o.StartS = (time.Duration(i) * width).Seconds()
+		o.Requests = w.requests
+		o.Attempts = w.attempts
+		o.OfferedRPS = perSecond(w.requests, width)
+		o.ThroughputRPS = perSecond(w.answered, width)
+		o.GoodputRPS = perSecond(w.good, width)
+		o.GoodputRatio = 1
+		if w.requests > 0 {
+			o.GoodputRatio = ratio(w.good, w.requests)
+		}
+		o.Outcomes = outcomeMap(&w.outcomes, false)
+		o.AttemptOutcomes = outcomeMap(&w.attemptOutcomes, false)
+		o.Latency = packedLatency(w.lat)
+		o.latency = w.lat
+		o.InFlightMean = float64(w.busy) / float64(width)
+		o.Amplification = ratio(w.attempts, w.requests)
+		o.LagP99Ms = packedP99ms(w.lag)
+		o.ServerTiming = w.timing.ms()
+		if w.completed > 0 && w.attemptDur > 0 {
+			rate := perSecond(w.completed, width)
+			meanS := float64(w.attemptDur) / float64(w.completed) / float64(time.Second)
+			o.LittleRatio = o.InFlightMean / (rate * meanS)
+		}
+	}
+	return out
+}
+
+func (a *Aggregator) phaseSummaries() []PhaseStats {
+	var infos []PhaseInfo
+	if len(a.sources) > 0 {
+		infos = a.sources[0].h.Phases
+	}
+	out := []PhaseStats{}
+	var empty phaseAcc
+	for i, info := range infos {
+		p := &empty
+		if i < len(a.phases) && a.phases[i] != nil {
+			p = a.phases[i]
+		}
+		out = append(out, PhaseStats{
+			Name:            info.Name,
+			StartS:          info.Offset.Seconds(),
+			DurationS:       info.Duration.Seconds(),
+			FromRPS:         info.FromRPS,
+			ToRPS:           info.ToRPS,
+			Requests:        p.requests,
+			Attempts:        p.attempts,
+			OfferedRPS:      perSecond(p.requests, info.Duration),
+			ThroughputRPS:   perSecond(p.answered, info.Duration),
+			GoodputRPS:      perSecond(p.good, info.Duration),
+			GoodputRatio:    ratio(p.good, p.requests),
+			Amplification:   ratio(p.attempts, p.requests),
+			ShedRatio:       ratio(p.attemptOutcomes[OutcomeShed], p.attempts),
+			Outcomes:        outcomeMap(&p.outcomes, true),
+			AttemptOutcomes: outcomeMap(&p.attemptOutcomes, true),
+			Latency:         packedLatency(p.lat),
+			Generator:       a.generator(nilIfEmpty(p.lag), p.outcomes[OutcomeGeneratorDropped]),
+		})
+	}
+	return out
+}
+
+// nilIfEmpty turns a nil *PackedHistogram into a nil interface value.
+func nilIfEmpty(p *hdr.PackedHistogram) interface {
+	TotalCount() int64
+	ValueAtPercentile(float64) int64
+	Max() int64
+} {
+	if p == nil {
+		return nil
+	}
+	return p
+}
+
+func (a *Aggregator) warnings(s *Summary) []string {
+	w := append([]string{}, a.warns...)
+	if d := s.Generator.Dropped; d > 0 {
+		w = append(w, fmt.Sprintf("the generator dropped %d requests (%.1f%%) because its in-flight cap was reached: the generator, not the service, was the limit (raise --max-inflight or add shards)",
+			d, 100*ratio(d, s.Requests)))
+	}
+	if lag := s.Generator.LagP99Ms; lag > float64(lagWarning)/float64(time.Millisecond) {
+		w = append(w, fmt.Sprintf("generator lag p99 is %.1fms (over %v): the generator could not keep its schedule, latencies include that lag", lag, lagWarning))
+	}
+	if a.clamped > 0 {
+		w = append(w, fmt.Sprintf("%d records fell after the last of %d windows and were counted in it", a.clamped, maxWindows))
+	}
+	if len(a.sources) > 0 {
+		if want := max(a.sources[0].h.Shard.Count, 1); s.Shards < want {
+			w = append(w, fmt.Sprintf("only %d of %d shards were read: rates are those of the shards read", s.Shards, want))
+		}
+	}
+	w = append(w, a.failed...)
+	if a.interrupted {
+		w = append(w, "the run was interrupted before its schedule ended")
+	}
+	return w
+}
+
+// splitHosts splits a merged header's comma-separated host list.
+func splitHosts(h string) []string {
+	var out []string
+	for _, s := range bytes.Split([]byte(h), []byte(",")) {
+		if len(s) > 0 {
+			out = append(out, string(s))
+		}
+	}
+	return out
+}
+
+// spaceSaving finds the heaviest keys of a stream in bounded memory
+// (Metwally et al.'s Space-Saving): counts are exact while fewer than its
+// capacity keys have been seen, otherwise overestimates by at most the
+// smallest count. Not safe for concurrent use.
+type spaceSaving struct {
+	index  map[string]int
+	keys   []string
+	counts []int64
+}
+
+func newSpaceSaving(capacity int) *spaceSaving {
+	return &spaceSaving{index: make(map[string]int, capacity), keys: make([]string, 0, capacity), counts: make([]int64, 0, capacity)}
+}
+
+func (s *spaceSaving) add(key string) {
+	if i, ok := s.index[key]; ok {
+		s.counts[i]++
+		return
+	}
+	if len(s.keys) < cap(s.keys) {
+		s.index[key] = len(s.keys)
+		s.keys = append(s.keys, key)
+		s.counts = append(s.counts, 1)
+		return
+	}
+	m := 0
+	for i, c := range s.counts {
+		if c < s.counts[m] {
+			m = i
+		}
+	}
+	delete(s.index, s.keys[m])
+	s.index[key] = m
+	s.keys[m] = key
+	s.counts[m]++
+}
+
+func (s *spaceSaving) top(n int) []TenantCount {
+	out := make([]TenantCount, len(s.keys))
+	for i, k := range s.keys {
+		out[i] = TenantCount{Tenant: k, Count: s.counts[i]}
+	}
+	slices.SortFunc(out, func(x, y TenantCount) int {
+		if c := cmp.Compare(y.Count, x.Count); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.Tenant, y.Tenant)
+	})
+	return out[:min(n, len(out))]
+}

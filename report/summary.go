@@ -1,0 +1,193 @@
+package report
+
+import (
+	"encoding/json"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Summary is what a run's results amount to: the JSON document of
+// "loadgen report --format json" and the input of every renderer. Every key
+// and its unit is documented in docs/results-json.md; keys are only ever
+// added, never renamed.
+//
+// Rates are per second over DurationS; latencies are milliseconds measured
+// from each request's intended start. A Summary is built by
+// Aggregator.Summary and is not safe for concurrent mutation; once built,
+// concurrent reads are safe.
+type Summary struct {
+	Label   string    `json:"label"`            // the run's (or variant's) name from the header
+	Tool    string    `json:"tool"`             // the tool that wrote the results
+	Hosts   []string  `json:"hosts"`            // generator hosts, one per shard, sorted and deduplicated
+	Start   time.Time `json:"start"`            // wall-clock start of the run (RFC 3339)
+	Seed    uint64    `json:"seed"`             // seed of every random choice of the run
+	Shards  int       `json:"shards"`           // number of generator shards merged
+	Files   int       `json:"files"`            // number of results streams read
+	SLOMs   float64   `json:"slo_ms"`           // latency objective goodput is measured against; 0 = none
+	WindowS float64   `json:"window_s"`         // width of each entry of Windows
+	Records int64     `json:"records"`          // records read (attempts, drops and events)
+	Events  int64     `json:"events"`           // event records read
+	Routes  []string  `json:"routes,omitempty"` // route labels seen, sorted (at most 100)
+	// Interrupted is set when the run was interrupted (an interrupted
+	// event was recorded).
+	Interrupted bool `json:"interrupted"`
+	// Scenario is the resolved scenario from the header, when it is JSON.
+	Scenario json.RawMessage `json:"scenario,omitempty"`
+
+	DurationS     float64 `json:"duration_s"`     // length of the schedule (see docs)
+	Requests      int64   `json:"requests"`       // requests (one final record each), including dropped ones
+	Attempts      int64   `json:"attempts"`       // HTTP attempts made (retries included; drops excluded)
+	OfferedRPS    float64 `json:"offered_rps"`    // Requests ÷ DurationS
+	ThroughputRPS float64 `json:"throughput_rps"` // attempts answered with an HTTP status ÷ DurationS
+	GoodputRPS    float64 `json:"goodput_rps"`    // requests ok within the SLO ÷ DurationS
+	GoodputRatio  float64 `json:"goodput_ratio"`  // GoodputRPS ÷ OfferedRPS; 0 when nothing was offered
+	Amplification float64 `json:"amplification"`  // Attempts ÷ Requests; 0 when there were no requests
+	ShedRatio     float64 `json:"shed_ratio"`     // shed attempts ÷ Attempts
+
+	Outcomes        map[string]int64 `json:"outcomes"`         // requests by final outcome (every class present)
+	AttemptOutcomes map[string]int64 `json:"attempt_outcomes"` // attempts by outcome (every class present)
+	StatusCodes     map[string]int64 `json:"status_codes"`     // attempts by HTTP status (answered attempts only)
+
+	Latency      Latency         `json:"latency_ms"`                 // successful requests, from intended start
+	Generator    Generator       `json:"generator"`                  // how well the generator kept its schedule
+	ServerTiming *ServerTimingMs `json:"server_timing_ms,omitempty"` // mean Server-Timing breakdown, when the service sent one
+
+	Windows      []Window      `json:"windows"`      // the run in windows of WindowS seconds
+	Phases       []PhaseStats  `json:"phases"`       // one entry per schedule phase in the header
+	Disturbances []Disturbance `json:"disturbances"` // fault windows, from fault_applied/fault_removed events
+	TopTenants   TopTenants    `json:"top_tenants"`  // the heaviest and the most failing tenants
+	Warnings     []string      `json:"warnings"`     // what makes these figures less trustworthy
+
+	latency *hdr.Histogram // successful requests' latency from intended start, µs
+}
+
+// LatencyHistogram returns the HdrHistogram (microseconds, 3 significant
+// digits) of the run's successful requests' latency from intended start,
+// or nil for a Summary that was not built by an Aggregator. Callers must
+// not modify it.
+func (s *Summary) LatencyHistogram() *hdr.Histogram { return s.latency }
+
+// Latency is a latency distribution in milliseconds: percentiles from an
+// HdrHistogram with 3 significant digits (values are accurate to 0.1%).
+// All fields are 0 when there was no sample.
+type Latency struct {
+	P50  float64 `json:"p50"`
+	P90  float64 `json:"p90"`
+	P99  float64 `json:"p99"`
+	P999 float64 `json:"p999"`
+	Max  float64 `json:"max"`
+	Mean float64 `json:"mean"`
+}
+
+// Generator says how well the generator kept to its schedule.
+type Generator struct {
+	// LagP99Ms is the p99 of first attempts' start − intended start, ms.
+	LagP99Ms float64 `json:"lag_p99_ms"`
+	// LagMaxMs is the largest such lag, ms.
+	LagMaxMs float64 `json:"lag_max_ms"`
+	// Dropped counts requests not started because the generator's
+	// in-flight cap was reached (outcome generator_dropped).
+	Dropped int64 `json:"dropped"`
+}
+
+// ServerTimingMs is the mean of the service's Server-Timing breakdown over
+// the attempts that carried one, in milliseconds.
+type ServerTimingMs struct {
+	Attempts int64   `json:"attempts"` // attempts with a Server-Timing header
+	Queue    float64 `json:"queue"`    // mean queue wait
+	App      float64 `json:"app"`      // mean time in the service's own work
+	Dep      float64 `json:"dep"`      // mean time in dependencies
+}
+
+// Window is one slice of the run, Summary.WindowS wide. A request counts in
+// the window of its intended start (offered, goodput, request outcomes,
+// latency, amplification); an attempt counts as started in the window of
+// its start and as answered (throughput, attempt outcomes, status) in the
+// window of its end. Rates are per second.
+type Window struct {
+	StartS          float64          `json:"start_s"`                    // window start, seconds from the run's start
+	Requests        int64            `json:"requests"`                   // requests whose intended start falls here
+	Attempts        int64            `json:"attempts"`                   // attempts started here
+	OfferedRPS      float64          `json:"offered_rps"`                // Requests ÷ window width
+	ThroughputRPS   float64          `json:"throughput_rps"`             // attempts answered (HTTP status) here ÷ width
+	GoodputRPS      float64          `json:"goodput_rps"`                // requests of this window ok within the SLO ÷ width
+	GoodputRatio    float64          `json:"goodput_ratio"`              // GoodputRPS ÷ OfferedRPS; 1 when nothing was offered
+	Outcomes        map[string]int64 `json:"outcomes"`                   // requests of this window by final outcome (non-zero classes only)
+	AttemptOutcomes map[string]int64 `json:"attempt_outcomes"`           // attempts that ended here by outcome (non-zero classes only)
+	Latency         Latency          `json:"latency_ms"`                 // this window's own histogram
+	InFlightMean    float64          `json:"inflight_mean"`              // time-averaged attempts in flight
+	Amplification   float64          `json:"amplification"`              // Attempts ÷ Requests; 0 when no requests
+	LagP99Ms        float64          `json:"lag_p99_ms"`                 // generator lag p99 of first attempts started here
+	ServerTiming    *ServerTimingMs  `json:"server_timing_ms,omitempty"` // over attempts that ended here
+	// LittleRatio is InFlightMean ÷ (completed attempts per second × mean
+	// attempt duration in seconds), over attempts that ended in this
+	// window; ≈ 1 for an honest measurement, 0 when nothing completed.
+	LittleRatio float64 `json:"little_ratio"`
+
+	latency *hdr.PackedHistogram
+}
+
+// LatencyHistogram returns the window's HdrHistogram of successful
+// requests' latency (microseconds, 3 significant digits), nil when the
+// window has none. Callers must not modify it.
+func (w *Window) LatencyHistogram() *hdr.PackedHistogram { return w.latency }
+
+// Start returns the window's start from the run's start.
+func (w *Window) Start() time.Duration { return time.Duration(w.StartS * float64(time.Second)) }
+
+// PhaseStats summarises one schedule phase. Requests (and their attempts)
+// count in the phase their Result.Phase names.
+type PhaseStats struct {
+	Name            string           `json:"name"`
+	StartS          float64          `json:"start_s"`
+	DurationS       float64          `json:"duration_s"`
+	FromRPS         float64          `json:"from_rps"` // configured offered rate at the phase's start
+	ToRPS           float64          `json:"to_rps"`   // configured offered rate at its end
+	Requests        int64            `json:"requests"`
+	Attempts        int64            `json:"attempts"`
+	OfferedRPS      float64          `json:"offered_rps"`
+	ThroughputRPS   float64          `json:"throughput_rps"`
+	GoodputRPS      float64          `json:"goodput_rps"`
+	GoodputRatio    float64          `json:"goodput_ratio"`
+	Amplification   float64          `json:"amplification"`
+	ShedRatio       float64          `json:"shed_ratio"`
+	Outcomes        map[string]int64 `json:"outcomes"`
+	AttemptOutcomes map[string]int64 `json:"attempt_outcomes"`
+	Latency         Latency          `json:"latency_ms"`
+	Generator       Generator        `json:"generator"`
+}
+
+// Disturbance is a fault window of the run, from a fault_applied event to
+// the matching fault_removed event (same name and target).
+type Disturbance struct {
+	Name   string  `json:"name"`
+	Target string  `json:"target"`
+	StartS float64 `json:"start_s"`
+	// EndS is when the fault was removed; the run's end when it never was
+	// (then Removed is false).
+	EndS    float64 `json:"end_s"`
+	Removed bool    `json:"removed"`
+}
+
+// Span returns d as a DisturbanceSpan for recovery detection.
+func (d Disturbance) Span() DisturbanceSpan {
+	return DisturbanceSpan{Name: d.Name, Start: secondsToDuration(d.StartS), End: secondsToDuration(d.EndS)}
+}
+
+// TopTenants lists the tenants with the most attempts and with the most
+// failed attempts (any outcome but ok), at most ten each, heaviest first.
+// Counts come from a bounded Space-Saving sketch: exact when the run has
+// fewer tenants than the sketch's capacity, otherwise an upper bound.
+type TopTenants struct {
+	ByAttempts []TenantCount `json:"by_attempts"`
+	ByFailures []TenantCount `json:"by_failures"`
+}
+
+// TenantCount is one tenant and its count.
+type TenantCount struct {
+	Tenant string `json:"tenant"`
+	Count  int64  `json:"count"`
+}
+
+func secondsToDuration(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
