@@ -123,5 +123,5 @@ func didYouMean(s string, valid []string) string {
 	if g := suggest(s, valid); g != "" {
 		return fmt.Sprintf("did you mean %q? (%s)", g, list)
 	}
-	return "(" + list + ")"
+	return list
 }

@@ -175,14 +175,11 @@ func (d *Document) resolve(list []override) (*Scenario, Errors) {
 			errs = append(errs, &FieldError{Pos: o.pos, Path: o.path, Msg: err.Error()})
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errs
-	}
 	dec := newDecoder()
 	s := &Scenario{}
 	dec.decode(root, reflectValue(s), "")
-	if len(dec.errs) > 0 {
-		return nil, dec.errs
+	if errs = append(errs, dec.errs...); len(errs) > 0 {
+		return nil, errs
 	}
 	c := &checker{pos: dec.pos, root: root.pos}
 	s.finish(c, d.dir)

@@ -117,6 +117,9 @@ func (c *converter) convert(n ast.Node) (*node, error) {
 		return &node{kind: nullNode, pos: Pos{File: c.file, Line: 1, Col: 1}}, nil
 	}
 	p := c.posOf(n.GetToken())
+	if m, ok := n.(*ast.MappingNode); ok && len(m.Values) > 0 && m.Values[0].Key != nil {
+		p = c.posOf(m.Values[0].Key.GetToken()) // a block mapping starts at its first key
+	}
 	switch n := n.(type) {
 	case *ast.NullNode:
 		return &node{kind: nullNode, pos: p}, nil
@@ -376,7 +379,7 @@ func set(root *node, path string, value *node, at Pos) error {
 		case seqNode:
 			idx, err := seqIndex(cur, seg)
 			if err != nil {
-				return fmt.Errorf("path %q: %w", path, err)
+				return err
 			}
 			if idx == len(cur.items) {
 				cur.items = append(cur.items, &node{kind: nullNode, pos: at})
@@ -396,7 +399,7 @@ func set(root *node, path string, value *node, at Pos) error {
 func seqIndex(n *node, seg string) (int, error) {
 	if i, err := strconv.Atoi(seg); err == nil {
 		if i < 0 || i > len(n.items) {
-			return 0, fmt.Errorf("index %d out of range (the list has %d items; %d appends)", i, len(n.items), len(n.items))
+			return 0, fmt.Errorf("index %d out of range: the list has %d item(s), index %d appends", i, len(n.items), len(n.items))
 		}
 		return i, nil
 	}

@@ -396,6 +396,9 @@ func (s *Scenario) checkFaults(c *checker) {
 			allowed[name] = true
 		}
 		for _, name := range kindFields {
+			if name == "probability" && f.Probability == 1 {
+				continue // the default, also when written out by Scenario.YAML
+			}
 			if c.written(p+"."+name) && !allowed[name] {
 				c.errorf(p+"."+name, "not used by kind %s (it uses: %s)", f.Kind, strings.Join(faultFields[f.Kind], ", "))
 			}
