@@ -363,7 +363,8 @@ func (s *Shedder) acquire(ctx context.Context, now time.Time, a Attrs) (Permit, 
 	s.dispatch(now)
 	wait, timeoutReason := s.cfg.MaxWait, ReasonQueueTimeout
 	if !a.Deadline.IsZero() {
-		if d := a.Deadline.Sub(now) - s.expected(); d < wait {
+		// The first instant at which late(·, a.Deadline) holds.
+		if d := a.Deadline.Sub(now) - s.expected() + 1; d < wait {
 			wait, timeoutReason = d, ReasonDeadline
 		}
 	}
