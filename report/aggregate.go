@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"strconv"
@@ -797,4 +799,24 @@ func (s *spaceSaving) top(n int) []TenantCount {
 		return cmp.Compare(x.Tenant, y.Tenant)
 	})
 	return out[:min(n, len(out))]
+}
+
+// ReadInto feeds every record of rd to a, until the end of the stream. A
+// stream cut mid-record ends without error: check rd.Truncated.
+func ReadInto(a *Aggregator, rd *Reader) error {
+	var res Result
+	var ev Event
+	for {
+		kind, err := rd.Next(&res, &ev)
+		switch {
+		case errors.Is(err, io.EOF):
+			return nil
+		case err != nil:
+			return err
+		case kind == RecordResult:
+			a.AddResult(&res)
+		case kind == RecordEvent:
+			a.AddEvent(&ev)
+		}
+	}
 }

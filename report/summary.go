@@ -170,11 +170,6 @@ type Disturbance struct {
 	Removed bool    `json:"removed"`
 }
 
-// Span returns d as a DisturbanceSpan for recovery detection.
-func (d Disturbance) Span() DisturbanceSpan {
-	return DisturbanceSpan{Name: d.Name, Start: secondsToDuration(d.StartS), End: secondsToDuration(d.EndS)}
-}
-
 // TopTenants lists the tenants with the most attempts and with the most
 // failed attempts (any outcome but ok), at most ten each, heaviest first.
 // Counts come from a bounded Space-Saving sketch: exact when the run has
@@ -189,5 +184,3 @@ type TenantCount struct {
 	Tenant string `json:"tenant"`
 	Count  int64  `json:"count"`
 }
-
-func secondsToDuration(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
