@@ -1,0 +1,96 @@
+package faults
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/goodput-dev/goodput/target/dep"
+)
+
+// fieldOf returns the Field of the first *FieldError in err.
+func fieldOf(t *testing.T, err error) string {
+	t.Helper()
+	require.Error(t, err)
+	var fe *FieldError
+	require.ErrorAs(t, err, &fe)
+	return fe.Field
+}
+
+func TestDelayValidate(t *testing.T) {
+	for _, tc := range []struct {
+		d         Delay
+		wantField string
+	}{
+		{Delay{Delay: 100 * time.Millisecond}, ""},
+		{Delay{Jitter: 10 * time.Millisecond}, ""},
+		{Delay{Delay: -1}, "delay"},
+		{Delay{Delay: time.Millisecond, Jitter: -1}, "jitter"},
+		{Delay{}, "delay"},
+	} {
+		err := tc.d.Validate()
+		if tc.wantField == "" {
+			assert.NoError(t, err, "%+v", tc.d)
+			continue
+		}
+		assert.Equal(t, tc.wantField, fieldOf(t, err), "%+v", tc.d)
+	}
+}
+
+func TestDelayPatchDepAddsToTheDependencysOwn(t *testing.T) {
+	c := dep.Config{Pool: 4, AddLatency: dep.Duration(5 * time.Millisecond)}
+	Delay{Delay: 100 * time.Millisecond, Jitter: 20 * time.Millisecond}.PatchDep(&c, 1)
+	assert.Equal(t, dep.Duration(105*time.Millisecond), c.AddLatency)
+	assert.Equal(t, dep.Duration(20*time.Millisecond), c.AddJitter)
+	assert.Equal(t, 4, c.Pool)
+}
+
+// stamp is an upstream handler that records when it was called.
+type stamp struct{ at time.Time }
+
+func (s *stamp) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	s.at = time.Now()
+	w.WriteHeader(http.StatusTeapot)
+}
+
+func TestDelayServeWaitsDelayPlusJitterBeforeTheUpstream(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		next := &stamp{}
+		w := httptest.NewRecorder()
+		d := Delay{Delay: 100 * time.Millisecond, Jitter: 20 * time.Millisecond}
+		d.Serve(w, httptest.NewRequest("GET", "/", nil), next, Env{U: 0.5})
+		assert.Equal(t, 110*time.Millisecond, next.at.Sub(start))
+		assert.Equal(t, http.StatusTeapot, w.Code)
+	})
+}
+
+func TestDelayServeResponseHoldsTheAnswerNotTheRequest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		next := &stamp{}
+		w := httptest.NewRecorder()
+		Delay{Delay: 50 * time.Millisecond, Response: true}.Serve(w, httptest.NewRequest("GET", "/", nil), next, Env{})
+		assert.Equal(t, time.Duration(0), next.at.Sub(start), "the upstream is called at once")
+		assert.Equal(t, 50*time.Millisecond, time.Since(start), "the answer is held back")
+		assert.Equal(t, http.StatusTeapot, w.Code)
+	})
+}
+
+func TestDelayServeStopsWhenTheClientLeaves(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		req := httptest.NewRequest("GET", "/", nil)
+		ctx, cancel := contextWithTimeout(req, 30*time.Millisecond)
+		defer cancel()
+		next := &stamp{}
+		start := time.Now()
+		Delay{Delay: time.Second}.Serve(httptest.NewRecorder(), req.WithContext(ctx), next, Env{})
+		assert.True(t, next.at.IsZero(), "the upstream was not called")
+		assert.Equal(t, 30*time.Millisecond, time.Since(start))
+	})
+}

@@ -1,0 +1,98 @@
+package faults
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/goodput-dev/goodput/target/dep"
+)
+
+func TestSpecRoundTripsEveryKind(t *testing.T) {
+	slow := &dep.Latency{Dist: "lognormal", P50: dep.Duration(time.Second), P99: dep.Duration(3 * time.Second)}
+	entries := []Entry{
+		{Name: "d", Target: "edge", At: time.Second, For: 2 * time.Second, Probability: 0.3, Scope: Scope{Route: "/api", Method: "GET", Header: "X-Tenant: hot"},
+			Fault: Delay{Delay: 100 * time.Millisecond, Jitter: 20 * time.Millisecond, Response: true}},
+		{Name: "l", Target: "db", For: time.Second, Fault: Latency{Distribution: slow, Multiplier: 2}},
+		{Name: "a", Target: "db", Probability: 0.5, Fault: Abort{Status: 503}},
+		{Name: "r", Target: "db", Fault: Reset{}},
+		{Name: "s", Target: "db", Fault: Stall{}},
+		{Name: "t", Target: "edge", Fault: Timeout{}},
+		{Name: "b", Target: "edge", Fault: Bandwidth{BytesPerSecond: 1 << 20}},
+		{Name: "c", Target: "db", Fault: Capacity{Pool: 2}},
+		{Name: "c2", Target: "target", Fault: Capacity{Concurrency: 4}},
+		{Name: "u", Target: "load", At: 10 * time.Second, For: 10 * time.Second, Fault: Surge{Multiplier: 3}},
+		{Name: "n", Target: "load", Fault: Burst{Requests: 500}},
+		{Name: "p", Target: "load", Fault: Retry{Policy: "retry-3x"}},
+	}
+	covered := map[string]bool{}
+	for _, e := range entries {
+		s, err := SpecOf(e)
+		require.NoError(t, err)
+		data, err := json.Marshal(s)
+		require.NoError(t, err)
+		back, err := DecodeSpec(data)
+		require.NoError(t, err, "%s", data)
+		got, err := back.Entry()
+		require.NoError(t, err, "%s", data)
+		assert.Equal(t, e, got, "%s", data)
+		covered[e.Fault.Kind()] = true
+	}
+	assert.Len(t, covered, len(Kinds()), "every kind is round-tripped")
+}
+
+func TestSpecTheProxyContractExample(t *testing.T) {
+	s, err := DecodeSpec([]byte(`{"name":"slow","kind":"delay","delay":"100ms","jitter":"20ms","probability":0.3,"route":"/api/search"}`))
+	require.NoError(t, err)
+	e, err := ProxySpec(s)
+	require.NoError(t, err)
+	assert.Equal(t, Delay{Delay: 100 * time.Millisecond, Jitter: 20 * time.Millisecond}, e.Fault)
+	assert.Equal(t, 0.3, e.Probability)
+	assert.Equal(t, "/api/search", e.Scope.Route)
+}
+
+func TestSpecRefusesWithTheFieldNamed(t *testing.T) {
+	for _, tc := range []struct {
+		json, field string
+	}{
+		{`{"name":"x","target":"db","kind":"explode"}`, "kind"},
+		{`{"name":"x","target":"db","kind":"delay","delay":"100ms","colour":"red"}`, "colour"},
+		{`{"name":"x","target":"db","kind":"abort","status":"503"}`, "status"},
+		{`{"name":"x","target":"db","kind":"abort","status":503,"delay":"1s"}`, "delay"},
+		{`{"name":"x","target":"db","kind":"stall","for":"-1s"}`, "for"},
+		{`{"name":"x","target":"db","kind":"abort","status":503,"probability":0}`, "probability"},
+		{`{"name":"x","target":"db","kind":"abort","status":503,"probability":1.2}`, "probability"},
+		{`{"name":"x","target":"db","kind":"bandwidth"}`, "bytes_per_second"},
+	} {
+		s, err := DecodeSpec([]byte(tc.json))
+		if err == nil {
+			_, err = s.Entry()
+		}
+		assert.Equal(t, tc.field, fieldOf(t, err), tc.json)
+	}
+}
+
+func TestSpecRefusesABadDuration(t *testing.T) {
+	_, err := DecodeSpec([]byte(`{"name":"x","kind":"delay","delay":"soon"}`))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "soon")
+}
+
+func TestProxySpecRefusesTimelineFieldsAndDependencyKinds(t *testing.T) {
+	for _, tc := range []struct {
+		s     Spec
+		field string
+	}{
+		{Spec{Name: "x", Kind: "stall", Target: "db"}, "target"},
+		{Spec{Name: "x", Kind: "stall", For: dep.Duration(time.Second)}, "for"},
+		{Spec{Name: "x", Kind: "capacity", Pool: 2}, "kind"},
+		{Spec{Name: "x", Kind: "surge", Multiplier: 2}, "kind"},
+		{Spec{Kind: "stall"}, "name"},
+	} {
+		_, err := ProxySpec(tc.s)
+		assert.Equal(t, tc.field, fieldOf(t, err), "%+v", tc.s)
+	}
+}
