@@ -240,7 +240,7 @@ func (e *RollbackError) Unwrap() []error { return e.Errs }
 // a caller ends a run.
 func (t *Timeline) Run(ctx context.Context, start time.Time, in Injectors) (err error) {
 	if err := t.Check(ctx, in); err != nil {
-		return fmt.Errorf("fault timeline: %w", err)
+		return err
 	}
 	log := t.Logger
 	if log == nil {

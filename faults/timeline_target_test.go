@@ -1,0 +1,147 @@
+package faults
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/target/dep"
+)
+
+// The tests in this file drive the real reference target's admin API.
+
+func TestTimelineAgainstTheTargetIsOnTime(t *testing.T) {
+	tg := startTarget(t, "tok")
+	var entries []Entry
+	for i := range 6 {
+		target := []string{"db", "search"}[i%2]
+		entries = append(entries, Entry{
+			Name: "f" + string(rune('a'+i)), Target: target,
+			At: time.Duration(100+100*i) * time.Millisecond, For: 150 * time.Millisecond,
+			Fault: Delay{Delay: time.Duration(i+1) * time.Millisecond},
+		})
+	}
+	var evs events
+	tl := &Timeline{Entries: entries, Emit: evs.emit}
+	inj := &TargetInjector{Admin: tg.admin}
+	require.NoError(t, tl.Run(t.Context(), time.Now(), Injectors{Target: inj}))
+
+	var applied, removed []time.Duration
+	for _, ev := range evs.all() {
+		late := ev.At - ev.Scheduled
+		assert.GreaterOrEqual(t, late, time.Duration(0), "never early: %+v", ev)
+		switch ev.Kind {
+		case report.EventFaultApplied:
+			applied = append(applied, late)
+		case report.EventFaultRemoved:
+			removed = append(removed, late)
+		default:
+			t.Errorf("unexpected event %+v", ev)
+		}
+	}
+	require.Len(t, applied, 6)
+	require.Len(t, removed, 6)
+	for name, lates := range map[string][]time.Duration{"applied": applied, "removed": removed} {
+		slices.Sort(lates)
+		median := lates[len(lates)/2]
+		t.Logf("%s: median lateness %v, max %v", name, median, lates[len(lates)-1])
+		assert.Less(t, median, 50*time.Millisecond, "%s median lateness", name)
+	}
+}
+
+func TestTimelineCancelMidWindowRestoresTheDependency(t *testing.T) {
+	tg := startTarget(t, "tok")
+	ctx := t.Context()
+	before, err := tg.admin.Deps(ctx)
+	require.NoError(t, err)
+
+	applied := make(chan report.Event, 8)
+	tl := &Timeline{
+		Entries: []Entry{
+			{Name: "slow", Target: "db", For: time.Minute, Fault: Delay{Delay: 500 * time.Millisecond, Jitter: 100 * time.Millisecond}},
+			{Name: "brownout", Target: "db", For: time.Minute, Fault: Capacity{Pool: 1}},
+			{Name: "errors", Target: "search", Fault: Abort{Status: 503}, Probability: 0.5},
+			{Name: "blackhole", Target: "search", Fault: Stall{}},
+		},
+		Emit: func(ev report.Event) {
+			if ev.Kind == report.EventFaultApplied {
+				applied <- ev
+			}
+		},
+	}
+	runCtx, interrupt := context.WithCancel(ctx) // the in-process stand-in for SIGINT
+	done := make(chan error, 1)
+	go func() { done <- tl.Run(runCtx, time.Now(), Injectors{Target: &TargetInjector{Admin: tg.admin}}) }()
+	for range 4 {
+		<-applied
+	}
+	during, err := tg.admin.Deps(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, dep.Duration(500*time.Millisecond), during["db"].AddLatency)
+	assert.Equal(t, 1, during["db"].Pool)
+	assert.Equal(t, 0.5, during["search"].ErrorRate)
+	assert.True(t, during["search"].Stall)
+
+	interrupt()
+	require.NoError(t, <-done)
+	after, err := tg.admin.Deps(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, before, after, "every dependency is back to its snapshot")
+}
+
+func TestTimelineRefusesAnUnknownDependencyBeforeTheRun(t *testing.T) {
+	tg := startTarget(t, "")
+	var evs events
+	tl := &Timeline{
+		Entries: []Entry{
+			{Name: "ok", Target: "db", Fault: Stall{}},
+			{Name: "typo", Target: "cache", Fault: Stall{}},
+			{Name: "scoped", Target: "db", At: time.Second, For: time.Second, Fault: Delay{Delay: time.Second}, Scope: Scope{Route: "/api"}},
+			{Name: "prob", Target: "search", Fault: Delay{Delay: time.Second}, Probability: 0.5},
+			{Name: "proxy-only", Target: "search", At: time.Minute, Fault: Bandwidth{BytesPerSecond: 10}},
+		},
+		Emit: evs.emit,
+	}
+	err := tl.Run(t.Context(), time.Now(), Injectors{Target: &TargetInjector{Admin: tg.admin}})
+	require.Error(t, err)
+	var fields []string
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		fields = append(fields, fieldOf(t, e))
+	}
+	assert.Equal(t, []string{"faults[1].target", "faults[2].route", "faults[3].probability", "faults[4].kind"}, fields, "%v", err)
+	assert.Contains(t, err.Error(), `"cache" is not a dependency of the target (it has db, search)`)
+	assert.Empty(t, evs.all(), "nothing was applied")
+	db, err := tg.admin.Dep(t.Context(), "db")
+	require.NoError(t, err)
+	assert.False(t, db.Stall)
+}
+
+func TestTimelineReportsARollbackThatFails(t *testing.T) {
+	tg := startTarget(t, "")
+	applied := make(chan struct{}, 1)
+	tl := &Timeline{
+		Entries: []Entry{{Name: "blackhole", Target: "db", Fault: Stall{}}},
+		Emit: func(ev report.Event) {
+			if ev.Kind == report.EventFaultApplied {
+				applied <- struct{}{}
+			}
+		},
+		RollbackTimeout: 2 * time.Second,
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- tl.Run(ctx, time.Now(), Injectors{Target: &TargetInjector{Admin: tg.admin}}) }()
+	<-applied
+	tg.stop() // the target goes away with the fault in place
+	cancel()
+	err := <-done
+	var rb *RollbackError
+	require.ErrorAs(t, err, &rb)
+	assert.Contains(t, rb.Left, "fault blackhole on db")
+	assert.Contains(t, err.Error(), "restore dependency db")
+}
