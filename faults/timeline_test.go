@@ -235,8 +235,8 @@ func TestTimelineAcceptsNeighboursAndDifferentKnobs(t *testing.T) {
 	tl := &Timeline{Entries: []Entry{
 		{Name: "a", Target: "db", At: 0, For: 5 * time.Second, Fault: Delay{Delay: time.Second}},
 		{Name: "b", Target: "db", At: 5 * time.Second, For: time.Second, Fault: Delay{Delay: 2 * time.Second}}, // back to back
-		{Name: "c", Target: "db", At: time.Second, For: time.Second, Fault: Abort{Status: 503}},                 // another knob
-		{Name: "d", Target: "search", At: 0, For: 5 * time.Second, Fault: Delay{Delay: time.Second}},            // another target
+		{Name: "c", Target: "db", At: time.Second, For: time.Second, Fault: Abort{Status: 503}},                // another knob
+		{Name: "d", Target: "search", At: 0, For: 5 * time.Second, Fault: Delay{Delay: time.Second}},           // another target
 		{Name: "e", Target: "load", At: 0, Fault: Burst{Requests: 5}},
 		{Name: "f", Target: "load", At: 0, Fault: Burst{Requests: 5}}, // instants never conflict
 	}}
