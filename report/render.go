@@ -1,0 +1,431 @@
+package report
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// TextOptions configures WriteText. The zero value writes plain text with
+// no per-window table.
+type TextOptions struct {
+	// Color adds ANSI colours (for a terminal; callers decide whether the
+	// output is one).
+	Color bool
+	// Windows adds a table with one line per window.
+	Windows bool
+}
+
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+)
+
+// textWriter accumulates the first write error, so renderers can write
+// freely and check once.
+type textWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (t *textWriter) printf(format string, args ...any) {
+	if t.err == nil {
+		_, t.err = fmt.Fprintf(t.w, format, args...)
+	}
+}
+
+// fmtMs formats milliseconds with three significant digits or more.
+func fmtMs(ms float64) string {
+	switch {
+	case ms == 0:
+		return "0"
+	case ms < 1:
+		return strconv.FormatFloat(ms, 'f', 3, 64)
+	case ms < 10:
+		return strconv.FormatFloat(ms, 'f', 2, 64)
+	case ms < 100:
+		return strconv.FormatFloat(ms, 'f', 1, 64)
+	default:
+		return strconv.FormatFloat(ms, 'f', 0, 64)
+	}
+}
+
+// fmtDur formats milliseconds as a short duration ("250ms", "1.5s").
+func fmtDur(ms float64) string {
+	return time.Duration(ms * float64(time.Millisecond)).Round(time.Microsecond).String()
+}
+
+// cell is one table cell: its text and an optional ANSI colour.
+type cell struct {
+	text, color string
+}
+
+// table writes rows with the first column left-aligned and the others
+// right-aligned, two spaces apart, indented by two spaces. Widths ignore
+// colour codes.
+func (t *textWriter) table(rows [][]cell, color bool) {
+	var widths []int
+	for _, r := range rows {
+		for i, c := range r {
+			if i >= len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], utf8.RuneCountInString(c.text))
+		}
+	}
+	for _, r := range rows {
+		var b strings.Builder
+		b.WriteString(" ")
+		for i, c := range r {
+			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c.text))
+			text := c.text
+			if color && c.color != "" {
+				text = c.color + text + ansiReset
+			}
+			b.WriteString(" ")
+			if i == 0 {
+				b.WriteString(text + pad)
+			} else {
+				b.WriteString(" " + pad + text)
+			}
+		}
+		t.printf("%s\n", strings.TrimRight(b.String(), " "))
+	}
+}
+
+func plain(format string, args ...any) cell { return cell{text: fmt.Sprintf(format, args...)} }
+
+// WriteText writes s as an aligned terminal summary.
+func WriteText(w io.Writer, s *Summary, opts TextOptions) error {
+	bw := bufio.NewWriter(w)
+	t := &textWriter{w: bw}
+	paint := func(code, text string) string {
+		if !opts.Color {
+			return text
+		}
+		return code + text + ansiReset
+	}
+	ratioColor := func(r float64) string {
+		switch {
+		case r >= 0.99:
+			return ansiGreen
+		case r >= 0.9:
+			return ansiYellow
+		default:
+			return ansiRed
+		}
+	}
+	pct := func(r float64, digits int) cell {
+		return cell{text: strconv.FormatFloat(100*r, 'f', digits, 64) + "%", color: ratioColor(r)}
+	}
+
+	label := s.Label
+	if label == "" {
+		label = "(unlabelled run)"
+	}
+	t.printf("%s  seed %d", paint(ansiBold, "goodput report: "+label), s.Seed)
+	if s.Shards > 1 {
+		t.printf(", %d shards", s.Shards)
+	}
+	if len(s.Hosts) > 0 {
+		t.printf(", host %s", strings.Join(s.Hosts, ","))
+	}
+	if !s.Start.IsZero() {
+		t.printf(", started %s", s.Start.UTC().Format(time.RFC3339))
+	}
+	t.printf("\n")
+	slo := "none"
+	if s.SLOMs > 0 {
+		slo = fmtDur(s.SLOMs)
+	}
+	t.printf("duration %.1fs  SLO %s  window %s\n\n", s.DurationS, slo, fmtDur(s.WindowS*1000))
+
+	t.table([][]cell{
+		{plain("requests"), plain("%d", s.Requests), plain("offered"), plain("%.1f rps", s.OfferedRPS)},
+		{plain("attempts"), plain("%d", s.Attempts), plain("throughput"), plain("%.1f rps", s.ThroughputRPS), plain("amplification %.2f", s.Amplification)},
+		{plain("goodput"), pct(s.GoodputRatio, 2), plain(""), plain("%.1f rps", s.GoodputRPS), plain("ok within the SLO")},
+	}, opts.Color)
+
+	t.printf("\nlatency (ms, successful requests, from intended start)\n")
+	l := s.Latency
+	t.table([][]cell{
+		{plain(""), plain("p50"), plain("p90"), plain("p99"), plain("p99.9"), plain("max"), plain("mean")},
+		{plain(""), plain("%s", fmtMs(l.P50)), plain("%s", fmtMs(l.P90)), plain("%s", fmtMs(l.P99)), plain("%s", fmtMs(l.P999)), plain("%s", fmtMs(l.Max)), plain("%s", fmtMs(l.Mean))},
+	}, opts.Color)
+
+	t.printf("\noutcomes\n")
+	rows := [][]cell{{plain(""), plain("requests"), plain("attempts")}}
+	names := make([]string, 0, numOutcomes+1)
+	for _, o := range Outcomes() {
+		names = append(names, o.String())
+	}
+	for _, name := range append(names, "unknown") {
+		rq, at := s.Outcomes[name], s.AttemptOutcomes[name]
+		if rq == 0 && at == 0 {
+			continue
+		}
+		rows = append(rows, []cell{plain("%s", name), plain("%d", rq), plain("%d", at)})
+	}
+	t.table(rows, opts.Color)
+
+	if len(s.StatusCodes) > 0 {
+		codes := make([]string, 0, len(s.StatusCodes))
+		for c := range s.StatusCodes {
+			codes = append(codes, c)
+		}
+		slices.SortFunc(codes, func(a, b string) int {
+			x, _ := strconv.Atoi(a)
+			y, _ := strconv.Atoi(b)
+			return x - y
+		})
+		t.printf("\nstatus codes  ")
+		for i, c := range codes {
+			if i > 0 {
+				t.printf(", ")
+			}
+			t.printf("%s: %d", c, s.StatusCodes[c])
+		}
+		t.printf("\n")
+	}
+
+	g := s.Generator
+	t.printf("generator     lag p99 %sms, max %sms, dropped %d\n", fmtMs(g.LagP99Ms), fmtMs(g.LagMaxMs), g.Dropped)
+	if st := s.ServerTiming; st != nil {
+		t.printf("server timing queue %sms, app %sms, dependencies %sms (mean of %d attempts)\n", fmtMs(st.Queue), fmtMs(st.App), fmtMs(st.Dep), st.Attempts)
+	}
+
+	if len(s.Phases) > 0 {
+		t.printf("\nphases\n")
+		rows := [][]cell{{plain("name"), plain("start"), plain("length"), plain("offered"), plain("goodput"), plain("ratio"),
+			plain("p50 ms"), plain("p99 ms"), plain("shed"), plain("amplif.")}}
+		for _, p := range s.Phases {
+			rows = append(rows, []cell{plain("%s", p.Name), plain("%.1fs", p.StartS), plain("%.1fs", p.DurationS),
+				plain("%.1f", p.OfferedRPS), plain("%.1f", p.GoodputRPS), pct(p.GoodputRatio, 1),
+				plain("%s", fmtMs(p.Latency.P50)), plain("%s", fmtMs(p.Latency.P99)), plain("%.1f%%", 100*p.ShedRatio), plain("%.2f", p.Amplification)})
+		}
+		t.table(rows, opts.Color)
+	}
+
+	if len(s.Disturbances) > 0 {
+		t.printf("\ndisturbances\n")
+		for _, d := range s.Disturbances {
+			end := fmt.Sprintf("%.1fs", d.EndS)
+			if !d.Removed {
+				end = "end of run (never removed)"
+			}
+			t.printf("  %s on %s: %.1fs → %s\n", d.Name, d.Target, d.StartS, end)
+		}
+	}
+
+	if top := s.TopTenants; len(top.ByAttempts) > 0 {
+		t.printf("\ntop tenants by attempts  %s\n", tenantList(top.ByAttempts))
+		if len(top.ByFailures) > 0 {
+			t.printf("top tenants by failures  %s\n", tenantList(top.ByFailures))
+		}
+	}
+
+	if opts.Windows && len(s.Windows) > 0 {
+		t.printf("\nwindows (rates per second)\n")
+		rows := [][]cell{{plain("start"), plain("offered"), plain("throughput"), plain("goodput"), plain("ratio"),
+			plain("p50 ms"), plain("p99 ms"), plain("in flight"), plain("amplif.")}}
+		for _, w := range s.Windows {
+			rows = append(rows, []cell{plain("%.1fs", w.StartS), plain("%.1f", w.OfferedRPS), plain("%.1f", w.ThroughputRPS),
+				plain("%.1f", w.GoodputRPS), pct(w.GoodputRatio, 1), plain("%s", fmtMs(w.Latency.P50)), plain("%s", fmtMs(w.Latency.P99)),
+				plain("%.1f", w.InFlightMean), plain("%.2f", w.Amplification)})
+		}
+		t.table(rows, opts.Color)
+	}
+
+	if len(s.Warnings) > 0 {
+		t.printf("\n%s\n", paint(ansiYellow, "warnings"))
+		for _, w := range s.Warnings {
+			t.printf("  %s %s\n", paint(ansiYellow, "!"), w)
+		}
+	}
+	if t.err == nil {
+		t.err = bw.Flush()
+	}
+	if t.err != nil {
+		return fmt.Errorf("write text report: %w", t.err)
+	}
+	return nil
+}
+
+func tenantList(ts []TenantCount) string {
+	parts := make([]string, len(ts))
+	for i, tc := range ts {
+		parts[i] = fmt.Sprintf("%s %d", tc.Tenant, tc.Count)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func firstNonNil(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteJSON writes s as indented JSON (the schema of docs/results-json.md).
+func WriteJSON(w io.Writer, s *Summary) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(s); err != nil {
+		return fmt.Errorf("write json report: %w", err)
+	}
+	return nil
+}
+
+// CSVHeader returns the columns of WriteCSV, in order.
+func CSVHeader() []string {
+	cols := []string{"start_s", "requests", "attempts", "offered_rps", "throughput_rps", "goodput_rps", "goodput_ratio",
+		"p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms", "mean_ms",
+		"inflight_mean", "amplification", "lag_p99_ms", "little_ratio", "server_queue_ms", "server_app_ms", "server_dep_ms"}
+	for _, o := range Outcomes() {
+		cols = append(cols, "requests_"+o.String())
+	}
+	for _, o := range Outcomes() {
+		cols = append(cols, "attempts_"+o.String())
+	}
+	return cols
+}
+
+// WriteCSV writes one row per window, with the columns of CSVHeader.
+// Request outcome columns count requests of the window by final outcome;
+// attempt outcome columns count attempts that ended in the window.
+func WriteCSV(w io.Writer, s *Summary) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(CSVHeader()); err != nil {
+		return fmt.Errorf("write csv report: %w", err)
+	}
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
+	row := make([]string, 0, len(CSVHeader()))
+	for _, win := range s.Windows {
+		l := win.Latency
+		st := ServerTimingMs{}
+		if win.ServerTiming != nil {
+			st = *win.ServerTiming
+		}
+		row = append(row[:0], f(win.StartS), strconv.FormatInt(win.Requests, 10), strconv.FormatInt(win.Attempts, 10),
+			f(win.OfferedRPS), f(win.ThroughputRPS), f(win.GoodputRPS), f(win.GoodputRatio),
+			f(l.P50), f(l.P90), f(l.P99), f(l.P999), f(l.Max), f(l.Mean),
+			f(win.InFlightMean), f(win.Amplification), f(win.LagP99Ms), f(win.LittleRatio), f(st.Queue), f(st.App), f(st.Dep))
+		for _, o := range Outcomes() {
+			row = append(row, strconv.FormatInt(win.Outcomes[o.String()], 10))
+		}
+		for _, o := range Outcomes() {
+			row = append(row, strconv.FormatInt(win.AttemptOutcomes[o.String()], 10))
+		}
+		if err := cw.Write(row); err != nil {
+			return fmt.Errorf("write csv report: %w", err)
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("write csv report: %w", err)
+	}
+	return nil
+}
+
+// WriteHgrm writes the run's latency distribution (successful requests,
+// from intended start) in HdrHistogram's percentile distribution format,
+// values in milliseconds, for HdrHistogram's plotter.
+func WriteHgrm(w io.Writer, s *Summary) error {
+	h := s.LatencyHistogram()
+	if h == nil {
+		h = hdr.New(histLowest, histHighest, histDigits)
+	}
+	bw := bufio.NewWriter(w)
+	if _, err := h.PercentilesPrint(bw, 5, 1000); err != nil {
+		return fmt.Errorf("write hgrm report: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write hgrm report: %w", err)
+	}
+	return nil
+}
+
+// WriteHlog writes one histogram per window in HdrHistogram's interval log
+// format (version 1.3), readable by HistogramLogAnalyzer and
+// hdrhistogram-go's HistogramLogReader. Following that format's convention,
+// values are in nanoseconds (converted from the microsecond histograms, so
+// still accurate to 3 significant digits) and each interval's max column
+// is in milliseconds. Interval timestamps are seconds from the run's start
+// (the log's BaseTime).
+func WriteHlog(w io.Writer, s *Summary) error {
+	bw := bufio.NewWriter(w)
+	lw := hdr.NewHistogramLogWriter(bw)
+	startMs := int64(0)
+	if !s.Start.IsZero() {
+		startMs = s.Start.UnixMilli()
+	}
+	err := firstNonNil(
+		lw.OutputLogFormatVersion(),
+		lw.OutputComment(fmt.Sprintf("[goodput latency from intended start of successful requests, run %q, values in ns, one interval per %gs window]", s.Label, s.WindowS)),
+		lw.OutputStartTime(startMs),
+		lw.OutputBaseTime(startMs),
+		lw.OutputLegend(),
+	)
+	lw.SetBaseTime(startMs)
+	widthMs := int64(s.WindowS * 1000)
+	for i := range s.Windows {
+		if err != nil {
+			break
+		}
+		win := &s.Windows[i]
+		ns := hdr.NewPacked(histLowest*1000, histHighest*1000, histDigits)
+		if src := win.LatencyHistogram(); src != nil {
+			for v, n := range src.ForEachBucket {
+				if e := ns.RecordValues(v*1000, n); e != nil {
+					err = e
+				}
+			}
+		}
+		from := startMs + int64(win.StartS*1000)
+		ns.SetStartTimeMs(from)
+		ns.SetEndTimeMs(from + widthMs)
+		err = firstNonNil(err, lw.OutputIntervalPackedHistogram(ns))
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		return fmt.Errorf("write hlog report: %w", err)
+	}
+	return nil
+}
+
+// Formats returns the names of the formats WriteFormat writes.
+func Formats() []string { return []string{"text", "json", "csv", "hgrm", "hlog"} }
+
+// WriteFormat writes s in the named format (one of Formats()); text uses
+// opts.
+func WriteFormat(w io.Writer, format string, s *Summary, opts TextOptions) error {
+	switch format {
+	case "text":
+		return WriteText(w, s, opts)
+	case "json":
+		return WriteJSON(w, s)
+	case "csv":
+		return WriteCSV(w, s)
+	case "hgrm":
+		return WriteHgrm(w, s)
+	case "hlog":
+		return WriteHlog(w, s)
+	}
+	return fmt.Errorf("unknown report format %q (valid: %s)", format, strings.Join(Formats(), ", "))
+}
