@@ -21,7 +21,7 @@ func newRecorder() *recorder {
 func (r *recorder) Admitted(wait time.Duration) { r.admitted <- wait }
 func (r *recorder) Rejected(reason Reason)      { r.rejected <- reason }
 
-func mustNew(t *testing.T, cfg Config) *Shedder {
+func mustNew(t testing.TB, cfg Config) *Shedder {
 	t.Helper()
 	s, err := New(cfg)
 	if err != nil {

@@ -15,9 +15,9 @@ import (
 // DefaultTenantHeader names the tenant of a request.
 const DefaultTenantHeader = "X-Tenant"
 
-// maxCachedRetryAfter is the largest Retry-After (seconds) a Throttle
-// renders without allocating.
-const maxCachedRetryAfter = 60
+// maxRetryAfter caps the Retry-After (seconds) of a Throttle: a tenant far
+// over its rate is told to come back within a minute and told again then.
+const maxRetryAfter = 60
 
 // ThrottleConfig configures a [Throttle]. It is a value; [NewThrottle]
 // validates it and keeps a copy.
@@ -69,7 +69,7 @@ type Throttle struct {
 	cfg       ThrottleConfig
 	obs       Observer
 	refill    time.Duration // time for an empty bucket to fill
-	retry     [maxCachedRetryAfter + 1][]string
+	retry     [maxRetryAfter + 1][]string
 	reasonHdr []string
 
 	mu       sync.Mutex
@@ -107,7 +107,7 @@ func NewThrottle(cfg ThrottleConfig) (*Throttle, error) {
 	if t.obs == nil {
 		t.obs = nopObserver{}
 	}
-	for i := 1; i <= maxCachedRetryAfter; i++ {
+	for i := 1; i <= maxRetryAfter; i++ {
 		t.retry[i] = headerValue(strconv.Itoa(i))
 	}
 	return t, nil
@@ -191,9 +191,10 @@ func (t *Throttle) pushNewest(tn *tenant) {
 }
 
 // Middleware returns next behind the throttle: a request whose tenant
-// (the tenant header) is over its rate gets 429 with Retry-After (whole
-// seconds, rounded up) and X-Shed-Reason: tenant_throttle, before its body
-// is read. The refusal allocates nothing for a tenant already tracked.
+// (the tenant header) is over its rate gets 429 with Retry-After (the time
+// to its next token in whole seconds, rounded up, at most 60) and
+// X-Shed-Reason: tenant_throttle, before its body is read. The refusal
+// allocates nothing for a tenant already tracked.
 func (t *Throttle) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ok, wait := t.AllowAt(time.Now(), headerGet(r.Header, t.cfg.Header))
@@ -202,12 +203,7 @@ func (t *Throttle) Middleware(next http.Handler) http.Handler {
 			return
 		}
 		hdr := w.Header()
-		secs := max(1, int(math.Ceil(wait.Seconds())))
-		if secs <= maxCachedRetryAfter {
-			hdr["Retry-After"] = t.retry[secs]
-		} else {
-			hdr["Retry-After"] = []string{strconv.Itoa(secs)}
-		}
+		hdr["Retry-After"] = t.retry[min(maxRetryAfter, max(1, int(math.Ceil(wait.Seconds()))))]
 		hdr["X-Shed-Reason"] = t.reasonHdr
 		w.WriteHeader(http.StatusTooManyRequests)
 	})
