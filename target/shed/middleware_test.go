@@ -114,9 +114,9 @@ func TestMiddlewareDropsRequestsThatCannotFinishInTime(t *testing.T) {
 	}{
 		{"50", http.StatusServiceUnavailable}, // the client leaves before we could answer
 		{"500", http.StatusOK},
-		{"", http.StatusOK},         // unknown patience
-		{"soon", http.StatusOK},     // malformed: unknown
-		{"-5", http.StatusOK},       // negative: unknown
+		{"", http.StatusOK},     // unknown patience
+		{"soon", http.StatusOK}, // malformed: unknown
+		{"-5", http.StatusOK},   // negative: unknown
 		{"0", http.StatusServiceUnavailable},
 	} {
 		r, _ := http.NewRequest(http.MethodGet, "/", nil)
