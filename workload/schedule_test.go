@@ -103,7 +103,7 @@ func randomSchedule(t testing.TB, rng *rand.Rand) *Schedule {
 // ordered and inside the schedule.
 func TestPropertyUniformEmitsIntegralOfRate(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for iter := range 200 {
+	for iter := range 60 {
 		s := randomSchedule(t, rng)
 		starts := IntendedStarts(s, ArrivalUniform, 0, Shard{})
 		if !slices.IsSorted(starts) {

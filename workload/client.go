@@ -1,0 +1,214 @@
+package workload
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"github.com/goodput-dev/goodput/report"
+)
+
+// ClientOptions configure the HTTP client of a run.
+type ClientOptions struct {
+	// Connections bounds the connection pool per host (HTTP/1.1: at most
+	// this many requests on the wire at once, the others wait for a
+	// connection as a real client's would). 0 means 100.
+	Connections int
+	// HTTP2 speaks HTTP/2: h2c (prior knowledge) for http:// URLs, TLS
+	// with ALPN for https://.
+	HTTP2 bool
+	// Insecure skips TLS certificate verification.
+	Insecure bool
+	// DialTimeout bounds connection set-up; 0 means 5 s.
+	DialTimeout time.Duration
+}
+
+// NewHTTPClient returns a client tuned for load generation: keep-alive, a
+// bounded pool, no compression, no redirects followed, no overall timeout
+// (the runner sets one per attempt through the context).
+func NewHTTPClient(o ClientOptions) *http.Client {
+	conns := o.Connections
+	if conns <= 0 {
+		conns = 100
+	}
+	dt := o.DialTimeout
+	if dt <= 0 {
+		dt = 5 * time.Second
+	}
+	dialer := &net.Dialer{Timeout: dt, KeepAlive: 30 * time.Second}
+	tlsConf := &tls.Config{InsecureSkipVerify: o.Insecure} //nolint:gosec // opt-in via --insecure
+	var rt http.RoundTripper
+	switch {
+	case o.HTTP2:
+		h2 := &http2.Transport{
+			AllowHTTP:          true,
+			DisableCompression: true,
+			// Only http:// URLs reach this transport: a plain TCP
+			// connection speaking HTTP/2 with prior knowledge (h2c).
+			DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+				return dialer.DialContext(ctx, network, addr)
+			},
+		}
+		rt = h2c{h2: h2, tls: &http2.Transport{TLSClientConfig: tlsConf, DisableCompression: true}}
+	default:
+		rt = &http.Transport{
+			DialContext:         dialer.DialContext,
+			TLSClientConfig:     tlsConf,
+			MaxConnsPerHost:     conns,
+			MaxIdleConns:        conns,
+			MaxIdleConnsPerHost: conns,
+			IdleConnTimeout:     90 * time.Second,
+			DisableCompression:  true,
+			ForceAttemptHTTP2:   false,
+			TLSHandshakeTimeout: dt,
+		}
+	}
+	return &http.Client{
+		Transport:     rt,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// h2c routes http:// URLs to a prior-knowledge HTTP/2 transport and
+// https:// ones to HTTP/2 over TLS.
+type h2c struct {
+	h2  *http2.Transport
+	tls *http2.Transport
+}
+
+func (t h2c) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Scheme == "https" {
+		return t.tls.RoundTrip(r)
+	}
+	return t.h2.RoundTrip(r)
+}
+
+// Classify maps an attempt's error to its outcome class with errors.Is and
+// errors.As, never by message text. canceled reports whether the run itself
+// was interrupted (its context done), which turns a cancellation into
+// OutcomeCanceled rather than a client timeout.
+func Classify(err error, canceled bool) report.Outcome {
+	var ne net.Error
+	switch {
+	case err == nil:
+		return report.OutcomeOK
+	case canceled && errors.Is(err, context.Canceled):
+		return report.OutcomeCanceled
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
+		return report.OutcomeClientTimeout
+	case errors.As(err, &ne) && ne.Timeout():
+		return report.OutcomeClientTimeout
+	case canceled:
+		return report.OutcomeCanceled
+	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, net.ErrClosed):
+		return report.OutcomeConnError
+	}
+	// Anything else that kept the exchange from completing (a malformed
+	// answer, a TLS failure, a *net.OpError of another kind) is a
+	// connection-level failure too.
+	return report.OutcomeConnError
+}
+
+// StatusOutcome classifies an HTTP answer: 2xx/3xx ok, 429 and 503 shed,
+// other 4xx client_error, other 5xx server_error.
+func StatusOutcome(status int) report.Outcome {
+	switch {
+	case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable:
+		return report.OutcomeShed
+	case status >= 500:
+		return report.OutcomeServerError
+	case status >= 400:
+		return report.OutcomeClientError
+	}
+	return report.OutcomeOK
+}
+
+// ParseServerTiming reads a Server-Timing header value
+// ("queue;dur=1.5, app;dur=3, db;dur=4", milliseconds) into queue wait, the
+// service's own work ("app") and dependencies (the sum of every other
+// entry with a dur). Entries without dur and malformed ones are skipped.
+// It does not allocate.
+func ParseServerTiming(v string) report.ServerTiming {
+	var st report.ServerTiming
+	for v != "" {
+		var entry string
+		entry, v, _ = strings.Cut(v, ",")
+		name, params, _ := strings.Cut(entry, ";")
+		name = strings.TrimSpace(name)
+		dur, ok := time.Duration(0), false
+		for params != "" {
+			var p string
+			p, params, _ = strings.Cut(params, ";")
+			k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
+			if strings.EqualFold(k, "dur") {
+				f, err := strconv.ParseFloat(strings.Trim(val, `"`), 64)
+				if err == nil && f >= 0 {
+					dur, ok = time.Duration(f*float64(time.Millisecond)), true
+				}
+			}
+		}
+		if !ok {
+			continue
+		}
+		switch strings.ToLower(name) {
+		case "queue":
+			st.Queue += dur
+		case "app":
+			st.App += dur
+		default:
+			st.Dep += dur
+		}
+	}
+	return st
+}
+
+// Preflight dials the host of rawURL with a short timeout so that a run
+// against nothing fails at once, with one line, rather than after a
+// schedule full of connection errors.
+func Preflight(ctx context.Context, rawURL string, timeout time.Duration) error {
+	host, port, err := hostPort(rawURL)
+	if err != nil {
+		return err
+	}
+	d := net.Dialer{Timeout: timeout}
+	c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(host, port))
+	if err != nil {
+		return fmt.Errorf("cannot reach %s: %w", net.JoinHostPort(host, port), err)
+	}
+	return c.Close()
+}
+
+func hostPort(rawURL string) (string, string, error) {
+	scheme, rest, ok := strings.Cut(rawURL, "://")
+	if !ok || (scheme != "http" && scheme != "https") {
+		return "", "", fmt.Errorf("url %q: want http:// or https://", rawURL)
+	}
+	hostport, _, _ := strings.Cut(rest, "/")
+	if i := strings.LastIndexByte(hostport, '@'); i >= 0 {
+		hostport = hostport[i+1:]
+	}
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host, port = hostport, "80"
+		if scheme == "https" {
+			port = "443"
+		}
+	}
+	if host == "" {
+		return "", "", fmt.Errorf("url %q: no host", rawURL)
+	}
+	return strings.Trim(host, "[]"), port, nil
+}

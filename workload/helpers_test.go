@@ -1,0 +1,132 @@
+package workload
+
+import (
+	"context"
+
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/goodput-dev/goodput/report"
+)
+
+// memSink keeps every record; safe for concurrent use.
+type memSink struct {
+	mu     sync.Mutex
+	res    []report.Result
+	events []report.Event
+}
+
+func (s *memSink) Record(r *report.Result) {
+	s.mu.Lock()
+	s.res = append(s.res, *r)
+	s.mu.Unlock()
+}
+
+func (s *memSink) Event(e *report.Event) {
+	s.mu.Lock()
+	s.events = append(s.events, *e)
+	s.mu.Unlock()
+}
+
+func (s *memSink) results() []report.Result {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]report.Result(nil), s.res...)
+}
+
+// tally counts requests (final records), attempts (Attempt ≥ 1) and final
+// outcomes, and checks that each request has exactly one final record.
+type tally struct {
+	requests, attempts int
+	finals             map[report.Outcome]int
+}
+
+func count(t *testing.T, rs []report.Result) tally {
+	t.Helper()
+	tl := tally{finals: map[report.Outcome]int{}}
+	final := map[uint64]int{}
+	seen := map[uint64]bool{}
+	for _, r := range rs {
+		seen[r.RequestID] = true
+		if r.Attempt > 0 {
+			tl.attempts++
+		}
+		if r.Final {
+			tl.requests++
+			final[r.RequestID]++
+			tl.finals[r.Outcome]++
+		}
+	}
+	for id := range seen {
+		if final[id] != 1 {
+			t.Fatalf("request %d has %d final records, want 1", id, final[id])
+		}
+	}
+	return tl
+}
+
+// pipeClient is an HTTP client whose connections are in-memory pipes to
+// handler, served by a real http.Server: real HTTP that runs inside a
+// testing/synctest bubble. Close it before the bubble ends.
+type pipeClient struct {
+	*http.Client
+	srv *http.Server
+	ln  *pipeListener
+	wg  sync.WaitGroup
+}
+
+func newPipeClient(h http.Handler) *pipeClient {
+	ln := &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
+	pc := &pipeClient{srv: &http.Server{Handler: h}, ln: ln}
+	pc.Client = &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			c, s := net.Pipe()
+			select {
+			case ln.conns <- s:
+				return c, nil
+			case <-ln.done:
+				return nil, net.ErrClosed
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		},
+		MaxConnsPerHost: 1000,
+	}}
+	pc.wg.Go(func() { _ = pc.srv.Serve(ln) })
+	return pc
+}
+
+func (pc *pipeClient) Close() {
+	pc.Client.CloseIdleConnections()
+	_ = pc.srv.Close()
+	pc.wg.Wait()
+}
+
+type pipeListener struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func (l *pipeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *pipeListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *pipeListener) Addr() net.Addr { return pipeAddr{} }
+
+type pipeAddr struct{}
+
+func (pipeAddr) Network() string { return "pipe" }
+func (pipeAddr) String() string  { return "pipe" }

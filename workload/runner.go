@@ -1,0 +1,657 @@
+package workload
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/workload/retry"
+)
+
+// Sink receives every record of a run. Record and Event must be safe for
+// concurrent use, must not keep the pointer after returning (copy what they
+// need), and should not allocate: they sit on the hot path.
+type Sink interface {
+	Record(r *report.Result)
+	Event(e *report.Event)
+}
+
+// WireHeaders names the headers sent on every attempt (DESIGN.md, "wire
+// contract"). Empty names take the defaults of DefaultWireHeaders.
+type WireHeaders struct {
+	RequestID string // the request's id, the same on every attempt
+	Attempt   string // 1 for the first try, 2 for the first retry, …
+	TimeoutMs string // how many ms the client will still wait for this attempt
+	Tenant    string // the simulated customer (not sent without tenants)
+	Priority  string // critical or sheddable
+}
+
+// DefaultWireHeaders returns X-Request-Id, X-Attempt, X-Timeout-Ms,
+// X-Tenant and X-Priority.
+func DefaultWireHeaders() WireHeaders {
+	return WireHeaders{"X-Request-Id", "X-Attempt", "X-Timeout-Ms", "X-Tenant", "X-Priority"}
+}
+
+func (w WireHeaders) withDefaults() WireHeaders {
+	d := DefaultWireHeaders()
+	pick := func(v, def string) string {
+		if v == "" {
+			return def
+		}
+		return http.CanonicalHeaderKey(v)
+	}
+	return WireHeaders{pick(w.RequestID, d.RequestID), pick(w.Attempt, d.Attempt), pick(w.TimeoutMs, d.TimeoutMs), pick(w.Tenant, d.Tenant), pick(w.Priority, d.Priority)}
+}
+
+// Config is what a Runner plays. Validate it (New does).
+type Config struct {
+	Schedule *Schedule
+	Arrival  Arrival
+	Seed     uint64 // every random choice of the run derives from it
+	Shard    Shard  // this generator's slice of the schedule; zero: unsharded
+	BaseURL  string // joined to relative template URLs
+	Mix      []Template
+	Tenants  Tenants
+	Retry    retry.Policy
+	// MaxInFlight bounds the requests in flight (attempts and waits between
+	// them); a request due when it is reached is recorded as
+	// generator_dropped. 0 means 10,000.
+	MaxInFlight int
+	// Client sends the attempts; nil means NewHTTPClient(ClientOptions{}).
+	Client  *http.Client
+	Headers WireHeaders
+	// Start is the wall-clock instant of offset 0 (Header.Start); zero
+	// means the moment Run is called. Run waits for it when it is ahead.
+	Start time.Time
+}
+
+// DefaultMaxInFlight is the in-flight cap when Config.MaxInFlight is 0.
+const DefaultMaxInFlight = 10000
+
+// Runner plays a Config open-loop. Its control methods (SetRateMultiplier,
+// Burst, SetRetryPolicy, Event) are safe for concurrent use, also while Run
+// is going; Run itself may be called once at a time. Build with New.
+type Runner struct {
+	cfg     Config
+	mix     *mix
+	headers WireHeaders
+	client  *http.Client
+	maxIn   int64
+	pool    sync.Pool
+
+	mu    sync.Mutex
+	pacer *Pacer
+	start time.Time // set when Run starts
+	sink  Sink      // of the current Run; nil outside
+
+	running  atomic.Bool
+	started  atomic.Int64 // start instant, unix ns, 0 before Run
+	wake     chan struct{}
+	bursts   atomic.Int64
+	state    atomic.Pointer[retry.State]
+	inflight atomic.Int64
+	offered  atomic.Uint64
+	dropped  atomic.Uint64
+}
+
+// New validates cfg and returns its Runner. It starts nothing.
+func New(cfg Config) (*Runner, error) {
+	if cfg.Schedule == nil {
+		return nil, errors.New("runner: no schedule")
+	}
+	if err := cfg.Shard.Validate(); err != nil {
+		return nil, fmt.Errorf("runner: %w", err)
+	}
+	if err := cfg.Retry.Validate(); err != nil {
+		return nil, fmt.Errorf("runner: client policy: %w", err)
+	}
+	if cfg.MaxInFlight < 0 {
+		return nil, fmt.Errorf("runner: max in-flight %d: must be ≥ 0", cfg.MaxInFlight)
+	}
+	m, err := newMix(cfg.Mix, cfg.BaseURL, cfg.Tenants)
+	if err != nil {
+		return nil, fmt.Errorf("runner: %w", err)
+	}
+	r := &Runner{
+		cfg:     cfg,
+		mix:     m,
+		headers: cfg.Headers.withDefaults(),
+		client:  cfg.Client,
+		maxIn:   int64(cfg.MaxInFlight),
+		pacer:   NewPacer(cfg.Schedule),
+		wake:    make(chan struct{}, 1),
+	}
+	if r.client == nil {
+		r.client = NewHTTPClient(ClientOptions{})
+	}
+	if r.maxIn == 0 {
+		r.maxIn = DefaultMaxInFlight
+	}
+	r.state.Store(retry.NewState(cfg.Retry))
+	r.pool.New = func() any {
+		q := &request{r: r}
+		q.rng = rand.New(&q.pcg)
+		return q
+	}
+	return r, nil
+}
+
+// SetRateMultiplier multiplies the offered rate by m (≥ 0; 1 is normal)
+// from now on. The pacer integrates the new rate from the instant of the
+// call, so nothing drifts. Negative or NaN values are ignored.
+func (r *Runner) SetRateMultiplier(m float64) {
+	if !(m >= 0) {
+		return
+	}
+	r.mu.Lock()
+	r.pacer.SetMultiplier(r.elapsedLocked(), m)
+	r.mu.Unlock()
+	r.poke()
+}
+
+// RateMultiplier returns the current rate multiplier.
+func (r *Runner) RateMultiplier() float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.pacer.Multiplier()
+}
+
+// Burst starts n extra requests now, on top of the schedule (a surge of
+// simultaneous arrivals). Their ids have the top bit set.
+func (r *Runner) Burst(n int) {
+	if n > 0 {
+		r.bursts.Add(int64(n))
+		r.poke()
+	}
+}
+
+// SetRetryPolicy makes requests started from now on follow p, with fresh
+// budget, throttle and hedging state. An invalid p is refused: the runner
+// keeps its policy and records a note event saying why.
+func (r *Runner) SetRetryPolicy(p retry.Policy) {
+	if err := p.Validate(); err != nil {
+		r.Event(report.Event{Kind: report.EventNote, At: r.Elapsed(), Scheduled: r.Elapsed(), Name: "client change refused", Target: "client", Detail: err.Error()})
+		return
+	}
+	r.state.Store(retry.NewState(p))
+}
+
+// RetryPolicy returns the policy requests start with now.
+func (r *Runner) RetryPolicy() retry.Policy { return *r.state.Load().Policy() }
+
+// Event records e in the stream of the current run (dropped when no run is
+// going). Fault timelines use it so that their events land with the results.
+func (r *Runner) Event(e report.Event) {
+	r.mu.Lock()
+	s := r.sink
+	r.mu.Unlock()
+	if s != nil {
+		s.Event(&e)
+	}
+}
+
+// Elapsed returns the time since the run's start instant (0 before Run;
+// negative while Run waits for a future Config.Start).
+func (r *Runner) Elapsed() time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.elapsedLocked()
+}
+
+func (r *Runner) elapsedLocked() time.Duration {
+	if r.start.IsZero() {
+		return 0
+	}
+	return time.Since(r.start)
+}
+
+// Stats are live counters of a run.
+type Stats struct {
+	InFlight int64  // requests started and not finished
+	Offered  uint64 // requests the schedule emitted so far (bursts included)
+	Dropped  uint64 // of which generator_dropped
+}
+
+// Stats returns the live counters.
+func (r *Runner) Stats() Stats {
+	return Stats{InFlight: r.inflight.Load(), Offered: r.offered.Load(), Dropped: r.dropped.Load()}
+}
+
+func (r *Runner) poke() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// burstBit marks the ids of Burst requests, keeping them apart from the
+// schedule's ids.
+const burstBit = 1 << 63
+
+// ErrRunning is returned by Run when the runner is already running.
+var ErrRunning = errors.New("runner: already running")
+
+// Run plays the schedule, sending every record to sink, and returns when the
+// schedule has ended and every request it started has finished, or, when
+// ctx is done, at once after the in-flight attempts (ended as canceled,
+// recorded) have returned. It returns ctx's error if ctx ended the run.
+func (r *Runner) Run(ctx context.Context, sink Sink) error {
+	if !r.running.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer r.running.Store(false)
+	start := r.cfg.Start
+	if start.IsZero() {
+		start = time.Now()
+	} else {
+		// Keep the monotonic clock: the same instant, read from now.
+		start = time.Now().Add(time.Until(start))
+	}
+	r.mu.Lock()
+	r.start = start
+	r.sink = sink
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.sink = nil
+		r.mu.Unlock()
+	}()
+	if wait := time.Until(start); wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+
+	var wg sync.WaitGroup
+	r.schedule(ctx, sink, &wg)
+	wg.Wait()
+	return ctx.Err()
+}
+
+// schedule fires requests at their intended starts until the schedule ends
+// or ctx is done.
+func (r *Runner) schedule(ctx context.Context, sink Sink, wg *sync.WaitGroup) {
+	cfg := &r.cfg
+	arr := NewArrivals(cfg.Arrival, cfg.Seed, cfg.Shard)
+	mixRng := newStream(cfg.Seed, streamMix, cfg.Shard.Index)
+	tenantRng := newStream(cfg.Seed, streamTenant, cfg.Shard.Index)
+	phRng := newStream(cfg.Seed, streamPlaceholders, cfg.Shard.Index)
+	end := cfg.Schedule.Duration()
+	phase := -1
+	var burstSeq uint64
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+
+	fire := func(id uint64, at time.Duration) {
+		if p := cfg.Schedule.PhaseAt(at); p > phase {
+			for phase < p {
+				phase++
+				ph := cfg.Schedule.phases[phase]
+				sink.Event(&report.Event{Kind: report.EventPhaseStarted, At: time.Since(r.start), Scheduled: cfg.Schedule.PhaseStart(phase), Name: ph.Name, Target: "load"})
+			}
+		}
+		r.dispatch(ctx, sink, wg, id, at, phase, mixRng, tenantRng, phRng)
+	}
+
+	id, x := arr.Next()
+	for ctx.Err() == nil {
+		for n := r.bursts.Swap(0); n > 0; n-- {
+			now := time.Since(r.start)
+			fire(burstBit|(burstSeq*uint64(cfg.Shard.N())+uint64(cfg.Shard.Index)), now)
+			burstSeq++
+		}
+		r.mu.Lock()
+		at, pace := r.pacer.At(x)
+		r.mu.Unlock()
+		now := time.Since(r.start)
+		switch pace {
+		case PaceDone:
+			return
+		case PaceAt:
+			if at <= now {
+				fire(id, at)
+				id, x = arr.Next()
+				continue
+			}
+			timer.Reset(at - now)
+		case PaceNever:
+			if now >= end {
+				return
+			}
+			timer.Reset(end - now)
+		}
+		select {
+		case <-ctx.Done():
+		case <-timer.C:
+		case <-r.wake:
+			timer.Stop()
+		}
+	}
+}
+
+// dispatch starts request id due at offset at, or records it dropped.
+func (r *Runner) dispatch(ctx context.Context, sink Sink, wg *sync.WaitGroup, id uint64, at time.Duration, phase int, mixRng, tenantRng, phRng *rand.Rand) {
+	r.offered.Add(1)
+	q := r.pool.Get().(*request)
+	q.id, q.intended, q.phase = id, at, uint16(phase)
+	q.tmpl = &r.mix.templates[r.mix.pickTemplate(mixRng)]
+	q.tenant = r.mix.pickTenant(tenantRng)
+	q.prepare(phRng)
+	if r.inflight.Add(1) > r.maxIn {
+		r.inflight.Add(-1)
+		r.dropped.Add(1)
+		q.final(sink, 0, report.OutcomeGeneratorDropped, at)
+		r.pool.Put(q)
+		return
+	}
+	q.state = r.state.Load()
+	q.pcg.Seed(r.cfg.Seed, id)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		q.run(ctx, sink)
+		r.inflight.Add(-1)
+		q.state = nil
+		r.pool.Put(q)
+	}()
+}
+
+// request is one request in flight; pooled.
+type request struct {
+	r        *Runner
+	id       uint64
+	intended time.Duration
+	phase    uint16
+	tmpl     *compiled
+	tenant   string
+	state    *retry.State
+	pcg      rand.PCG
+	rng      *rand.Rand
+	urlBuf   []byte
+	bodyBuf  []byte
+	res      report.Result
+}
+
+// prepare expands the template's placeholders for this request.
+func (q *request) prepare(rng *rand.Rand) {
+	t := q.tmpl
+	q.urlBuf = q.urlBuf[:0]
+	if !t.url.static {
+		q.urlBuf = t.url.appendTo(q.urlBuf, q.id, q.tenant, rng)
+	}
+	q.bodyBuf = q.bodyBuf[:0]
+	if !t.body.static {
+		q.bodyBuf = t.body.appendTo(q.bodyBuf, q.id, q.tenant, rng)
+	}
+}
+
+// base fills the fields every record of the request shares.
+func (q *request) base(attempt int) *report.Result {
+	q.res = report.Result{
+		RequestID: q.id,
+		Attempt:   uint16(attempt),
+		Phase:     q.phase,
+		Route:     q.tmpl.name,
+		Tenant:    q.tenant,
+		Intended:  q.intended,
+	}
+	return &q.res
+}
+
+// final records a decision made without an attempt (Attempt 0).
+func (q *request) final(sink Sink, _ int, o report.Outcome, at time.Duration) {
+	res := q.base(0)
+	res.Start, res.End, res.Outcome, res.Final = at, at, o, true
+	sink.Record(res)
+}
+
+// run plays the request's attempts under its client policy.
+func (q *request) run(ctx context.Context, sink Sink) {
+	st := q.state
+	p := st.Policy()
+	start := q.r.start
+	now := time.Now()
+	st.Budget().Request(now)
+	st.Hedger().Request(now)
+	var deadline time.Duration // offset; 0 none
+	if p.Deadline > 0 {
+		deadline = q.intended + p.Deadline
+	}
+	var prevDelay time.Duration
+	var spent int
+	for n := 1; ; n++ {
+		if !st.Throttle().Allow(time.Now(), q.rng.Float64()) {
+			q.final(sink, n, report.OutcomeClientThrottled, time.Since(start))
+			return
+		}
+		var res report.Result
+		var ra time.Duration
+		var raOK bool
+		var hedged bool
+		if h := st.Hedger(); h != nil && n == 1 {
+			res, ra, raOK, hedged = q.hedged(ctx, sink, deadline)
+			n += boolInt(hedged)
+		} else {
+			res, ra, raOK = q.attempt(ctx, n, deadline)
+		}
+		now := time.Now()
+		if res.Outcome == report.OutcomeOK || res.Outcome == report.OutcomeClientError {
+			st.Throttle().Accepted(now)
+		}
+		if res.Outcome == report.OutcomeOK {
+			st.Budget().Success(now, spent)
+			st.Hedger().Observe(res.End - res.Start)
+			res.Final = true
+			sink.Record(&res)
+			return
+		}
+		retryable := p.RetryOn.Retryable(res.Outcome, int(res.Status))
+		if retryable {
+			st.Budget().Failure(now)
+		}
+		elapsed := time.Since(start)
+		if !retryable || n >= p.Attempts() || ctx.Err() != nil || (deadline > 0 && elapsed >= deadline) {
+			res.Final = true
+			sink.Record(&res)
+			return
+		}
+		delay := p.RetryDelay(n, prevDelay, ra, raOK, q.rng.Float64())
+		if deadline > 0 && elapsed+delay >= deadline {
+			res.Final = true // no time left for another attempt
+			sink.Record(&res)
+			return
+		}
+		var ok bool
+		if spent, ok = st.Budget().Retry(now, res.Outcome == report.OutcomeClientTimeout); !ok {
+			sink.Record(&res)
+			q.final(sink, n+1, report.OutcomeBudgetExhausted, time.Since(start))
+			return
+		}
+		sink.Record(&res)
+		if delay > 0 && !sleep(ctx, delay) {
+			q.final(sink, n+1, report.OutcomeCanceled, time.Since(start))
+			return
+		}
+		prevDelay = delay
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// sleep waits d or until ctx is done; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// hedged sends attempt 1, and attempt 2 if attempt 1 has not answered
+// after the hedge delay and the hedge budget allows; the first success
+// wins and the other is canceled (recorded, not final). It returns the
+// deciding attempt's record (not yet recorded) and whether it hedged.
+func (q *request) hedged(ctx context.Context, sink Sink, deadline time.Duration) (report.Result, time.Duration, bool, bool) {
+	h := q.state.Hedger()
+	delay, ok := h.Delay()
+	if !ok {
+		res, ra, raOK := q.attempt(ctx, 1, deadline)
+		return res, ra, raOK, false
+	}
+	type answer struct {
+		res  report.Result
+		ra   time.Duration
+		raOK bool
+	}
+	ch := make(chan answer, 2)
+	actx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	send := func(n int) {
+		res, ra, raOK := q.attempt(actx, n, deadline)
+		ch <- answer{res, ra, raOK}
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { send(1) })
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	outstanding, hedged := 1, false
+	var last answer
+	for outstanding > 0 {
+		select {
+		case <-t.C:
+			if h.Allow(time.Now()) {
+				hedged = true
+				outstanding++
+				wg.Go(func() { send(2) })
+			}
+		case a := <-ch:
+			outstanding--
+			last = a
+			if a.res.Outcome == report.OutcomeOK || outstanding == 0 {
+				cancel()
+				for range outstanding {
+					loser := <-ch
+					if loser.res.Outcome == report.OutcomeClientTimeout && ctx.Err() == nil {
+						loser.res.Outcome = report.OutcomeCanceled
+					}
+					sink.Record(&loser.res)
+				}
+				return a.res, a.ra, a.raOK, hedged
+			}
+			sink.Record(&a.res)
+		}
+	}
+	return last.res, last.ra, last.raOK, hedged
+}
+
+// attempt sends attempt n and returns its record (Final unset).
+func (q *request) attempt(ctx context.Context, n int, deadline time.Duration) (res report.Result, ra time.Duration, raOK bool) {
+	r := q.r
+	p := q.state.Policy()
+	t := q.tmpl
+	res = report.Result{RequestID: q.id, Attempt: uint16(n), Phase: q.phase, Route: t.name, Tenant: q.tenant, Intended: q.intended}
+	res.Start = time.Since(r.start)
+	timeout := p.AttemptTimeout
+	if deadline > 0 {
+		left := deadline - res.Start
+		if left <= 0 {
+			res.End, res.Outcome = res.Start, report.OutcomeClientTimeout
+			return res, 0, false
+		}
+		if timeout == 0 || left < timeout {
+			timeout = left
+		}
+	}
+	actx := ctx
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	var body io.Reader
+	bodyLen := 0
+	switch {
+	case !t.body.static:
+		body, bodyLen = bytes.NewReader(q.bodyBuf), len(q.bodyBuf)
+	case t.bodyLen > 0:
+		b := t.body.value()
+		body, bodyLen = stringsReader(b), len(b)
+	}
+	var req *http.Request
+	var err error
+	if t.staticU != nil {
+		req, err = http.NewRequestWithContext(actx, t.method, "", body)
+		if err == nil {
+			req.URL, req.Host = t.staticU, t.staticU.Host
+		}
+	} else {
+		req, err = http.NewRequestWithContext(actx, t.method, string(q.urlBuf), body)
+	}
+	if err != nil {
+		res.End, res.Outcome = time.Since(r.start), report.OutcomeClientError
+		return res, 0, false
+	}
+	h := r.headers
+	req.Header[h.RequestID] = []string{strconv.FormatUint(q.id, 10)}
+	req.Header[h.Attempt] = []string{strconv.Itoa(n)}
+	if timeout > 0 {
+		req.Header[h.TimeoutMs] = []string{strconv.FormatInt(timeout.Milliseconds(), 10)}
+	}
+	if q.tenant != "" {
+		req.Header[h.Tenant] = []string{q.tenant}
+	}
+	req.Header[h.Priority] = []string{t.priority}
+	for _, ch := range t.header {
+		v := ch.value.value()
+		if !ch.value.static {
+			v = string(ch.value.appendTo(nil, q.id, q.tenant, q.rng))
+		}
+		req.Header[ch.name] = append(req.Header[ch.name], v)
+	}
+	res.BytesOut = uint32(bodyLen)
+	resp, err := r.client.Do(req)
+	if err != nil {
+		res.End = time.Since(r.start)
+		res.Outcome = Classify(err, ctx.Err() != nil)
+		return res, 0, false
+	}
+	nIn, err := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	res.End = time.Since(r.start)
+	res.BytesIn = uint32(min(nIn, 1<<32-1))
+	res.Status = uint16(resp.StatusCode)
+	if err != nil {
+		res.Outcome = Classify(err, ctx.Err() != nil)
+		return res, 0, false
+	}
+	res.Outcome = StatusOutcome(resp.StatusCode)
+	if v := resp.Header.Get("Server-Timing"); v != "" {
+		res.Timing = ParseServerTiming(v)
+	}
+	if res.Outcome != report.OutcomeOK {
+		ra, raOK = retry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	}
+	return res, ra, raOK
+}

@@ -1,0 +1,166 @@
+package workload
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/goodput-dev/goodput/report"
+)
+
+// RecordWriter writes records to a results stream; *report.Writer is one.
+// It need not be safe for concurrent use: Stream calls it from one goroutine.
+type RecordWriter interface {
+	WriteResult(r *report.Result) error
+	WriteEvent(e *report.Event) error
+}
+
+var _ RecordWriter = (*report.Writer)(nil)
+
+// item is a record in flight to the writer: a result, or an event.
+type item struct {
+	res report.Result
+	ev  *report.Event
+}
+
+// Stream is the ready Sink: Record copies the result into a buffered
+// channel (no allocation) and one goroutine writes it to a RecordWriter and
+// counts it in a Live aggregator. Record blocks when the buffer is full, so
+// a slow writer slows the workers, never the schedule.
+//
+// Record and Event are safe for concurrent use while Serve runs, and must
+// not be called after it returns. Build with NewStream.
+type Stream struct {
+	ch   chan item
+	w    RecordWriter
+	live *Live
+}
+
+var _ Sink = (*Stream)(nil)
+
+// NewStream returns a Stream writing to w (nil: discard) and counting into
+// live (nil: no live counts), buffering up to buffer records (0: 8192).
+func NewStream(w RecordWriter, live *Live, buffer int) *Stream {
+	if buffer <= 0 {
+		buffer = 8192
+	}
+	return &Stream{ch: make(chan item, buffer), w: w, live: live}
+}
+
+// Record queues r for the writer.
+func (s *Stream) Record(r *report.Result) { s.ch <- item{res: *r} }
+
+// Event queues a copy of e for the writer.
+func (s *Stream) Event(e *report.Event) {
+	c := *e
+	s.ch <- item{ev: &c}
+}
+
+// Serve runs fn with the stream as its sink while one goroutine drains the
+// records into the writer; when fn returns it drains what is left and
+// returns fn's error joined with the first write error. After a write error
+// the records are still counted but no longer written.
+func (s *Stream) Serve(fn func(Sink) error) error {
+	var werr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for it := range s.ch {
+			if it.ev != nil {
+				if s.w != nil && werr == nil {
+					werr = s.w.WriteEvent(it.ev)
+				}
+				continue
+			}
+			if s.w != nil && werr == nil {
+				werr = s.w.WriteResult(&it.res)
+			}
+			if s.live != nil {
+				s.live.add(&it.res)
+			}
+		}
+	}()
+	err := fn(s)
+	close(s.ch)
+	<-done
+	if werr != nil {
+		werr = fmt.Errorf("write results: %w", werr)
+	}
+	return errors.Join(err, werr)
+}
+
+// Live aggregates records as they stream, for the progress line: totals
+// and the latency of the current window. Safe for concurrent use; the zero
+// value is not usable, build with NewLive.
+type Live struct {
+	mu       sync.Mutex
+	slo      time.Duration
+	requests uint64 // final records
+	attempts uint64 // records with Attempt ≥ 1
+	good     uint64 // final ok within the SLO
+	errors   uint64 // final, not ok
+	window   *hdr.Histogram
+	lastP99  time.Duration
+}
+
+// NewLive returns an aggregator counting successes within slo as goodput
+// (slo 0: every success counts).
+func NewLive(slo time.Duration) *Live {
+	return &Live{slo: slo, window: hdr.New(1, int64(time.Hour/time.Microsecond), 3)}
+}
+
+func (l *Live) add(r *report.Result) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if r.Attempt > 0 {
+		l.attempts++
+	}
+	if !r.Final {
+		return
+	}
+	l.requests++
+	if r.Outcome != report.OutcomeOK {
+		l.errors++
+		return
+	}
+	lat := r.Latency()
+	if l.slo == 0 || lat <= l.slo {
+		l.good++
+	}
+	_ = l.window.RecordValue(max(1, int64(lat/time.Microsecond)))
+}
+
+// LiveCounts is a snapshot of a Live aggregator.
+type LiveCounts struct {
+	Requests, Attempts, Good, Errors uint64
+	// WindowP99 is the p99 latency of successful requests since the
+	// previous Snapshot (the last one when none finished since).
+	WindowP99 time.Duration
+}
+
+// Snapshot returns the counts and starts a new latency window.
+func (l *Live) Snapshot() LiveCounts {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.window.TotalCount() > 0 {
+		l.lastP99 = time.Duration(l.window.ValueAtQuantile(99)) * time.Microsecond
+		l.window.Reset()
+	}
+	return LiveCounts{Requests: l.requests, Attempts: l.attempts, Good: l.good, Errors: l.errors, WindowP99: l.lastP99}
+}
+
+// IsTerminal reports whether w is a terminal (a character device), where
+// the progress line is redrawn in place.
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
