@@ -124,7 +124,12 @@ type Config struct {
 	// whose depth (all lanes) has reached it. 0 disables the check.
 	BackpressureDepth int `json:"backpressure_depth"`
 	// BackpressureAge refuses new messages to a queue whose oldest message
-	// is at least this old. 0 disables the check.
+	// is at least this old. 0 disables the check. Alone it does not bound
+	// the age: messages admitted just before the refusal keep ageing while
+	// the ones ahead of them are served, so under a sustained surge the
+	// oldest age overshoots by up to the ratio of arrival to service rate.
+	// Pair it with BackpressureDepth ≈ threshold × consumer throughput for
+	// a hard bound.
 	BackpressureAge Duration `json:"backpressure_age"`
 	// RetryAfter is what a refused producer is told to wait (Retry-After,
 	// rounded up to whole seconds).
