@@ -286,6 +286,12 @@ func (a Assertion) Evaluate(run Figures, phases map[string]Figures) Verdict {
 		}
 	}
 	actual, ok := figs[a.Metric.Name]
+	if !ok && a.Metric.Name == "recovery_time" && figs["recovered"] == 0 {
+		if _, analysed := figs["recovered"]; analysed {
+			v.Message = fmt.Sprintf("%s: the service did not recover before the run ended, want %s %s", subject, a.Op, a.Metric.Format(a.Value))
+			return v
+		}
+	}
 	if !ok {
 		v.Message = fmt.Sprintf("%s: not measured in this run, want %s %s", subject, a.Op, a.Metric.Format(a.Value))
 		return v

@@ -149,3 +149,91 @@ func formatSeconds(s float64) string {
 	}
 	return d.Round(step).String()
 }
+
+// FiguresOf returns the metrics of the whole run s: its totals, latency
+// percentiles, outcome ratios, and, when analysed, recovery and tipping
+// point. recovery_time is left out when the service did not recover.
+func FiguresOf(s *Summary) Figures {
+	f := Figures{
+		"goodput_ratio":  s.GoodputRatio,
+		"goodput_rps":    s.GoodputRPS,
+		"offered_rps":    s.OfferedRPS,
+		"throughput_rps": s.ThroughputRPS,
+		"requests":       float64(s.Requests),
+		"attempts":       float64(s.Attempts),
+		"shed_ratio":     s.ShedRatio,
+		"amplification":  s.Amplification,
+		"dropped":        float64(s.Generator.Dropped),
+	}
+	f.SetDuration("lag_p99", durFromMs(s.Generator.LagP99Ms))
+	f.setLatency(s.Latency)
+	f.setOutcomes(s.Requests, s.Attempts, s.Outcomes, s.AttemptOutcomes)
+	if r := s.Recovery; r != nil {
+		f.SetBool("recovered", r.Recovered)
+		f.SetBool("metastable", r.Metastable)
+		if r.Recovered {
+			f["recovery_time"] = r.RecoveryTimeS
+		}
+	}
+	if tp := s.TippingPoint; tp != nil && tp.Found {
+		f["tipping_point"] = tp.OfferedRPS
+	}
+	return f
+}
+
+// PhaseFigures returns the metrics of each phase of s, by phase name (the
+// first phase of a name wins when names repeat).
+func PhaseFigures(s *Summary) map[string]Figures {
+	out := make(map[string]Figures, len(s.Phases))
+	for _, p := range s.Phases {
+		if _, dup := out[p.Name]; dup {
+			continue
+		}
+		f := Figures{
+			"goodput_ratio":  p.GoodputRatio,
+			"goodput_rps":    p.GoodputRPS,
+			"offered_rps":    p.OfferedRPS,
+			"throughput_rps": p.ThroughputRPS,
+			"requests":       float64(p.Requests),
+			"attempts":       float64(p.Attempts),
+			"shed_ratio":     p.ShedRatio,
+			"amplification":  p.Amplification,
+			"dropped":        float64(p.Generator.Dropped),
+		}
+		f.SetDuration("lag_p99", durFromMs(p.Generator.LagP99Ms))
+		f.setLatency(p.Latency)
+		f.setOutcomes(p.Requests, p.Attempts, p.Outcomes, p.AttemptOutcomes)
+		out[p.Name] = f
+	}
+	return out
+}
+
+func (f Figures) setLatency(l Latency) {
+	f.SetDuration("p50", durFromMs(l.P50))
+	f.SetDuration("p90", durFromMs(l.P90))
+	f.SetDuration("p99", durFromMs(l.P99))
+	f.SetDuration("p999", durFromMs(l.P999))
+	f.SetDuration("max", durFromMs(l.Max))
+	f.SetDuration("mean", durFromMs(l.Mean))
+}
+
+// setOutcomes derives the outcome ratios and the retry count. Requests
+// that were never started (dropped, throttled) have no first attempt.
+func (f Figures) setOutcomes(requests, attempts int64, outcomes, attemptOutcomes map[string]int64) {
+	ok := outcomes[OutcomeOK.String()] + outcomes[OutcomeDelivered.String()]
+	unstarted := outcomes[OutcomeGeneratorDropped.String()] + outcomes[OutcomeClientThrottled.String()]
+	f["ok_ratio"] = safeRatio(float64(ok), float64(requests))
+	f["error_ratio"] = 0
+	if requests > 0 {
+		f["error_ratio"] = 1 - f["ok_ratio"]
+	}
+	f["timeout_ratio"] = safeRatio(float64(attemptOutcomes[OutcomeClientTimeout.String()]), float64(attempts))
+	f["retries"] = float64(max(0, attempts-(requests-unstarted)))
+}
+
+func safeRatio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}

@@ -41,6 +41,14 @@ type CompareRow struct {
 	Best []int `json:"best"`
 
 	metric Metric
+	never  []bool // recovery_time of a run that never recovered
+}
+
+// neverRecovered reports whether m is recovery_time in a run that was
+// analysed for recovery and did not recover.
+func neverRecovered(m Metric, f Figures) bool {
+	r, ok := f["recovered"]
+	return m.Name == "recovery_time" && ok && r == 0
 }
 
 // Compare lines up the runs' figures, one row per metric in Metrics()
@@ -51,7 +59,7 @@ func Compare(runs []CompareRun) Comparison {
 		c.Runs[i] = r.Label
 	}
 	for _, m := range metricList {
-		row := CompareRow{Metric: m.Name, Unit: m.Unit.String(), Values: make([]*float64, len(runs)), RelDiff: make([]*float64, len(runs)), Best: []int{}, metric: m}
+		row := CompareRow{Metric: m.Name, Unit: m.Unit.String(), Values: make([]*float64, len(runs)), RelDiff: make([]*float64, len(runs)), Best: []int{}, metric: m, never: make([]bool, len(runs))}
 		switch m.Better {
 		case BetterHigher:
 			row.Better = "higher"
@@ -62,6 +70,9 @@ func Compare(runs []CompareRun) Comparison {
 		for i, r := range runs {
 			if v, ok := r.Figures[m.Name]; ok {
 				row.Values[i] = &v
+				measured = true
+			} else if neverRecovered(m, r.Figures) {
+				row.never[i] = true
 				measured = true
 			}
 		}
@@ -118,6 +129,9 @@ func bestOf(vals []*float64, b Better) []int {
 func (r CompareRow) Cell(i int) string {
 	v := r.Values[i]
 	if v == nil {
+		if r.never[i] {
+			return "never"
+		}
 		return "–"
 	}
 	s := r.metric.Format(*v)

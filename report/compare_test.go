@@ -65,6 +65,7 @@ func TestCompare(t *testing.T) {
 	assert.Equal(t, "–", rows["wasted_work"].Cell(1))
 	rt := rows["recovery_time"]
 	assert.Nil(t, rt.Values[0])
+	assert.Equal(t, "never", rt.Cell(0), "recovery_time of a run that did not recover")
 	assert.Nil(t, rt.RelDiff[1], "no difference against a missing first value")
 	assert.Equal(t, []int{1}, rt.Best)
 	assert.Equal(t, []int{1, 2}, rows["metastable"].Best)
@@ -79,11 +80,11 @@ func TestCompareGolden(t *testing.T) {
 	var decoded map[string]any
 	require.NoError(t, json.Unmarshal(js.Bytes(), &decoded))
 	require.Contains(t, decoded, "compare")
-	golden(t, "compare.txt", text.Bytes())
-	golden(t, "compare.json", js.Bytes())
+	compareGolden(t, "compare.txt", text.Bytes())
+	compareGolden(t, "compare.json", js.Bytes())
 }
 
-func golden(t *testing.T, name string, got []byte) {
+func compareGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", "compare", name)
 	if *updateGolden {

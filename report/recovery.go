@@ -2,7 +2,10 @@ package report
 
 import (
 	"slices"
+	"strings"
 	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // Defaults of RecoveryOptions, as documented on its fields.
@@ -128,8 +131,7 @@ func (r Recovery) RecoveryTime() time.Duration { return durFromS(r.RecoveryTimeS
 // and answers none of it does not.
 func DetectRecovery(samples []RecoverySample, width time.Duration, disturbances []DisturbanceSpan, opts RecoveryOptions) Recovery {
 	opts = opts.withDefaults()
-	spans := slices.Clone(disturbances)
-	slices.SortFunc(spans, func(a, b DisturbanceSpan) int { return cmpDur(a.Start, b.Start) })
+	spans := mergeSpans(disturbances)
 
 	var runEnd time.Duration
 	if n := len(samples); n > 0 {
@@ -240,3 +242,95 @@ func durMs(d time.Duration) float64 { return float64(d) / float64(time.Milliseco
 
 // durFromS converts fractional seconds to a Duration.
 func durFromS(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// mergeSpans sorts spans by start and merges those that overlap or touch.
+func mergeSpans(in []DisturbanceSpan) []DisturbanceSpan {
+	spans := slices.Clone(in)
+	slices.SortStableFunc(spans, func(a, b DisturbanceSpan) int { return cmpDur(a.Start, b.Start) })
+	out := spans[:0]
+	for _, s := range spans {
+		if n := len(out); n > 0 && s.Start <= out[n-1].End {
+			last := &out[n-1]
+			last.End = max(last.End, s.End)
+			if s.Name != "" && s.Name != last.Name {
+				last.Name += " + " + s.Name
+			}
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// surgeFactor is how much higher than both its neighbours a phase's
+// offered rate must be to count as a surge.
+const surgeFactor = 1.5
+
+// DisturbanceSpans returns the disturbances of a run: its fault windows
+// and its surges. A surge is a phase whose offered rate is at least 1.5×
+// the rates of the phases before and after it (so the steps of a ramp are
+// not surges).
+func DisturbanceSpans(s *Summary) []DisturbanceSpan {
+	var out []DisturbanceSpan
+	for _, d := range s.Disturbances {
+		out = append(out, DisturbanceSpan{Name: d.Name, Start: durFromS(d.StartS), End: durFromS(d.EndS)})
+	}
+	for i := 1; i+1 < len(s.Phases); i++ {
+		p, prev, next := s.Phases[i], s.Phases[i-1], s.Phases[i+1]
+		rate := max(p.FromRPS, p.ToRPS)
+		if rate >= surgeFactor*prev.ToRPS && rate >= surgeFactor*next.FromRPS && rate > 0 {
+			out = append(out, DisturbanceSpan{Name: p.Name, Start: durFromS(p.StartS), End: durFromS(p.StartS + p.DurationS)})
+		}
+	}
+	return out
+}
+
+// RecoverySamples returns the windows of s as recovery detection reads
+// them.
+func RecoverySamples(s *Summary) []RecoverySample {
+	out := make([]RecoverySample, len(s.Windows))
+	for i := range s.Windows {
+		w := &s.Windows[i]
+		out[i] = RecoverySample{Start: w.Start(), Offered: w.OfferedRPS, Goodput: w.GoodputRPS, P99: durFromMs(w.Latency.P99)}
+	}
+	return out
+}
+
+// AnalyzeRecovery measures recovery (DetectRecovery) from the
+// disturbances of s and stores it in s.Recovery; it leaves s.Recovery nil
+// when the run had none. Unset options default from s: the SLO from
+// s.SLOMs, the warm-up from a first phase named "warm…", and the baseline
+// p99 from the merged histograms of the baseline windows (percentiles of
+// a merge, never averaged).
+func AnalyzeRecovery(s *Summary, opts RecoveryOptions) {
+	spans := DisturbanceSpans(s)
+	if len(spans) == 0 {
+		s.Recovery = nil
+		return
+	}
+	if opts.SLO == 0 {
+		opts.SLO = durFromMs(s.SLOMs)
+	}
+	if opts.WarmUp == 0 && len(s.Phases) > 1 && strings.HasPrefix(strings.ToLower(s.Phases[0].Name), "warm") {
+		opts.WarmUp = durFromS(s.Phases[0].StartS + s.Phases[0].DurationS)
+	}
+	width := durFromS(s.WindowS)
+	if opts.BaselineP99 == 0 {
+		first := slices.MinFunc(mergeSpans(spans), func(a, b DisturbanceSpan) int { return cmpDur(a.Start, b.Start) }).Start
+		merged := hdr.New(histLowest, histHighest, histDigits)
+		for i := range s.Windows {
+			w := &s.Windows[i]
+			if h := w.LatencyHistogram(); h != nil && w.Start() >= opts.WarmUp && w.Start()+width <= first {
+				h.MergeInto(merged)
+			}
+		}
+		if merged.TotalCount() > 0 {
+			opts.BaselineP99 = time.Duration(merged.ValueAtPercentile(99)) * time.Microsecond
+		}
+	}
+	rec := DetectRecovery(RecoverySamples(s), width, spans, opts)
+	s.Recovery = &rec
+}
+
+// durFromMs converts fractional milliseconds to a Duration.
+func durFromMs(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }

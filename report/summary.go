@@ -59,6 +59,13 @@ type Summary struct {
 	TopTenants   TopTenants    `json:"top_tenants"`  // the heaviest and the most failing tenants
 	Warnings     []string      `json:"warnings"`     // what makes these figures less trustworthy
 
+	// Recovery is set by AnalyzeRecovery when the run had disturbances.
+	Recovery *Recovery `json:"recovery,omitempty"`
+	// TippingPoint is set by AnalyzeTippingPoint for stepped ramps.
+	TippingPoint *TippingPoint `json:"tipping_point,omitempty"`
+	// Assertions are the verdicts of the run's assertions, when it had any.
+	Assertions []Verdict `json:"assertions,omitempty"`
+
 	latency *hdr.Histogram // successful requests' latency from intended start, µs
 }
 

@@ -89,3 +89,62 @@ func PastKnee(steps []RampStep, slo time.Duration, n int) bool {
 	}
 	return false
 }
+
+// IsRamp reports whether s looks like a stepped ramp: at least three
+// phases, each at a constant offered rate, every one higher than the one
+// before.
+func IsRamp(s *Summary) bool {
+	if len(s.Phases) < 3 {
+		return false
+	}
+	for i, p := range s.Phases {
+		if p.FromRPS != p.ToRPS || p.FromRPS <= 0 || (i > 0 && p.FromRPS <= s.Phases[i-1].FromRPS) {
+			return false
+		}
+	}
+	return true
+}
+
+// RampSteps returns one step per phase of s. A step's concurrency is the
+// mean in-flight count over the windows that lie wholly inside its phase,
+// leaving out the first when there are three or more (the transient of
+// the step up).
+func RampSteps(s *Summary) []RampStep {
+	width := s.WindowS
+	steps := make([]RampStep, len(s.Phases))
+	for i, p := range s.Phases {
+		var inflight []float64
+		for _, w := range s.Windows {
+			if w.StartS >= p.StartS-1e-9 && w.StartS+width <= p.StartS+p.DurationS+1e-9 {
+				inflight = append(inflight, w.InFlightMean)
+			}
+		}
+		if len(inflight) >= 3 {
+			inflight = inflight[1:]
+		}
+		var mean float64
+		for _, v := range inflight {
+			mean += v / float64(len(inflight))
+		}
+		steps[i] = RampStep{
+			Name:          p.Name,
+			OfferedRPS:    p.OfferedRPS,
+			ThroughputRPS: p.ThroughputRPS,
+			GoodputRPS:    p.GoodputRPS,
+			P99Ms:         p.Latency.P99,
+			Concurrency:   mean,
+		}
+	}
+	return steps
+}
+
+// AnalyzeTippingPoint finds the tipping point of the ramp s
+// (TippingPointOf its RampSteps) and stores it in s.TippingPoint. slo 0
+// means s.SLOMs.
+func AnalyzeTippingPoint(s *Summary, slo time.Duration) {
+	if slo == 0 {
+		slo = durFromMs(s.SLOMs)
+	}
+	tp := TippingPointOf(RampSteps(s), slo)
+	s.TippingPoint = &tp
+}

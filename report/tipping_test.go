@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -132,4 +133,35 @@ func BenchmarkFitUSL(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func TestTippingPointFromSummary(t *testing.T) {
+	// A ramp of 5 s steps at 100..600 rps against a 400 rps service.
+	s := &Summary{WindowS: 1, SLOMs: 250}
+	for i, o := range []float64{100, 200, 300, 400, 500, 600} {
+		st := capacityCurve(400, []float64{o})[0]
+		p := PhaseStats{Name: fmt.Sprintf("step-%d", i+1), StartS: float64(5 * i), DurationS: 5, FromRPS: o, ToRPS: o,
+			OfferedRPS: st.OfferedRPS, ThroughputRPS: st.ThroughputRPS, GoodputRPS: st.GoodputRPS, Latency: Latency{P99: st.P99Ms}}
+		s.Phases = append(s.Phases, p)
+		for w := range 5 {
+			// The first window of a step is a transient and is left out.
+			inflight := st.Concurrency
+			if w == 0 {
+				inflight = 1000
+			}
+			s.Windows = append(s.Windows, Window{StartS: float64(5*i + w), InFlightMean: inflight})
+		}
+	}
+	require.True(t, IsRamp(s))
+	AnalyzeTippingPoint(s, 0)
+	require.NotNil(t, s.TippingPoint)
+	assert.True(t, s.TippingPoint.Found)
+	assert.InDelta(t, 400, s.TippingPoint.OfferedRPS, 1e-9)
+	assert.InDelta(t, 250, s.TippingPoint.SLOMs, 1e-9)
+	assert.InDelta(t, 400*0.025, s.TippingPoint.Steps[3].Concurrency, 1e-9)
+	assert.Equal(t, 400.0, FiguresOf(s)["tipping_point"])
+
+	s.Phases[2].FromRPS = 50
+	assert.False(t, IsRamp(s), "rates must rise")
+	assert.False(t, IsRamp(&Summary{Phases: s.Phases[:2]}), "too few steps")
 }
