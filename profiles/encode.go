@@ -41,14 +41,14 @@ func encodeValue(v reflect.Value) *node {
 		}
 		v = v.Elem()
 	}
-	if v.CanAddr() {
-		switch x := v.Addr().Interface().(type) {
-		case *Raw:
+	if v.CanInterface() {
+		switch x := v.Interface().(type) {
+		case Raw:
 			if x.IsZero() {
 				return nil
 			}
 			return x.n
-		case *Overrides:
+		case Overrides:
 			if x.Len() == 0 {
 				return nil
 			}

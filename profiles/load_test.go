@@ -181,23 +181,21 @@ func TestVariantsAndShort(t *testing.T) {
 	}
 }
 
-func TestFaultClientChange(t *testing.T) {
+func TestPolicies(t *testing.T) {
 	s := resolveOne(t, "testdata/variants.yaml", Options{Variants: []string{"slow"}})
-	var f *Fault
-	for i := range s.Faults {
-		if s.Faults[i].Kind == FaultClient {
-			f = &s.Faults[i]
-		}
+	c, ok := s.Policy("retrying")
+	if !ok {
+		t.Fatal("no policy retrying")
 	}
-	if f == nil {
-		t.Fatal("no client fault")
-	}
-	c := f.NewClient()
 	if c.MaxAttempts != 4 || c.RetryBudget.Kind != "none" || c.Timeout != time.Second {
-		t.Errorf("NewClient = %+v, want the client with max_attempts 4", c)
+		t.Errorf("Policy(retrying) = %+v, want the client with max_attempts 4", c)
 	}
-	if f.Target != "load" {
-		t.Errorf("target = %q, want the default load", f.Target)
+	if s.Faults[0].Target != "load" {
+		t.Errorf("target = %q, want the default load", s.Faults[0].Target)
+	}
+	tl, err := s.Timeline()
+	if err != nil || len(tl.Entries) != 1 || tl.Entries[0].At != 5*time.Second {
+		t.Errorf("Timeline = %+v, %v", tl, err)
 	}
 }
 

@@ -4,7 +4,8 @@ import "time"
 
 // Scenario is a whole profile: the service under test, the traffic, the
 // clients' behaviour, the phases, the faults, the SLO, the assertions and
-// the reports. Load returns it validated and with defaults filled in.
+// the reports. Document.Resolve returns it validated, with defaults filled
+// in.
 //
 // A Scenario is a plain value, not safe for concurrent mutation; the
 // harness only reads it. The zero value is not a valid scenario.
@@ -34,6 +35,10 @@ type Scenario struct {
 	// Faults applied at their time and removed at their end (and for
 	// certain when the run ends, fails or is interrupted).
 	Faults []Fault `yaml:"faults"`
+	// Named client settings that `retry` faults switch to: each is a set of
+	// client fields that change from `client` (e.g. `retrying:
+	// {max_attempts: 3}`); the others keep their values.
+	Policies map[string]Raw `yaml:"policies"`
 	// The service level objective goodput and recovery are measured
 	// against.
 	SLO SLO `yaml:"slo"`
@@ -57,6 +62,15 @@ type Scenario struct {
 	// the scenario that tests and quick checks play. Same form as a
 	// variant's `set`.
 	Short Overrides `yaml:"short"`
+
+	policies map[string]Client // Policies resolved onto Client, at load
+}
+
+// Policy returns the named client policy of `policies`: the client
+// section with that policy's changes.
+func (s *Scenario) Policy(name string) (Client, bool) {
+	c, ok := s.policies[name]
+	return c, ok
 }
 
 // Target is the service under test. Exactly one of URL and Embedded is
@@ -205,72 +219,74 @@ type Steps struct {
 	Every time.Duration `yaml:"every"`
 }
 
-// Fault is one disturbance on the timeline. Which fields apply depends on
-// kind:
+// Fault is one disturbance on the timeline, in the form of the fault
+// proxy's JSON (package faults' Spec): the same kind names and fields.
+// Which fields a kind takes, and where it acts:
 //
-//   - `delay` (delay, jitter): slower answers from a dependency or through
-//     a proxy.
-//   - `latency` (latency): replace a dependency's latency distribution.
-//   - `multiply` (multiplier): multiply a dependency's latency.
-//   - `abort` (status, probability): a dependency or proxy answers with
-//     an error status.
-//   - `reset` (probability): the proxy resets the connection.
-//   - `stall`: calls hang until the fault ends (a blackhole).
+//   - `delay` (delay, jitter, response): slower answers from a dependency
+//     or through the proxy.
+//   - `latency` (distribution, multiplier): a dependency's latency
+//     distribution replaced and/or multiplied.
+//   - `abort` (status): a dependency or the proxy answers with an error.
+//   - `reset`: the connection is reset (dependency or proxy).
+//   - `stall`: calls hang until the fault ends, a blackhole (dependency or
+//     proxy).
+//   - `timeout`: the proxy accepts and never answers.
 //   - `bandwidth` (bytes_per_second): the proxy throttles the response.
-//   - `capacity` (pool, or concurrency for target `target`): a brownout.
-//   - `surge` (multiplier, or burst): more offered load; target `load`.
-//   - `client` (client): the clients change behaviour (a deploy that adds
-//     retries); target `load`.
+//   - `capacity` (pool, or concurrency on target `target`): a brownout.
+//   - `surge` (multiplier): more offered load; target `load`.
+//   - `burst` (requests): that many extra requests at once; target `load`.
+//   - `retry` (policy): the clients switch to a named policy of `policies`
+//     for the window (a deploy that adds retries); target `load`.
 type Fault struct {
 	// Name of the fault in events and reports; unique.
 	Name string `yaml:"name"`
 	// Fault kind (see above).
 	Kind FaultKind `yaml:"kind"`
+	// What it acts on: a dependency of the reference target (`db`,
+	// `search`), `target` (the target's own concurrency), `proxy` (a fault
+	// proxy that loadgen puts in front of the target and sends the load
+	// through), or `load`. Default `load` for surge, burst and retry.
+	Target string `yaml:"target"`
 	// When the fault is applied, from the run's start.
 	At time.Duration `yaml:"at"`
-	// How long it lasts. 0: until the run ends (client changes), or a
-	// single burst (surge with burst).
+	// How long it lasts. 0: until the run ends (a burst is instant).
 	For time.Duration `yaml:"for"`
-	// What it acts on: a dependency of the reference target (`db`,
-	// `search`), `target` (the target's own concurrency), `proxy` (the
-	// fault proxy), or `load` (surges, client changes). Default: `load`
-	// for surge and client, required otherwise.
-	Target string `yaml:"target"`
+	// Per-request (or per-call) probability in (0, 1] that the fault acts.
+	// Default 1. Below 1 only for abort and reset on a dependency.
+	Probability float64 `yaml:"probability"`
+	// Only requests whose path starts with this prefix (proxy only).
+	Route string `yaml:"route"`
+	// Only requests with this method (proxy only).
+	Method string `yaml:"method"`
+	// Only requests with this header: `Name: value` or `Name` (proxy
+	// only).
+	Header string `yaml:"header"`
 	// Added latency (delay).
 	Delay time.Duration `yaml:"delay"`
-	// Added random latency U(0, jitter) on top of delay.
+	// Added random latency U(0, jitter) on top of delay (delay).
 	Jitter time.Duration `yaml:"jitter"`
+	// Delay the response instead of the request (delay, proxy only).
+	Response bool `yaml:"response"`
+	// New latency distribution of the dependency (latency).
+	Distribution *Latency `yaml:"distribution"`
+	// Latency factor (latency) or offered-rate factor (surge), > 0.
+	Multiplier float64 `yaml:"multiplier"`
 	// Status code answered (abort), 400..599.
 	Status int `yaml:"status"`
 	// Bandwidth limit of the response (bandwidth), e.g. `16KiB`.
 	BytesPerSecond Size `yaml:"bytes_per_second"`
-	// Per-request probability in [0, 1] that the fault applies (delay,
-	// abort, reset, stall). Default 1.
-	Probability float64 `yaml:"probability"`
-	// Only requests whose path starts with this prefix (proxy faults).
-	Route string `yaml:"route"`
-	// New latency distribution (latency).
-	Latency *Latency `yaml:"latency"`
-	// Latency factor (multiply) or offered-rate factor (surge), > 0.
-	Multiplier float64 `yaml:"multiplier"`
-	// Requests fired at once at `at` (surge), instead of a multiplier.
-	Burst int `yaml:"burst"`
-	// Dependency pool size during a capacity drop (capacity on a
+	// The dependency's pool size during a capacity drop (capacity on a
 	// dependency).
 	Pool int `yaml:"pool"`
 	// The target's concurrency limit during a capacity drop (capacity on
 	// `target`).
 	Concurrency int `yaml:"concurrency"`
-	// Client fields that change (client), in the form of the client
-	// section; the others keep their values.
-	Client Raw `yaml:"client"`
-
-	newClient Client // the client section with this fault's changes, resolved at load
+	// Extra requests fired at once (burst).
+	Requests int `yaml:"requests"`
+	// Name of the client policy switched to (retry), from `policies`.
+	Policy string `yaml:"policy"`
 }
-
-// NewClient returns the clients' behaviour while a `client` fault is
-// active: the scenario's client section with the fault's changes.
-func (f *Fault) NewClient() Client { return f.newClient }
 
 // Latency is a dependency's service-time distribution (the reference
 // target's dependency latency).

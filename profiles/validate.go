@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/url"
@@ -10,6 +11,10 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/goodput-dev/goodput/faults"
+	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/target/dep"
 )
 
 // setDefaults fills in the documented defaults before a profile's fields
@@ -92,18 +97,23 @@ func (s *Scenario) finish(c *checker, dir string) {
 	}
 	for i := range s.Faults {
 		f := &s.Faults[i]
-		if f.Target == "" && (f.Kind == FaultSurge || f.Kind == FaultClient) {
-			f.Target = "load"
+		if f.Target == "" && (f.Kind == FaultSurge || f.Kind == FaultBurst || f.Kind == FaultRetry) {
+			f.Target = faults.TargetLoad
 		}
-		if f.Kind == FaultClient {
-			f.newClient = s.Client
-			f.newClient.RetryOn = append([]RetryClass(nil), s.Client.RetryOn...)
-			if err := f.Client.Decode(&f.newClient, fmt.Sprintf("faults[%d].client", i)); err != nil {
-				if es, ok := err.(Errors); ok {
-					c.errs = append(c.errs, es...)
-				}
+	}
+	s.policies = map[string]Client{}
+	for name, raw := range s.Policies {
+		cl := s.Client
+		cl.RetryOn = append([]RetryClass(nil), s.Client.RetryOn...)
+		if err := raw.Decode(&cl, "policies."+name); err != nil {
+			var es Errors
+			if errors.As(err, &es) {
+				c.errs = append(c.errs, es...)
 			}
+			continue
 		}
+		cl.check(c, "policies."+name)
+		s.policies[name] = cl
 	}
 	for i := range s.Requests {
 		r := &s.Requests[i]
@@ -172,6 +182,9 @@ func (s *Scenario) validate(c *checker) {
 		p := fmt.Sprintf("assert[%d]", i)
 		if a.Phase != "" && !phases[a.Phase] {
 			c.errorf(p, "unknown phase %q; %s", a.Phase, didYouMean(a.Phase, keys(phases)))
+		}
+		if _, err := report.ParseAssertion(a.Expr()); err != nil {
+			c.errorf(p, "%v", err)
 		}
 		if a.Variant != "" && !variants[a.Variant] && len(s.Variants) > 0 {
 			c.errorf(p, "unknown variant %q; %s", a.Variant, didYouMean(a.Variant, keys(variants)))
@@ -348,174 +361,107 @@ func (s *Scenario) checkPhases(c *checker) map[string]bool {
 	return names
 }
 
-// faultFields lists, per kind, the kind fields a fault may set.
-var faultFields = map[FaultKind][]string{
-	FaultDelay:     {"delay", "jitter", "probability", "route"},
-	FaultLatency:   {"latency"},
-	FaultMultiply:  {"multiplier"},
-	FaultAbort:     {"status", "probability", "route"},
-	FaultReset:     {"probability", "route"},
-	FaultStall:     {"probability", "route"},
-	FaultBandwidth: {"bytes_per_second", "route"},
-	FaultCapacity:  {"pool", "concurrency"},
-	FaultSurge:     {"multiplier", "burst"},
-	FaultClient:    {"client"},
+// Spec returns the fault in package faults' form, for its timeline.
+func (f Fault) Spec() faults.Spec {
+	p := f.Probability
+	spec := faults.Spec{
+		Name: f.Name, Kind: string(f.Kind), Target: f.Target,
+		At: dep.Duration(f.At), For: dep.Duration(f.For), Probability: &p,
+		Route: f.Route, Method: f.Method, Header: f.Header,
+		Delay: dep.Duration(f.Delay), Jitter: dep.Duration(f.Jitter), Response: f.Response,
+		Multiplier: f.Multiplier, Status: f.Status, BytesPerSecond: int64(f.BytesPerSecond),
+		Pool: f.Pool, Concurrency: f.Concurrency, Requests: f.Requests, Policy: f.Policy,
+	}
+	if f.Distribution != nil {
+		spec.Distribution = &dep.Latency{
+			Dist: string(f.Distribution.Dist), P50: dep.Duration(f.Distribution.P50), P99: dep.Duration(f.Distribution.P99),
+			Min: dep.Duration(f.Distribution.Min), Max: dep.Duration(f.Distribution.Max),
+		}
+	}
+	return spec
 }
 
-// kindFields are the fault fields that belong to some kinds only.
-var kindFields = []string{"delay", "jitter", "status", "bytes_per_second", "probability", "route", "latency", "multiplier", "burst", "pool", "concurrency", "client"}
-
-func (s *Scenario) checkFaults(c *checker) {
-	names := map[string]bool{}
-	total := s.Duration()
+// Timeline returns the scenario's faults as a timeline of package faults
+// (events, logger and timeouts left for the caller to set).
+func (s *Scenario) Timeline() (*faults.Timeline, error) {
+	tl := &faults.Timeline{}
+	var errs []error
 	for i, f := range s.Faults {
-		p := fmt.Sprintf("faults[%d]", i)
-		switch {
-		case f.Name == "":
-			c.errorf(p+".name", "required")
-		case names[f.Name]:
-			c.errorf(p+".name", "duplicate fault name %q", f.Name)
-		}
-		names[f.Name] = true
-		if f.Kind == "" {
-			c.errorf(p+".kind", "required: %s", FaultKind("").syntax())
+		e, err := f.Spec().Entry()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("faults[%d]: %w", i, err))
 			continue
 		}
-		if f.At < 0 {
-			c.errorf(p+".at", "found %v, want ≥ 0", f.At)
-		} else if total > 0 && f.At >= total {
-			c.errorf(p+".at", "found %v, after the run's end (%v)", f.At, total)
+		tl.Entries = append(tl.Entries, e)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return tl, nil
+}
+
+// faultErrors adds the *faults.FieldError values in err to c, under
+// prefix (e.g. "faults[2]"); other errors are placed at fallback.
+func faultErrors(c *checker, err error, prefix, fallback string) {
+	if multi, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range multi.Unwrap() {
+			faultErrors(c, e, prefix, fallback)
 		}
-		if f.For < 0 {
-			c.errorf(p+".for", "found %v, want ≥ 0", f.For)
+		return
+	}
+	var fe *faults.FieldError
+	if errors.As(err, &fe) {
+		field := fe.Field
+		if field == "distribution" || strings.HasPrefix(field, "distribution.") || strings.HasPrefix(field, "latency") {
+			field = strings.Replace(field, "latency", "distribution", 1)
+		}
+		path := join(prefix, field)
+		for _, e := range c.errs {
+			if e.Path == path {
+				return // Entry and its Spec may both refuse the same field
+			}
+		}
+		c.errorf(path, "%s", fe.Msg)
+		return
+	}
+	c.errorf(fallback, "%v", err)
+}
+
+func (s *Scenario) checkFaults(c *checker) {
+	total := s.Duration()
+	tl := &faults.Timeline{}
+	valid := true
+	for i, f := range s.Faults {
+		p := fmt.Sprintf("faults[%d]", i)
+		if total > 0 && f.At >= total {
+			c.errorf(p+".at", "found %v, after the run's end (%v)", f.At, total)
 		} else if total > 0 && f.At+f.For > total {
 			c.errorf(p+".for", "the fault ends at %v, after the run's end (%v)", f.At+f.For, total)
 		}
-		allowed := map[string]bool{}
-		for _, name := range faultFields[f.Kind] {
-			allowed[name] = true
-		}
-		for _, name := range kindFields {
-			if name == "probability" && f.Probability == 1 {
-				continue // the default, also when written out by Scenario.YAML
-			}
-			if c.written(p+"."+name) && !allowed[name] {
-				c.errorf(p+"."+name, "not used by kind %s (it uses: %s)", f.Kind, strings.Join(faultFields[f.Kind], ", "))
+		if f.Kind == FaultRetry && f.Policy != "" {
+			if _, ok := s.policies[f.Policy]; !ok {
+				names := make(map[string]bool, len(s.Policies))
+				for n := range s.Policies {
+					names[n] = true
+				}
+				c.errorf(p+".policy", "unknown policy %q; %s", f.Policy, didYouMean(f.Policy, keys(names)))
 			}
 		}
-		s.checkFaultKind(c, p, f)
-		for j := range i {
-			g := s.Faults[j]
-			if g.Kind == f.Kind && g.Target == f.Target && overlap(f, g, total) {
-				c.errorf(p, "overlaps fault %q (same kind and target from %v to %v)", g.Name, g.At, end(g, total))
-			}
+		e, err := f.Spec().Entry()
+		if err != nil {
+			faultErrors(c, err, p, p)
+			valid = false
+			continue
+		}
+		tl.Entries = append(tl.Entries, e)
+	}
+	if valid {
+		if err := tl.Validate(); err != nil {
+			faultErrors(c, err, "", "faults")
 		}
 	}
 }
 
-func end(f Fault, total time.Duration) time.Duration {
-	if f.For == 0 {
-		return total
-	}
-	return f.At + f.For
-}
-
-func overlap(a, b Fault, total time.Duration) bool {
-	return a.At < end(b, total) && b.At < end(a, total)
-}
-
-func (s *Scenario) checkFaultKind(c *checker, p string, f Fault) {
-	dep := f.Target != "" && f.Target != "load" && f.Target != "target" && f.Target != "proxy"
-	needTarget := func(ok bool, valid string) {
-		switch {
-		case f.Target == "":
-			c.errorf(p+".target", "required: %s", valid)
-		case !ok:
-			c.errorf(p+".target", "found %q, want %s", f.Target, valid)
-		case dep && !nameRE.MatchString(f.Target):
-			c.errorf(p+".target", "found %q, want a dependency name such as db or search", f.Target)
-		}
-	}
-	if f.Probability < 0 || f.Probability > 1 || math.IsNaN(f.Probability) {
-		c.errorf(p+".probability", "found %v, want 0..1", f.Probability)
-	}
-	if f.Route != "" && f.Target != "proxy" {
-		c.errorf(p+".route", "only proxy faults are scoped to a route (target: proxy)")
-	}
-	switch f.Kind {
-	case FaultDelay:
-		needTarget(dep || f.Target == "proxy", "a dependency name or proxy")
-		if f.Delay < 0 || f.Jitter < 0 || f.Delay+f.Jitter <= 0 {
-			c.errorf(p+".delay", "found delay %v and jitter %v, want delay > 0 or jitter > 0 (neither negative)", f.Delay, f.Jitter)
-		}
-	case FaultLatency:
-		needTarget(dep, "a dependency name")
-		if f.Latency == nil {
-			c.errorf(p+".latency", "required: the new distribution, e.g. {dist: fixed, p50: 2s}")
-		} else {
-			f.Latency.check(c, p+".latency")
-		}
-	case FaultMultiply:
-		needTarget(dep, "a dependency name")
-		if !(f.Multiplier > 0) || math.IsInf(f.Multiplier, 0) {
-			c.errorf(p+".multiplier", "found %v, want > 0", f.Multiplier)
-		}
-	case FaultAbort:
-		needTarget(dep || f.Target == "proxy", "a dependency name or proxy")
-		if f.Status < 400 || f.Status > 599 {
-			c.errorf(p+".status", "found %d, want 400..599", f.Status)
-		}
-	case FaultReset, FaultBandwidth:
-		needTarget(f.Target == "proxy", "proxy")
-		if f.Kind == FaultBandwidth && f.BytesPerSecond <= 0 {
-			c.errorf(p+".bytes_per_second", "found %v, want > 0", f.BytesPerSecond)
-		}
-	case FaultStall:
-		needTarget(dep || f.Target == "proxy", "a dependency name or proxy")
-	case FaultCapacity:
-		needTarget(dep || f.Target == "target", "a dependency name (with pool) or target (with concurrency)")
-		switch {
-		case f.Target == "target" && f.Concurrency < 1:
-			c.errorf(p+".concurrency", "found %d, want ≥ 1 (the target's concurrency during the drop)", f.Concurrency)
-		case dep && f.Pool < 1:
-			c.errorf(p+".pool", "found %d, want ≥ 1 (the dependency's pool during the drop)", f.Pool)
-		}
-	case FaultSurge:
-		needTarget(f.Target == "load", "load")
-		switch {
-		case (f.Multiplier > 0) == (f.Burst > 0):
-			c.errorf(p, "a surge sets exactly one of multiplier (> 0) and burst (> 0)")
-		case f.Multiplier > 0 && f.For == 0:
-			c.errorf(p+".for", "a surge with a multiplier needs a duration (for > 0)")
-		}
-	case FaultClient:
-		needTarget(f.Target == "load", "load")
-		if f.Client.IsZero() {
-			c.errorf(p+".client", "required: the client fields that change, e.g. {max_attempts: 3}")
-		} else {
-			f.newClient.check(c, p+".client")
-		}
-	}
-}
-
-func (l Latency) check(c *checker, p string) {
-	switch l.Dist {
-	case "fixed":
-		if l.P50 < 0 {
-			c.errorf(p+".p50", "found %v, want ≥ 0", l.P50)
-		}
-	case "uniform":
-		if l.Min < 0 || l.Max < l.Min {
-			c.errorf(p+".max", "found min %v and max %v, want 0 ≤ min ≤ max", l.Min, l.Max)
-		}
-	case "lognormal":
-		if l.P50 <= 0 || l.P99 < l.P50 {
-			c.errorf(p+".p99", "found p50 %v and p99 %v, want 0 < p50 ≤ p99", l.P50, l.P99)
-		}
-	default:
-		c.errorf(p+".dist", "required: %s", l.Dist.syntax())
-	}
-}
 
 func (s *Scenario) checkSLO(c *checker) {
 	if s.SLO.Latency <= 0 {

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/goodput-dev/goodput/faults"
 )
 
 // scalar is a profile value written as one YAML scalar. parse returns an
@@ -194,26 +196,17 @@ func (j *Jitter) parse(text, _ string) error {
 }
 func (j Jitter) syntax() string { return enumSyntax(j.values()) }
 
-// FaultKind is the kind of a fault.
+// FaultKind is the kind of a fault: one of package faults' kinds.
 type FaultKind string
 
-// Fault kinds.
+// Fault kinds used by name in this package.
 const (
-	FaultDelay     FaultKind = "delay"
-	FaultLatency   FaultKind = "latency"
-	FaultMultiply  FaultKind = "multiply"
-	FaultAbort     FaultKind = "abort"
-	FaultReset     FaultKind = "reset"
-	FaultStall     FaultKind = "stall"
-	FaultBandwidth FaultKind = "bandwidth"
-	FaultCapacity  FaultKind = "capacity"
-	FaultSurge     FaultKind = "surge"
-	FaultClient    FaultKind = "client"
+	FaultSurge FaultKind = "surge"
+	FaultBurst FaultKind = "burst"
+	FaultRetry FaultKind = "retry"
 )
 
-func (FaultKind) values() []string {
-	return []string{"delay", "latency", "multiply", "abort", "reset", "stall", "bandwidth", "capacity", "surge", "client"}
-}
+func (FaultKind) values() []string { return faults.Kinds() }
 func (k *FaultKind) parse(text, _ string) error {
 	if err := parseEnum(text, k.values()); err != nil {
 		return err
