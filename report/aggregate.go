@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -801,12 +802,16 @@ func (s *spaceSaving) top(n int) []TenantCount {
 	return out[:min(n, len(out))]
 }
 
-// ReadInto feeds every record of rd to a, until the end of the stream. A
-// stream cut mid-record ends without error: check rd.Truncated.
-func ReadInto(a *Aggregator, rd *Reader) error {
+// ReadInto feeds every record of rd to a, until the end of the stream or
+// until ctx is done. A stream cut mid-record ends without error: check
+// rd.Truncated.
+func ReadInto(ctx context.Context, a *Aggregator, rd *Reader) error {
 	var res Result
 	var ev Event
-	for {
+	for n := 0; ; n++ {
+		if n%(1<<16) == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
 		kind, err := rd.Next(&res, &ev)
 		switch {
 		case errors.Is(err, io.EOF):

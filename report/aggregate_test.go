@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -346,7 +347,7 @@ func TestReadIntoStopsAtCorruption(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := NewAggregator(Options{})
-	if err := ReadInto(a, rd); err == nil || errors.Is(err, io.EOF) {
+	if err := ReadInto(context.Background(), a, rd); err == nil || errors.Is(err, io.EOF) {
 		t.Fatalf("ReadInto = %v, want a corruption error", err)
 	}
 }
@@ -394,5 +395,36 @@ func BenchmarkReadAggregate(b *testing.B) {
 			n++
 		}
 		_ = a.Summary()
+	}
+}
+
+func TestMergeHeaders(t *testing.T) {
+	h := syntheticHeader()
+	s0, s1, s2 := h, h, h
+	s0.Shard, s1.Shard, s2.Shard = ShardInfo{Index: 0, Count: 3}, ShardInfo{Index: 1, Count: 3}, ShardInfo{Index: 2, Count: 3}
+	s1.Host, s1.Start = "gen-2", h.Start.Add(-time.Millisecond)
+	s2.Host = "gen-3"
+	m01, err := MergeHeaders([]Header{s1, s0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(m01.Merged, []int{0, 1}) || m01.Host != "gen-1,gen-2" || !m01.Start.Equal(s1.Start) || m01.Shard.Count != 3 {
+		t.Fatalf("merged header %+v", m01)
+	}
+	// A merged stream merges again with the remaining shard.
+	all, err := MergeHeaders([]Header{m01, s2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(all.Merged, []int{0, 1, 2}) || all.Host != "gen-1,gen-2,gen-3" {
+		t.Fatalf("merged header %+v", all)
+	}
+	if _, err := MergeHeaders([]Header{m01, s1}); err == nil || !strings.Contains(err.Error(), "both hold shard 1") {
+		t.Fatalf("duplicate shard: err = %v", err)
+	}
+	other := s2
+	other.Scenario = []byte("{}")
+	if _, err := MergeHeaders([]Header{s0, other}); err == nil {
+		t.Fatal("headers of different runs merged")
 	}
 }

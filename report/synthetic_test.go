@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"context"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -113,7 +114,7 @@ func aggregate(t testing.TB, opts Options, streams ...[]byte) *Summary {
 		if err := a.AddHeader(rd.Header()); err != nil {
 			t.Fatal(err)
 		}
-		if err := ReadInto(a, rd); err != nil {
+		if err := ReadInto(context.Background(), a, rd); err != nil {
 			t.Fatal(err)
 		}
 	}
