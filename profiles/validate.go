@@ -462,7 +462,6 @@ func (s *Scenario) checkFaults(c *checker) {
 	}
 }
 
-
 func (s *Scenario) checkSLO(c *checker) {
 	if s.SLO.Latency <= 0 {
 		c.errorf("slo.latency", "found %v, want > 0", s.SLO.Latency)
