@@ -1,6 +1,8 @@
 package target
 
 import (
+	"bytes"
+	"encoding/json"
 	"crypto/subtle"
 	"io"
 	"net/http"
@@ -28,10 +30,13 @@ func (s *Server) AdminHandler() http.Handler {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("GET /admin/config", s.adminGetConfig)
-	if s.cfg.AdminToken == "" {
+	mux.HandleFunc("PUT /admin/config", s.adminPutConfig)
+	mux.Handle("GET /metrics", s.metrics.handler())
+	token := s.chain.Load().cfg.AdminToken
+	if token == "" {
 		return mux
 	}
-	want := []byte("Bearer " + s.cfg.AdminToken)
+	want := []byte("Bearer " + token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="goodput target admin"`)
@@ -111,5 +116,32 @@ func (s *Server) unknownDep(w http.ResponseWriter, name string) {
 // adminGetConfig answers the configuration in force, without the admin
 // token.
 func (s *Server) adminGetConfig(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.Config())
+}
+
+// adminPutConfig applies a partial configuration (JSON, the field names of
+// GET /admin/config; missing fields keep their value) atomically.
+func (s *Server) adminPutConfig(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAdminBody))
+	if err != nil {
+		httpError(w, http.StatusRequestEntityTooLarge, "body: "+err.Error())
+		return
+	}
+	cfg := s.chain.Load().cfg
+	cfg.DB, cfg.Search = s.db.Config(), s.search.Config()
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		httpError(w, http.StatusBadRequest, "config: "+err.Error())
+		return
+	}
+	if dec.More() {
+		httpError(w, http.StatusBadRequest, "config: trailing data after the JSON object")
+		return
+	}
+	if err := s.Apply(cfg); err != nil {
+		httpError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	writeJSON(w, http.StatusOK, s.Config())
 }

@@ -40,6 +40,23 @@ type Config struct {
 	DB     dep.Config `json:"db"`
 	Search dep.Config `json:"search"`
 
+	// Work, List and Jobs configure the bounded-work routes POST /api/work,
+	// GET /api/items and POST /api/jobs.
+	Work WorkConfig `json:"work"`
+	List ListConfig `json:"list"`
+	Jobs JobsConfig `json:"jobs"`
+
+	// The defences, each switchable on its own. In the order a request
+	// meets them: the per-tenant throttle, the route's bulkhead, admission
+	// control (concurrency limit, wait queue, deadline and priority
+	// shedding), the fixed workers, the route's timeout, and the
+	// dependency's bulkhead around each dependency call.
+	Throttle  ThrottleConfig  `json:"throttle"`
+	Bulkheads BulkheadsConfig `json:"bulkheads"`
+	Admission AdmissionConfig `json:"admission"`
+	Workers   WorkersConfig   `json:"workers"`
+	Timeouts  RouteTimeouts   `json:"timeouts"`
+
 	// DrainTimeout bounds graceful shutdown: requests still in flight after
 	// it are cut off.
 	DrainTimeout dep.Duration `json:"drain_timeout"`
@@ -78,11 +95,39 @@ func Preset(name string) (Config, error) {
 			Pool:    4,
 			Latency: dep.Latency{Dist: "fixed", P50: dep.Duration(50 * time.Millisecond)},
 		},
+		Work: WorkConfig{MaxBodyBytes: 64 << 10, MaxSize: 1_000_000},
+		List: ListConfig{Items: 1_000_000, DefaultPageSize: 20, MaxPageSize: 100, ScanBudget: 10_000,
+			TokenTTL: dep.Duration(10 * time.Minute)},
+		Jobs:         JobsConfig{ChunkTime: dep.Duration(50 * time.Millisecond), MaxChunks: 1000, MaxJobs: 10_000, Checkpoint: false},
+		Admission:    AdmissionConfig{Limiter: "none"},
 		DrainTimeout: dep.Duration(10 * time.Second),
 	}
 	switch name {
 	case PresetUnprotected:
 	case PresetProtected:
+		c.Jobs.Checkpoint = true
+		c.Throttle = ThrottleConfig{Enabled: true, Rate: 1000, Burst: 1000, MaxTenants: 1000}
+		c.Bulkheads = BulkheadsConfig{
+			Enabled: true,
+			DB:      PoolConfig{MaxConcurrent: 8, MaxWaiters: 16, MaxWait: dep.Duration(50 * time.Millisecond)},
+			Search:  PoolConfig{MaxConcurrent: 4, MaxWaiters: 8, MaxWait: dep.Duration(100 * time.Millisecond)},
+			Routes: RoutePools{
+				Items:  PoolConfig{MaxConcurrent: 64},
+				Search: PoolConfig{MaxConcurrent: 16},
+				Work:   PoolConfig{MaxConcurrent: 4, MaxWaiters: 8, MaxWait: dep.Duration(100 * time.Millisecond)},
+				List:   PoolConfig{MaxConcurrent: 8, MaxWaiters: 8, MaxWait: dep.Duration(100 * time.Millisecond)},
+				Jobs:   PoolConfig{MaxConcurrent: 16},
+			},
+		}
+		c.Admission = AdmissionConfig{
+			Limiter: "gradient", Limit: 64, MinLimit: 16, MaxLimit: 512,
+			Queue: "codel", QueueSize: 128, MaxWait: dep.Duration(200 * time.Millisecond),
+			Deadline: true, Priority: true,
+		}
+		c.Timeouts = RouteTimeouts{
+			Items: dep.Duration(500 * time.Millisecond), Search: dep.Duration(time.Second),
+			Work: dep.Duration(time.Second), List: dep.Duration(time.Second), Jobs: dep.Duration(30 * time.Second),
+		}
 	default:
 		return Config{}, fmt.Errorf("preset %q: want one of %v", name, Presets())
 	}
@@ -100,6 +145,23 @@ func (c Config) Validate() error {
 	}
 	if c.AdminToken == "" && c.Admin != "" && !isLoopback(c.Admin) {
 		errs = append(errs, fmt.Errorf("admin: %q is not a loopback address; set admin_token (--admin-token) to bind it", c.Admin))
+	}
+	for _, sec := range []struct {
+		name string
+		err  error
+	}{
+		{"work", c.Work.Validate()},
+		{"list", c.List.Validate()},
+		{"jobs", c.Jobs.Validate()},
+		{"throttle", c.Throttle.Validate()},
+		{"bulkheads", c.Bulkheads.Validate()},
+		{"admission", c.Admission.Validate()},
+		{"workers", c.Workers.Validate()},
+		{"timeouts", c.Timeouts.Validate()},
+	} {
+		if sec.err != nil {
+			errs = append(errs, prefix(sec.name, sec.err))
+		}
 	}
 	if c.DrainTimeout < 0 {
 		errs = append(errs, fmt.Errorf("drain_timeout: %v, want ≥ 0", time.Duration(c.DrainTimeout)))

@@ -4,33 +4,43 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/goodput-dev/goodput/target/dep"
+	"github.com/goodput-dev/goodput/target/paginate"
 )
 
 // Server is the reference target: the API routes behind the configured
-// defences, and the admin routes. Build it with New, run it with Serve.
+// defences, and the admin routes. Build it with New, run it with Serve (or
+// mount Handler and AdminHandler yourself, as httptest does); change its
+// configuration live with Apply.
 //
 // A Server is safe for concurrent use.
 type Server struct {
-	cfg    Config
-	logger *slog.Logger
-	db     *dep.Dep
-	search *dep.Dep
-	api    http.Handler
+	logger   *slog.Logger
+	db       *dep.Dep
+	search   *dep.Dep
+	jobs     *jobTable
+	metrics  *metrics
+	tokenKey []byte // the per-process page token key
+
+	applyMu sync.Mutex // serialises Apply
+	chain   atomic.Pointer[chain]
+
+	inFlight sync.WaitGroup // API requests being served
 }
 
 // Option changes how New builds a Server.
 type Option func(*Server)
 
-// WithLogger sets the logger (default: discard everything).
+// WithLogger sets the logger (default: discard everything). Requests are
+// logged at debug level when the configuration's LogRequests is set.
 func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.logger = l } }
 
 // New validates cfg and builds a Server. It starts nothing.
@@ -38,33 +48,81 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("target config: %w", err)
 	}
-	s := &Server{cfg: cfg, logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	s := &Server{logger: slog.New(slog.DiscardHandler), jobs: newJobTable(cfg.Jobs.MaxJobs)}
 	for _, o := range opts {
 		o(s)
 	}
 	var err error
+	if s.tokenKey, err = paginate.NewKey(); err != nil {
+		return nil, err
+	}
 	if s.db, err = dep.New("db", cfg.DB, rand.New(rand.NewPCG(cfg.Seed, 1)), nil); err != nil {
 		return nil, err
 	}
 	if s.search, err = dep.New("search", cfg.Search, rand.New(rand.NewPCG(cfg.Seed, 2)), nil); err != nil {
 		return nil, err
 	}
-	s.api = s.routes()
+	s.metrics = newMetrics(s)
+	c, err := s.build(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("target config: %w", err)
+	}
+	s.chain.Store(c)
 	return s, nil
 }
 
 // Config returns the configuration in force, with the dependencies' live
 // settings and without the admin token.
 func (s *Server) Config() Config {
-	c := s.cfg
+	c := s.chain.Load().cfg
 	c.AdminToken = ""
 	c.DB = s.db.Config()
 	c.Search = s.search.Config()
 	return c
 }
 
-// Handler returns the API handler (routes behind the defences).
-func (s *Server) Handler() http.Handler { return s.api }
+// Apply validates cfg and makes it live atomically: requests that arrive
+// from now on meet the new defences (with fresh limiter state); requests
+// already running finish under the old ones. The dependencies take cfg's
+// DB and Search settings. Listen, Admin, AdminToken and Seed cannot change
+// while running; a change of them is refused, naming the field.
+func (s *Server) Apply(cfg Config) error {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	old := s.chain.Load().cfg
+	for _, f := range []struct {
+		name    string
+		changed bool
+	}{
+		{"listen", cfg.Listen != old.Listen}, {"admin", cfg.Admin != old.Admin},
+		{"admin_token", cfg.AdminToken != old.AdminToken}, {"seed", cfg.Seed != old.Seed},
+		{"jobs.max_jobs", cfg.Jobs.MaxJobs != old.Jobs.MaxJobs},
+	} {
+		if f.changed {
+			return fmt.Errorf("%s: cannot change while the server runs", f.name)
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	c, err := s.build(cfg)
+	if err != nil {
+		return err
+	}
+	if err := s.db.Update(cfg.DB); err != nil {
+		return err
+	}
+	if err := s.search.Update(cfg.Search); err != nil {
+		return err
+	}
+	s.chain.Store(c)
+	s.logger.Info("configuration applied", "preset", cfg.Preset)
+	return nil
+}
+
+// Handler returns the API handler: /healthz and the routes behind the
+// defences of the configuration in force.
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveAPI) }
 
 // Serve serves the API on api and the admin routes on admin (nil: no
 // admin listener) until ctx ends, then shuts down gracefully: it stops
@@ -73,10 +131,11 @@ func (s *Server) Handler() http.Handler { return s.api }
 // every goroutine it started has ended; the error is nil after a clean
 // shutdown.
 func (s *Server) Serve(ctx context.Context, api, admin net.Listener) error {
-	if admin != nil && s.cfg.AdminToken == "" && !isLoopback(admin.Addr().String()) {
+	cfg := s.chain.Load().cfg
+	if admin != nil && cfg.AdminToken == "" && !isLoopback(admin.Addr().String()) {
 		return fmt.Errorf("admin listener %s is not on a loopback address and no admin token is set", admin.Addr())
 	}
-	servers := []*http.Server{s.httpServer(ctx, s.api)}
+	servers := []*http.Server{s.httpServer(ctx, s.Handler())}
 	listeners := []net.Listener{api}
 	if admin != nil {
 		servers = append(servers, s.httpServer(ctx, s.AdminHandler()))
@@ -97,7 +156,7 @@ func (s *Server) Serve(ctx context.Context, api, admin net.Listener) error {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
-	dctx, cancel := context.WithTimeout(context.Background(), time.Duration(s.cfg.DrainTimeout))
+	dctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.DrainTimeout))
 	defer cancel()
 	for _, srv := range servers {
 		if serr := srv.Shutdown(dctx); serr != nil {
@@ -106,6 +165,7 @@ func (s *Server) Serve(ctx context.Context, api, admin net.Listener) error {
 		}
 	}
 	wg.Wait()
+	s.inFlight.Wait()
 	return err
 }
 

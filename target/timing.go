@@ -16,6 +16,11 @@ import (
 // parallel).
 type timing struct {
 	start time.Time
+	// route is set by the route's first middleware; queueMark when the
+	// request enters the waiting defences. Both are written and read on the
+	// request's goroutine only.
+	route     string
+	queueMark time.Time
 
 	mu    sync.Mutex
 	queue time.Duration

@@ -27,13 +27,14 @@ type Collection struct {
 
 // Item returns item i (i < N).
 func (c Collection) Item(i uint64) Item {
+	color, size := attrs(i)
+	return Item{ID: i, Name: "item-" + strconv.FormatUint(i, 10), Color: color, Size: size}
+}
+
+// attrs returns item i's color and size, without building the item.
+func attrs(i uint64) (string, int) {
 	h := mix(i)
-	return Item{
-		ID:    i,
-		Name:  "item-" + strconv.FormatUint(i, 10),
-		Color: colors[h%uint64(len(colors))],
-		Size:  int((h >> 8) % 1000),
-	}
+	return colors[h%uint64(len(colors))], int((h >> 8) % 1000)
 }
 
 // mix is SplitMix64's finaliser: a fixed, well-spread hash of i.
@@ -92,17 +93,19 @@ func ParseFilter(s string) (Filter, error) {
 func (f Filter) String() string { return f.text }
 
 // Match reports whether it passes the filter.
-func (f Filter) Match(it Item) bool {
-	if f.color != "" && it.Color != f.color {
+func (f Filter) Match(it Item) bool { return f.match(it.Color, it.Size) }
+
+func (f Filter) match(color string, size int) bool {
+	if f.color != "" && color != f.color {
 		return false
 	}
 	switch f.op {
 	case '<':
-		return it.Size < f.size
+		return size < f.size
 	case '>':
-		return it.Size > f.size
+		return size > f.size
 	case '=':
-		return it.Size == f.size
+		return size == f.size
 	}
 	return true
 }
@@ -131,8 +134,8 @@ func (c Collection) Scan(f Filter, from uint64, pageSize, budget int) Page {
 			break
 		}
 		p.Scanned++
-		if it := c.Item(i); f.Match(it) {
-			p.Items = append(p.Items, it)
+		if f.match(attrs(i)) {
+			p.Items = append(p.Items, c.Item(i))
 		}
 	}
 	p.Next = i
