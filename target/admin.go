@@ -2,8 +2,8 @@ package target
 
 import (
 	"bytes"
-	"encoding/json"
 	"crypto/subtle"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/pprof"
