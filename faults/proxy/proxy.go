@@ -52,6 +52,8 @@ type Proxy struct {
 
 	rngMu sync.Mutex
 	rng   *rand.Rand
+
+	inFlight atomic.Int64
 }
 
 // rule is one fault in place.
@@ -126,6 +128,8 @@ func (p *Proxy) choose(r *http.Request, buf []*rule) []*rule {
 
 // ServeHTTP forwards r to the upstream through the faults chosen for it.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.inFlight.Add(1)
+	defer p.inFlight.Add(-1)
 	var buf [4]*rule
 	chosen := p.choose(r, buf[:0])
 	if len(chosen) == 0 {
@@ -134,6 +138,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	(&chain{p: p, rules: chosen}).ServeHTTP(w, r)
 }
+
+// InFlight returns the number of requests inside the proxy now: held by
+// a fault or waiting for the upstream.
+func (p *Proxy) InFlight() int { return int(p.inFlight.Load()) }
 
 // chain passes one exchange through its chosen faults in order, then to
 // the upstream.

@@ -1,0 +1,271 @@
+package proxy
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/goodput-dev/goodput/faults"
+	"github.com/goodput-dev/goodput/target/dep"
+)
+
+// fire sends n GET requests to url from workers goroutines and returns
+// each one's status (0 for a transport error) and latency.
+func fire(t *testing.T, client *http.Client, url string, n, workers int) (statuses []int, latencies []time.Duration) {
+	t.Helper()
+	statuses = make([]int, n)
+	latencies = make([]time.Duration, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				t0 := time.Now()
+				resp, err := client.Get(url)
+				if err != nil {
+					latencies[i] = time.Since(t0)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				latencies[i] = time.Since(t0)
+				statuses[i] = resp.StatusCode
+			}
+		})
+	}
+	wg.Wait()
+	return statuses, latencies
+}
+
+func TestProxyAbortsThirtyPercentOfKeepAliveRequests(t *testing.T) {
+	r := start(t, ok, "")
+	var dials atomic.Int64
+	tr := &http.Transport{MaxIdleConnsPerHost: 8, DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}}
+	client := &http.Client{Transport: tr}
+	defer tr.CloseIdleConnections()
+
+	p := 0.3
+	require.NoError(t, r.control.Add(t.Context(), faults.Spec{Name: "flaky", Kind: "abort", Status: 503, Probability: &p}))
+	statuses, _ := fire(t, client, r.data+"/api/items/1", 2000, 8)
+	aborted := 0
+	for _, s := range statuses {
+		switch s {
+		case http.StatusServiceUnavailable:
+			aborted++
+		case http.StatusOK:
+		default:
+			t.Fatalf("unexpected status %d", s)
+		}
+	}
+	frac := float64(aborted) / 2000
+	t.Logf("aborted %d of 2000 (%.1f%%) over %d connections", aborted, 100*frac, dials.Load())
+	assert.InDelta(t, 0.30, frac, 0.04)
+	assert.LessOrEqual(t, dials.Load(), int64(16), "the requests were sent over kept-alive connections")
+}
+
+func percentile(ds []time.Duration, q float64) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[int(q*float64(len(s)-1))]
+}
+
+func TestProxyAddsLatencyWithJitter(t *testing.T) {
+	r := start(t, ok, "")
+	_, base := fire(t, r.client, r.data+"/", 100, 20)
+	require.NoError(t, r.control.Add(t.Context(), faults.Spec{Name: "slow", Kind: "delay",
+		Delay: dep.Duration(100 * time.Millisecond), Jitter: dep.Duration(20 * time.Millisecond)}))
+	statuses, slow := fire(t, r.client, r.data+"/", 200, 50)
+	for _, s := range statuses {
+		require.Equal(t, http.StatusOK, s)
+	}
+	p10, p50, p90 := percentile(slow, 0.1), percentile(slow, 0.5), percentile(slow, 0.9)
+	t.Logf("without the fault p50 %v; with it p10 %v p50 %v p90 %v max %v", percentile(base, 0.5), p10, p50, p90, percentile(slow, 1))
+	assert.GreaterOrEqual(t, percentile(slow, 0), 100*time.Millisecond, "no request escapes the delay")
+	assert.InDelta(t, float64(110*time.Millisecond), float64(p50-percentile(base, 0.5)), float64(25*time.Millisecond),
+		"the median grows by the delay plus half the jitter")
+	assert.Greater(t, p90-p10, 8*time.Millisecond, "the jitter spreads the latencies (U(0,20ms): p90−p10 ≈ 16ms)")
+}
+
+func TestProxyScopesFaultsByRouteMethodAndHeader(t *testing.T) {
+	r := start(t, ok, "")
+	ctx := t.Context()
+	require.NoError(t, r.control.Add(ctx, faults.Spec{Name: "search", Kind: "abort", Status: 500, Route: "/api/search"}))
+	require.NoError(t, r.control.Add(ctx, faults.Spec{Name: "posts", Kind: "abort", Status: 502, Method: "POST"}))
+	require.NoError(t, r.control.Add(ctx, faults.Spec{Name: "hot", Kind: "abort", Status: 429, Header: "X-Tenant: hot"}))
+	for _, tc := range []struct {
+		method, path, tenant string
+		want                 int
+	}{
+		{"GET", "/api/items/1", "", 200},
+		{"GET", "/api/search?q=x", "", 500},
+		{"POST", "/api/work", "", 502},
+		{"GET", "/api/items/1", "hot", 429},
+		{"GET", "/api/items/1", "cold", 200},
+	} {
+		req, err := http.NewRequestWithContext(ctx, tc.method, r.data+tc.path, nil)
+		require.NoError(t, err)
+		if tc.tenant != "" {
+			req.Header.Set("X-Tenant", tc.tenant)
+		}
+		resp, err := r.client.Do(req)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, tc.want, resp.StatusCode, "%s %s tenant %q", tc.method, tc.path, tc.tenant)
+	}
+}
+
+func TestProxyResetsTheConnection(t *testing.T) {
+	r := start(t, ok, "")
+	require.NoError(t, r.control.Add(t.Context(), faults.Spec{Name: "rst", Kind: "reset"}))
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.Get(r.data + "/")
+	if err == nil {
+		resp.Body.Close()
+	}
+	assert.ErrorIs(t, err, syscall.ECONNRESET)
+}
+
+func TestProxyLimitsBandwidth(t *testing.T) {
+	body := strings.Repeat("x", 20_000)
+	r := start(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, body) }), "")
+	require.NoError(t, r.control.Add(t.Context(), faults.Spec{Name: "thin", Kind: "bandwidth", BytesPerSecond: 100_000}))
+	t0 := time.Now()
+	resp, err := r.client.Get(r.data + "/")
+	require.NoError(t, err)
+	got, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	elapsed := time.Since(t0)
+	assert.Equal(t, body, string(got))
+	assert.GreaterOrEqual(t, elapsed, 180*time.Millisecond, "20 kB at 100 kB/s takes 0.2 s")
+	assert.Less(t, elapsed, 2*time.Second)
+}
+
+func TestProxyDelaysTheResponseAfterTheUpstreamAnswered(t *testing.T) {
+	var hit atomic.Int64 // ns since t0 when the upstream was called
+	var t0 time.Time
+	r := start(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		hit.Store(int64(time.Since(t0)))
+		_, _ = w.Write([]byte("ok"))
+	}), "")
+	require.NoError(t, r.control.Add(t.Context(), faults.Spec{Name: "late", Kind: "delay", Delay: dep.Duration(200 * time.Millisecond), Response: true}))
+	t0 = time.Now()
+	resp, err := r.client.Get(r.data + "/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	total := time.Since(t0)
+	assert.GreaterOrEqual(t, total, 200*time.Millisecond)
+	assert.Less(t, time.Duration(hit.Load()), 100*time.Millisecond, "the upstream was called before the delay")
+}
+
+// held serves the proxy and signals each request as it arrives, so a test
+// knows a request is held by a fault.
+func held(t *testing.T, p *Proxy) (url string, arrived chan struct{}) {
+	arrived = make(chan struct{}, 16)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		p.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, arrived
+}
+
+func TestProxyStallHoldsRequestsUntilTheFaultIsRemoved(t *testing.T) {
+	var upstreamHits atomic.Int64
+	r := start(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		upstreamHits.Add(1)
+		_, _ = w.Write([]byte("ok"))
+	}), "")
+	require.NoError(t, r.control.Add(t.Context(), faults.Spec{Name: "blackhole", Kind: "stall"}))
+	url, arrived := held(t, r.p)
+	done := make(chan int, 1)
+	go func() {
+		resp, err := r.client.Get(url)
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	<-arrived
+	select {
+	case <-done:
+		t.Fatal("answered while stalled")
+	case <-time.After(50 * time.Millisecond): // a bounded look for an early answer
+	}
+	assert.Zero(t, upstreamHits.Load(), "not forwarded while stalled")
+	require.NoError(t, r.control.Remove(t.Context(), "blackhole"))
+	assert.Equal(t, http.StatusOK, <-done, "forwarded once the stall was lifted")
+	assert.Equal(t, int64(1), upstreamHits.Load())
+}
+
+func TestProxyTimeoutNeverAnswers(t *testing.T) {
+	r := start(t, ok, "")
+	require.NoError(t, r.control.Add(t.Context(), faults.Spec{Name: "void", Kind: "timeout"}))
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", r.data, nil)
+	require.NoError(t, err)
+	t0 := time.Now()
+	resp, err := r.client.Do(req)
+	if err == nil {
+		resp.Body.Close()
+	}
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "the client gave up: no answer came")
+	assert.GreaterOrEqual(t, time.Since(t0), 300*time.Millisecond)
+}
+
+func TestProxyServeLetsStalledRequestsGoOnShutdown(t *testing.T) {
+	up := httptest.NewServer(ok)
+	defer up.Close()
+	p, err := New(Config{Upstream: mustURL(t, up.URL), DrainTimeout: 5 * time.Second})
+	require.NoError(t, err)
+	require.NoError(t, p.Add(faults.Spec{Name: "blackhole", Kind: "stall"}))
+	data, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	control, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- p.Serve(ctx, data, control) }()
+
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	answered := make(chan int, 1)
+	go func() {
+		resp, err := client.Get("http://" + data.Addr().String() + "/")
+		if err != nil {
+			t.Log(err)
+			answered <- 0
+			return
+		}
+		resp.Body.Close()
+		answered <- resp.StatusCode
+	}()
+	require.Eventually(t, func() bool { return p.InFlight() == 1 }, 5*time.Second, time.Millisecond, "the request is held")
+	cancel()
+	assert.NoError(t, <-served, "a clean shutdown")
+	assert.Equal(t, http.StatusOK, <-answered, "the stall was lifted and the request forwarded")
+	assert.Zero(t, p.InFlight())
+}
