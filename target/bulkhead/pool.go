@@ -35,7 +35,7 @@ type Observer interface {
 const DefaultRetryAfter = time.Second
 
 // Config configures a [Pool]. It is a value; [New] validates it and keeps a
-// copy.
+// copy. The zero value is invalid (MaxConcurrent ≥ 1).
 type Config struct {
 	// Name labels the pool (a dependency or route name) in observer calls
 	// and in the X-Bulkhead header of a refusal. Required in a Set.

@@ -10,7 +10,7 @@ import (
 )
 
 // WorkersConfig configures [Workers]. It is a value; [NewWorkers] validates
-// it and keeps a copy.
+// it and keeps a copy. The zero value is invalid (Workers ≥ 1).
 type WorkersConfig struct {
 	// Name labels the workers in observer calls and refusals.
 	Name string

@@ -14,7 +14,7 @@ const (
 )
 
 // AIMDConfig configures an [AIMD] limiter. It is a value; [NewAIMD]
-// validates it and keeps a copy.
+// validates it and keeps a copy. The zero value is invalid (Min ≥ 1).
 type AIMDConfig struct {
 	// Initial, Min and Max bound the limit: 1 ≤ Min ≤ Initial ≤ Max.
 	Initial, Min, Max int

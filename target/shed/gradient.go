@@ -18,7 +18,8 @@ const (
 )
 
 // GradientConfig configures a [Gradient] limiter. It is a value;
-// [NewGradient] validates it and keeps a copy.
+// [NewGradient] validates it and keeps a copy. The zero value is invalid
+// (Min ≥ 1).
 type GradientConfig struct {
 	// Initial, Min and Max bound the limit: 1 ≤ Min ≤ Initial ≤ Max.
 	Initial, Min, Max int

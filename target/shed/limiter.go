@@ -17,7 +17,7 @@ type Limiter interface {
 	Observe(now time.Time, s Sample)
 }
 
-// Sample is one completed request, as a [Limiter] sees it.
+// Sample is one completed request, as a [Limiter] sees it. A plain value.
 type Sample struct {
 	// RTT is the request's service time: from admission (after any queue
 	// wait) to completion.

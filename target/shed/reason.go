@@ -99,8 +99,9 @@ type Observer interface {
 	Rejected(reason Reason)
 }
 
-// Funcs adapts two functions to an [Observer]; a nil field is skipped. Safe
-// for concurrent use if the functions are.
+// Funcs adapts two functions to an [Observer]; a nil field is skipped, so
+// the zero value observes nothing. Safe for concurrent use if the functions
+// are.
 type Funcs struct {
 	OnAdmitted func(wait time.Duration)
 	OnRejected func(reason Reason)

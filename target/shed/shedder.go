@@ -12,7 +12,8 @@ import (
 	"time"
 )
 
-// Discipline is the order in which a [Shedder] serves its wait queue.
+// Discipline is the order in which a [Shedder] serves its wait queue. The
+// zero value is FIFO.
 type Discipline uint8
 
 // Queue disciplines.
@@ -78,7 +79,8 @@ func ParsePriority(s string) Priority {
 	return Critical
 }
 
-// Attrs is what admission knows of a request.
+// Attrs is what admission knows of a request. The zero value is a critical
+// request whose client's deadline is unknown.
 type Attrs struct {
 	Priority Priority
 	// Deadline is when the client gives up; zero if unknown.
@@ -94,7 +96,8 @@ const (
 )
 
 // Config configures a [Shedder]. It is a value; [New] validates it and
-// keeps a copy, filling in the defaults of fields left zero.
+// keeps a copy, filling in the defaults of fields left zero. The zero value
+// is invalid: Limiter is required.
 type Config struct {
 	// Limiter gives the concurrency limit. Required.
 	Limiter Limiter
@@ -273,7 +276,8 @@ func (s *Shedder) late(now, dl time.Time) bool {
 
 // Permit is an admitted request's right to run. Release it exactly once
 // when the work is done. A Permit is a small value; copying it is fine, but
-// only one copy may be released.
+// only one copy may be released. The zero Permit (returned with an error)
+// must not be released.
 type Permit struct {
 	s        *Shedder
 	admitted time.Time

@@ -20,7 +20,7 @@ const DefaultTenantHeader = "X-Tenant"
 const maxRetryAfter = 60
 
 // ThrottleConfig configures a [Throttle]. It is a value; [NewThrottle]
-// validates it and keeps a copy.
+// validates it and keeps a copy. The zero value is invalid (Rate > 0).
 type ThrottleConfig struct {
 	// Rate is each tenant's sustained rate, in requests per second (> 0).
 	Rate float64
