@@ -37,7 +37,8 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"attack", "drive a URL open-loop at a rate schedule and record every attempt", runAttack},
-		{"report", "summarise one or more results files (text, json)", runReport},
+		{"report", "summarise one or more results files (text, json, csv, hgrm, hlog)", runReport},
+		{"merge", "merge the results files of a sharded run into one", runMerge},
 	}
 }
 

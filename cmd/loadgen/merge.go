@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/goodput-dev/goodput/report"
+)
+
+const mergeExamples = `  # Make one run of the results of four shards
+  loadgen merge -o run.mpk shard-0.mpk shard-1.mpk shard-2.mpk shard-3.mpk
+  loadgen report run.mpk
+
+  # Merge to stdout
+  loadgen merge -o - shard-*.mpk | loadgen report --format json -
+`
+
+// runMerge implements "loadgen merge": several results streams of one
+// sharded run become one stream.
+func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("merge", "merge -o FILE FILE...", mergeExamples, stdout)
+	output := fs.StringP("output", "o", "", "write the merged results to FILE (- for stdout); required")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	files := fs.Args()
+	if *output == "" {
+		return usageErrorf("merge: -o FILE is required (- for stdout)")
+	}
+	if len(files) == 0 {
+		return usageErrorf("merge: no results files given (see loadgen merge --help)")
+	}
+
+	// First pass: the headers, to refuse files of different runs before
+	// writing anything.
+	headers := make([]report.Header, len(files))
+	for i, name := range files {
+		if name == "-" {
+			return usageErrorf("merge: reading stdin is not supported: merge reads each file twice")
+		}
+		err := readResultsFile(name, func(rd *report.Reader) error {
+			headers[i] = rd.Header()
+			return nil
+		}, func(error) {})
+		if err != nil {
+			return err
+		}
+	}
+	merged, err := report.MergeHeaders(headers)
+	if err != nil {
+		return usageErrorf("merge: %v", err)
+	}
+
+	var out io.Writer = stdout
+	var tmp *os.File
+	if *output != "-" {
+		tmp, err = os.CreateTemp(filepath.Dir(*output), filepath.Base(*output)+".tmp-*")
+		if err != nil {
+			return usageErrorf("merge: -o: %v", err)
+		}
+		defer func() {
+			if tmp != nil {
+				tmp.Close()
+				os.Remove(tmp.Name())
+			}
+		}()
+		out = tmp
+	}
+	w, err := report.NewWriter(out, merged)
+	if err != nil {
+		return runErrorf("merge: %v", err)
+	}
+	for _, name := range files {
+		err := readResultsFile(name, func(rd *report.Reader) error {
+			return copyRecords(ctx, w, rd)
+		}, func(trunc error) {
+			fmt.Fprintf(stderr, "loadgen: warning: %s: %v\n", name, trunc)
+		})
+		if err != nil {
+			var we writeError
+			if errors.As(err, &we) {
+				return runErrorf("merge: %v", we.err)
+			}
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return runErrorf("merge: %v", err)
+	}
+	if tmp != nil {
+		if err := tmp.Close(); err != nil {
+			return runErrorf("merge: close %s: %v", tmp.Name(), err)
+		}
+		if err := os.Rename(tmp.Name(), *output); err != nil {
+			return runErrorf("merge: %v", err)
+		}
+		tmp = nil
+	}
+	return nil
+}
+
+// writeError marks a failure to write the output, as opposed to a failure
+// to read an input.
+type writeError struct{ err error }
+
+func (e writeError) Error() string { return e.err.Error() }
+
+// copyRecords copies every record of rd to w.
+func copyRecords(ctx context.Context, w *report.Writer, rd *report.Reader) error {
+	var res report.Result
+	var ev report.Event
+	for n := 0; ; n++ {
+		if n%(1<<16) == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		kind, err := rd.Next(&res, &ev)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if kind == report.RecordResult {
+			err = w.WriteResult(&res)
+		} else {
+			err = w.WriteEvent(&ev)
+		}
+		if err != nil {
+			return writeError{err}
+		}
+	}
+}

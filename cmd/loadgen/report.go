@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/goodput-dev/goodput/report"
+)
+
+const reportExamples = `  # Summarise a run in the terminal
+  loadgen report results.mpk
+
+  # The JSON summary (schema: docs/results-json.md), e.g. for a CI script
+  loadgen report --format json results.mpk | jq .goodput_ratio
+
+  # Merge the files of four shards into one run, in 5-second windows
+  loadgen report --window 5s shard-0.mpk shard-1.mpk shard-2.mpk shard-3.mpk
+
+  # Goodput against a 200ms objective instead of the recorded one
+  loadgen report --slo 200ms results.mpk
+
+  # One CSV row per window; HdrHistogram percentile distribution and interval log
+  loadgen report --format csv -o windows.csv results.mpk
+  loadgen report --format hgrm -o latency.hgrm results.mpk
+  loadgen report --format hlog -o latency.hlog results.mpk
+
+  # Straight from an attack
+  loadgen attack --url http://127.0.0.1:8080/ --rate 100 --duration 10s -o - | loadgen report -
+`
+
+// runReport implements "loadgen report".
+func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("report", "report [--format "+strings.Join(report.Formats(), "|")+"] [--window D] [--slo D] [-o FILE] FILE...",
+		reportExamples, stdout)
+	format := fs.String("format", "text", "output format: "+strings.Join(report.Formats(), ", "))
+	window := fs.Duration("window", report.DefaultWindow, "width of the report's time windows")
+	slo := fs.Duration("slo", 0, "latency objective for goodput, from intended start (default: the SLO recorded in the results, the client's timeout)")
+	output := fs.StringP("output", "o", "", "write the report to FILE instead of stdout")
+	windows := fs.Bool("windows", false, "text format: add a table with one line per window")
+	color := fs.String("color", "auto", "text format colours: auto (when stdout is a terminal and NO_COLOR is unset), always, never")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if !slices.Contains(report.Formats(), *format) {
+		return usageErrorf("report: --format %q is not a format (valid: %s)", *format, strings.Join(report.Formats(), ", "))
+	}
+	if *window <= 0 {
+		return usageErrorf("report: --window must be positive, got %v", *window)
+	}
+	if *slo < 0 {
+		return usageErrorf("report: --slo must not be negative, got %v", *slo)
+	}
+	if *color != "auto" && *color != "always" && *color != "never" {
+		return usageErrorf("report: --color %q is not valid (valid: auto, always, never)", *color)
+	}
+	files := fs.Args()
+	if len(files) == 0 {
+		return usageErrorf("report: no results file given (use - for stdin; see loadgen report --help)")
+	}
+
+	agg := report.NewAggregator(report.Options{Window: *window, SLO: *slo})
+	if err := aggregateFiles(ctx, agg, files, stderr); err != nil {
+		return err
+	}
+	s := agg.Summary()
+
+	var out io.Writer = stdout
+	var file *os.File
+	if *output != "" && *output != "-" {
+		f, err := os.Create(*output)
+		if err != nil {
+			return usageErrorf("report: -o: %v", err)
+		}
+		file, out = f, f
+	}
+	opts := report.TextOptions{Windows: *windows, Color: *color == "always" || (*color == "auto" && file == nil && isTerminal(stdout))}
+	err := report.WriteFormat(out, *format, s, opts)
+	if file != nil {
+		if cerr := file.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("close %s: %w", *output, cerr)
+		}
+	}
+	if err != nil {
+		return runErrorf("report: %v", err)
+	}
+	return nil
+}
+
+// aggregateFiles reads every results file into agg. Unreadable, foreign or
+// corrupt files and files of another run are usage errors naming the file;
+// a truncated file is a warning on stderr (and in the report).
+func aggregateFiles(ctx context.Context, agg *report.Aggregator, files []string, stderr io.Writer) error {
+	for _, name := range files {
+		err := readResultsFile(name, func(rd *report.Reader) error {
+			if err := agg.AddHeader(rd.Header()); err != nil {
+				return err
+			}
+			return report.ReadInto(ctx, agg, rd)
+		}, func(trunc error) {
+			agg.Warn(fmt.Sprintf("%s: %v", name, trunc))
+			fmt.Fprintf(stderr, "loadgen: warning: %s: %v\n", name, trunc)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readResultsFile opens name ("-" for stdin), checks that it is a results
+// stream and hands its reader to read. warn is told when the stream was cut
+// mid-record.
+func readResultsFile(name string, read func(*report.Reader) error, warn func(error)) error {
+	var in io.Reader
+	if name == "-" {
+		in = os.Stdin
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return usageErrorf("read results %s: %v", name, err)
+		}
+		defer f.Close()
+		in = f
+	}
+	rd, err := report.NewReader(in)
+	if err != nil {
+		return usageErrorf("read results %s: %v", name, err)
+	}
+	if err := read(rd); err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return runErrorf("read results %s: interrupted", name)
+		}
+		return usageErrorf("read results %s: %v", name, err)
+	}
+	if trunc := rd.Truncated(); trunc != nil {
+		warn(trunc)
+	}
+	return nil
+}
+
+// isTerminal reports whether w is a terminal (a character device) and
+// NO_COLOR is unset.
+func isTerminal(w io.Writer) bool {
+	if os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
