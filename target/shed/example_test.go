@@ -24,7 +24,7 @@ func Example() {
 		MaxWait:    100 * time.Millisecond,
 		Discipline: shed.CoDel,
 		Observer: shed.Funcs{OnRejected: func(r shed.Reason) {
-			fmt.Println("rejected:", r) // a metrics counter in a real service
+			fmt.Println("rejected:", r.String()) // a metrics counter in a real service
 		}},
 	})
 	if err != nil {
