@@ -62,15 +62,34 @@ func (s *Stream) Event(e *report.Event) {
 }
 
 // Serve runs fn with the stream as its sink while one goroutine drains the
-// records into the writer; when fn returns it drains what is left and
+// records into the writer (calling its Flush method every second, if it
+// has one); when fn returns it drains what is left and
 // returns fn's error joined with the first write error. After a write error
 // the records are still counted but no longer written.
 func (s *Stream) Serve(fn func(Sink) error) error {
 	var werr error
 	done := make(chan struct{})
+	flusher, _ := s.w.(interface{ Flush() error })
 	go func() {
 		defer close(done)
-		for it := range s.ch {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			var it item
+			select {
+			case <-tick.C:
+				// Keep files current for tail -f and for readers after a
+				// crash.
+				if flusher != nil && werr == nil {
+					werr = flusher.Flush()
+				}
+				continue
+			case v, ok := <-s.ch:
+				if !ok {
+					return
+				}
+				it = v
+			}
 			if it.ev != nil {
 				if s.w != nil && werr == nil {
 					werr = s.w.WriteEvent(it.ev)

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/workload"
+)
+
+const attackExamples = `  # 200 requests/s for 30 s, text summary at the end
+  loadgen attack --url http://127.0.0.1:8080/api/items/1 --rate 200 --duration 30s
+
+  # a ramp and a surge, Poisson arrivals, results to a file
+  loadgen attack --url http://127.0.0.1:8080/ --phase 10s@200 --phase 20s@200-1000 --phase 10s@3000 \
+      --arrival poisson -o results.mpk
+
+  # clients that retry 3 times with backoff, jitter and a 10% retry budget
+  loadgen attack --url http://127.0.0.1:8080/ --rate 500 --duration 1m --timeout 1s --deadline 3s \
+      --max-attempts 3 --retry-on 429,503,5xx,timeout,conn --backoff exponential --jitter full \
+      --retry-budget ratio:0.1 -o - | loadgen report -
+
+  # shard 2 of 4, all shards starting together
+  loadgen attack --url http://svc:8080/ --rate 20000 --duration 5m --shard 2/4 --start-at +30s -o shard2.mpk
+`
+
+// preflightTimeout bounds the dial that checks the target is reachable.
+const preflightTimeout = 3 * time.Second
+
+// runAttack drives a URL open-loop and records every attempt.
+func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("attack", "attack --url URL [--rate RPS --duration D | --phase D@RATE ...] [flags]", attackExamples, stdout)
+	cf := addClientFlags(fs)
+	out := fs.StringP("output", "o", "", `results file ("-" for stdout); without it, print a text summary at the end`)
+	quiet := fs.Bool("quiet", false, "no progress line on stderr")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("attack: unexpected argument %q (see loadgen attack --help)", fs.Arg(0))
+	}
+	cfg, err := cf.workloadConfig(fs)
+	if err != nil {
+		return err
+	}
+	if err := workload.Preflight(ctx, cf.url, preflightTimeout); err != nil {
+		return runErrorf("attack: %v", err)
+	}
+	if cfg.Start.IsZero() {
+		cfg.Start = time.Now()
+	}
+	runner, err := workload.New(cfg)
+	if err != nil {
+		return usageErrorf("attack: %v", err)
+	}
+	header := cf.resultsHeader("attack", cfg, cfg.Start)
+	fmt.Fprintf(stderr, "attack: seed %d, shard %s, %d requests offered over %v\n", cfg.Seed, cfg.Shard, int(cfg.Schedule.Total()/float64(cfg.Shard.N())+0.5), cfg.Schedule.Duration())
+
+	// Where records go: a results stream (file or stdout), or an aggregator
+	// for the text summary.
+	var (
+		w     workload.RecordWriter
+		rw    *report.Writer
+		agg   *report.Aggregator
+		close func() error = func() error { return nil }
+	)
+	switch *out {
+	case "":
+		agg = report.NewAggregator(report.Options{})
+		if err := agg.AddHeader(header); err != nil {
+			return runErrorf("attack: %v", err)
+		}
+		w = aggregatorWriter{agg}
+	default:
+		dst := stdout
+		if *out != "-" {
+			f, err := os.Create(*out)
+			if err != nil {
+				return usageErrorf("attack: -o %s: %v", *out, err)
+			}
+			dst = f
+			close = f.Close
+		}
+		rw, err = report.NewWriter(dst, header)
+		if err != nil {
+			_ = close()
+			return runErrorf("attack: %v", err)
+		}
+		w = rw
+	}
+
+	live := workload.NewLive(cfg.Retry.SLO())
+	stream := workload.NewStream(w, live, 0)
+	var wg sync.WaitGroup
+	progCtx, stopProgress := context.WithCancel(context.Background())
+	if !*quiet {
+		p := &workload.Progress{W: stderr, Terminal: workload.IsTerminal(stderr), Total: cfg.Schedule.Duration(), Runner: runner, Live: live}
+		wg.Go(func() { p.Run(progCtx) })
+	}
+	runErr := stream.Serve(func(s workload.Sink) error {
+		err := runner.Run(ctx, s)
+		if err != nil {
+			s.Event(&report.Event{Kind: report.EventInterrupted, At: runner.Elapsed(), Scheduled: runner.Elapsed(), Name: "interrupted", Detail: err.Error()})
+		}
+		return err
+	})
+	stopProgress()
+	wg.Wait()
+	var flushErr error
+	if rw != nil {
+		flushErr = rw.Flush()
+	}
+	if err := errors.Join(flushErr, close()); err != nil {
+		return runErrorf("attack: write %s: %v", *out, err)
+	}
+	counts := live.Snapshot()
+	interrupted := runErr != nil && ctx.Err() != nil
+	switch {
+	case interrupted && counts.Requests == 0:
+		return runErrorf("attack: interrupted before any result")
+	case runErr != nil && !interrupted:
+		return runErrorf("attack: %v", runErr)
+	case interrupted:
+		fmt.Fprintf(stderr, "attack: interrupted after %d requests; results kept\n", counts.Requests)
+	}
+	if st := runner.Stats(); st.Dropped > 0 {
+		fmt.Fprintf(stderr, "attack: warning: %d requests were not sent because --max-inflight %d was reached: the generator, not the service, was the limit\n", st.Dropped, cfg.MaxInFlight)
+	}
+	if agg != nil {
+		sum := agg.Summary()
+		if err := report.WriteText(stdout, sum, report.TextOptions{Color: workload.IsTerminal(stdout)}); err != nil {
+			return runErrorf("attack: write summary: %v", err)
+		}
+	} else if *out != "-" {
+		fmt.Fprintf(stderr, "attack: %d requests, %d attempts written to %s\n", counts.Requests, counts.Attempts, *out)
+	}
+	return nil
+}
+
+// aggregatorWriter folds records straight into an Aggregator.
+type aggregatorWriter struct{ a *report.Aggregator }
+
+func (w aggregatorWriter) WriteResult(r *report.Result) error { w.a.AddResult(r); return nil }
+func (w aggregatorWriter) WriteEvent(e *report.Event) error   { w.a.AddEvent(e); return nil }
