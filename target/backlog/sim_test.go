@@ -269,8 +269,8 @@ func TestSimBackpressureBoundsOldestAge(t *testing.T) {
 func TestSimShuffleShardingIsolatesHotTenant(t *testing.T) {
 	const (
 		seed      = 3
-		consumers = 8
-		proc      = 40 * time.Millisecond // 200/s
+		consumers = 16
+		proc      = 80 * time.Millisecond // 200/s
 		dur       = 20 * time.Second
 	)
 	hot := ShardOf(seed, "hot", 8, 2, nil)
@@ -284,7 +284,12 @@ func TestSimShuffleShardingIsolatesHotTenant(t *testing.T) {
 	}
 	isApart := func(o outcome) bool { return apart[o.tenant] }
 	// Normal tenants 15/s each (105/s); the hot tenant at 10× (150/s)
-	// pushes the total to 255/s, beyond the consumers' 200/s.
+	// pushes the total to 255/s, beyond the consumers' 200/s. Consumers
+	// serve the non-empty queues round robin, so a normal queue waits
+	// about one round of pops (2 hot queues + the other busy ones) at
+	// 200/s: the larger the pool, the shorter that round is against the
+	// processing time (8 consumers × 40 ms give 1.8× here, 16 × 80 ms
+	// less).
 	run := func(queues, shard int, withHot bool) time.Duration {
 		rng := rand.New(rand.NewPCG(7, 7))
 		var arr []arrival
