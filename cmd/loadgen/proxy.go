@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"time"
+
+	"github.com/goodput-dev/goodput/faults"
+	"github.com/goodput-dev/goodput/faults/proxy"
+)
+
+const proxyExamples = `  # Put a fault proxy in front of a dependency and slow 30% of its calls
+  loadgen proxy --listen 127.0.0.1:8090 --upstream http://127.0.0.1:9000 --control 127.0.0.1:8091 &
+  curl -X POST 127.0.0.1:8091/faults -d '{"name":"slow","kind":"delay","delay":"100ms","jitter":"20ms","probability":0.3}'
+  curl 127.0.0.1:8091/faults                    # list
+  curl -X DELETE 127.0.0.1:8091/faults/slow     # remove one
+  curl -X POST 127.0.0.1:8091/reset             # remove all
+
+  # Start with a fault in place; control API on all interfaces needs a token
+  loadgen proxy --upstream http://10.0.0.5:8080 --listen :8090 --control :8091 \
+    --control-token "$TOKEN" --fault '{"name":"flaky","kind":"abort","status":503,"probability":0.1}'
+`
+
+// runProxy implements "loadgen proxy": a reverse proxy that applies
+// faults to the traffic through it, controlled by a JSON API.
+func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("proxy", "proxy --upstream URL [--listen ADDR] [--control ADDR] [--control-token T] [--fault JSON]...", proxyExamples, stdout)
+	listen := fs.String("listen", "127.0.0.1:8090", "address the proxied traffic arrives on")
+	upstream := fs.String("upstream", "", "URL of the service behind the proxy (required), e.g. http://127.0.0.1:8080")
+	control := fs.String("control", "127.0.0.1:8091", "address of the control API (GET/POST /faults, PUT/DELETE /faults/{name}, POST /reset); a non-loopback address needs --control-token")
+	token := fs.String("control-token", "", "require \"Authorization: Bearer TOKEN\" on every control call")
+	seed := fs.Uint64("seed", 0, "seed of the per-request probability and jitter draws (0: from the clock, printed)")
+	initial := fs.StringArray("fault", nil, "a fault in place from the start, as the control API's JSON (repeatable)")
+	drain := fs.Duration("drain", 5*time.Second, "on shutdown, how long requests in flight may take to finish")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("proxy: unexpected argument %q (see loadgen proxy --help)", fs.Arg(0))
+	}
+	if *upstream == "" {
+		return usageErrorf("proxy: --upstream is required (the URL of the service behind the proxy)")
+	}
+	up, err := url.Parse(*upstream)
+	if err != nil || up.Scheme == "" || up.Host == "" {
+		return usageErrorf("proxy: --upstream %q: want an absolute URL such as http://127.0.0.1:8080", *upstream)
+	}
+	if err := proxy.CheckControlAddr(*control, *token); err != nil {
+		return usageErrorf("proxy: --control: %v", err)
+	}
+	if *seed == 0 {
+		*seed = uint64(time.Now().UnixNano())
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	p, err := proxy.New(proxy.Config{Upstream: up, Token: *token, Seed: *seed, Logger: logger, DrainTimeout: *drain})
+	if err != nil {
+		return usageErrorf("proxy: %v", err)
+	}
+	for i, js := range *initial {
+		s, err := faults.DecodeSpec([]byte(js))
+		if err == nil {
+			err = p.Add(s)
+		}
+		if err != nil {
+			return usageErrorf("proxy: --fault #%d: %v", i+1, err)
+		}
+	}
+	data, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return runErrorf("proxy: --listen: %v", err)
+	}
+	ctl, err := net.Listen("tcp", *control)
+	if err != nil {
+		data.Close()
+		return runErrorf("proxy: --control: %v", err)
+	}
+	fmt.Fprintf(stdout, "proxy: http://%s → %s, control API on http://%s, seed %d\n", data.Addr(), up, ctl.Addr(), *seed)
+	if err := p.Serve(ctx, data, ctl); err != nil {
+		return runErrorf("proxy: %v", err)
+	}
+	fmt.Fprintln(stdout, "proxy: stopped, faults removed")
+	return nil
+}
