@@ -1,0 +1,262 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/goodput-dev/goodput/report"
+)
+
+// readResults reads a results stream: its header and records.
+func readResults(t *testing.T, r io.Reader) (report.Header, []report.Result, []report.Event) {
+	t.Helper()
+	rd, err := report.NewReader(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs []report.Result
+	var evs []report.Event
+	for {
+		var res report.Result
+		var ev report.Event
+		kind, err := rd.Next(&res, &ev)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kind == report.RecordResult {
+			rs = append(rs, res)
+		} else {
+			evs = append(evs, ev)
+		}
+	}
+	if err := rd.Truncated(); err != nil {
+		t.Fatalf("stream truncated: %v", err)
+	}
+	return rd.Header(), rs, evs
+}
+
+func okServer(t *testing.T) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) }))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func exitOf(err error) int {
+	var e *exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &e):
+		return e.code
+	}
+	return exitRun
+}
+
+func TestAttackWritesEveryAttemptToTheFile(t *testing.T) {
+	srv := okServer(t)
+	out := filepath.Join(t.TempDir(), "r.mpk")
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"attack", "--url", srv.URL + "/x", "--rate", "200", "--duration", "1s", "--seed", "7", "--tenants", "5", "--quiet", "-o", out}, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("attack: %v\n%s", err, stderr.String())
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h, rs, _ := readResults(t, f)
+	if h.Seed != 7 || h.Shard.Count != 1 || len(h.Phases) != 1 || h.SLO != 10*time.Second || len(h.Scenario) == 0 {
+		t.Fatalf("header %+v", h)
+	}
+	finals := 0
+	for _, r := range rs {
+		if r.Final && r.Outcome == report.OutcomeOK && r.Tenant != "" {
+			finals++
+		}
+	}
+	if len(rs) != 200 || finals != 200 {
+		t.Fatalf("%d records, %d ok finals with a tenant; want 200", len(rs), finals)
+	}
+	if !strings.Contains(stderr.String(), "seed 7") {
+		t.Fatalf("seed not printed: %s", stderr.String())
+	}
+}
+
+func TestAttackStreamsToStdoutAndSummarisesWithoutOutput(t *testing.T) {
+	srv := okServer(t)
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"attack", "--url", srv.URL, "--rate", "50", "--duration", "500ms", "--quiet", "-o", "-"}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	h, rs, _ := readResults(t, &stdout)
+	if len(rs) != 25 || h.Seed == 0 {
+		t.Fatalf("%d records, seed %d; want 25 and a random seed", len(rs), h.Seed)
+	}
+	stdout.Reset()
+	if err := run(context.Background(), []string{"attack", "--url", srv.URL, "--rate", "50", "--duration", "500ms", "--quiet"}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout.String(), "requests") || !strings.Contains(stdout.String(), "25") {
+		t.Fatalf("summary:\n%s", stdout.String())
+	}
+}
+
+func TestAttackRetryFlagsAmplify(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	var stdout, stderr bytes.Buffer
+	args := []string{"attack", "--url", srv.URL, "--rate", "100", "--duration", "1s", "--quiet", "-o", "-",
+		"--max-attempts", "3", "--retry-on", "503", "--backoff", "none", "--jitter", "none"}
+	if err := run(context.Background(), args, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	_, rs, _ := readResults(t, &stdout)
+	if len(rs) != 300 || n.Load() != 300 {
+		t.Fatalf("%d records, server saw %d; want 300 (3 attempts × 100)", len(rs), n.Load())
+	}
+}
+
+func TestAttackBadUsage(t *testing.T) {
+	srv := okServer(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + ln.Addr().String() + "/"
+	ln.Close()
+	tests := []struct {
+		args []string
+		code int
+		text string
+	}{
+		{[]string{"--rate", "-1"}, exitUsage, "--rate"},
+		{[]string{"--phase", "10s@x"}, exitUsage, "--phase"},
+		{[]string{"--phase", "0s@10"}, exitUsage, "--phase"},
+		{[]string{"--arrival", "bursty"}, exitUsage, "--arrival"},
+		{[]string{"--retry-budget", "ratio:-1"}, exitUsage, "--retry-budget"},
+		{[]string{"--retry-on", "600"}, exitUsage, "--retry-on"},
+		{[]string{"--backoff", "linear"}, exitUsage, "--backoff"},
+		{[]string{"--jitter", "some"}, exitUsage, "--jitter"},
+		{[]string{"--throttle", "sre:0"}, exitUsage, "--throttle"},
+		{[]string{"--hedge-after", "p200"}, exitUsage, "--hedge-after"},
+		{[]string{"--tenant-dist", "zipf:-1"}, exitUsage, "--tenant-dist"},
+		{[]string{"--max-attempts", "0"}, exitUsage, "--max-attempts"},
+		{[]string{"--max-inflight", "0"}, exitUsage, "--max-inflight"},
+		{[]string{"--header", "nocolon"}, exitUsage, "--header"},
+		{[]string{"--body-file", "/no/such/file"}, exitUsage, "--body-file"},
+		{[]string{"--shard", "4/4"}, exitUsage, "--shard"},
+		{[]string{"--start-at", "tomorrow"}, exitUsage, "--start-at"},
+		{[]string{"--url", dead}, exitRun, ln.Addr().String()},
+	}
+	for _, tt := range tests {
+		args := append([]string{"attack", "--url", srv.URL, "--duration", "100ms", "--quiet"}, tt.args...)
+		start := time.Now()
+		var stdout, stderr bytes.Buffer
+		err := run(context.Background(), args, &stdout, &stderr)
+		if code := exitOf(err); code != tt.code || err == nil || !strings.Contains(err.Error(), tt.text) {
+			t.Errorf("%v: exit %d, %v; want exit %d naming %q", tt.args, code, err, tt.code, tt.text)
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Errorf("%v: took %v", tt.args, time.Since(start))
+		}
+	}
+}
+
+func TestAttackInterruptedKeepsEveryCompletedAttempt(t *testing.T) {
+	tenth := make(chan struct{})
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 10 {
+			close(tenth)
+		}
+	}))
+	defer srv.Close()
+	out := filepath.Join(t.TempDir(), "r.mpk")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"attack", "--url", srv.URL, "--rate", "100", "--duration", "1m", "--quiet", "-o", out}, io.Discard, io.Discard)
+	}()
+	select {
+	case <-tenth:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no traffic within 10 s")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("interrupted attack: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("attack did not return within 10 s of the interrupt")
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, rs, evs := readResults(t, f)
+	if len(rs) < 10 || evs[len(evs)-1].Kind != report.EventInterrupted {
+		t.Fatalf("%d records, events %+v", len(rs), evs)
+	}
+	finals := map[uint64]int{}
+	for _, r := range rs {
+		if r.Final {
+			finals[r.RequestID]++
+		}
+	}
+	for id, c := range finals {
+		if c != 1 {
+			t.Fatalf("request %d: %d final records", id, c)
+		}
+	}
+}
+
+func TestAttackShardFromTheEnvironmentAndStartAt(t *testing.T) {
+	srv := okServer(t)
+	t.Setenv("JOB_COMPLETION_INDEX", "1")
+	var stdout, stderr bytes.Buffer
+	before := time.Now()
+	args := []string{"attack", "--url", srv.URL, "--rate", "100", "--duration", "1s", "--shards", "4", "--seed", "3", "--start-at", "+300ms", "--quiet", "-o", "-"}
+	if err := run(context.Background(), args, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	h, rs, _ := readResults(t, &stdout)
+	if h.Shard.Index != 1 || h.Shard.Count != 4 {
+		t.Fatalf("header shard %+v", h.Shard)
+	}
+	if d := h.Start.Sub(before); d < 250*time.Millisecond || d > 5*time.Second {
+		t.Fatalf("header start %v after the call, want ≈ 300ms", d)
+	}
+	if len(rs) != 25 {
+		t.Fatalf("%d records, want 25 (shard 1 of 4 of 100)", len(rs))
+	}
+	for _, r := range rs {
+		if r.RequestID%4 != 1 || r.Lag() < 0 {
+			t.Fatalf("record %+v not of shard 1", r)
+		}
+	}
+	if err := run(context.Background(), []string{"attack", "--url", srv.URL, "--quiet"}, &stdout, &stderr); exitOf(err) != exitUsage || !strings.Contains(err.Error(), "--shards") {
+		t.Fatalf("JOB_COMPLETION_INDEX without --shards: %v", err)
+	}
+}
