@@ -24,9 +24,11 @@ const (
 	// oldest waiter is refused to make room for the newcomer.
 	LIFO
 	// CoDel is adaptive LIFO with CoDel: FIFO while the queue has been
-	// empty within the last CoDelInterval; otherwise (overloaded) LIFO, and
-	// waiters that have waited longer than CoDelTarget are refused with
-	// ReasonCoDel.
+	// empty within the last CoDelInterval, with MaxWait as the timeout;
+	// otherwise (overloaded) LIFO, and waiters that have waited longer than
+	// CoDelTarget are refused with ReasonCoDel: a request joining an
+	// overloaded queue waits at most the target, and every arrival and
+	// release while overloaded sweeps out the waiters older than it.
 	CoDel
 )
 
@@ -370,6 +372,13 @@ func (s *Shedder) acquire(ctx context.Context, now time.Time, a Attrs) (Permit, 
 		// The first instant at which late(·, a.Deadline) holds.
 		if d := a.Deadline.Sub(now) - s.expected() + 1; d < wait {
 			wait, timeoutReason = d, ReasonDeadline
+		}
+	}
+	if !w.decided && s.cfg.Discipline == CoDel && s.codel.overloaded(now, s.q.n) {
+		// Enqueued into an overloaded queue: wait at most the target, as
+		// in "Fail at Scale" (the sweep in dispatch catches the rest).
+		if d := s.cfg.CoDelTarget + 1; d < wait {
+			wait, timeoutReason = d, ReasonCoDel
 		}
 	}
 	decided := w.decided

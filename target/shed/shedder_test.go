@@ -502,3 +502,33 @@ func TestReasons(t *testing.T) {
 		t.Error("ParsePriority")
 	}
 }
+
+// TestCoDelWaiterLeavesAtTargetWhenOverloaded: a request that joins a
+// queue already overloaded waits at most the target, even if nothing else
+// happens in the meantime.
+func TestCoDelWaiterLeavesAtTargetWhenOverloaded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := mustNew(t, Config{Limiter: Static(1), QueueSize: 10, MaxWait: 10 * time.Second, Discipline: CoDel})
+		ctx := context.Background()
+		hold, _ := s.Acquire(ctx, Attrs{})
+		out := make(chan outcome, 10)
+		arrive(ctx, s, "a", Attrs{}, out)
+		synctest.Wait()
+		time.Sleep(150 * time.Millisecond)
+		none(t, out) // a waits on: not overloaded when it came, MaxWait is 10 s
+		arrive(ctx, s, "b", Attrs{}, out)
+		synctest.Wait()
+		if o := collect(t, out, 1)[0]; o.name != "a" || o.reason != ReasonCoDel {
+			t.Fatalf("got %+v, want a swept by codel when b arrived", o)
+		}
+		time.Sleep(5 * time.Millisecond)
+		synctest.Wait()
+		none(t, out)
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		if o := collect(t, out, 1)[0]; o.name != "b" || o.reason != ReasonCoDel {
+			t.Fatalf("got %+v, want b gone after the 5 ms target", o)
+		}
+		hold.Release(false)
+	})
+}
