@@ -2,7 +2,12 @@ package target
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
 
 	"github.com/goccy/go-yaml"
 )
@@ -32,11 +37,33 @@ func DecodeYAML(base Config, presetFixed bool, name string, data []byte) (Config
 	}
 	cfg := base
 	dec := yaml.NewDecoder(bytes.NewReader(data), yaml.Strict())
-	if err := dec.Decode(&cfg); err != nil {
-		return Config{}, fmt.Errorf("%s: %s", name, yaml.FormatError(err, false, false))
+	switch err := dec.Decode(&cfg); {
+	case errors.Is(err, io.EOF):
+		cfg = base // an empty file (or only comments) changes nothing
+	case err != nil:
+		return Config{}, fmt.Errorf("%s: %s", name, withLine(yaml.FormatError(err, false, false), data))
 	}
 	if err := cfg.Validate(); err != nil {
 		return Config{}, fmt.Errorf("%s: %w", name, err)
 	}
 	return cfg, nil
+}
+
+// lineCol finds the "[line:column]" goccy/go-yaml puts in front of its
+// messages.
+var lineCol = regexp.MustCompile(`^\[(\d+):(\d+)\] `)
+
+// withLine appends the YAML line an error points at, so a type error
+// ("cannot unmarshal string into ... of type int") names the field too.
+func withLine(msg string, data []byte) string {
+	m := lineCol.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	n, _ := strconv.Atoi(m[1])
+	lines := strings.Split(string(data), "\n")
+	if n < 1 || n > len(lines) {
+		return msg
+	}
+	return fmt.Sprintf("%s (line %d: %q)", msg, n, strings.TrimSpace(lines[n-1]))
 }

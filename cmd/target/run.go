@@ -49,6 +49,10 @@ Examples:
   # every defence on, and a slower search dependency
   target --preset protected --search-latency lognormal:50ms,400ms
 
+  # the protected preset with one defence off, or the naive one with one on
+  target --preset protected --bulkheads=false
+  target --limiter gradient --queue codel --queue-size 64 --deadline
+
   # start from a file, see what it resolves to
   target --config target.yaml --print-config
 
@@ -137,6 +141,22 @@ func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) 
 		searchLatency string
 		drain         time.Duration
 		logRequests   bool
+		dbStop        bool
+		searchStop    bool
+		limiter       string
+		limit         int
+		queue         string
+		queueSize     int
+		maxWait       time.Duration
+		deadline      bool
+		priority      bool
+		throttle      bool
+		throttleRate  float64
+		throttleBurst int
+		bulkheads     bool
+		workers       int
+		checkpoint    bool
+		timeouts      bool
 	)
 	fs := pflag.NewFlagSet("target", pflag.ContinueOnError)
 	fs.SortFlags = false
@@ -152,6 +172,22 @@ func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) 
 	fs.StringVar(&dbLatency, "db-latency", "", "db latency: 20ms, uniform:10ms-30ms or lognormal:P50,P99")
 	fs.IntVar(&searchPool, "search-pool", 0, "search dependency pool size")
 	fs.StringVar(&searchLatency, "search-latency", "", "search latency, as --db-latency")
+	fs.BoolVar(&dbStop, "db-stop-on-cancel", false, "db calls stop when their caller leaves (false: the work goes on, wasted)")
+	fs.BoolVar(&searchStop, "search-stop-on-cancel", false, "search calls stop when their caller leaves")
+	fs.StringVar(&limiter, "limiter", "", "admission concurrency limiter: none, static, aimd or gradient")
+	fs.IntVar(&limit, "limit", 0, "admission limit (static) or initial limit (aimd, gradient)")
+	fs.StringVar(&queue, "queue", "", "admission wait queue discipline: fifo, lifo or codel")
+	fs.IntVar(&queueSize, "queue-size", 0, "admission wait queue size (0: no queue)")
+	fs.DurationVar(&maxWait, "max-wait", 0, "longest wait in the admission queue")
+	fs.BoolVar(&deadline, "deadline", false, "honour X-Timeout-Ms: drop work whose client has given up")
+	fs.BoolVar(&priority, "priority", false, "shed X-Priority: sheddable requests before critical ones (needs --limiter)")
+	fs.BoolVar(&throttle, "throttle", false, "per-tenant token bucket on X-Tenant (429)")
+	fs.Float64Var(&throttleRate, "throttle-rate", 0, "per-tenant rate, requests per second")
+	fs.IntVar(&throttleBurst, "throttle-burst", 0, "per-tenant burst")
+	fs.BoolVar(&bulkheads, "bulkheads", false, "isolated pools per dependency and per route")
+	fs.IntVar(&workers, "workers", 0, "fixed resources per unit of work: run each request on one of N workers (0: shared goroutines)")
+	fs.BoolVar(&checkpoint, "checkpoint", false, "jobs keep a checkpoint after each chunk, so a retry resumes")
+	fs.BoolVar(&timeouts, "timeouts", false, "per-route handler deadlines (false: none; true: the protected preset's)")
 	fs.DurationVar(&drain, "drain-timeout", 0, "on SIGINT/SIGTERM, how long requests in flight may finish")
 	fs.BoolVar(&logRequests, "log-requests", false, "log one line per request (slog, debug level) on stderr")
 
@@ -201,6 +237,68 @@ func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) 
 	set("search-latency", func() (err error) { cfg.Search.Latency, err = dep.ParseLatency(searchLatency); return err })
 	set("drain-timeout", func() error { cfg.DrainTimeout = dep.Duration(drain); return positive(drain) })
 	set("log-requests", func() error { cfg.LogRequests = logRequests; return nil })
+	set("db-stop-on-cancel", func() error { cfg.DB.StopOnCancel = dbStop; return nil })
+	set("search-stop-on-cancel", func() error { cfg.Search.StopOnCancel = searchStop; return nil })
+	set("limiter", func() error {
+		if limiter != "none" && cfg.Admission.Limiter == "none" {
+			// Switching a limiter on over the unprotected preset: take the
+			// protected preset's admission settings as the starting point.
+			p, _ := target.Preset(target.PresetProtected)
+			cfg.Admission.Limit, cfg.Admission.MinLimit, cfg.Admission.MaxLimit = p.Admission.Limit, p.Admission.MinLimit, p.Admission.MaxLimit
+		}
+		cfg.Admission.Limiter = limiter
+		return nil
+	})
+	set("limit", func() error {
+		cfg.Admission.Limit = limit
+		cfg.Admission.MinLimit = min(cfg.Admission.MinLimit, limit)
+		cfg.Admission.MaxLimit = max(cfg.Admission.MaxLimit, limit)
+		return positive(limit)
+	})
+	set("queue", func() error { cfg.Admission.Queue = queue; return nil })
+	set("queue-size", func() error {
+		cfg.Admission.QueueSize = queueSize
+		if queueSize > 0 && cfg.Admission.MaxWait == 0 {
+			cfg.Admission.MaxWait = dep.Duration(200 * time.Millisecond)
+		}
+		return nil
+	})
+	set("max-wait", func() error { cfg.Admission.MaxWait = dep.Duration(maxWait); return positive(maxWait) })
+	set("deadline", func() error { cfg.Admission.Deadline = deadline; return nil })
+	set("priority", func() error { cfg.Admission.Priority = priority; return nil })
+	protected, _ := target.Preset(target.PresetProtected)
+	set("throttle", func() error {
+		if throttle && !cfg.Throttle.Enabled {
+			cfg.Throttle = protected.Throttle
+		}
+		cfg.Throttle.Enabled = throttle
+		return nil
+	})
+	set("throttle-rate", func() error { cfg.Throttle.Rate = throttleRate; return positive(throttleRate) })
+	set("throttle-burst", func() error { cfg.Throttle.Burst = throttleBurst; return positive(throttleBurst) })
+	set("bulkheads", func() error {
+		if bulkheads && !cfg.Bulkheads.Enabled {
+			cfg.Bulkheads = protected.Bulkheads
+		}
+		cfg.Bulkheads.Enabled = bulkheads
+		return nil
+	})
+	set("workers", func() error {
+		cfg.Workers = target.WorkersConfig{Enabled: workers > 0, Workers: workers, MaxWaiters: 4 * workers,
+			MaxWait: dep.Duration(100 * time.Millisecond)}
+		if workers < 0 {
+			return fmt.Errorf("%d, want ≥ 0", workers)
+		}
+		return nil
+	})
+	set("checkpoint", func() error { cfg.Jobs.Checkpoint = checkpoint; return nil })
+	set("timeouts", func() error {
+		cfg.Timeouts = target.RouteTimeouts{}
+		if timeouts {
+			cfg.Timeouts = protected.Timeouts
+		}
+		return nil
+	})
 	if err != nil {
 		return cfg, opts, err
 	}
@@ -211,7 +309,7 @@ func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) 
 }
 
 // positive checks a flag value that must be at least 1 (or above 0).
-func positive[T int | time.Duration](v T) error {
+func positive[T int | float64 | time.Duration](v T) error {
 	if v <= 0 {
 		return fmt.Errorf("%v, want > 0", v)
 	}
