@@ -1,0 +1,141 @@
+package harness
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/goodput-dev/goodput/profiles"
+	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/workload"
+	"github.com/goodput-dev/goodput/workload/retry"
+)
+
+// RetryPolicy returns the workload client policy of a profile's client
+// section.
+func RetryPolicy(c profiles.Client) (retry.Policy, error) {
+	classes := make([]string, len(c.RetryOn))
+	for i, rc := range c.RetryOn {
+		classes[i] = string(rc)
+	}
+	list := strings.Join(classes, ",")
+	if list == "" {
+		list = "none"
+	}
+	on, err := retry.ParseRetryOn(list)
+	if err != nil {
+		return retry.Policy{}, fmt.Errorf("client.retry_on: %w", err)
+	}
+	kind, err := retry.ParseBackoffKind(string(c.Backoff))
+	if err != nil {
+		return retry.Policy{}, fmt.Errorf("client.backoff: %w", err)
+	}
+	jitter, err := retry.ParseJitter(string(c.Jitter))
+	if err != nil {
+		return retry.Policy{}, fmt.Errorf("client.jitter: %w", err)
+	}
+	budget, err := retry.ParseBudget(c.RetryBudget.String())
+	if err != nil {
+		return retry.Policy{}, fmt.Errorf("client.retry_budget: %w", err)
+	}
+	throttle, err := retry.ParseThrottle(c.Throttle.String())
+	if err != nil {
+		return retry.Policy{}, fmt.Errorf("client.throttle: %w", err)
+	}
+	hedge, err := retry.ParseHedge(c.HedgeAfter.String())
+	if err != nil {
+		return retry.Policy{}, fmt.Errorf("client.hedge_after: %w", err)
+	}
+	p := retry.Policy{
+		AttemptTimeout: c.Timeout,
+		Deadline:       c.Deadline,
+		MaxAttempts:    c.MaxAttempts,
+		RetryOn:        on,
+		RetryAfter:     c.RetryAfter == nil || *c.RetryAfter,
+		RetryAfterCap:  c.RetryAfterMax,
+		Backoff:        retry.Backoff{Kind: kind, Base: c.BackoffBase, Max: c.BackoffMax},
+		Jitter:         jitter,
+		Budget:         budget,
+		Throttle:       throttle,
+		Hedge:          hedge,
+	}
+	if err := p.Validate(); err != nil {
+		return retry.Policy{}, fmt.Errorf("client: %w", err)
+	}
+	return p, nil
+}
+
+// schedulePhases returns the workload phases of a scenario: one per
+// profile phase, a staircase giving one phase per step, named NAME/K.
+func schedulePhases(s *profiles.Scenario) []workload.Phase {
+	var out []workload.Phase
+	for _, p := range s.Phases {
+		switch {
+		case p.Steps != nil:
+			n := p.Steps.Count()
+			for k := range n {
+				rate := float64(p.Steps.From) + float64(k)*float64(p.Steps.By)
+				out = append(out, workload.Phase{Name: fmt.Sprintf("%s/%d", p.Name, k+1), Duration: p.Steps.Every, From: rate, To: rate})
+			}
+		case p.From != 0 || p.To != 0:
+			out = append(out, workload.Phase{Name: p.Name, Duration: p.Duration, From: float64(p.From), To: float64(p.To)})
+		default:
+			out = append(out, workload.Phase{Name: p.Name, Duration: p.Duration, From: float64(p.Rate), To: float64(p.Rate)})
+		}
+	}
+	return out
+}
+
+// phaseInfos describes the phases for the results header.
+func phaseInfos(phases []workload.Phase) []report.PhaseInfo {
+	out := make([]report.PhaseInfo, len(phases))
+	var at time.Duration
+	for i, p := range phases {
+		out[i] = report.PhaseInfo{Name: p.Name, Offset: at, Duration: p.Duration, FromRPS: p.From, ToRPS: p.To}
+		at += p.Duration
+	}
+	return out
+}
+
+// mix returns the request templates of a scenario.
+func mix(s *profiles.Scenario) ([]workload.Template, error) {
+	out := make([]workload.Template, len(s.Requests))
+	for i, r := range s.Requests {
+		t := workload.Template{
+			Name:     r.Name,
+			Weight:   r.Weight,
+			Method:   r.Method,
+			URL:      r.Path,
+			BodySize: int(r.BodySize),
+			Priority: string(r.Priority),
+		}
+		if len(r.Headers) > 0 {
+			t.Header = http.Header{}
+			for k, v := range r.Headers {
+				t.Header.Set(k, v)
+			}
+		}
+		switch {
+		case r.Body != "":
+			t.Body = []byte(r.Body)
+		case r.BodyFile != "":
+			b, err := os.ReadFile(r.BodyFile)
+			if err != nil {
+				return nil, fmt.Errorf("requests[%d].body_file: %w", i, err)
+			}
+			t.Body = b
+		}
+		out[i] = t
+	}
+	return out, nil
+}
+
+// arrival maps the profile's arrival process.
+func arrival(a profiles.Arrival) workload.Arrival {
+	if a == profiles.ArrivalPoisson {
+		return workload.ArrivalPoisson
+	}
+	return workload.ArrivalUniform
+}

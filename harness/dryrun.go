@@ -1,0 +1,76 @@
+package harness
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/goodput-dev/goodput/profiles"
+)
+
+// DryRun prints what Play would do, without starting anything: each
+// variant's resolved scenario (defaults filled in) and its timeline of
+// phases and faults.
+func DryRun(w io.Writer, runs []profiles.Run) error {
+	for i, r := range runs {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		if r.Name != "" {
+			fmt.Fprintf(w, "# variant %s\n", r.Name)
+		}
+		if _, err := w.Write(r.Scenario.YAML()); err != nil {
+			return fmt.Errorf("dry run: %w", err)
+		}
+		fmt.Fprintln(w, "# timeline")
+		for _, line := range timeline(r.Scenario) {
+			fmt.Fprintln(w, "#   "+line)
+		}
+	}
+	return nil
+}
+
+// timeline lists the phases and fault actions of s in time order.
+func timeline(s *profiles.Scenario) []string {
+	type item struct {
+		at   time.Duration
+		rank int // phases before faults at the same instant
+		text string
+	}
+	var items []item
+	at := time.Duration(0)
+	for _, p := range schedulePhases(s) {
+		rate := fmt.Sprintf("%g/s", p.From)
+		if p.To != p.From {
+			rate = fmt.Sprintf("%g→%g/s", p.From, p.To)
+		}
+		items = append(items, item{at, 0, fmt.Sprintf("phase %-14s %-12s for %v", p.Name, rate, p.Duration)})
+		at += p.Duration
+	}
+	end := at
+	for _, f := range s.Faults {
+		what := fmt.Sprintf("%s (%s on %s)", f.Name, f.Kind, f.Target)
+		items = append(items, item{f.At, 1, "apply  " + what})
+		switch {
+		case f.Kind == profiles.FaultBurst:
+		case f.For > 0:
+			items = append(items, item{f.At + f.For, 1, "remove " + what})
+		default:
+			items = append(items, item{end, 1, "remove " + what + " (run end)"})
+		}
+	}
+	items = append(items, item{end, 2, "end"})
+	sort.SliceStable(items, func(i, j int) bool {
+		if items[i].at != items[j].at {
+			return items[i].at < items[j].at
+		}
+		return items[i].rank < items[j].rank
+	})
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = fmt.Sprintf("%8s  %s", it.at, strings.TrimSpace(it.text))
+	}
+	return out
+}

@@ -1,0 +1,241 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/goodput-dev/goodput/profiles"
+	"github.com/goodput-dev/goodput/report"
+)
+
+// Options configure how a scenario is played. The zero value plays
+// silently into the scenario's report directory.
+type Options struct {
+	// Name of the scenario (the profile's name), used as the JUnit suite
+	// and in headings; "" gives "scenario".
+	Name string
+	// OutDir replaces the scenario's report.dir when set.
+	OutDir string
+	// Stdout receives the text report, the verdicts and the comparison;
+	// nil discards them.
+	Stdout io.Writer
+	// Progress receives the live progress line; nil: none.
+	Progress io.Writer
+	// Terminal redraws the progress line in place and colours the text
+	// report.
+	Terminal bool
+	// Logger logs fault actions and rollbacks; nil discards.
+	Logger *slog.Logger
+	// Tool is the tool name and version recorded in results headers.
+	Tool string
+	// Seed replaces the scenario's seed when not 0.
+	Seed uint64
+}
+
+// Variant is what one variant's run amounted to.
+type Variant struct {
+	Name        string // the variant's name (the scenario's when it has none)
+	ResultsFile string
+	Summary     *report.Summary
+	Verdicts    []report.Verdict
+	Interrupted bool
+	// FaultError is the fault timeline's error: a fault that failed to
+	// apply, or a rollback that failed (what is left in place).
+	FaultError error
+}
+
+// Outcome is what a play amounted to.
+type Outcome struct {
+	Variants    []Variant
+	Comparison  *report.Comparison // set when several variants ran
+	Failed      int                // failed assertions, all variants
+	Interrupted bool               // the context ended the play early
+	Files       []string           // reports and results written
+	Seed        uint64             // the seed every variant used
+}
+
+// Play runs each resolved variant in order, each against a fresh target,
+// and writes the reports. It returns an error when the scenario could not
+// be carried out (a *ConfigError before anything ran, ErrUnreachable, an
+// I/O error, a fault that failed to roll back); assertion failures are
+// counted in Outcome.Failed, and an interrupted play returns the partial
+// Outcome with Interrupted set and a nil error.
+func Play(ctx context.Context, runs []profiles.Run, opts Options) (*Outcome, error) {
+	if len(runs) == 0 {
+		return nil, &ConfigError{errors.New("no scenario to play")}
+	}
+	seed := opts.Seed
+	if seed == 0 {
+		seed = runs[0].Scenario.Seed
+	}
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	// Check every variant before running any, so a mistake in the last
+	// one does not cost the time of the first.
+	preps := make([]*prepared, len(runs))
+	for i, r := range runs {
+		p, err := prepare(label(r, opts), r.Scenario, seed)
+		if err != nil {
+			if len(runs) > 1 {
+				return nil, &ConfigError{fmt.Errorf("variant %s: %w", r.Name, err)}
+			}
+			return nil, err
+		}
+		preps[i] = p
+	}
+	out := &Outcome{Seed: seed}
+	var faultErrs []error
+	for i, p := range preps {
+		if ctx.Err() != nil {
+			out.Interrupted = true
+			break
+		}
+		v, err := playVariant(ctx, p, runs[i], &opts)
+		if err != nil {
+			return out, err
+		}
+		if v.FaultError != nil {
+			faultErrs = append(faultErrs, fmt.Errorf("%s: %w", p.label, v.FaultError))
+		}
+		out.Variants = append(out.Variants, *v)
+		out.Files = append(out.Files, v.ResultsFile)
+		out.Failed += report.Failed(v.Verdicts)
+		if v.Interrupted {
+			out.Interrupted = true
+			break
+		}
+	}
+	if err := writeReports(out, runs, &opts); err != nil {
+		return out, err
+	}
+	if err := errors.Join(faultErrs...); err != nil {
+		return out, fmt.Errorf("faults: %w", err)
+	}
+	return out, nil
+}
+
+// label names a variant's results: the variant's name, or the scenario's.
+func label(r profiles.Run, opts Options) string {
+	if r.Name != "" {
+		return r.Name
+	}
+	if opts.Name != "" {
+		return filepath.Base(opts.Name)
+	}
+	return "scenario"
+}
+
+// outDir is where a scenario's results and reports go.
+func outDir(s *profiles.Scenario, opts *Options) string {
+	if opts.OutDir != "" {
+		return opts.OutDir
+	}
+	return s.Report.Dir
+}
+
+// playVariant starts the variant's target, plays it, stops the target and
+// summarises the results file.
+func playVariant(ctx context.Context, p *prepared, r profiles.Run, opts *Options) (*Variant, error) {
+	stdout := opts.stdout()
+	if r.Name != "" {
+		desc := ""
+		if r.Description != "" {
+			desc = ": " + r.Description
+		}
+		fmt.Fprintf(stdout, "== variant %s%s\n", r.Name, desc)
+	}
+	svc, err := startTarget(ctx, p.scenario)
+	if err != nil {
+		return nil, err
+	}
+	res, playErr := p.play(ctx, svc, outDir(p.scenario, opts), opts)
+	stopErr := svc.stop()
+	if playErr != nil {
+		return nil, playErr
+	}
+	if stopErr != nil {
+		return nil, fmt.Errorf("stop the reference target: %w", stopErr)
+	}
+	sum, err := summarize(res.file, p.scenario)
+	if err != nil {
+		return nil, err
+	}
+	v := &Variant{Name: p.label, ResultsFile: res.file, Summary: sum, Interrupted: res.interrupted, FaultError: res.faultErr}
+	if v.Verdicts, err = evaluate(sum, p.scenario, r.Name); err != nil {
+		return nil, err
+	}
+	sum.Assertions = v.Verdicts
+	if err := report.WriteText(stdout, sum, report.TextOptions{Color: opts.Terminal}); err != nil {
+		return nil, fmt.Errorf("write the text report: %w", err)
+	}
+	if len(v.Verdicts) > 0 {
+		if err := report.WriteVerdicts(stdout, v.Verdicts); err != nil {
+			return nil, fmt.Errorf("write the verdicts: %w", err)
+		}
+	}
+	fmt.Fprintln(stdout)
+	return v, nil
+}
+
+// summarize reads a results file into a Summary with recovery and, for
+// staircases, the tipping point.
+func summarize(file string, s *profiles.Scenario) (*report.Summary, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, fmt.Errorf("read results %s: %w", file, err)
+	}
+	defer f.Close()
+	rd, err := report.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("read results %s: %w", file, err)
+	}
+	agg := report.NewAggregator(report.Options{Window: s.Report.Window, SLO: s.SLO.Latency})
+	if err := agg.AddHeader(rd.Header()); err != nil {
+		return nil, fmt.Errorf("read results %s: %w", file, err)
+	}
+	if err := report.ReadInto(context.Background(), agg, rd); err != nil {
+		return nil, fmt.Errorf("read results %s: %w", file, err)
+	}
+	if err := rd.Truncated(); err != nil {
+		agg.Warn(err.Error())
+	}
+	sum := agg.Summary()
+	rec := s.SLO.Recovery
+	report.AnalyzeRecovery(sum, report.RecoveryOptions{Window: rec.Window, Goodput: rec.Goodput, P99Factor: rec.P99Factor, SLO: s.SLO.Latency})
+	if report.IsRamp(sum) {
+		report.AnalyzeTippingPoint(sum, s.SLO.Latency)
+	}
+	return sum, nil
+}
+
+// evaluate checks the scenario's assertions that apply to the variant.
+func evaluate(sum *report.Summary, s *profiles.Scenario, variant string) ([]report.Verdict, error) {
+	var exprs []string
+	for _, a := range s.Assert {
+		if a.Variant == "" || a.Variant == variant {
+			exprs = append(exprs, a.Expr())
+		}
+	}
+	if len(exprs) == 0 {
+		return nil, nil
+	}
+	as, err := report.ParseAssertions(exprs)
+	if err != nil {
+		return nil, &ConfigError{fmt.Errorf("assert: %w", err)}
+	}
+	return report.Evaluate(as, report.FiguresOf(sum), report.PhaseFigures(sum)), nil
+}
+
+func (o *Options) stdout() io.Writer {
+	if o.Stdout != nil {
+		return o.Stdout
+	}
+	return io.Discard
+}

@@ -1,0 +1,104 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/goodput-dev/goodput/faults"
+	"github.com/goodput-dev/goodput/profiles"
+	"github.com/goodput-dev/goodput/target"
+	"github.com/goodput-dev/goodput/workload"
+)
+
+// ErrUnreachable is returned when the scenario's target URL does not
+// answer before the run.
+var ErrUnreachable = errors.New("target unreachable")
+
+// ConfigError is a scenario that is refused when the run is being set up:
+// the embedded target's overrides, a fault its target cannot take, a
+// client policy. Nothing has run yet.
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// service is the target of one variant: its API base URL, and for the
+// reference target its admin URL and a way to stop it.
+type service struct {
+	url   string
+	admin string // "" when the target has no known admin API
+	stop  func() error
+}
+
+// targetConfig returns the reference target's configuration for an
+// embedded target: the preset with the profile's overrides.
+func targetConfig(s *profiles.Scenario) (target.Config, error) {
+	e := s.Target.Embedded
+	cfg, err := target.Preset(string(e.Preset))
+	if err != nil {
+		return target.Config{}, &ConfigError{fmt.Errorf("target.embedded.preset: %w", err)}
+	}
+	if err := e.Overrides.Decode(&cfg, "target.embedded.overrides"); err != nil {
+		return target.Config{}, &ConfigError{err}
+	}
+	cfg.Preset = string(e.Preset)
+	cfg.Seed = s.Seed
+	if err := cfg.Validate(); err != nil {
+		return target.Config{}, &ConfigError{fmt.Errorf("target.embedded.overrides: %w", err)}
+	}
+	return cfg, nil
+}
+
+// startTarget starts the embedded reference target on 127.0.0.1 (free
+// ports), or checks that the scenario's URL answers.
+func startTarget(ctx context.Context, s *profiles.Scenario) (*service, error) {
+	if s.Target.Embedded == nil {
+		if err := workload.Preflight(ctx, s.Target.URL, 2*time.Second); err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrUnreachable, s.Target.URL, err)
+		}
+		return &service{url: s.Target.URL, admin: s.Target.Admin, stop: func() error { return nil }}, nil
+	}
+	cfg, err := targetConfig(s)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := target.New(cfg)
+	if err != nil {
+		return nil, &ConfigError{fmt.Errorf("target.embedded: %w", err)}
+	}
+	api, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("start the reference target: %w", err)
+	}
+	admin, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		api.Close()
+		return nil, fmt.Errorf("start the reference target's admin API: %w", err)
+	}
+	// The target outlives an interrupted run's context: it is stopped
+	// after the faults are rolled back.
+	srvCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(srvCtx, api, admin) }()
+	return &service{
+		url:   "http://" + api.Addr().String(),
+		admin: "http://" + admin.Addr().String(),
+		stop: func() error {
+			cancel()
+			return <-done
+		},
+	}, nil
+}
+
+// injectors returns the fault injectors of a run: the reference target's
+// admin API (when known) and the load.
+func injectors(svc *service, load *faults.LoadInjector) faults.Injectors {
+	in := faults.Injectors{Load: load}
+	if svc.admin != "" {
+		in.Target = &faults.TargetInjector{Admin: &faults.AdminClient{BaseURL: svc.admin}}
+	}
+	return in
+}

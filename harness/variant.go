@@ -1,0 +1,200 @@
+package harness
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/goodput-dev/goodput/faults"
+	"github.com/goodput-dev/goodput/profiles"
+	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/workload"
+	"github.com/goodput-dev/goodput/workload/retry"
+)
+
+// startLead is how far ahead of now a variant's start instant is put, so
+// the timeline and the runner share one offset 0.
+const startLead = 50 * time.Millisecond
+
+// played is what one variant's run left behind.
+type played struct {
+	file        string // the results file
+	interrupted bool
+	faultErr    error // the timeline's error (a fault that failed, a failed rollback)
+}
+
+// policySwitcher adapts the runner's policy setter and the scenario's
+// named client policies to the timeline's retry faults.
+type policySwitcher struct {
+	runner *workload.Runner
+	base   retry.Policy
+	named  map[string]retry.Policy
+}
+
+func (p *policySwitcher) SwitchRetryPolicy(name string) error {
+	if name == "" {
+		p.runner.SetRetryPolicy(p.base)
+		return nil
+	}
+	pol, ok := p.named[name]
+	if !ok {
+		return fmt.Errorf("unknown client policy %q", name)
+	}
+	p.runner.SetRetryPolicy(pol)
+	return nil
+}
+
+// prepared is a variant ready to run: everything checked, nothing started.
+type prepared struct {
+	label    string
+	scenario *profiles.Scenario
+	seed     uint64
+	phases   []workload.Phase
+	mix      []workload.Template
+	policy   retry.Policy
+	named    map[string]retry.Policy
+	timeline *faults.Timeline
+}
+
+// prepare converts and checks a variant without starting anything.
+func prepare(label string, s *profiles.Scenario, seed uint64) (*prepared, error) {
+	p := &prepared{label: label, scenario: s, seed: seed, phases: schedulePhases(s), named: map[string]retry.Policy{}}
+	var err error
+	if p.mix, err = mix(s); err != nil {
+		return nil, &ConfigError{err}
+	}
+	if p.policy, err = RetryPolicy(s.Client); err != nil {
+		return nil, &ConfigError{err}
+	}
+	for name := range s.Policies {
+		c, _ := s.Policy(name)
+		pol, err := RetryPolicy(c)
+		if err != nil {
+			return nil, &ConfigError{fmt.Errorf("policies.%s: %w", name, err)}
+		}
+		p.named[name] = pol
+	}
+	if p.timeline, err = s.Timeline(); err != nil {
+		return nil, &ConfigError{err}
+	}
+	if s.Target.Embedded != nil {
+		if _, err := targetConfig(s); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// play runs one prepared variant against svc, writing its results to dir.
+func (p *prepared) play(ctx context.Context, svc *service, dir string, opts *Options) (*played, error) {
+	s := p.scenario
+	sched, err := workload.NewSchedule(p.phases...)
+	if err != nil {
+		return nil, &ConfigError{fmt.Errorf("phases: %w", err)}
+	}
+	start := time.Now().Add(startLead)
+	runner, err := workload.New(workload.Config{
+		Schedule:    sched,
+		Arrival:     arrival(s.Arrival),
+		Seed:        p.seed,
+		BaseURL:     svc.url,
+		Mix:         p.mix,
+		Tenants:     workload.Tenants{Count: s.Tenants.Count, Zipf: s.Tenants.Distribution.S},
+		Retry:       p.policy,
+		MaxInFlight: s.Client.MaxInflight,
+		Client:      workload.NewHTTPClient(workload.ClientOptions{Connections: s.Client.Connections, HTTP2: s.Client.HTTP2}),
+		Start:       start,
+	})
+	if err != nil {
+		return nil, &ConfigError{err}
+	}
+	load := &faults.LoadInjector{Load: runner, Retry: &policySwitcher{runner: runner, base: p.policy, named: p.named}}
+	in := injectors(svc, load)
+	tl := *p.timeline
+	tl.Logger = opts.logger()
+	if err := tl.Check(ctx, in); err != nil {
+		return nil, &ConfigError{fmt.Errorf("faults: %w", err)}
+	}
+
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create the results directory: %w", err)
+	}
+	path := filepath.Join(dir, p.label+".mpk")
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("create the results file: %w", err)
+	}
+	buf := bufio.NewWriterSize(f, 1<<16)
+	host, _ := os.Hostname()
+	w, err := report.NewWriter(buf, report.Header{
+		Tool:     opts.tool(),
+		Host:     host,
+		Start:    start,
+		Seed:     p.seed,
+		Label:    p.label,
+		Scenario: s.JSON(),
+		SLO:      s.SLO.Latency,
+		Phases:   phaseInfos(p.phases),
+		Shard:    report.ShardInfo{Index: 0, Count: 1},
+	})
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write the results header: %w", err)
+	}
+
+	out := &played{file: path}
+	live := workload.NewLive(s.SLO.Latency)
+	stream := workload.NewStream(w, live, 0)
+	serveErr := stream.Serve(func(sink workload.Sink) error {
+		tl.Emit = func(e report.Event) { sink.Event(&e) }
+		// The timeline ends with the run; it rolls back on its own context,
+		// so an interrupted run's faults are removed too.
+		tlCtx, stopTL := context.WithCancel(context.WithoutCancel(ctx))
+		progCtx, stopProg := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		wg.Go(func() { out.faultErr = tl.Run(tlCtx, start, in) })
+		if opts.Progress != nil {
+			pr := workload.Progress{W: opts.Progress, Terminal: opts.Terminal, Total: sched.Duration(), Runner: runner, Live: live}
+			wg.Go(func() { pr.Run(progCtx) })
+		}
+		runErr := runner.Run(ctx, sink)
+		stopTL()
+		stopProg()
+		wg.Wait()
+		if runErr != nil && ctx.Err() != nil {
+			out.interrupted = true
+			at := runner.Elapsed()
+			sink.Event(&report.Event{Kind: report.EventInterrupted, At: at, Scheduled: at, Name: p.label, Detail: context.Cause(ctx).Error()})
+			return nil
+		}
+		return runErr
+	})
+	flushErr := buf.Flush()
+	closeErr := f.Close()
+	if err := errors.Join(serveErr, flushErr, closeErr); err != nil {
+		return out, fmt.Errorf("run %s: %w", p.label, err)
+	}
+	return out, nil
+}
+
+// Options.logger returns the logger for fault actions.
+func (o *Options) logger() *slog.Logger {
+	if o.Logger != nil {
+		return o.Logger
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func (o *Options) tool() string {
+	if o.Tool != "" {
+		return o.Tool
+	}
+	return "goodput/loadgen"
+}
