@@ -68,3 +68,19 @@ func TestMiddlewareRejectIsAllocationFree(t *testing.T) {
 		t.Fatalf("status %d, want 503", w.code)
 	}
 }
+
+func BenchmarkWorkers(b *testing.B) {
+	w, err := NewWorkers(WorkersConfig{Workers: 8})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		_, rel, err := w.Acquire(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rel()
+	}
+}

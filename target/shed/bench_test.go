@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"net/http"
 	"testing"
+	"time"
 )
 
 // BenchmarkAcquire measures the admission decision alone: admit and
@@ -120,5 +121,42 @@ func TestRejectIsAllocationFree(t *testing.T) {
 		if n := testing.AllocsPerRun(200, func() { w.reset(); h.ServeHTTP(w, r) }); n != 0 {
 			t.Errorf("%s: %v allocs per rejection, want 0", c.name, n)
 		}
+	}
+}
+
+// BenchmarkObserve measures the per-request cost of feeding a limiter.
+func BenchmarkObserve(b *testing.B) {
+	aimd, _ := NewAIMD(AIMDConfig{Initial: 10, Min: 1, Max: 1000, LatencyThreshold: time.Second})
+	grad, _ := NewGradient(GradientConfig{Initial: 10, Min: 1, Max: 1000})
+	for _, l := range []struct {
+		name string
+		l    Limiter
+	}{{"aimd", aimd}, {"gradient", grad}} {
+		b.Run(l.name, func(b *testing.B) {
+			now := t0
+			b.ReportAllocs()
+			for b.Loop() {
+				now = now.Add(100 * time.Microsecond)
+				l.l.Observe(now, Sample{RTT: 20 * time.Millisecond, InFlight: l.l.Limit()})
+			}
+		})
+	}
+}
+
+// BenchmarkThrottle measures the tenant lookup and token take, for a
+// tracked tenant, allowed and refused.
+func BenchmarkThrottle(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		rate float64
+	}{{"allow", 1e12}, {"refuse", 1e-9}} {
+		b.Run(c.name, func(b *testing.B) {
+			th := mustThrottle(b, ThrottleConfig{Rate: c.rate, Burst: 1, MaxTenants: 1024})
+			th.Allow("tenant-7")
+			b.ReportAllocs()
+			for b.Loop() {
+				th.Allow("tenant-7")
+			}
+		})
 	}
 }
