@@ -66,6 +66,72 @@ func (c *AdminClient) PutDep(ctx context.Context, name string, cfg dep.Config) (
 	return v.Config, err
 }
 
+// Admission returns the "admission" section of the target's configuration
+// (GET /admin/config): its concurrency limiter, as a JSON object.
+func (c *AdminClient) Admission(ctx context.Context) (map[string]any, error) {
+	var cfg struct {
+		Admission map[string]any `json:"admission"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/admin/config", nil, &cfg); err != nil {
+		return nil, err
+	}
+	if cfg.Admission == nil {
+		return nil, errors.New("GET /admin/config: no admission section in the answer")
+	}
+	return cfg.Admission, nil
+}
+
+// PutAdmission sets the given fields of the target's admission section
+// (PUT /admin/config; fields left out keep their value).
+func (c *AdminClient) PutAdmission(ctx context.Context, fields map[string]any) error {
+	body, err := json.Marshal(map[string]any{"admission": fields})
+	if err != nil {
+		return fmt.Errorf("encode admission: %w", err)
+	}
+	return c.do(ctx, http.MethodPut, "/admin/config", body, nil)
+}
+
+// limitFields are the admission fields a concurrency fault changes; they
+// are always sent explicitly so a restore clears what the fault set.
+var limitFields = []string{"limiter", "limit", "min_limit", "max_limit"}
+
+// withLimit returns the admission fields that cap concurrency at n: a
+// static limiter at n when there was none, else the same limiter with
+// its limit (and bounds) at n.
+func withLimit(base map[string]any, n int) map[string]any {
+	out := restoreLimit(base)
+	limiter, _ := base["limiter"].(string)
+	if limiter == "" || limiter == "none" {
+		out["limiter"] = "static"
+	}
+	out["limit"] = n
+	if limiter == "aimd" || limiter == "gradient" {
+		out["max_limit"] = n
+		if lo, _ := base["min_limit"].(float64); lo == 0 || int(lo) > n {
+			out["min_limit"] = n
+		}
+	}
+	return out
+}
+
+// restoreLimit returns base's limit fields, with zero values for those
+// absent.
+func restoreLimit(base map[string]any) map[string]any {
+	out := map[string]any{}
+	for _, f := range limitFields {
+		v, ok := base[f]
+		switch {
+		case ok:
+			out[f] = v
+		case f == "limiter":
+			out[f] = "none"
+		default:
+			out[f] = 0
+		}
+	}
+	return out
+}
+
 // fullDepBody is cfg as a PUT body with every field present.
 func fullDepBody(c dep.Config) map[string]any {
 	return map[string]any{
@@ -126,21 +192,24 @@ func (c *AdminClient) do(ctx context.Context, method, path string, body []byte, 
 }
 
 // TargetInjector applies DepFault entries to the reference target's
-// dependencies through its admin API. It snapshots every dependency's
-// configuration (Snapshot), then for each change PUTs the snapshot with
-// every active fault of that dependency patched in, in the order they were
-// applied, so removing one fault leaves the others in place; Restore PUTs
-// the snapshot back.
+// dependencies through its admin API, and Capacity{Concurrency} on
+// TargetService to its admission limit. It snapshots every dependency's
+// configuration and the admission section (Snapshot), then for each change
+// PUTs the snapshot with every active fault of that dependency patched in,
+// in the order they were applied, so removing one fault leaves the others
+// in place; Restore PUTs the snapshot back. A concurrency fault on a
+// target without a limiter installs a static limiter for its window.
 //
 // A TargetInjector is safe for concurrent use. The zero value is not
 // usable: set Admin.
 type TargetInjector struct {
 	Admin *AdminClient
 
-	mu      sync.Mutex
-	base    map[string]dep.Config // nil until Snapshot
-	active  map[string][]Entry
-	touched []string // dependencies PUT since the snapshot, in order
+	mu        sync.Mutex
+	base      map[string]dep.Config // nil until Snapshot
+	admission map[string]any        // the admission section at Snapshot
+	active    map[string][]Entry
+	touched   []string // dependencies (and TargetService) changed since the snapshot, in order
 }
 
 var (
@@ -150,15 +219,21 @@ var (
 )
 
 // Snapshot records every dependency's configuration in force (GET
-// /admin/deps) as the state to restore.
+// /admin/deps) and the target's admission section (GET /admin/config) as
+// the state to restore.
 func (t *TargetInjector) Snapshot(ctx context.Context) error {
 	deps, err := t.Admin.Deps(ctx)
 	if err != nil {
 		return fmt.Errorf("snapshot the target's dependencies: %w", err)
 	}
+	adm, err := t.Admin.Admission(ctx)
+	if err != nil {
+		return fmt.Errorf("snapshot the target's admission limit: %w", err)
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.base = deps
+	t.admission = adm
 	t.active = map[string][]Entry{}
 	t.touched = nil
 	return nil
@@ -175,6 +250,9 @@ func (t *TargetInjector) Check(e Entry) error {
 	t.mu.Unlock()
 	if base == nil {
 		return fmt.Errorf("check %s: no snapshot of the target's dependencies yet", e.Name)
+	}
+	if e.Target == TargetService {
+		return nil // Timeline.Validate allows only capacity with concurrency there
 	}
 	if _, ok := base[e.Target]; !ok {
 		names := slices.Sorted(maps.Keys(base))
@@ -234,6 +312,19 @@ func (t *TargetInjector) Remove(ctx context.Context, e Entry) error {
 }
 
 func (t *TargetInjector) putLocked(ctx context.Context, name string, active []Entry) error {
+	if !slices.Contains(t.touched, name) {
+		t.touched = append(t.touched, name)
+	}
+	if name == TargetService {
+		fields := restoreLimit(t.admission)
+		for _, a := range active {
+			fields = withLimit(t.admission, a.Fault.(Capacity).Concurrency)
+		}
+		if err := t.Admin.PutAdmission(ctx, fields); err != nil {
+			return fmt.Errorf("admission limit: %w", err)
+		}
+		return nil
+	}
 	base, ok := t.base[name]
 	if !ok {
 		return fmt.Errorf("dependency %s: not in the snapshot", name)
@@ -241,9 +332,6 @@ func (t *TargetInjector) putLocked(ctx context.Context, name string, active []En
 	cfg := base
 	for _, a := range active {
 		a.Fault.(DepFault).PatchDep(&cfg, a.probability())
-	}
-	if !slices.Contains(t.touched, name) {
-		t.touched = append(t.touched, name)
 	}
 	if _, err := t.Admin.PutDep(ctx, name, cfg); err != nil {
 		return fmt.Errorf("dependency %s: %w", name, err)
@@ -259,16 +347,31 @@ func (t *TargetInjector) Restore(ctx context.Context) error {
 	var left []string
 	var errs []error
 	for _, name := range t.touched {
-		if _, err := t.Admin.PutDep(ctx, name, t.base[name]); err != nil {
+		var err error
+		if name == TargetService {
+			if err = t.Admin.PutAdmission(ctx, restoreLimit(t.admission)); err != nil {
+				err = fmt.Errorf("restore the target's admission limit: %w", err)
+			}
+		} else if _, err = t.Admin.PutDep(ctx, name, t.base[name]); err != nil {
+			err = fmt.Errorf("restore dependency %s: %w", name, err)
+		}
+		if err != nil {
 			left = append(left, name)
-			errs = append(errs, fmt.Errorf("restore dependency %s: %w", name, err))
+			errs = append(errs, err)
 			continue
 		}
 		delete(t.active, name)
 	}
 	t.touched = left
 	if len(errs) > 0 {
-		return errors.Join(errs...)
+		what := make([]string, len(left))
+		for i, name := range left {
+			what[i] = "settings of dependency " + name
+			if name == TargetService {
+				what[i] = "the target's admission limit"
+			}
+		}
+		return &leftError{left: what, err: errors.Join(errs...)}
 	}
 	return nil
 }

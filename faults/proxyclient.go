@@ -206,16 +206,18 @@ func (p *ProxyInjector) Restore(ctx context.Context) error {
 		return fmt.Errorf("restore proxy %s: %w", p.Client.BaseURL, err)
 	}
 	var errs []error
+	var left []string
 	for _, s := range now {
 		if !slices.Contains(p.added, s.Name) {
 			continue
 		}
 		if err := p.Client.Remove(ctx, s.Name); err != nil {
 			errs = append(errs, fmt.Errorf("restore proxy %s: remove %s: %w", p.Client.BaseURL, s.Name, err))
+			left = append(left, fmt.Sprintf("fault %s on proxy %s", s.Name, p.Client.BaseURL))
 		}
 	}
 	if len(errs) > 0 {
-		return errors.Join(errs...)
+		return &leftError{left: left, err: errors.Join(errs...)}
 	}
 	p.added = nil
 	return nil

@@ -210,6 +210,15 @@ type action struct {
 	inj    Injector
 }
 
+// leftError is a Restore that failed, naming what it left in place.
+type leftError struct {
+	left []string
+	err  error
+}
+
+func (e *leftError) Error() string { return e.err.Error() }
+func (e *leftError) Unwrap() error { return e.err }
+
 // RollbackError is a rollback that did not finish: Left names what is
 // still in place (faults not removed, injectors not restored).
 type RollbackError struct {
@@ -420,7 +429,12 @@ func (t *Timeline) rollback(ctx context.Context, start time.Time, in Injectors, 
 			continue
 		}
 		if err := s.Restore(rctx); err != nil {
-			left = append(left, fmt.Sprintf("state of %T not restored", inj))
+			var le *leftError
+			if errors.As(err, &le) {
+				left = append(left, le.left...)
+			} else {
+				left = append(left, fmt.Sprintf("the state of %T", inj))
+			}
 			errs = append(errs, err)
 			log.Error("fault rollback: restore failed", "injector", fmt.Sprintf("%T", inj), "err", err)
 			continue

@@ -142,6 +142,47 @@ func TestTimelineReportsARollbackThatFails(t *testing.T) {
 	err := <-done
 	var rb *RollbackError
 	require.ErrorAs(t, err, &rb)
-	assert.Contains(t, rb.Left, "fault blackhole on db")
+	assert.Equal(t, []string{"fault blackhole on db", "settings of dependency db"}, rb.Left)
 	assert.Contains(t, err.Error(), "restore dependency db")
+}
+
+func TestTimelineCapsTheTargetsConcurrencyAndRestoresIt(t *testing.T) {
+	tg := startTarget(t, "tok")
+	ctx := t.Context()
+	before, err := tg.admin.Admission(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "none", before["limiter"], "the unprotected preset has no limiter")
+
+	applied := make(chan struct{}, 1)
+	tl := &Timeline{
+		Entries: []Entry{{Name: "squeeze", Target: TargetService, Fault: Capacity{Concurrency: 2}}},
+		Emit: func(ev report.Event) {
+			if ev.Kind == report.EventFaultApplied {
+				applied <- struct{}{}
+			}
+		},
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- tl.Run(runCtx, time.Now(), Injectors{Target: &TargetInjector{Admin: tg.admin}}) }()
+	<-applied
+	during, err := tg.admin.Admission(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "static", during["limiter"])
+	assert.Equal(t, 2.0, during["limit"])
+	cancel()
+	require.NoError(t, <-done)
+	after, err := tg.admin.Admission(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, before, after)
+}
+
+func TestWithLimitKeepsAdaptiveBoundsValid(t *testing.T) {
+	got := withLimit(map[string]any{"limiter": "aimd", "limit": 50.0, "min_limit": 10.0, "max_limit": 200.0}, 4)
+	assert.Equal(t, map[string]any{"limiter": "aimd", "limit": 4, "min_limit": 4, "max_limit": 4}, got)
+	got = withLimit(map[string]any{"limiter": "gradient", "limit": 50.0, "min_limit": 2.0, "max_limit": 200.0}, 4)
+	assert.Equal(t, map[string]any{"limiter": "gradient", "limit": 4, "min_limit": 2.0, "max_limit": 4}, got)
+	got = withLimit(map[string]any{"limiter": "static", "limit": 50.0}, 4)
+	assert.Equal(t, map[string]any{"limiter": "static", "limit": 4, "min_limit": 0, "max_limit": 0}, got)
+	assert.Equal(t, map[string]any{"limiter": "none", "limit": 0, "min_limit": 0, "max_limit": 0}, restoreLimit(map[string]any{"limiter": "none"}))
 }
