@@ -25,7 +25,9 @@ type subcommand struct {
 
 // subcommands lists the helper commands; anything else runs the service.
 func subcommands() []subcommand {
-	return []subcommand{}
+	return []subcommand{
+		{"shuffle-shard", runShuffleShard},
+	}
 }
 
 const usageHead = `target runs the reference service: HTTP routes over simulated dependencies
