@@ -10,7 +10,8 @@
 //   - DepFault: it changes a simulated dependency of the reference target
 //     (a dep.Config patch, applied through the admin API by TargetInjector);
 //   - HTTPFault: it acts on each HTTP exchange through a fault proxy
-//     (package faults/proxy, driven by ProxyClient);
+//     (package faults/proxy; driven over its control API by ProxyInjector,
+//     or in process by proxy.Injector);
 //   - LoadFault: it changes the load itself (a surge, a burst, a new retry
 //     policy), through LoadInjector.
 //
