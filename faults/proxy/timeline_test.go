@@ -51,7 +51,9 @@ func TestTimelineDrivesTheProxy(t *testing.T) {
 			}
 			ctx, cancel := context.WithCancel(t.Context())
 			done := make(chan error, 1)
-			go func() { done <- tl.Run(ctx, time.Now(), faults.Injectors{Proxies: map[string]faults.Injector{"edge": inj}}) }()
+			go func() {
+				done <- tl.Run(ctx, time.Now(), faults.Injectors{Proxies: map[string]faults.Injector{"edge": inj}})
+			}()
 			<-applied
 			<-applied
 			assert.Equal(t, http.StatusServiceUnavailable, status(t, r))
