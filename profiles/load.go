@@ -260,3 +260,12 @@ func Open(nameOrPath string) (*Document, error) {
 	}
 	return Parse(nameOrPath, filepath.Dir(nameOrPath), data)
 }
+
+// BuiltinSource returns the YAML text of a built-in profile.
+func BuiltinSource(name string) ([]byte, error) {
+	data, err := builtinFS.ReadFile(path.Join(builtinDir, name+".yaml"))
+	if err != nil {
+		return nil, fmt.Errorf("%w %q: not a built-in profile", ErrNotFound, name)
+	}
+	return data, nil
+}

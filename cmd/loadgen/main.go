@@ -40,6 +40,8 @@ func commands() []command {
 		{"report", "summarise one or more results files (text, json, csv, hgrm, hlog)", runReport},
 		{"merge", "merge the results files of a sharded run into one", runMerge},
 		{"proxy", "an HTTP fault proxy: delay, abort, reset, stall, bandwidth, controlled by a JSON API", runProxy},
+		{"run", "play a scenario profile: target, phases, faults, reports, assertions, variants", runRun},
+		{"profiles", "list the built-in scenario profiles, or print one", runProfiles},
 	}
 }
 
