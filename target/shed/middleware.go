@@ -15,7 +15,8 @@ import (
 //     missing or malformed value means unknown), measured from arrival;
 //  2. calls Acquire; on refusal it answers 503 Service Unavailable with
 //     Retry-After and X-Shed-Reason (the [Reason]) and an empty body,
-//     without reading the request body and without allocating;
+//     without reading the request body (so a client that sent
+//     Expect: 100-continue never sends it) and without allocating;
 //  3. on admission, sets the request context's deadline to the client's
 //     deadline (when known), records the queue wait for [QueueWait], calls
 //     next, and releases the permit, reporting the request as dropped to
