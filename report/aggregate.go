@@ -31,9 +31,12 @@ const (
 	// maxWindows bounds the windows of one report: records later than
 	// maxWindows × width count in the last window (with a warning).
 	maxWindows = 100_000
-	// maxPhases bounds per-phase state; records naming a higher phase
-	// index count in the run totals only.
-	maxPhases = 1024
+	// hotWindows is how many of the latest windows may record into dense
+	// histograms (an index increment) rather than packed ones (a binary
+	// search); hotThreshold is how many values a window's packed histogram
+	// takes before it gets a dense one.
+	hotWindows   = 4
+	hotThreshold = 256
 	// maxRoutes bounds the route labels listed in the summary.
 	maxRoutes = 100
 	// tenantSketch is the capacity of the top-tenant sketches.
@@ -74,22 +77,24 @@ type tally struct {
 	outcomes, attemptOutcomes          outcomeCounts
 }
 
-// winAcc accumulates one window.
+// winAcc accumulates one window. While the window is hot, dlat and dlag
+// hold the values not yet moved into lat and lag.
 type winAcc struct {
 	tally
 	lat        *hdr.PackedHistogram // successful requests' latency, µs
 	lag        *hdr.PackedHistogram // first attempts' lag, µs
-	busy       int64                // Σ attempt time inside the window, ns
-	completed  int64                // attempts that ended in the window
-	attemptDur int64                // Σ their durations, ns
+	dlat, dlag *hdr.Histogram
+	busy       int64 // Σ attempt time inside the window, ns
+	completed  int64 // attempts that ended in the window
+	attemptDur int64 // Σ their durations, ns
 	timing     timingSum
 }
 
 // phaseAcc accumulates one phase.
 type phaseAcc struct {
 	tally
-	lat *hdr.PackedHistogram
-	lag *hdr.PackedHistogram
+	lat *hdr.Histogram
+	lag *hdr.Histogram
 }
 
 type timingSum struct {
@@ -149,7 +154,11 @@ type Aggregator struct {
 	lag      *hdr.Histogram
 	timing   timingSum
 	windows  []*winAcc
+	hotMax   int   // the latest window index seen
+	hot      []int // windows with dense histograms attached
+	pool     []*hdr.Histogram
 	phases   []*phaseAcc
+	nPhases  int // phases named by the headers: only they are tracked
 	status   [600]int64
 	statusX  map[int]int64
 	routes   map[string]struct{}
@@ -243,16 +252,12 @@ func (a *Aggregator) AddHeader(h Header) error {
 		a.Warn(fmt.Sprintf("streams have different SLOs (%v and %v): goodput uses %v", a.sources[0].h.SLO, h.SLO, a.slo))
 	}
 	a.sources = append(a.sources, source{h: h, shards: shards})
+	a.nPhases = max(a.nPhases, len(h.Phases))
 	return nil
 }
 
 // Warn adds a warning to the summary, e.g. that an input was truncated.
 func (a *Aggregator) Warn(msg string) { a.warns = append(a.warns, msg) }
-
-// windowAt returns the accumulator of the window holding instant t.
-func (a *Aggregator) windowAt(t time.Duration) *winAcc {
-	return a.window(a.windowIndex(t))
-}
 
 func (a *Aggregator) windowIndex(t time.Duration) int {
 	if t < 0 {
@@ -267,6 +272,9 @@ func (a *Aggregator) windowIndex(t time.Duration) int {
 }
 
 func (a *Aggregator) window(i int) *winAcc {
+	if i > a.hotMax {
+		a.advance(i)
+	}
 	if i >= len(a.windows) {
 		a.windows = slices.Grow(a.windows, i+1-len(a.windows))[:i+1]
 	}
@@ -278,8 +286,75 @@ func (a *Aggregator) window(i int) *winAcc {
 	return w
 }
 
+// advance makes i the latest window and moves the histograms of windows
+// that are no longer hot into their packed form.
+func (a *Aggregator) advance(i int) {
+	a.hotMax = i
+	kept := a.hot[:0]
+	for _, h := range a.hot {
+		if h > i-hotWindows {
+			kept = append(kept, h)
+			continue
+		}
+		a.cool(a.windows[h])
+	}
+	a.hot = kept
+}
+
+// cool moves a window's dense histograms into its packed ones.
+func (a *Aggregator) cool(w *winAcc) {
+	for _, pair := range [2]struct {
+		d **hdr.Histogram
+		p *hdr.PackedHistogram
+	}{{&w.dlat, w.lat}, {&w.dlag, w.lag}} {
+		if *pair.d == nil {
+			continue
+		}
+		pair.p.MergeFrom(*pair.d)
+		(*pair.d).Reset()
+		a.pool = append(a.pool, *pair.d)
+		*pair.d = nil
+	}
+}
+
+// coolAll moves every hot window's histograms into their packed form.
+func (a *Aggregator) coolAll() {
+	for _, h := range a.hot {
+		a.cool(a.windows[h])
+	}
+	a.hot = a.hot[:0]
+}
+
+// record adds v (µs) to a window's latency (lat) or lag histogram.
+func (a *Aggregator) record(w *winAcc, i int, lat bool, v int64) {
+	d, p := &w.dlag, &w.lag
+	if lat {
+		d, p = &w.dlat, &w.lat
+	}
+	if *d != nil {
+		// v is within the histogram's range, so RecordValue cannot fail.
+		_ = (*d).RecordValue(v)
+		return
+	}
+	recordPacked(p, v)
+	if (*p).TotalCount() < hotThreshold || i <= a.hotMax-hotWindows {
+		return
+	}
+	if w.dlat == nil && w.dlag == nil {
+		a.hot = append(a.hot, i)
+	}
+	if n := len(a.pool); n > 0 {
+		*d = a.pool[n-1]
+		a.pool = a.pool[:n-1]
+	} else {
+		*d = newHist()
+	}
+}
+
+func newHist() *hdr.Histogram { return hdr.New(histLowest, histHighest, histDigits) }
+
 func (a *Aggregator) phase(i uint16) *phaseAcc {
-	if int(i) >= maxPhases {
+	if int(i) >= a.nPhases {
 		return nil
 	}
 	if int(i) >= len(a.phases) {
@@ -287,7 +362,7 @@ func (a *Aggregator) phase(i uint16) *phaseAcc {
 	}
 	p := a.phases[i]
 	if p == nil {
-		p = &phaseAcc{}
+		p = &phaseAcc{lat: newHist(), lag: newHist()}
 		a.phases[i] = p
 	}
 	return p
@@ -318,7 +393,8 @@ func (a *Aggregator) AddResult(r *Result) {
 	if r.Final {
 		a.total.requests++
 		a.total.outcomes[slot]++
-		w := a.windowAt(r.Intended)
+		wi := a.windowIndex(r.Intended)
+		w := a.window(wi)
 		w.requests++
 		w.outcomes[slot]++
 		if ph != nil {
@@ -329,14 +405,14 @@ func (a *Aggregator) AddResult(r *Result) {
 			lat := r.Latency()
 			us := micros(lat)
 			_ = a.latency.RecordValue(us)
-			recordPacked(&w.lat, us)
+			a.record(w, wi, true, us)
 			good := a.slo <= 0 || lat <= a.slo
 			if good {
 				a.total.good++
 				w.good++
 			}
 			if ph != nil {
-				recordPacked(&ph.lat, us)
+				_ = ph.lat.RecordValue(us)
 				if good {
 					ph.good++
 				}
@@ -377,9 +453,9 @@ func (a *Aggregator) addAttempt(r *Result, slot int, ph *phaseAcc) {
 	if r.Attempt == 1 {
 		us := micros(r.Lag())
 		_ = a.lag.RecordValue(us)
-		recordPacked(&ws.lag, us)
+		a.record(ws, si, false, us)
 		if ph != nil {
-			recordPacked(&ph.lag, us)
+			_ = ph.lag.RecordValue(us)
 		}
 	}
 	we := ws
@@ -531,6 +607,7 @@ func outcomeMap(c *outcomeCounts, all bool) map[string]int64 {
 // change the Aggregator: more records may be added and Summary called
 // again.
 func (a *Aggregator) Summary() *Summary {
+	a.coolAll()
 	dur := a.duration()
 	s := &Summary{
 		SLOMs:           float64(a.slo) / float64(time.Millisecond),
@@ -675,7 +752,7 @@ func (a *Aggregator) phaseSummaries() []PhaseStats {
 		infos = a.sources[0].h.Phases
 	}
 	out := []PhaseStats{}
-	var empty phaseAcc
+	empty := phaseAcc{lat: newHist(), lag: newHist()}
 	for i, info := range infos {
 		p := &empty
 		if i < len(a.phases) && a.phases[i] != nil {
@@ -697,23 +774,11 @@ func (a *Aggregator) phaseSummaries() []PhaseStats {
 			ShedRatio:       ratio(p.attemptOutcomes[OutcomeShed], p.attempts),
 			Outcomes:        outcomeMap(&p.outcomes, true),
 			AttemptOutcomes: outcomeMap(&p.attemptOutcomes, true),
-			Latency:         packedLatency(p.lat),
-			Generator:       a.generator(nilIfEmpty(p.lag), p.outcomes[OutcomeGeneratorDropped]),
+			Latency:         latencyOf(p.lat),
+			Generator:       a.generator(p.lag, p.outcomes[OutcomeGeneratorDropped]),
 		})
 	}
 	return out
-}
-
-// nilIfEmpty turns a nil *PackedHistogram into a nil interface value.
-func nilIfEmpty(p *hdr.PackedHistogram) interface {
-	TotalCount() int64
-	ValueAtPercentile(float64) int64
-	Max() int64
-} {
-	if p == nil {
-		return nil
-	}
-	return p
 }
 
 func (a *Aggregator) warnings(s *Summary) []string {
