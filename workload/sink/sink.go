@@ -189,6 +189,16 @@ func (s *Sink) Accepted(r *report.Result) {
 	s.signal()
 }
 
+// Observe calls Accepted for r when r is an attempt the service accepted
+// (Status 202) and ignores every other record. It lets the runner's
+// recording sink feed the delivery sink without knowing about it: wrap the
+// runner's sink so that each Record(r) also calls Observe(r).
+func (s *Sink) Observe(r *report.Result) {
+	if r.Status == http.StatusAccepted {
+		s.Accepted(r)
+	}
+}
+
 // match fills res from the request's registration and settles one of its
 // outstanding messages. Called with mu held.
 func (s *Sink) match(p *pending, res *report.Result) {

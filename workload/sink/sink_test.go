@@ -86,6 +86,8 @@ func TestSinkMatchesDeliveriesAndSweepsUndelivered(t *testing.T) {
 	// Request 1 is registered before its delivery, request 2 after (a
 	// delivery may overtake the 202), request 3 is never delivered.
 	s.Accepted(&report.Result{RequestID: 1, Route: "msg", Tenant: "a", Intended: 1 * time.Second})
+	// Observe ignores what is not a 202: request 4 expects nothing.
+	s.Observe(&report.Result{RequestID: 4, Route: "msg", Status: 429})
 	enq := start.Add(1100 * time.Millisecond)
 	for _, d := range []backlog.Delivery{
 		{RequestID: "1", Tenant: "a", Status: "delivered", EnqueuedAt: enq, DeliveredAt: enq.Add(300 * time.Millisecond)},
@@ -96,7 +98,7 @@ func TestSinkMatchesDeliveriesAndSweepsUndelivered(t *testing.T) {
 		}
 	}
 	s.Accepted(&report.Result{RequestID: 2, Route: "msg", Tenant: "b", Intended: 1050 * time.Millisecond})
-	s.Accepted(&report.Result{RequestID: 3, Route: "msg", Tenant: "c", Intended: 1500 * time.Millisecond})
+	s.Observe(&report.Result{RequestID: 3, Route: "msg", Tenant: "c", Intended: 1500 * time.Millisecond, Status: 202})
 	if code := post(t, s.URL(), map[string]string{"request_id": "x", "status": "delivered"}); code != http.StatusBadRequest {
 		t.Errorf("malformed delivery: status %d, want 400", code)
 	}
