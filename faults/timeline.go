@@ -377,18 +377,32 @@ func (t *Timeline) emit(ev report.Event) {
 	}
 }
 
-// describe is a one-line description of e for events and logs.
+// describe is a one-line description of e for events and logs: its kind
+// and its fields as JSON, e.g. `delay {"delay":"100ms","jitter":"20ms"}`.
 func describe(e Entry) string {
 	s, err := SpecOf(e)
 	if err != nil {
 		return e.Fault.Kind()
 	}
-	s.Name, s.Target, s.At, s.For = "", "", 0, 0
+	s.Name, s.Kind, s.Target, s.At, s.For = "", "", "", 0, 0
 	b, err := json.Marshal(s)
 	if err != nil {
 		return e.Fault.Kind()
 	}
-	return string(b)
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return e.Fault.Kind()
+	}
+	delete(fields, "name")
+	delete(fields, "kind")
+	if len(fields) == 0 {
+		return e.Fault.Kind()
+	}
+	b, err = json.Marshal(fields) // map keys come out sorted
+	if err != nil {
+		return e.Fault.Kind()
+	}
+	return e.Fault.Kind() + " " + string(b)
 }
 
 // isInstant reports whether f happens at once and is never removed.

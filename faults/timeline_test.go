@@ -117,7 +117,8 @@ func TestTimelineAppliesAndRemovesOnTime(t *testing.T) {
 		assert.Equal(t, report.EventFaultApplied, got[0].Kind)
 		assert.Equal(t, "slow", got[0].Name)
 		assert.Equal(t, "db", got[0].Target)
-		assert.Contains(t, got[0].Detail, `"delay":"1s"`)
+		assert.Equal(t, `delay {"delay":"1s"}`, got[0].Detail)
+		assert.Equal(t, `abort {"probability":0.5,"status":503}`, got[2].Detail)
 		assert.Equal(t, report.EventFaultRemoved, got[4].Kind)
 	})
 }
