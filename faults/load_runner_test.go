@@ -22,8 +22,12 @@ type collect struct {
 	events  []report.Event
 }
 
-func (c *collect) Record(r *report.Result) { c.mu.Lock(); c.results = append(c.results, *r); c.mu.Unlock() }
-func (c *collect) Event(e *report.Event)   { c.mu.Lock(); c.events = append(c.events, *e); c.mu.Unlock() }
+func (c *collect) Record(r *report.Result) {
+	c.mu.Lock()
+	c.results = append(c.results, *r)
+	c.mu.Unlock()
+}
+func (c *collect) Event(e *report.Event) { c.mu.Lock(); c.events = append(c.events, *e); c.mu.Unlock() }
 
 // TestSurgeOnTheRealRunner plays a surge through the timeline on the load
 // engine's Runner against a loopback server: the offered rate triples for
