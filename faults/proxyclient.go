@@ -40,6 +40,18 @@ func ProxySpec(s Spec) (Entry, error) {
 	return e, nil
 }
 
+// APIError is a control API call the proxy answered with an error status:
+// it refused the call and changed nothing.
+type APIError struct {
+	Method, Path string
+	Status       int    // HTTP status
+	Msg          string // the proxy's explanation
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("%s %s: %d %s: %s", e.Method, e.Path, e.Status, http.StatusText(e.Status), e.Msg)
+}
+
 // ProxyClient calls a fault proxy's control API (see package
 // faults/proxy): GET /faults, POST /faults, PUT /faults/{name},
 // DELETE /faults/{name}, POST /reset. It is safe for concurrent use; its
@@ -120,7 +132,7 @@ func (c *ProxyClient) do(ctx context.Context, method, path string, in, out any) 
 		if json.Unmarshal(data, &e) == nil && e.Error != "" {
 			msg = e.Error
 		}
-		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, msg)
+		return &APIError{Method: method, Path: path, Status: resp.StatusCode, Msg: msg}
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
@@ -177,10 +189,15 @@ func (p *ProxyInjector) Apply(ctx context.Context, e Entry) error {
 	s.Target, s.At, s.For = "", 0, 0
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !slices.Contains(p.added, e.Name) {
-		p.added = append(p.added, e.Name)
+	err = p.Client.Add(ctx, s)
+	var refused *APIError
+	if errors.As(err, &refused) {
+		return err // the proxy refused it: nothing to remove later (a fault of that name may be someone else's)
 	}
-	return p.Client.Add(ctx, s)
+	if !slices.Contains(p.added, e.Name) {
+		p.added = append(p.added, e.Name) // added, or perhaps added (the answer was lost): Restore checks
+	}
+	return err
 }
 
 // Remove deletes e from the proxy.

@@ -82,3 +82,16 @@ func TestTimelineRefusesDependencyKindsOnAProxy(t *testing.T) {
 		assert.Contains(t, err.Error(), "faults[1].kind")
 	}
 }
+
+func TestProxyInjectorLeavesAFaultOfTheSameNameAlone(t *testing.T) {
+	r := start(t, ok, "")
+	require.NoError(t, r.control.Add(t.Context(), faults.Spec{Name: "outage", Kind: "abort", Status: 500}))
+	tl := &faults.Timeline{Entries: []faults.Entry{{Name: "outage", Target: "edge", Fault: faults.Stall{}}}}
+	err := tl.Run(t.Context(), time.Now(), faults.Injectors{Proxies: map[string]faults.Injector{"edge": &faults.ProxyInjector{Client: r.control}}})
+	var refused *faults.APIError
+	require.ErrorAs(t, err, &refused)
+	assert.Equal(t, http.StatusConflict, refused.Status)
+	left := r.p.List()
+	require.Len(t, left, 1, "the rollback did not remove the fault it could not add")
+	assert.Equal(t, "abort", left[0].Kind)
+}
