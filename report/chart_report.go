@@ -1,0 +1,310 @@
+package report
+
+import (
+	"html/template"
+	"image/color"
+	"math"
+)
+
+// htmlChart is one rendered chart of the HTML report, with the legend the
+// page draws beside it.
+type htmlChart struct {
+	Title   string
+	Caption string
+	Legend  []legendEntry
+	SVG     []byte
+}
+
+// legendEntry is one swatch of a chart legend.
+type legendEntry struct {
+	Name   string
+	Color  template.CSS // CSS colour, from cssColor
+	Dashed bool
+	Band   bool // a filled band rather than a line
+}
+
+// newChart renders spec into an htmlChart, with a legend entry per named
+// series. It returns false when the chart has no data.
+func newChart(title, caption string, spec chartSpec) (htmlChart, bool, error) {
+	svg, err := renderChart(spec)
+	if err == errNoData {
+		return htmlChart{}, false, nil
+	}
+	if err != nil {
+		return htmlChart{}, false, err
+	}
+	c := htmlChart{Title: title, Caption: caption, SVG: svg}
+	for _, s := range spec.Series {
+		if s.Name != "" {
+			c.Legend = append(c.Legend, legendEntry{Name: s.Name, Color: template.CSS(cssColor(s.Color)), Dashed: s.Dashed, Band: spec.Stacked})
+		}
+	}
+	if len(spec.Shades) > 0 {
+		c.Legend = append(c.Legend, legendEntry{Name: "disturbance", Color: template.CSS(cssColor(colShade)), Band: true})
+	}
+	return c, true, nil
+}
+
+// chartWindows are the windows time charts show: those that start before
+// the schedule's end (later ones hold only stragglers, and would show the
+// offered load falling to nothing).
+func chartWindows(s *Summary) []Window {
+	n := len(s.Windows)
+	for n > 1 && s.DurationS > 0 && s.Windows[n-1].StartS >= s.DurationS-1e-9 {
+		n--
+	}
+	return s.Windows[:n]
+}
+
+// windowTimes returns the midpoints of the chart windows: a window's rate
+// belongs to the middle of the second it was measured over.
+func windowTimes(s *Summary) []float64 {
+	ws := chartWindows(s)
+	xs := make([]float64, len(ws))
+	for i, w := range ws {
+		xs[i] = w.StartS + s.WindowS/2
+	}
+	return xs
+}
+
+// windowSeries maps f over the chart windows.
+func windowSeries(s *Summary, f func(w *Window) float64) []float64 {
+	ws := chartWindows(s)
+	ys := make([]float64, len(ws))
+	for i := range ws {
+		ys[i] = f(&ws[i])
+	}
+	return ys
+}
+
+// latencyOrGap is a window latency in ms, NaN (a gap) when the window had
+// no successful request.
+func latencyOrGap(w *Window, v float64) float64 {
+	if w.LatencyHistogram() == nil && v == 0 {
+		return math.NaN()
+	}
+	return v
+}
+
+// disturbanceShades shades the run's fault windows and surges.
+func disturbanceShades(s *Summary) []chartShade {
+	var out []chartShade
+	for _, d := range mergeSpans(DisturbanceSpans(s)) {
+		out = append(out, chartShade{From: d.Start.Seconds(), To: d.End.Seconds(), Label: d.Name})
+	}
+	return out
+}
+
+// constantSeries is a horizontal line at y across xs's range.
+func constantSeries(name string, xs []float64, y float64, c color.Color) chartSeries {
+	if len(xs) == 0 {
+		return chartSeries{Name: name, Color: c, Dashed: true}
+	}
+	return chartSeries{Name: name, X: []float64{xs[0], xs[len(xs)-1]}, Y: []float64{y, y}, Color: c, Dashed: true, Width: 1.2}
+}
+
+// chartDef is a chart to render: its title, caption and spec.
+type chartDef struct {
+	title, caption string
+	spec           chartSpec
+}
+
+// runCharts are the charts of one run's report.
+func runCharts(s *Summary) ([]htmlChart, error) {
+	xs := windowTimes(s)
+	shades := disturbanceShades(s)
+	var specs []chartDef
+	add := func(title, caption string, spec chartSpec) {
+		specs = append(specs, chartDef{title, caption, spec})
+	}
+
+	add("Load: offered, throughput and goodput", "Requests per second in each window. Goodput counts requests that succeeded within the SLO, measured from their intended start.", chartSpec{
+		XLabel: "time (s)", XFromZero: true, YLabel: "per second", YFromZero: true, Shades: shades,
+		Series: []chartSeries{
+			{Name: "offered", X: xs, Y: windowSeries(s, func(w *Window) float64 { return w.OfferedRPS }), Color: colOffered, Dashed: true},
+			{Name: "throughput", X: xs, Y: windowSeries(s, func(w *Window) float64 { return w.ThroughputRPS }), Color: colThroughput},
+			{Name: "goodput", X: xs, Y: windowSeries(s, func(w *Window) float64 { return w.GoodputRPS }), Color: colGoodput, Width: 2.2},
+		},
+	})
+
+	lat := []chartSeries{
+		{Name: "p50", X: xs, Y: windowSeries(s, func(w *Window) float64 { return latencyOrGap(w, w.Latency.P50) }), Color: colP50},
+		{Name: "p90", X: xs, Y: windowSeries(s, func(w *Window) float64 { return latencyOrGap(w, w.Latency.P90) }), Color: colP90},
+		{Name: "p99", X: xs, Y: windowSeries(s, func(w *Window) float64 { return latencyOrGap(w, w.Latency.P99) }), Color: colP99, Width: 2.2},
+		{Name: "p99.9", X: xs, Y: windowSeries(s, func(w *Window) float64 { return latencyOrGap(w, w.Latency.P999) }), Color: colP999},
+		{Name: "max", X: xs, Y: windowSeries(s, func(w *Window) float64 { return latencyOrGap(w, w.Latency.Max) }), Color: colMax, Width: 0.9},
+	}
+	if s.SLOMs > 0 {
+		lat = append(lat, constantSeries("SLO", xs, s.SLOMs, colSLO))
+	}
+	add("Latency percentiles over time", "Successful requests, from intended start; each window's own HdrHistogram. Log scale.", chartSpec{
+		XLabel: "time (s)", XFromZero: true, YLabel: "latency", LogY: true, Shades: shades, Series: lat,
+	})
+
+	var bands []chartSeries
+	width := max(s.WindowS, 1e-9)
+	for _, o := range Outcomes() {
+		name := o.String()
+		ys := windowSeries(s, func(w *Window) float64 { return float64(w.Outcomes[name]) / width })
+		if slicesAllZero(ys) {
+			continue
+		}
+		bands = append(bands, chartSeries{Name: name, X: xs, Y: ys, Color: outcomeColor(o)})
+	}
+	add("Outcomes over time", "Requests per second by final outcome, in the window of their intended start.", chartSpec{
+		XLabel: "time (s)", XFromZero: true, YLabel: "requests per second", Stacked: true, YFromZero: true, Shades: shades, Series: bands,
+	})
+
+	add("Concurrency in flight", "Time-averaged attempts in flight in each window (Little's law: throughput × latency).", chartSpec{
+		XLabel: "time (s)", XFromZero: true, YLabel: "attempts in flight", YFromZero: true, Shades: shades,
+		Series: []chartSeries{{Name: "in flight", X: xs, Y: windowSeries(s, func(w *Window) float64 { return w.InFlightMean }), Color: colThroughput}},
+	})
+
+	px, py := percentileCurve(s)
+	add("Latency distribution", "Percentiles of the whole run's successful requests on a 1/(1−p) axis, so the tail gets the room it deserves.", chartSpec{
+		XLabel: "percentile", YLabel: "latency", LogY: true, PercentileX: true,
+		Series: append([]chartSeries{{Name: s.Label, X: px, Y: py, Color: colP99, Width: 2}}, sloOver(s.SLOMs, px)...),
+	})
+
+	if tp := s.TippingPoint; tp != nil {
+		specs = append(specs, rampCharts(tp)...)
+	}
+
+	return renderCharts(specs)
+}
+
+// renderCharts renders each chart, leaving out those without data.
+func renderCharts(defs []chartDef) ([]htmlChart, error) {
+	out := make([]htmlChart, 0, len(defs))
+	for _, d := range defs {
+		c, ok, err := newChart(d.title, d.caption, d.spec)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// sloOver is an SLO line across xs, or nothing without an SLO.
+func sloOver(sloMs float64, xs []float64) []chartSeries {
+	if sloMs <= 0 || len(xs) == 0 {
+		return nil
+	}
+	return []chartSeries{constantSeries("SLO", xs, sloMs, colSLO)}
+}
+
+func slicesAllZero(ys []float64) bool {
+	for _, y := range ys {
+		if y != 0 && !math.IsNaN(y) {
+			return false
+		}
+	}
+	return true
+}
+
+// percentileCurve samples the run's latency distribution at p = 1 − 10^(−k/20)
+// (20 points a decade of 1/(1−p)) up to the percentile its sample count
+// resolves, and returns x = 1/(1−p) and y = latency in ms. Without the
+// histogram (a Summary read from JSON) it falls back to the summary's
+// percentiles.
+func percentileCurve(s *Summary) (xs, ys []float64) {
+	h := s.LatencyHistogram()
+	if h == nil || h.TotalCount() == 0 {
+		l := s.Latency
+		if l.P50 == 0 {
+			return nil, nil
+		}
+		return []float64{2, 10, 100, 1000}, []float64{l.P50, l.P90, l.P99, l.P999}
+	}
+	n := float64(h.TotalCount())
+	for k := 0; ; k++ {
+		tail := math.Pow(10, -float64(k)/20)
+		if tail*n < 1 && k > 0 {
+			break
+		}
+		xs = append(xs, 1/tail)
+		ys = append(ys, float64(h.ValueAtPercentile(100*(1-tail)))/1000)
+		if k > 200 {
+			break
+		}
+	}
+	return xs, ys
+}
+
+// rampCharts are the charts of a ramp: goodput and throughput against
+// offered load with the tipping point marked, and p99 against offered.
+func rampCharts(tp *TippingPoint) []chartDef {
+	var off, thr, good, p99 []float64
+	for _, s := range tp.Steps {
+		off = append(off, s.OfferedRPS)
+		thr = append(thr, s.ThroughputRPS)
+		good = append(good, s.GoodputRPS)
+		p99 = append(p99, s.P99Ms)
+	}
+	var marks []chartMark
+	if tp.Found {
+		marks = []chartMark{{X: tp.OfferedRPS, Label: "tipping point " + compactNumber(tp.OfferedRPS) + "/s", Color: colSLO}}
+	}
+	ideal := chartSeries{Name: "offered (ideal)", X: off, Y: off, Color: colOffered, Dashed: true, Width: 1}
+	p99Series := []chartSeries{{Name: "p99", X: off, Y: p99, Color: colP99, Points: true, Width: 2}}
+	p99Series = append(p99Series, sloOver(tp.SLOMs, off)...)
+	return []chartDef{
+		{"Ramp: goodput and throughput against offered load", "One point per step. The tipping point is the highest step with goodput ≥ 99% of offered and p99 ≤ SLO.", chartSpec{
+			XLabel: "offered load (requests/s)", YLabel: "per second", YFromZero: true, Marks: marks,
+			Series: []chartSeries{ideal, {Name: "throughput", X: off, Y: thr, Color: colThroughput, Points: true}, {Name: "goodput", X: off, Y: good, Color: colGoodput, Points: true, Width: 2.2}},
+		}},
+		{"Ramp: p99 latency against offered load", "p99 of each step's successful requests, log scale.", chartSpec{
+			XLabel: "offered load (requests/s)", YLabel: "p99 latency", LogY: true, Marks: marks, Series: p99Series,
+		}},
+	}
+}
+
+// compareCharts overlay the runs of a comparison, one colour a run.
+func compareCharts(runs []HTMLRun) ([]htmlChart, error) {
+	goodput := chartDef{"Goodput over time", "Requests per second that succeeded within the SLO, per run.", chartSpec{XLabel: "time (s)", XFromZero: true, YLabel: "per second", YFromZero: true}}
+	p99 := chartDef{"p99 latency over time", "Each window's p99 of successful requests, per run. Log scale.", chartSpec{XLabel: "time (s)", XFromZero: true, YLabel: "p99 latency", LogY: true}}
+	dist := chartDef{"Latency distribution", "Percentiles of each run's successful requests on a 1/(1−p) axis.", chartSpec{XLabel: "percentile", YLabel: "latency", LogY: true, PercentileX: true}}
+	inflight := chartDef{"Concurrency in flight", "Time-averaged attempts in flight, per run.", chartSpec{XLabel: "time (s)", XFromZero: true, YLabel: "attempts in flight", YFromZero: true}}
+	amp := chartDef{"Retry amplification over time", "Attempts ÷ requests in each window, per run (1 = no retries).", chartSpec{XLabel: "time (s)", XFromZero: true, YLabel: "attempts per request", YFromZero: true}}
+	ramp := chartDef{"Goodput against offered load", "Ramps: one point per step, per run.", chartSpec{XLabel: "offered load (requests/s)", YLabel: "goodput per second", YFromZero: true}}
+	hasRamp := false
+	for i, r := range runs {
+		s := r.Summary
+		c := runColor(i)
+		xs := windowTimes(s)
+		goodput.spec.Series = append(goodput.spec.Series, chartSeries{Name: r.Label, X: xs, Y: windowSeries(s, func(w *Window) float64 { return w.GoodputRPS }), Color: c})
+		p99.spec.Series = append(p99.spec.Series, chartSeries{Name: r.Label, X: xs, Y: windowSeries(s, func(w *Window) float64 { return latencyOrGap(w, w.Latency.P99) }), Color: c})
+		px, py := percentileCurve(s)
+		dist.spec.Series = append(dist.spec.Series, chartSeries{Name: r.Label, X: px, Y: py, Color: c})
+		inflight.spec.Series = append(inflight.spec.Series, chartSeries{Name: r.Label, X: xs, Y: windowSeries(s, func(w *Window) float64 { return w.InFlightMean }), Color: c})
+		amp.spec.Series = append(amp.spec.Series, chartSeries{Name: r.Label, X: xs, Y: windowSeries(s, func(w *Window) float64 {
+			if w.Requests == 0 {
+				return math.NaN()
+			}
+			return w.Amplification
+		}), Color: c})
+		if tp := s.TippingPoint; tp != nil {
+			hasRamp = true
+			var off, good []float64
+			for _, st := range tp.Steps {
+				off = append(off, st.OfferedRPS)
+				good = append(good, st.GoodputRPS)
+			}
+			ramp.spec.Series = append(ramp.spec.Series, chartSeries{Name: r.Label, X: off, Y: good, Color: c, Points: true})
+		}
+		if i == 0 {
+			goodput.spec.Shades = disturbanceShades(s)
+			p99.spec.Shades = goodput.spec.Shades
+			inflight.spec.Shades = goodput.spec.Shades
+			amp.spec.Shades = goodput.spec.Shades
+		}
+	}
+	defs := []chartDef{goodput, p99, dist, inflight, amp}
+	if hasRamp {
+		defs = append(defs, ramp)
+	}
+	return renderCharts(defs)
+}

@@ -1,0 +1,218 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var screenshotPath = flag.String("screenshot", "", "also write the HTML report screenshots to this path (a .png; the ramp and compare reports get -ramp and -compare suffixes)")
+
+// syntheticRamp is a stepped ramp, 3 s a step from 100 to 700 rps, against
+// a service with capacity 400 rps and a 20 ms service time: past capacity
+// its queue grows and requests start missing the 250 ms SLO.
+func syntheticRamp() (Header, []record) {
+	h := Header{Version: FormatVersion, Tool: "goodput/test", Host: "gen-1", Start: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC), Seed: 3, Label: "ramp", SLO: 250 * time.Millisecond}
+	rng := rand.New(rand.NewPCG(3, 3))
+	const capacity = 400.0
+	var recs []record
+	var id uint64
+	var backlog time.Duration // queueing delay carried from one request to the next
+	for i, rate := 0, 100.0; rate <= 700; i, rate = i+1, rate+100 {
+		off := time.Duration(i) * 3 * time.Second
+		h.Phases = append(h.Phases, PhaseInfo{Name: fmt.Sprintf("step-%d", i+1), Offset: off, Duration: 3 * time.Second, FromRPS: rate, ToRPS: rate})
+		gap := time.Duration(float64(time.Second) / rate)
+		for t := time.Duration(0); t < 3*time.Second; t += gap {
+			id++
+			// Each request adds 1/capacity s of work; the time passes drains it.
+			backlog = max(0, backlog+time.Duration(float64(time.Second)/capacity)-gap)
+			lat := 20*time.Millisecond + backlog + time.Duration(rng.IntN(3000))*time.Microsecond
+			intended := off + t
+			r := Result{RequestID: id, Attempt: 1, Phase: uint16(i), Final: true, Route: "GET /items", Intended: intended, Start: intended, End: intended + lat, Status: 200, Outcome: OutcomeOK}
+			if lat > time.Second {
+				r.End, r.Status, r.Outcome = intended+time.Second, 0, OutcomeClientTimeout
+			}
+			recs = append(recs, record{kind: RecordResult, res: r})
+		}
+	}
+	return h, recs
+}
+
+// htmlFixtures renders the three kinds of HTML report: one run with
+// recovery and assertions, a ramp, and a comparison.
+func htmlFixtures(t *testing.T) map[string][]byte {
+	t.Helper()
+	run := aggregate(t, Options{}, syntheticFile(t, 1))
+	AnalyzeRecovery(run, RecoveryOptions{Window: 2 * time.Second})
+	run.Assertions = Evaluate(mustParse(t, "p99 < 250ms", "goodput_ratio >= 0.99", "recovery_time < 5s", "phase(surge).shed_ratio < 0.5"), FiguresOf(run), PhaseFigures(run))
+
+	h, recs := syntheticRamp()
+	data, _ := encodeStream(t, h, recs)
+	ramp := aggregate(t, Options{}, data)
+	require.True(t, IsRamp(ramp))
+	AnalyzeTippingPoint(ramp, 0)
+
+	other := aggregate(t, Options{}, syntheticFile(t, 2))
+	other.Label = "protected"
+	AnalyzeRecovery(other, RecoveryOptions{Window: 2 * time.Second})
+
+	out := map[string][]byte{}
+	for name, rep := range map[string]HTMLReport{
+		"run":     {Runs: []HTMLRun{{Summary: run}}},
+		"ramp":    {Title: "goodput ramp", Runs: []HTMLRun{{Summary: ramp}}},
+		"compare": {Title: "goodput comparison", Runs: []HTMLRun{{Label: "unprotected", Summary: run}, {Summary: other}}},
+	} {
+		var buf bytes.Buffer
+		require.NoError(t, WriteHTML(&buf, rep), name)
+		out[name] = buf.Bytes()
+	}
+	return out
+}
+
+func TestWriteHTMLIsSelfContained(t *testing.T) {
+	for name, page := range htmlFixtures(t) {
+		t.Run(name, func(t *testing.T) {
+			html := string(page)
+			assert.True(t, strings.HasPrefix(html, "<!DOCTYPE html>"))
+			assert.Greater(t, strings.Count(html, `<svg class="chart"`), 3)
+			lower := strings.ToLower(stripSVGNamespaces(html))
+			for _, ref := range []string{"<script", "<link", "src=", "url(", "@import", "http://", "https://"} {
+				assert.False(t, strings.Contains(lower, ref), "an external reference (or a script) in the report: %q", ref)
+			}
+			assert.False(t, strings.Contains(html, "<?xml"), "SVG prologs are stripped for inlining")
+			assert.True(t, strings.Contains(html, "Content-Security-Policy"))
+		})
+	}
+	pages := htmlFixtures(t)
+	for name, want := range map[string][]string{
+		"run":     {"Assertions: 3 passed, 1 failed", "FAIL</span> <span>goodput_ratio = ", "Disturbances and recovery", "surge + slow-db"},
+		"ramp":    {"Tipping point", "400/s", "Universal Scalability Law"},
+		"compare": {"Side by side", `class="num best"`, "unprotected: goodput_ratio = ", "Recovery: protected"},
+	} {
+		for _, w := range want {
+			assert.True(t, strings.Contains(string(pages[name]), w), "%s report lacks %q", name, w)
+		}
+	}
+}
+
+// stripSVGNamespaces removes the xmlns URIs of inline SVG, which name a
+// namespace and are never fetched.
+func stripSVGNamespaces(html string) string {
+	html = strings.ReplaceAll(html, `xmlns="http://www.w3.org/2000/svg"`, "")
+	return strings.ReplaceAll(html, `xmlns:xlink="http://www.w3.org/1999/xlink"`, "")
+}
+
+func TestWriteHTMLRefusesEmptyReport(t *testing.T) {
+	assert.Error(t, WriteHTML(&bytes.Buffer{}, HTMLReport{}))
+	assert.Error(t, WriteHTML(&bytes.Buffer{}, HTMLReport{Runs: []HTMLRun{{}}}))
+}
+
+const chromiumPath = "/usr/bin/chromium"
+
+// TestHTMLReportInChromium opens each report in real headless chromium:
+// it must load with no console error, fetch nothing but itself, and show
+// its charts. Screenshots go to a temporary directory (and to -screenshot).
+func TestHTMLReportInChromium(t *testing.T) {
+	if _, err := exec.LookPath(chromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("chromium is required in CI: %v", err)
+		}
+		t.Skipf("chromium not installed: %v", err)
+	}
+	dir := t.TempDir()
+	pages := htmlFixtures(t)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(filepath.Join(dir, "profile")),
+		chromedp.WindowSize(1360, 900),
+	)
+	defer cancelAlloc()
+
+	for _, name := range []string{"run", "ramp", "compare"} {
+		path := filepath.Join(dir, name+".html")
+		require.NoError(t, os.WriteFile(path, pages[name], 0o644))
+		url := "file://" + path
+
+		var mu sync.Mutex
+		var problems, requests []string
+		tabCtx, cancelTab := chromedp.NewContext(allocCtx, chromedp.WithListener(func(ev any) {
+			mu.Lock()
+			defer mu.Unlock()
+			switch ev := ev.(type) {
+			case *runtime.EventConsoleAPICalled:
+				if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeWarning || ev.Type == runtime.ConsoleAPICalledTypeAssert {
+					problems = append(problems, fmt.Sprintf("console.%s %v", ev.Type, ev.Args))
+				}
+			case *runtime.EventExceptionThrown:
+				problems = append(problems, "exception: "+ev.ExceptionDetails.Text)
+			case *log.EventEntryAdded:
+				if ev.Entry.Level == log.EntryLevelError || ev.Entry.Level == log.EntryLevelWarning {
+					problems = append(problems, fmt.Sprintf("log %s: %s %s", ev.Entry.Level, ev.Entry.Text, ev.Entry.URL))
+				}
+			case *network.EventRequestWillBeSent:
+				requests = append(requests, ev.Request.URL)
+			}
+		}))
+
+		require.NoError(t, chromedp.Do(tabCtx, chromedp.Navigate(url)), name)
+		charts, err := chromedp.Run(tabCtx, chromedp.Evaluate[int](`Array.from(document.querySelectorAll("svg.chart")).filter(s => s.getBoundingClientRect().width > 300 && s.getBoundingClientRect().height > 100).length`))
+		require.NoError(t, err)
+		paths, err := chromedp.Run(tabCtx, chromedp.Evaluate[int](`document.querySelectorAll("svg.chart path").length`))
+		require.NoError(t, err)
+		overflow, err := chromedp.Run(tabCtx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
+		require.NoError(t, err)
+		png, err := chromedp.Run(tabCtx, chromedp.FullScreenshot(100))
+		require.NoError(t, err)
+		cancelTab()
+
+		mu.Lock()
+		assert.Empty(t, problems, "%s: console errors", name)
+		for _, u := range requests {
+			assert.Equal(t, url, u, "%s: the report fetched something other than itself", name)
+		}
+		assert.NotEmpty(t, requests, "%s: the navigation itself was seen", name)
+		mu.Unlock()
+		want := map[string]int{"run": 5, "ramp": 7, "compare": 5}[name]
+		assert.GreaterOrEqual(t, charts, want, "%s: visible SVG charts", name)
+		assert.Greater(t, paths, 10*want, "%s: chart paths drawn", name)
+		assert.False(t, overflow, "%s: the page scrolls sideways", name)
+		require.True(t, bytes.HasPrefix(png, []byte("\x89PNG")), "%s: screenshot is a PNG", name)
+		shot := filepath.Join(dir, name+".png")
+		require.NoError(t, os.WriteFile(shot, png, 0o644))
+		if *screenshotPath != "" {
+			dst := *screenshotPath
+			if name != "run" {
+				dst = strings.TrimSuffix(dst, ".png") + "-" + name + ".png"
+			}
+			require.NoError(t, os.WriteFile(dst, png, 0o644))
+			t.Logf("screenshot of the %s report: %s", name, dst)
+		}
+	}
+}
