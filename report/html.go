@@ -107,7 +107,7 @@ type htmlTable struct {
 	Head    []string
 	// HeadClass aligns each heading with its column ("num" or "").
 	HeadClass []string
-	Rows    [][]htmlCell
+	Rows      [][]htmlCell
 }
 
 // htmlCell is a table cell; Class is "num", "best", "good", "bad" (space
