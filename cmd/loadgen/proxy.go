@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"time"
 
 	"github.com/goodput-dev/goodput/faults"
@@ -20,9 +21,10 @@ const proxyExamples = `  # Put a fault proxy in front of a dependency and slow 3
   curl -X DELETE 127.0.0.1:8091/faults/slow     # remove one
   curl -X POST 127.0.0.1:8091/reset             # remove all
 
-  # Start with a fault in place; control API on all interfaces needs a token
+  # Start with a fault in place; a control API on all interfaces needs a token
+  export LOADGEN_PROXY_TOKEN=$(head -c 16 /dev/urandom | base64)
   loadgen proxy --upstream http://10.0.0.5:8080 --listen :8090 --control :8091 \
-    --control-token "$TOKEN" --fault '{"name":"flaky","kind":"abort","status":503,"probability":0.1}'
+    --fault '{"name":"flaky","kind":"abort","status":503,"probability":0.1}'
 `
 
 // runProxy implements "loadgen proxy": a reverse proxy that applies
@@ -32,7 +34,7 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	listen := fs.String("listen", "127.0.0.1:8090", "address the proxied traffic arrives on")
 	upstream := fs.String("upstream", "", "URL of the service behind the proxy (required), e.g. http://127.0.0.1:8080")
 	control := fs.String("control", "127.0.0.1:8091", "address of the control API (GET/POST /faults, PUT/DELETE /faults/{name}, POST /reset); a non-loopback address needs --control-token")
-	token := fs.String("control-token", "", "require \"Authorization: Bearer TOKEN\" on every control call")
+	token := fs.String("control-token", "", "require \"Authorization: Bearer TOKEN\" on every control call (default $LOADGEN_PROXY_TOKEN, which keeps it out of ps)")
 	seed := fs.Uint64("seed", 0, "seed of the per-request probability and jitter draws (0: from the clock, printed)")
 	initial := fs.StringArray("fault", nil, "a fault in place from the start, as the control API's JSON (repeatable)")
 	drain := fs.Duration("drain", 5*time.Second, "on shutdown, how long requests in flight may take to finish")
@@ -41,6 +43,9 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if fs.NArg() > 0 {
 		return usageErrorf("proxy: unexpected argument %q (see loadgen proxy --help)", fs.Arg(0))
+	}
+	if *token == "" {
+		*token = os.Getenv("LOADGEN_PROXY_TOKEN")
 	}
 	if *upstream == "" {
 		return usageErrorf("proxy: --upstream is required (the URL of the service behind the proxy)")
