@@ -11,6 +11,14 @@
 // that never arrived: Drain, at the end of a run, waits a grace period and
 // then records every accepted message still missing as undelivered.
 //
+// A sink record has Attempt 0 and Final false (the request's final record
+// stays the generator's, the 202), RequestID, Phase, Route and Tenant of
+// the request, Intended its intended start, End the arrival at the sink,
+// Age the message's age at delivery by the service's clock, Start = End −
+// Age (the enqueue instant as seen by the sink), and an async Outcome:
+// delivered, expired, dead_lettered or undelivered. Latency() is then what
+// an async user felt: from the intended start to the delivery.
+//
 // It leaves out delivery authentication and ordering checks.
 package sink
 
