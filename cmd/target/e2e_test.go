@@ -1,0 +1,237 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The tests in this file run the real binaries, target and loadgen, as
+// processes: the end-to-end experiments of issue 4.
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+// binaries builds target and loadgen once per test binary.
+func binaries(t *testing.T) (target, loadgen string) {
+	t.Helper()
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "goodput-target-e2e-")
+		if buildErr != nil {
+			return
+		}
+		for _, name := range []string{"target", "loadgen"} {
+			out, err := exec.Command("go", "build", "-o", filepath.Join(binDir, name),
+				"github.com/goodput-dev/goodput/cmd/"+name).CombinedOutput()
+			if err != nil {
+				buildErr = errors.New("go build " + name + ": " + err.Error() + "\n" + string(out))
+				return
+			}
+		}
+	})
+	require.NoError(t, buildErr)
+	return filepath.Join(binDir, "target"), filepath.Join(binDir, "loadgen")
+}
+
+// startTarget starts the target binary on free loopback ports and returns
+// its API and admin URLs; it is stopped with SIGTERM (and waited for) when
+// the test ends, and must exit 0.
+func startTarget(t *testing.T, args ...string) (api, admin string) {
+	t.Helper()
+	bin, _ := binaries(t)
+	cmd := exec.Command(bin, append([]string{"--listen", "127.0.0.1:0"}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	lines := make(chan string, 1)
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		sc := bufio.NewScanner(stdout)
+		if sc.Scan() {
+			lines <- sc.Text()
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		<-copied
+		err := cmd.Wait()
+		assert.NoError(t, err, "target exit; stderr:\n%s", stderr.String())
+	})
+	select {
+	case line := <-lines:
+		m := listening.FindStringSubmatch(line + "\n")
+		require.NotNil(t, m, "first line %q", line)
+		return m[1], m[2]
+	case <-time.After(30 * time.Second):
+		t.Fatalf("target printed no address in 30s; stderr:\n%s", stderr.String())
+		return "", ""
+	}
+}
+
+// summary is the part of loadgen's JSON report these tests read.
+type summary struct {
+	Requests   int64            `json:"requests"`
+	GoodputRPS float64          `json:"goodput_rps"`
+	Outcomes   map[string]int64 `json:"outcomes"`
+	LatencyMS  struct {
+		P50, P99 float64
+	} `json:"latency_ms"`
+	Generator struct {
+		LagP99MS float64 `json:"lag_p99_ms"`
+		Dropped  int64   `json:"dropped"`
+	} `json:"generator"`
+}
+
+// attack runs loadgen attack (no retries) and returns its JSON report.
+func attack(t *testing.T, url string, rate, seconds int, extra ...string) summary {
+	t.Helper()
+	_, loadgen := binaries(t)
+	out := filepath.Join(t.TempDir(), "results.mpk")
+	args := append([]string{"attack", "--url", url, "--rate", itoa(rate), "--duration", itoa(seconds) + "s",
+		"--timeout", "1s", "--max-attempts", "1", "--seed", "7", "--quiet", "-o", out}, extra...)
+	runBin(t, loadgen, args...)
+	var s summary
+	require.NoError(t, json.Unmarshal(runBin(t, loadgen, "report", "--format", "json", out), &s))
+	return s
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func runBin(t *testing.T, bin string, args ...string) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Run(), "%s %v\nstderr:\n%s", filepath.Base(bin), args, stderr.String())
+	return stdout.Bytes()
+}
+
+// capacity is db pool 8 / latency 20ms, the presets' db.
+const capacity = 8 / 0.020
+
+// With 3× capacity offered, a 1 s client timeout and no retries, the
+// protected preset keeps serving about its capacity with low latency,
+// while the unprotected one collapses: every request waits FIFO behind
+// requests whose clients have left, so almost none is answered in time.
+func TestEndToEndOverload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real processes")
+	}
+	// Long enough that the first second, before the queue has built up,
+	// does not dominate the unprotected run.
+	const seconds = 8
+	for _, tt := range []struct {
+		preset string
+		check  func(t *testing.T, s summary)
+	}{
+		{"protected", func(t *testing.T, s summary) {
+			assert.GreaterOrEqual(t, s.GoodputRPS, 0.85*capacity, "protected goodput ≥ 85%% of capacity")
+			assert.Less(t, s.LatencyMS.P99, 300.0, "p99 of successes")
+			assert.Positive(t, s.Outcomes["shed"], "the excess is shed")
+		}},
+		{"unprotected", func(t *testing.T, s summary) {
+			assert.Less(t, s.GoodputRPS, 0.30*capacity, "unprotected goodput < 30%% of capacity")
+			assert.Positive(t, s.Outcomes["client_timeout"])
+		}},
+	} {
+		t.Run(tt.preset, func(t *testing.T) {
+			api, admin := startTarget(t, "--preset", tt.preset, "--db-pool", "8", "--db-latency", "20ms")
+			s := attack(t, api+"/api/items/{seq}", 3*int(capacity), seconds)
+			t.Logf("%s: goodput %.1f rps (%.0f%% of capacity), p50 %.1f ms, p99 %.1f ms, outcomes %v, generator lag p99 %.1f ms",
+				tt.preset, s.GoodputRPS, 100*s.GoodputRPS/capacity, s.LatencyMS.P50, s.LatencyMS.P99, nonZero(s.Outcomes), s.Generator.LagP99MS)
+			require.EqualValues(t, 3*capacity*seconds, s.Requests)
+			require.Zero(t, s.Generator.Dropped, "the generator kept up")
+			tt.check(t, s)
+			if tt.preset == "unprotected" {
+				// The collapse wastes work: db calls finished for clients
+				// who had gone.
+				assert.Positive(t, metric(t, admin, `goodput_target_dep_wasted_calls_total{dep="db"}`))
+			}
+		})
+	}
+}
+
+// With search slowed to 2 s by the admin API (as the fault injectors do),
+// the protected preset's bulkheads keep items' goodput at ≥ 90% of its
+// value without the fault.
+func TestEndToEndBulkheadsIsolateSlowSearch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real processes")
+	}
+	api, admin := startTarget(t, "--preset", "protected")
+	const seconds = 5
+	mixed := func() (items, search summary) {
+		var wg sync.WaitGroup
+		wg.Go(func() { search = attack(t, api+"/api/search?q={seq}", 60, seconds) })
+		items = attack(t, api+"/api/items/{seq}", 300, seconds)
+		wg.Wait()
+		return items, search
+	}
+	before, _ := mixed()
+	req, err := http.NewRequest(http.MethodPut, admin+"/admin/deps/search", strings.NewReader(`{"add_latency": "2s"}`))
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	defer http.DefaultClient.CloseIdleConnections()
+	after, search := mixed()
+	t.Logf("items goodput: %.1f rps without the fault, %.1f with search at 2s (p99 %.1f ms); search outcomes %v",
+		before.GoodputRPS, after.GoodputRPS, after.LatencyMS.P99, nonZero(search.Outcomes))
+	assert.Zero(t, search.Outcomes["ok"], "search is really slow")
+	assert.GreaterOrEqual(t, after.GoodputRPS, 0.90*before.GoodputRPS)
+}
+
+func nonZero(m map[string]int64) map[string]int64 {
+	out := map[string]int64{}
+	for k, v := range m {
+		if v != 0 {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// metric reads one sample of the target's /metrics.
+func metric(t *testing.T, admin, series string) float64 {
+	t.Helper()
+	resp, err := http.Get(admin + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	defer http.DefaultClient.CloseIdleConnections()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), series+" "); ok {
+			var v float64
+			require.NoError(t, json.Unmarshal([]byte(rest), &v))
+			return v
+		}
+	}
+	t.Fatalf("metric %s not found", series)
+	return 0
+}
