@@ -23,8 +23,9 @@ type Fault interface {
 
 // DepFault is a Fault that can act on a simulated dependency of the
 // reference target: PatchDep changes c, the dependency's configuration,
-// to the faulty one. p is the entry's per-call probability (in (0, 1]);
-// kinds that cannot honour a probability below 1 say so in SupportsDep.
+// to the faulty one. p is the entry's per-call probability in (0, 1]; only
+// Abort and Reset honour a p below 1 (TargetInjector.Check refuses it for
+// the others).
 type DepFault interface {
 	Fault
 	PatchDep(c *dep.Config, p float64)
@@ -67,7 +68,7 @@ type Scope struct {
 // IsZero reports whether s matches every request.
 func (s Scope) IsZero() bool { return s == Scope{} }
 
-// Validate checks the header form.
+// Validate checks that Route is a path prefix and Header names a header.
 func (s Scope) Validate() error {
 	if s.Route != "" && !strings.HasPrefix(s.Route, "/") {
 		return &FieldError{Field: "route", Msg: fmt.Sprintf("%q, want a path prefix starting with /", s.Route)}

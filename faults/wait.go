@@ -1,9 +1,6 @@
 package faults
 
-import (
-	"net/http"
-	"time"
-)
+import "time"
 
 // wait blocks for d or until done is closed, whichever comes first, and
 // reports whether the full d elapsed.
@@ -25,7 +22,3 @@ func wait(done <-chan struct{}, d time.Duration) bool {
 func jittered(base, jitter time.Duration, u float64) time.Duration {
 	return base + time.Duration(u*float64(jitter))
 }
-
-// unwrapper is implemented by the response writer wrappers of this
-// package so http.ResponseController can reach the connection beneath.
-type unwrapper interface{ Unwrap() http.ResponseWriter }
