@@ -302,6 +302,9 @@ func (t *Timeline) Run(ctx context.Context, start time.Time, in Injectors) (err 
 		t.emit(ev)
 		if err != nil {
 			log.Error("fault action failed", "fault", a.entry.Name, "target", a.entry.Target, "remove", a.remove, "err", err)
+			if ctx.Err() != nil {
+				return nil // interrupted mid-call: not the fault's failure; roll back
+			}
 			if !a.remove {
 				return fmt.Errorf("apply fault %s on %s: %w", a.entry.Name, a.entry.Target, err)
 			}

@@ -250,3 +250,25 @@ func TestTimelineUnknownTargetWithoutATarget(t *testing.T) {
 	assert.Equal(t, "faults[0].target", fieldOf(t, err))
 	assert.True(t, strings.Contains(err.Error(), "edge"), err.Error())
 }
+
+// blocker is an Injector whose Apply blocks until its context ends.
+type blocker struct{ recorder }
+
+func (b *blocker) Apply(ctx context.Context, e Entry) error {
+	b.note(ctx, "apply %s", e.Name)
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func TestTimelineInterruptedMidApplyIsNotAFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		b := &blocker{recorder{start: start}}
+		tl := &Timeline{Entries: []Entry{{Name: "slow", Target: "db", At: time.Second, Fault: Stall{}}}, ActionTimeout: time.Minute}
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+		defer cancel()
+		require.NoError(t, tl.Run(ctx, start, Injectors{Target: b}), "the caller ended the run")
+		assert.Equal(t, []string{"apply slow @1s"}, b.calls(), "nothing was in place to remove")
+		assert.Equal(t, 1, b.restores, "the snapshot is restored all the same")
+	})
+}
