@@ -172,6 +172,7 @@ type Aggregator struct {
 	clamped             int64
 	maxIntended, maxEnd time.Duration
 	interrupted         bool
+	interruptedAt       time.Duration
 }
 
 // NewAggregator returns an empty Aggregator.
@@ -518,12 +519,16 @@ func (a *Aggregator) AddEvent(e *Event) {
 	case EventFaultFailed:
 		a.failed = append(a.failed, fmt.Sprintf("fault %q on %q failed at %.1fs: %s", e.Name, e.Target, e.At.Seconds(), e.Detail))
 	case EventInterrupted:
+		if !a.interrupted || e.At < a.interruptedAt {
+			a.interruptedAt = e.At
+		}
 		a.interrupted = true
 	}
 }
 
 // duration returns the schedule's length: the end of the last phase when
-// the headers name phases, otherwise the span of intended starts plus one
+// the headers name phases (or the interruption, when the run was
+// interrupted before it), otherwise the span of intended starts plus one
 // mean interval between them.
 func (a *Aggregator) duration() time.Duration {
 	var d time.Duration
@@ -531,6 +536,9 @@ func (a *Aggregator) duration() time.Duration {
 		for _, p := range s.h.Phases {
 			d = max(d, p.Offset+p.Duration)
 		}
+	}
+	if a.interrupted && a.interruptedAt > 0 && a.interruptedAt < d {
+		d = a.interruptedAt
 	}
 	if d > 0 {
 		return d

@@ -247,7 +247,7 @@ func TestAggregatorDisturbancesAndWarnings(t *testing.T) {
 	s := a.Summary()
 	want := []Disturbance{
 		{Name: "slow", Target: "db", StartS: 2, EndS: 4, Removed: true},
-		{Name: "errors", Target: "cache", StartS: 3, EndS: 10},
+		{Name: "errors", Target: "cache", StartS: 3, EndS: 6}, // never removed: ends with the run, interrupted at 6s
 	}
 	if !reflect.DeepEqual(s.Disturbances, want) {
 		t.Fatalf("disturbances %+v, want %+v", s.Disturbances, want)
@@ -485,5 +485,20 @@ func TestWindowHistogramsExactOutOfOrder(t *testing.T) {
 		if !got.Equals(want[i]) {
 			t.Fatalf("window %d: histogram of %d values, want %d values", i, got.TotalCount(), want[i].TotalCount())
 		}
+	}
+}
+
+func TestInterruptedRunLastsUntilTheInterruption(t *testing.T) {
+	a := NewAggregator(Options{})
+	if err := a.AddHeader(Header{Phases: []PhaseInfo{{Name: "steady", Duration: time.Minute, FromRPS: 200, ToRPS: 200}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range steadyRun(400, 200, 10*time.Millisecond) {
+		a.AddResult(&r)
+	}
+	a.AddEvent(&Event{Kind: EventInterrupted, At: 2 * time.Second})
+	s := a.Summary()
+	if s.DurationS != 2 || s.OfferedRPS != 200 || !s.Interrupted {
+		t.Fatalf("duration %vs, offered %v rps, interrupted %v; want 2s, 200 rps, true", s.DurationS, s.OfferedRPS, s.Interrupted)
 	}
 }
