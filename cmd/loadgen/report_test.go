@@ -293,3 +293,16 @@ func TestMergeBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestReportReadsStdin(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "run.mpk")
+	writeResults(t, path, "steady", 0, 1)
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	stdin := os.Stdin
+	os.Stdin = f
+	defer func() { os.Stdin = stdin }()
+	m := reportJSON(t, "-")
+	assert.EqualValues(t, 200, m["requests"])
+}
