@@ -29,25 +29,33 @@ const reportExamples = `  # Summarise a run in the terminal
   loadgen report --format hgrm -o latency.hgrm results.mpk
   loadgen report --format hlog -o latency.hlog results.mpk
 
+  # CI verdicts (exit 1 when one fails, JUnit XML for the CI system) and an HTML report
+  loadgen report --assert 'p99 < 250ms' --assert 'recovery_time < 15s' --junit junit.xml results.mpk
+  loadgen report --format html -o report.html results.mpk
+
   # Straight from an attack
   loadgen attack --url http://127.0.0.1:8080/ --rate 100 --duration 10s -o - | loadgen report -
 `
 
 // runReport implements "loadgen report".
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("report", "report [--format "+strings.Join(report.Formats(), "|")+"] [--window D] [--slo D] [-o FILE] FILE...",
+	fs := newFlagSet("report", "report [--format "+strings.Join(reportFormats(), "|")+"] [--window D] [--slo D] [-o FILE] FILE...",
 		reportExamples, stdout)
-	format := fs.String("format", "text", "output format: "+strings.Join(report.Formats(), ", "))
+	format := fs.String("format", "text", "output format: "+strings.Join(reportFormats(), ", "))
 	window := fs.Duration("window", report.DefaultWindow, "width of the report's time windows")
 	slo := fs.Duration("slo", 0, "latency objective for goodput, from intended start (default: the SLO recorded in the results, the client's timeout)")
 	output := fs.StringP("output", "o", "", "write the report to FILE instead of stdout")
 	windows := fs.Bool("windows", false, "text format: add a table with one line per window")
 	color := fs.String("color", "auto", "text format colours: auto (when stdout is a terminal and NO_COLOR is unset), always, never")
+	vf := addVerdictFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if !slices.Contains(report.Formats(), *format) {
-		return usageErrorf("report: --format %q is not a format (valid: %s)", *format, strings.Join(report.Formats(), ", "))
+	if err := vf.parse(); err != nil {
+		return err
+	}
+	if !slices.Contains(reportFormats(), *format) {
+		return usageErrorf("report: --format %q is not a format (valid: %s)", *format, strings.Join(reportFormats(), ", "))
 	}
 	if *window <= 0 {
 		return usageErrorf("report: --window must be positive, got %v", *window)
@@ -68,6 +76,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	s := agg.Summary()
+	vf.analyze(s)
 
 	var out io.Writer = stdout
 	var file *os.File
@@ -79,7 +88,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		file, out = f, f
 	}
 	opts := report.TextOptions{Windows: *windows, Color: *color == "always" || (*color == "auto" && file == nil && isTerminal(stdout))}
-	err := report.WriteFormat(out, *format, s, opts)
+	err := writeReport(out, *format, s, opts)
 	if file != nil {
 		if cerr := file.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("close %s: %w", *output, cerr)
@@ -88,7 +97,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return runErrorf("report: %v", err)
 	}
-	return nil
+	return vf.finish(s, stderr)
 }
 
 // aggregateFiles reads every results file into agg. Unreadable, foreign or

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/goodput-dev/goodput/report"
+)
+
+// verdictFlags holds the analysis and CI verdict flags shared by report,
+// ramp and compare: register them with addVerdictFlags, check them with
+// parse before reading anything, then analyze each summary and finish.
+type verdictFlags struct {
+	asserts     []string
+	junit       string
+	recWindow   time.Duration
+	recGoodput  float64
+	recP99      float64
+	assertions  []report.Assertion
+	recoveryOpt report.RecoveryOptions
+}
+
+// addVerdictFlags registers --assert, --junit and the recovery tolerances
+// on fs.
+func addVerdictFlags(fs *pflag.FlagSet) *verdictFlags {
+	v := &verdictFlags{}
+	fs.StringArrayVar(&v.asserts, "assert", nil, "check METRIC OP VALUE, e.g. 'p99 < 250ms', 'phase(surge).shed_ratio < 0.5' (repeatable; exit 1 when one fails; docs/assertions.md)")
+	fs.StringVar(&v.junit, "junit", "", "also write the assertions' verdicts as JUnit XML to FILE")
+	fs.DurationVar(&v.recWindow, "recovery-window", report.DefaultRecoveryWindow, "how long goodput and p99 must stay within tolerance to count as recovered")
+	fs.Float64Var(&v.recGoodput, "recovery-goodput", report.DefaultRecoveryGoodput, "recovered: goodput ≥ this fraction of the offered rate")
+	fs.Float64Var(&v.recP99, "recovery-p99-factor", report.DefaultRecoveryP99Factor, "recovered: p99 ≤ max(this × baseline p99, SLO)")
+	return v
+}
+
+// parse checks the flags and parses the assertions; every error is a
+// usage error, given before any file is read or any load is sent.
+func (v *verdictFlags) parse() error {
+	if v.recWindow <= 0 {
+		return usageErrorf("--recovery-window must be positive, got %v", v.recWindow)
+	}
+	if !(v.recGoodput > 0 && v.recGoodput <= 1) {
+		return usageErrorf("--recovery-goodput must be in (0, 1], got %v", v.recGoodput)
+	}
+	if !(v.recP99 >= 1) {
+		return usageErrorf("--recovery-p99-factor must be ≥ 1, got %v", v.recP99)
+	}
+	as, err := report.ParseAssertions(v.asserts)
+	if err != nil {
+		return usageErrorf("--assert: %v", err)
+	}
+	v.assertions = as
+	v.recoveryOpt = report.RecoveryOptions{Window: v.recWindow, Goodput: v.recGoodput, P99Factor: v.recP99}
+	return nil
+}
+
+// analyze adds recovery (when the run had disturbances), the tipping point
+// (when it is a stepped ramp) and the assertions' verdicts to s.
+func (v *verdictFlags) analyze(s *report.Summary) {
+	report.AnalyzeRecovery(s, v.recoveryOpt)
+	if report.IsRamp(s) {
+		report.AnalyzeTippingPoint(s, 0)
+	}
+	if len(v.assertions) > 0 {
+		s.Assertions = report.Evaluate(v.assertions, report.FiguresOf(s), report.PhaseFigures(s))
+	}
+}
+
+// finish prints the verdicts on stderr, writes the JUnit file, and
+// returns an assertion error (exit 1) when any assertion failed.
+func (v *verdictFlags) finish(s *report.Summary, stderr io.Writer) error {
+	if len(v.assertions) == 0 {
+		if v.junit != "" {
+			return v.writeJUnit(s)
+		}
+		return nil
+	}
+	if err := report.WriteVerdicts(stderr, s.Assertions); err != nil {
+		return runErrorf("%v", err)
+	}
+	if v.junit != "" {
+		if err := v.writeJUnit(s); err != nil {
+			return err
+		}
+	}
+	if n := report.Failed(s.Assertions); n > 0 {
+		return assertionError(fmt.Errorf("%d of %d assertions failed", n, len(s.Assertions)))
+	}
+	return nil
+}
+
+func (v *verdictFlags) writeJUnit(s *report.Summary) error {
+	f, err := os.Create(v.junit)
+	if err != nil {
+		return usageErrorf("--junit: %v", err)
+	}
+	name := s.Label
+	if name == "" {
+		name = "loadgen"
+	}
+	suite := report.JUnitSuite{Name: name, Start: s.Start, Duration: time.Duration(s.DurationS * float64(time.Second))}
+	err = report.WriteJUnit(f, suite, s.Assertions)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return runErrorf("write %s: %v", v.junit, err)
+	}
+	return nil
+}
+
+// reportFormats are the formats of "loadgen report": package report's
+// and html.
+func reportFormats() []string { return append(report.Formats(), "html") }
+
+// writeReport writes s in format, html included.
+func writeReport(w io.Writer, format string, s *report.Summary, opts report.TextOptions) error {
+	if format == "html" {
+		return report.WriteHTML(w, report.HTMLReport{Runs: []report.HTMLRun{{Summary: s}}})
+	}
+	return report.WriteFormat(w, format, s, opts)
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestReportAssertions(t *testing.T) {
+	dir := t.TempDir()
+	res := filepath.Join(dir, "r.mpk")
+	writeResults(t, res, "ci", 0, 1)
+	junit := filepath.Join(dir, "junit.xml")
+
+	// All pass: exit 0, verdicts on stderr, JUnit written.
+	out, stderr, code := runCLI(t, "report", "--format", "json", "--assert", "p99 < 100ms", "--assert", "goodput_ratio >= 99%", "--junit", junit, res)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, "PASS  p99 = ")
+	assert.Contains(t, stderr, "assertions: 2 passed, 0 failed")
+	var m struct {
+		Assertions []struct {
+			Assertion string   `json:"assertion"`
+			Pass      bool     `json:"pass"`
+			Actual    *float64 `json:"actual"`
+		} `json:"assertions"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &m), out)
+	require.Len(t, m.Assertions, 2)
+	assert.Equal(t, "p99 < 100ms", m.Assertions[0].Assertion)
+	assert.True(t, m.Assertions[0].Pass)
+	require.NotNil(t, m.Assertions[0].Actual)
+	assert.Greater(t, *m.Assertions[0].Actual, 0.0)
+
+	// One fails: exit 1, the failure printed with its actual value, the
+	// report still written, one failing JUnit test case.
+	out, stderr, code = runCLI(t, "report", "--assert", "p50 < 1ms", "--assert", "shed_ratio < 0.5", "--junit", junit, res)
+	assert.Equal(t, 1, code, stderr)
+	assert.NotEmpty(t, out, "the report is written even when an assertion fails")
+	assert.Regexp(t, `FAIL  p50 = [0-9.]+ms, want < 1ms`, stderr)
+	assert.Contains(t, stderr, "1 of 2 assertions failed")
+	data, err := os.ReadFile(junit)
+	require.NoError(t, err)
+	var suites struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+	}
+	require.NoError(t, xml.Unmarshal(data, &suites))
+	assert.Equal(t, 2, suites.Tests)
+	assert.Equal(t, 1, suites.Failures)
+
+	// A run without a disturbance has no recovery to assert on.
+	_, stderr, code = runCLI(t, "report", "--assert", "recovery_time < 5s", res)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "recovery_time: not measured in this run")
+}
+
+func TestReportAssertionsRefusedBeforeReading(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--assert", "p98 < 1s"}, `unknown metric "p98" (did you mean p90 or p99?); valid metrics: goodput_ratio`},
+		{[]string{"--assert", "p99 < 250"}, "give a unit"},
+		{[]string{"--recovery-window", "0s"}, "--recovery-window must be positive"},
+		{[]string{"--recovery-goodput", "1.5"}, "--recovery-goodput must be in (0, 1]"},
+		{[]string{"--recovery-p99-factor", "0.5"}, "--recovery-p99-factor must be ≥ 1"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			// The results file does not exist: the flags are refused first.
+			_, stderr, code := runCLI(t, append(append([]string{"report"}, tt.args...), "missing.mpk")...)
+			assert.Equal(t, 2, code)
+			assert.Contains(t, stderr, tt.want)
+			assert.NotContains(t, stderr, "missing.mpk")
+		})
+	}
+}
+
+func TestReportHTML(t *testing.T) {
+	dir := t.TempDir()
+	res := filepath.Join(dir, "r.mpk")
+	writeResults(t, res, "html", 0, 1)
+	page := filepath.Join(dir, "report.html")
+	_, stderr, code := runCLI(t, "report", "--format", "html", "-o", page, "--assert", "p99 < 1s", res)
+	require.Equal(t, 0, code, stderr)
+	data, err := os.ReadFile(page)
+	require.NoError(t, err)
+	html := string(data)
+	assert.True(t, strings.HasPrefix(html, "<!DOCTYPE html>"))
+	assert.True(t, strings.Contains(html, `<svg class="chart"`))
+	assert.True(t, strings.Contains(html, "Assertions: 1 passed, 0 failed"))
+}
