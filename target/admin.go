@@ -139,6 +139,7 @@ func (s *Server) adminPutConfig(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, "config: trailing data after the JSON object")
 		return
 	}
+	cfg.DB.Latency, cfg.Search.Latency = cfg.DB.Latency.Normalized(), cfg.Search.Latency.Normalized()
 	if err := s.Apply(cfg); err != nil {
 		httpError(w, http.StatusBadRequest, err.Error())
 		return

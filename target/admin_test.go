@@ -304,3 +304,18 @@ func TestAdminAddress(t *testing.T) {
 		assert.Equal(t, tt.want, Config{Listen: tt.listen, Admin: tt.admin}.AdminAddress())
 	}
 }
+
+// Deadline awareness: a request whose client has already given up is
+// dropped before any work; the unprotected preset serves it anyway.
+func TestDeadlineAwareness(t *testing.T) {
+	for preset, want := range map[string]int{PresetProtected: 503, PresetUnprotected: 200} {
+		ts := start(t, fast(t, preset))
+		a := ts.do(t, "GET", ts.api+"/api/items/1", nil, "X-Timeout-Ms", "0")
+		assert.Equal(t, want, a.status, preset)
+		if want == 503 {
+			assert.Equal(t, "deadline", a.header.Get("X-Shed-Reason"))
+			assert.NotEmpty(t, a.header.Get("Retry-After"))
+			assert.Zero(t, ts.s.db.Stats().Calls, "no work was done")
+		}
+	}
+}

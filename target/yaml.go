@@ -43,6 +43,7 @@ func DecodeYAML(base Config, presetFixed bool, name string, data []byte) (Config
 	case err != nil:
 		return Config{}, fmt.Errorf("%s: %s", name, withLine(yaml.FormatError(err, false, false), data))
 	}
+	cfg.DB.Latency, cfg.Search.Latency = cfg.DB.Latency.Normalized(), cfg.Search.Latency.Normalized()
 	if err := cfg.Validate(); err != nil {
 		return Config{}, fmt.Errorf("%s: %w", name, err)
 	}

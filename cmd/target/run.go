@@ -91,12 +91,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if opts.printConfig {
-		b, err := yaml.Marshal(cfg)
+		shown := cfg
+		shown.AdminToken = "" // never printed
+		b, err := yaml.Marshal(shown)
 		if err != nil {
 			return runErrorf("print config: %w", err)
 		}
-		_, err = stdout.Write(b)
-		return err
+		if cfg.AdminToken != "" {
+			b = append([]byte("# admin_token is set (not shown)\n"), b...)
+		}
+		if _, err := stdout.Write(b); err != nil {
+			return runErrorf("write stdout: %w", err)
+		}
+		return nil
 	}
 
 	level := slog.LevelInfo

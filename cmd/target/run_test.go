@@ -136,3 +136,26 @@ func TestRunHelp(t *testing.T) {
 	assert.Contains(t, stdout.String(), "Examples:")
 	assert.Contains(t, stdout.String(), "--db-latency")
 }
+
+func TestRunPrintConfig(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "t.yaml")
+	require.NoError(t, os.WriteFile(file, []byte("preset: protected\nsearch:\n  pool: 6\n"), 0o644))
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"--config", file, "--db-pool", "12", "--search-latency", "uniform:10ms-30ms",
+		"--bulkheads=false", "--admin-token", "hunter2", "--print-config"}, &stdout, &stderr)
+	require.NoError(t, err, stderr.String())
+	out := stdout.String()
+	for _, want := range []string{"preset: protected", "pool: 12", "pool: 6", "dist: uniform", "limiter: gradient", "admin_token is set"} {
+		assert.Contains(t, out, want)
+	}
+	assert.NotContains(t, out, "hunter2")
+	assert.Regexp(t, `(?s)bulkheads:\s+enabled: false`, out)
+
+	// What --print-config prints is a configuration file target accepts.
+	printed := filepath.Join(dir, "printed.yaml")
+	require.NoError(t, os.WriteFile(printed, stdout.Bytes(), 0o644))
+	var again bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"--config", printed, "--print-config"}, &again, &stderr))
+	assert.Equal(t, strings.TrimPrefix(out, "# admin_token is set (not shown)\n"), again.String())
+}

@@ -140,6 +140,7 @@ func (d *Dep) Patch(body []byte) (Config, error) {
 	if dec.More() {
 		return Config{}, fmt.Errorf("dependency %s: trailing data after the JSON object", d.name)
 	}
+	cfg.Latency = cfg.Latency.Normalized()
 	if err := cfg.Validate(); err != nil {
 		return Config{}, fmt.Errorf("dependency %s: %w", d.name, err)
 	}

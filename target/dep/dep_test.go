@@ -296,6 +296,11 @@ func TestPatch(t *testing.T) {
 		}
 	}
 	assert.Equal(t, want.Pool, d.Config().Pool, "a rejected patch changes nothing")
+
+	cfg, err = d.Patch([]byte(`{"latency": {"dist": "uniform", "min": "1ms", "max": "3ms"}}`))
+	require.NoError(t, err)
+	assert.Equal(t, Latency{Dist: "uniform", Min: Duration(time.Millisecond), Max: Duration(3 * time.Millisecond)}, cfg.Latency,
+		"switching the distribution drops the old one's fields")
 }
 
 func TestRemoteDependency(t *testing.T) {

@@ -98,3 +98,18 @@ func (l Latency) Mean() time.Duration {
 	}
 	return 0
 }
+
+// Normalized returns l with the fields its distribution does not use set
+// to zero (after a partial update switched the distribution, say from
+// fixed to uniform, the old P50 would otherwise linger).
+func (l Latency) Normalized() Latency {
+	switch l.Dist {
+	case "fixed":
+		return Latency{Dist: l.Dist, P50: l.P50}
+	case "uniform":
+		return Latency{Dist: l.Dist, Min: l.Min, Max: l.Max}
+	case "lognormal":
+		return Latency{Dist: l.Dist, P50: l.P50, P99: l.P99}
+	}
+	return l
+}
