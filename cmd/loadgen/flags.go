@@ -26,12 +26,11 @@ func newFlagSet(name, usage, examples string, stdout io.Writer) *pflag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args into fs, turning --help into errHelp (after
-// printing usage) and any other failure into a usage error.
+// parseFlags parses args into fs, turning --help into errHelp (pflag has
+// already printed the usage) and any other failure into a usage error.
 func parseFlags(fs *pflag.FlagSet, args []string) error {
 	err := fs.Parse(args)
 	if errors.Is(err, pflag.ErrHelp) {
-		fs.Usage()
 		return errHelp
 	}
 	if err != nil {

@@ -1,0 +1,32 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// Every subcommand answers --help on stdout, once, with examples, and exits 0.
+func TestHelpPrintedOnceWithExamples(t *testing.T) {
+	for _, c := range commands() {
+		t.Run(c.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), []string{c.name, "--help"}, &stdout, &stderr)
+			assert.Equal(t, exitOK, exitCode(err, &stderr), "stderr: %s", stderr.String())
+			assert.Equal(t, 1, strings.Count(stdout.String(), "Usage:"), stdout.String())
+			assert.Contains(t, stdout.String(), "Examples:")
+		})
+	}
+}
+
+func TestTopLevelHelpListsCommandsAndExitCodes(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	assert.NoError(t, run(context.Background(), []string{"--help"}, &stdout, &stderr))
+	for _, c := range commands() {
+		assert.Contains(t, stdout.String(), c.name)
+	}
+	assert.Contains(t, stdout.String(), "Exit codes")
+}
