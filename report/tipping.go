@@ -22,8 +22,9 @@ type RampStep struct {
 
 // StepOK reports whether s is within capacity for slo: goodput ≥
 // TippingGoodput × offered and p99 ≤ slo (slo 0: no latency condition).
+// A step where nothing was offered is not within capacity: it was not run.
 func StepOK(s RampStep, slo time.Duration) bool {
-	if s.GoodputRPS < TippingGoodput*s.OfferedRPS {
+	if s.OfferedRPS <= 0 || s.GoodputRPS < TippingGoodput*s.OfferedRPS {
 		return false
 	}
 	return slo <= 0 || s.P99Ms <= durMs(slo)
@@ -105,14 +106,24 @@ func IsRamp(s *Summary) bool {
 	return true
 }
 
-// RampSteps returns one step per phase of s. A step's concurrency is the
-// mean in-flight count over the windows that lie wholly inside its phase,
+// completeStep is the fraction of a step's configured requests (rate ×
+// duration) it must hold to count: a ramp that stopped past the knee, or
+// was interrupted, leaves its last step incomplete.
+const completeStep = 0.9
+
+// RampSteps returns one step per complete phase of s, in order: phases
+// holding fewer than 90% of their configured requests (rate × duration)
+// were cut short and are left out. A step's concurrency is the mean
+// in-flight count over the windows that lie wholly inside its phase,
 // leaving out the first when there are three or more (the transient of
 // the step up).
 func RampSteps(s *Summary) []RampStep {
 	width := s.WindowS
-	steps := make([]RampStep, len(s.Phases))
-	for i, p := range s.Phases {
+	steps := make([]RampStep, 0, len(s.Phases))
+	for _, p := range s.Phases {
+		if float64(p.Requests) < completeStep*p.FromRPS*p.DurationS {
+			continue
+		}
 		var inflight []float64
 		for _, w := range s.Windows {
 			if w.StartS >= p.StartS-1e-9 && w.StartS+width <= p.StartS+p.DurationS+1e-9 {
@@ -126,14 +137,14 @@ func RampSteps(s *Summary) []RampStep {
 		for _, v := range inflight {
 			mean += v / float64(len(inflight))
 		}
-		steps[i] = RampStep{
+		steps = append(steps, RampStep{
 			Name:          p.Name,
 			OfferedRPS:    p.OfferedRPS,
 			ThroughputRPS: p.ThroughputRPS,
 			GoodputRPS:    p.GoodputRPS,
 			P99Ms:         p.Latency.P99,
 			Concurrency:   mean,
-		}
+		})
 	}
 	return steps
 }

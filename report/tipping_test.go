@@ -140,7 +140,7 @@ func TestTippingPointFromSummary(t *testing.T) {
 	s := &Summary{WindowS: 1, SLOMs: 250}
 	for i, o := range []float64{100, 200, 300, 400, 500, 600} {
 		st := capacityCurve(400, []float64{o})[0]
-		p := PhaseStats{Name: fmt.Sprintf("step-%d", i+1), StartS: float64(5 * i), DurationS: 5, FromRPS: o, ToRPS: o,
+		p := PhaseStats{Name: fmt.Sprintf("step-%d", i+1), StartS: float64(5 * i), DurationS: 5, FromRPS: o, ToRPS: o, Requests: int64(5 * o),
 			OfferedRPS: st.OfferedRPS, ThroughputRPS: st.ThroughputRPS, GoodputRPS: st.GoodputRPS, Latency: Latency{P99: st.P99Ms}}
 		s.Phases = append(s.Phases, p)
 		for w := range 5 {
@@ -160,6 +160,15 @@ func TestTippingPointFromSummary(t *testing.T) {
 	assert.InDelta(t, 250, s.TippingPoint.SLOMs, 1e-9)
 	assert.InDelta(t, 400*0.025, s.TippingPoint.Steps[3].Concurrency, 1e-9)
 	assert.Equal(t, 400.0, FiguresOf(s)["tipping_point"])
+
+	// A ramp stopped during its last step, and a step never started, are
+	// left out; so a step with nothing offered is never the tipping point.
+	s.Phases[5].Requests = 600
+	s.Phases = append(s.Phases, PhaseStats{Name: "step-7", StartS: 30, DurationS: 5, FromRPS: 700, ToRPS: 700})
+	steps := RampSteps(s)
+	require.Len(t, steps, 5)
+	assert.Equal(t, "step-5", steps[4].Name)
+	assert.False(t, StepOK(RampStep{}, time.Second), "nothing offered")
 
 	s.Phases[2].FromRPS = 50
 	assert.False(t, IsRamp(s), "rates must rise")
