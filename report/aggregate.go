@@ -611,9 +611,10 @@ func outcomeMap(c *outcomeCounts, all bool) map[string]int64 {
 	return m
 }
 
-// Summary computes the summary of everything added so far. It does not
-// change the Aggregator: more records may be added and Summary called
-// again.
+// Summary computes the summary of everything added so far. More records
+// may be added and Summary called again. The histograms a Summary exposes
+// (LatencyHistogram) are shared with the Aggregator: read them before
+// adding more records, or take a new Summary.
 func (a *Aggregator) Summary() *Summary {
 	a.coolAll()
 	dur := a.duration()
