@@ -1,16 +1,13 @@
 package faults
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"sync"
 )
 
@@ -38,18 +35,6 @@ func ProxySpec(s Spec) (Entry, error) {
 	}
 	e.Target = ""
 	return e, nil
-}
-
-// APIError is a control API call the proxy answered with an error status:
-// it refused the call and changed nothing.
-type APIError struct {
-	Method, Path string
-	Status       int    // HTTP status
-	Msg          string // the proxy's explanation
-}
-
-func (e *APIError) Error() string {
-	return fmt.Sprintf("%s %s: %d %s: %s", e.Method, e.Path, e.Status, http.StatusText(e.Status), e.Msg)
 }
 
 // ProxyClient calls a fault proxy's control API (see package
@@ -93,53 +78,14 @@ func (c *ProxyClient) Reset(ctx context.Context) error {
 }
 
 func (c *ProxyClient) do(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
+	var body []byte
 	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
 			return fmt.Errorf("%s %s: encode: %w", method, path, err)
 		}
-		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(c.BaseURL, "/")+path, body)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
-	}
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return fmt.Errorf("%s %s: read answer: %w", method, path, err)
-	}
-	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Error string `json:"error"`
-		}
-		msg := string(bytes.TrimSpace(data))
-		if json.Unmarshal(data, &e) == nil && e.Error != "" {
-			msg = e.Error
-		}
-		return &APIError{Method: method, Path: path, Status: resp.StatusCode, Msg: msg}
-	}
-	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
-			return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
-		}
-	}
-	return nil
+	return apiCall{hc: c.HTTP, base: c.BaseURL, token: c.Token, method: method, path: path, body: body, out: out}.do(ctx)
 }
 
 // ProxyInjector applies HTTPFault entries through a fault proxy's control
