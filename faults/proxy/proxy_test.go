@@ -106,9 +106,11 @@ func TestProxyAddsLatencyWithJitter(t *testing.T) {
 		Delay: dep.Duration(100 * time.Millisecond), Jitter: dep.Duration(20 * time.Millisecond)}))
 	var wg sync.WaitGroup
 	var next atomic.Int64
+	var seen []time.Duration // as the clients measured them
 	for range 20 {
 		wg.Go(func() {
 			for next.Add(1) <= 200 {
+				t0 := time.Now()
 				req, err := http.NewRequestWithContext(t.Context(), "GET", r.data+"/", nil)
 				if !assert.NoError(t, err) {
 					return
@@ -120,11 +122,16 @@ func TestProxyAddsLatencyWithJitter(t *testing.T) {
 				}
 				_, _ = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
+				mu.Lock()
+				seen = append(seen, time.Since(t0))
+				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
 	require.Len(t, added, 200)
+	assert.GreaterOrEqual(t, percentile(seen, 0), 100*time.Millisecond, "every client saw the delay")
+	t.Logf("client latency: p50 %v p99 %v", percentile(seen, 0.5), percentile(seen, 0.99))
 	p10, p50, p90 := percentile(added, 0.1), percentile(added, 0.5), percentile(added, 0.9)
 	t.Logf("added latency: min %v p10 %v p50 %v p90 %v max %v", percentile(added, 0), p10, p50, p90, percentile(added, 1))
 	assert.GreaterOrEqual(t, percentile(added, 0), 100*time.Millisecond, "no request escapes the delay")
