@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/valyala/fasthttp"
 	"golang.org/x/net/http2"
 
 	"github.com/goodput-dev/goodput/report"
@@ -60,7 +61,7 @@ func NewHTTPClient(o ClientOptions) *http.Client {
 				return dialer.DialContext(ctx, network, addr)
 			},
 		}
-		rt = h2c{h2: h2, tls: &http2.Transport{TLSClientConfig: tlsConf, DisableCompression: true}}
+		rt = h2Split{h2: h2, tls: &http2.Transport{TLSClientConfig: tlsConf, DisableCompression: true}}
 	default:
 		rt = &http.Transport{
 			DialContext:         dialer.DialContext,
@@ -80,14 +81,20 @@ func NewHTTPClient(o ClientOptions) *http.Client {
 	}
 }
 
-// h2c routes http:// URLs to a prior-knowledge HTTP/2 transport and
+// h2Split routes http:// URLs to a prior-knowledge HTTP/2 transport and
 // https:// ones to HTTP/2 over TLS.
-type h2c struct {
+type h2Split struct {
 	h2  *http2.Transport
 	tls *http2.Transport
 }
 
-func (t h2c) RoundTrip(r *http.Request) (*http.Response, error) {
+// CloseIdleConnections closes both transports' idle connections.
+func (t h2Split) CloseIdleConnections() {
+	t.h2.CloseIdleConnections()
+	t.tls.CloseIdleConnections()
+}
+
+func (t h2Split) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.URL.Scheme == "https" {
 		return t.tls.RoundTrip(r)
 	}
@@ -95,25 +102,26 @@ func (t h2c) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // Classify maps an attempt's error to its outcome class with errors.Is and
-// errors.As, never by message text. canceled reports whether the run itself
-// was interrupted (its context done), which turns a cancellation into
-// OutcomeCanceled rather than a client timeout.
+// errors.As, never by message text. canceled reports whether the attempt's
+// context was done (the run interrupted, or a hedge lost): then the outcome
+// is OutcomeCanceled whatever the error.
 func Classify(err error, canceled bool) report.Outcome {
-	var ne net.Error
+	var te interface{ Timeout() bool } // net.Error, fasthttp.ErrTimeout
 	switch {
 	case err == nil:
 		return report.OutcomeOK
-	case canceled && errors.Is(err, context.Canceled):
+	case canceled:
+		// Whatever the error says (context canceled, a deadline set in
+		// the past to unblock I/O, a closed connection), the attempt
+		// ended because its context did.
 		return report.OutcomeCanceled
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
 		return report.OutcomeClientTimeout
-	case errors.As(err, &ne) && ne.Timeout():
+	case errors.Is(err, fasthttp.ErrTimeout), errors.As(err, &te) && te.Timeout():
 		return report.OutcomeClientTimeout
-	case canceled:
-		return report.OutcomeCanceled
 	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
 		errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
-		errors.Is(err, net.ErrClosed):
+		errors.Is(err, net.ErrClosed), errors.Is(err, fasthttp.ErrConnectionClosed), errors.Is(err, fasthttp.ErrNoFreeConns):
 		return report.OutcomeConnError
 	}
 	// Anything else that kept the exchange from completing (a malformed

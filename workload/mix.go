@@ -3,7 +3,6 @@ package workload
 import (
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -106,8 +105,10 @@ func compileText(s string) (text, error) {
 			}
 			t.segs = append(t.segs, segment{kind: segRand, lo: l, hi: h})
 		default:
-			// Not ours (e.g. JSON braces): keep it literally.
-			t.segs = append(t.segs, segment{lit: s[i : i+j+1]})
+			// Not ours (e.g. JSON braces): keep the brace and look further.
+			t.segs = append(t.segs, segment{lit: "{"})
+			s = s[i+1:]
+			continue
 		}
 		s = s[i+j+1:]
 	}
@@ -298,5 +299,3 @@ func pickCum(cum []float64, u float64) int {
 	}
 	return min(i, len(cum)-1)
 }
-
-func stringsReader(s string) io.Reader { return strings.NewReader(s) }

@@ -1,14 +1,11 @@
 package workload
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,8 +63,11 @@ type Config struct {
 	// them); a request due when it is reached is recorded as
 	// generator_dropped. 0 means 10,000.
 	MaxInFlight int
-	// Client sends the attempts; nil means NewHTTPClient(ClientOptions{}).
+	// Client, when set, sends the attempts through net/http (tests use it
+	// for in-memory connections). When nil the runner builds its own client
+	// from HTTP: fasthttp for HTTP/1.1, net/http for HTTP/2.
 	Client  *http.Client
+	HTTP    ClientOptions
 	Headers WireHeaders
 	// Start is the wall-clock instant of offset 0 (Header.Start); zero
 	// means the moment Run is called. Run waits for it when it is ahead.
@@ -84,7 +84,7 @@ type Runner struct {
 	cfg     Config
 	mix     *mix
 	headers WireHeaders
-	client  *http.Client
+	sender  sender
 	maxIn   int64
 	pool    sync.Pool
 
@@ -125,13 +125,17 @@ func New(cfg Config) (*Runner, error) {
 		cfg:     cfg,
 		mix:     m,
 		headers: cfg.Headers.withDefaults(),
-		client:  cfg.Client,
 		maxIn:   int64(cfg.MaxInFlight),
 		pacer:   NewPacer(cfg.Schedule),
 		wake:    make(chan struct{}, 1),
 	}
-	if r.client == nil {
-		r.client = NewHTTPClient(ClientOptions{})
+	switch {
+	case cfg.Client != nil:
+		r.sender = &netSender{c: cfg.Client, h: r.headers}
+	case cfg.HTTP.HTTP2:
+		r.sender = &netSender{c: NewHTTPClient(cfg.HTTP), h: r.headers}
+	default:
+		r.sender = newFastSender(cfg.HTTP, r.headers)
 	}
 	if r.maxIn == 0 {
 		r.maxIn = DefaultMaxInFlight
@@ -276,8 +280,15 @@ func (r *Runner) Run(ctx context.Context, sink Sink) error {
 	}
 
 	var wg sync.WaitGroup
+	r.sender.open()
 	r.schedule(ctx, sink, &wg)
+	if ctx.Err() != nil {
+		// Interrupted: end the attempts on the wire now rather than at
+		// their timeouts.
+		r.sender.abort()
+	}
 	wg.Wait()
+	r.sender.closeIdle()
 	return ctx.Err()
 }
 
@@ -382,6 +393,7 @@ type request struct {
 	rng      *rand.Rand
 	urlBuf   []byte
 	bodyBuf  []byte
+	hdrBuf   []byte
 	res      report.Result
 }
 
@@ -553,9 +565,6 @@ func (q *request) hedged(ctx context.Context, sink Sink, deadline time.Duration)
 				cancel()
 				for range outstanding {
 					loser := <-ch
-					if loser.res.Outcome == report.OutcomeClientTimeout && ctx.Err() == nil {
-						loser.res.Outcome = report.OutcomeCanceled
-					}
 					sink.Record(&loser.res)
 				}
 				return a.res, a.ra, a.raOK, hedged
@@ -570,8 +579,7 @@ func (q *request) hedged(ctx context.Context, sink Sink, deadline time.Duration)
 func (q *request) attempt(ctx context.Context, n int, deadline time.Duration) (res report.Result, ra time.Duration, raOK bool) {
 	r := q.r
 	p := q.state.Policy()
-	t := q.tmpl
-	res = report.Result{RequestID: q.id, Attempt: uint16(n), Phase: q.phase, Route: t.name, Tenant: q.tenant, Intended: q.intended}
+	res = report.Result{RequestID: q.id, Attempt: uint16(n), Phase: q.phase, Route: q.tmpl.name, Tenant: q.tenant, Intended: q.intended}
 	res.Start = time.Since(r.start)
 	timeout := p.AttemptTimeout
 	if deadline > 0 {
@@ -584,74 +592,10 @@ func (q *request) attempt(ctx context.Context, n int, deadline time.Duration) (r
 			timeout = left
 		}
 	}
-	actx := ctx
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		actx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
-	var body io.Reader
-	bodyLen := 0
-	switch {
-	case !t.body.static:
-		body, bodyLen = bytes.NewReader(q.bodyBuf), len(q.bodyBuf)
-	case t.bodyLen > 0:
-		b := t.body.value()
-		body, bodyLen = stringsReader(b), len(b)
-	}
-	var req *http.Request
-	var err error
-	if t.staticU != nil {
-		req, err = http.NewRequestWithContext(actx, t.method, "", body)
-		if err == nil {
-			req.URL, req.Host = t.staticU, t.staticU.Host
-		}
-	} else {
-		req, err = http.NewRequestWithContext(actx, t.method, string(q.urlBuf), body)
-	}
-	if err != nil {
-		res.End, res.Outcome = time.Since(r.start), report.OutcomeClientError
+	if ctx.Err() != nil {
+		res.End, res.Outcome = res.Start, report.OutcomeCanceled
 		return res, 0, false
 	}
-	h := r.headers
-	req.Header[h.RequestID] = []string{strconv.FormatUint(q.id, 10)}
-	req.Header[h.Attempt] = []string{strconv.Itoa(n)}
-	if timeout > 0 {
-		req.Header[h.TimeoutMs] = []string{strconv.FormatInt(timeout.Milliseconds(), 10)}
-	}
-	if q.tenant != "" {
-		req.Header[h.Tenant] = []string{q.tenant}
-	}
-	req.Header[h.Priority] = []string{t.priority}
-	for _, ch := range t.header {
-		v := ch.value.value()
-		if !ch.value.static {
-			v = string(ch.value.appendTo(nil, q.id, q.tenant, q.rng))
-		}
-		req.Header[ch.name] = append(req.Header[ch.name], v)
-	}
-	res.BytesOut = uint32(bodyLen)
-	resp, err := r.client.Do(req)
-	if err != nil {
-		res.End = time.Since(r.start)
-		res.Outcome = Classify(err, ctx.Err() != nil)
-		return res, 0, false
-	}
-	nIn, err := io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	res.End = time.Since(r.start)
-	res.BytesIn = uint32(min(nIn, 1<<32-1))
-	res.Status = uint16(resp.StatusCode)
-	if err != nil {
-		res.Outcome = Classify(err, ctx.Err() != nil)
-		return res, 0, false
-	}
-	res.Outcome = StatusOutcome(resp.StatusCode)
-	if v := resp.Header.Get("Server-Timing"); v != "" {
-		res.Timing = ParseServerTiming(v)
-	}
-	if res.Outcome != report.OutcomeOK {
-		ra, raOK = retry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-	}
+	ra, raOK = r.sender.send(ctx, q, n, timeout, &res)
 	return res, ra, raOK
 }

@@ -312,7 +312,7 @@ func (c *clientFlags) workloadConfig(fs *pflag.FlagSet) (workload.Config, error)
 		Tenants:     workload.Tenants{Count: c.tenants, Zipf: zipf},
 		Retry:       policy,
 		MaxInFlight: c.maxInflight,
-		Client:      workload.NewHTTPClient(workload.ClientOptions{Connections: c.connections, HTTP2: c.http2, Insecure: c.insecure}),
+		HTTP:        workload.ClientOptions{Connections: c.connections, HTTP2: c.http2, Insecure: c.insecure},
 		Start:       start,
 	}
 	if _, err := workload.New(cfg); err != nil {

@@ -1,0 +1,173 @@
+package workload
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/workload/retry"
+)
+
+// startBenchServer runs the test binary as a minimal HTTP server in its own
+// process and returns its address.
+func startBenchServer(b *testing.B) string {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), benchServerEnv+"=1", "GOMAXPROCS=2")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		b.Fatalf("bench server: %v", err)
+	}
+	return strings.TrimSpace(line)
+}
+
+// benchSink counts and measures what a results consumer would: the lag of
+// first attempts and the outcomes, after encoding every record like a
+// results file.
+type benchSink struct {
+	lag      *hdr.Histogram
+	ok       int64
+	dropped  int64
+	requests int64
+	other    int64
+}
+
+func (s *benchSink) WriteResult(r *report.Result) error {
+	if r.Attempt == 1 {
+		_ = s.lag.RecordValue(int64(max(0, r.Lag()) / time.Microsecond))
+	}
+	if r.Final {
+		s.requests++
+		switch r.Outcome {
+		case report.OutcomeOK:
+			s.ok++
+		case report.OutcomeGeneratorDropped:
+			s.dropped++
+		default:
+			s.other++
+		}
+	}
+	return nil
+}
+
+func (s *benchSink) WriteEvent(*report.Event) error { return nil }
+
+// teeWriter writes each record to the encoder, then to the counter.
+type teeWriter struct {
+	enc   *report.Writer
+	count *benchSink
+}
+
+func (t teeWriter) WriteResult(r *report.Result) error {
+	if err := t.enc.WriteResult(r); err != nil {
+		return err
+	}
+	return t.count.WriteResult(r)
+}
+
+func (t teeWriter) WriteEvent(e *report.Event) error { return t.enc.WriteEvent(e) }
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// BenchmarkAttackThroughput plays a constant rate against a minimal Go HTTP
+// server in another process on 127.0.0.1 and reports achieved rate, lag
+// p99, CPU time per request of this process (user+sys) and peak RSS. Rates
+// and length: GOODPUT_BENCH_RATES (comma-separated, default
+// 5000,20000,40000) and GOODPUT_BENCH_SECONDS (default 3).
+func BenchmarkAttackThroughput(b *testing.B) {
+	rates := []int{5000, 20000, 40000}
+	if v := os.Getenv("GOODPUT_BENCH_RATES"); v != "" {
+		rates = rates[:0]
+		for _, f := range strings.Split(v, ",") {
+			if r, err := strconv.Atoi(f); err == nil {
+				rates = append(rates, r)
+			}
+		}
+	}
+	secs := envInt("GOODPUT_BENCH_SECONDS", 3)
+	addr := startBenchServer(b)
+	for _, rate := range rates {
+		b.Run("rps="+strconv.Itoa(rate), func(b *testing.B) {
+			for b.Loop() {
+				benchAttack(b, addr, rate, time.Duration(secs)*time.Second)
+			}
+		})
+	}
+}
+
+func benchAttack(b *testing.B, addr string, rate int, d time.Duration) {
+	s, err := NewSchedule(Constant(d, float64(rate)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := retry.Default()
+	p.AttemptTimeout = 5 * time.Second
+	r, err := New(Config{
+		Schedule: s, Seed: 1, Mix: []Template{{URL: "http://" + addr + "/"}}, Retry: p,
+		MaxInFlight: 2000,
+		HTTP:        ClientOptions{Connections: 200},
+	}.withBenchClient())
+	if err != nil {
+		b.Fatal(err)
+	}
+	counter := &benchSink{lag: hdr.New(1, int64(time.Minute/time.Microsecond), 3)}
+	enc, err := report.NewWriter(io.Discard, report.Header{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	stream := NewStream(teeWriter{enc, counter}, nil, 0)
+	var before, after syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+	start := time.Now()
+	if err := stream.Serve(func(sink Sink) error { return r.Run(context.Background(), sink) }); err != nil {
+		b.Fatal(err)
+	}
+	wall := time.Since(start)
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+	cpu := time.Duration(after.Utime.Nano()-before.Utime.Nano()) + time.Duration(after.Stime.Nano()-before.Stime.Nano())
+	if counter.requests != int64(rate)*int64(d/time.Second) {
+		b.Fatalf("%d requests recorded, want %d", counter.requests, int64(rate)*int64(d/time.Second))
+	}
+	b.ReportMetric(float64(counter.ok)/d.Seconds(), "ok-rps")
+	b.ReportMetric(float64(counter.dropped)/float64(counter.requests)*100, "dropped-%")
+	b.ReportMetric(float64(counter.lag.ValueAtQuantile(99))/1000, "lag-p99-ms")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(counter.requests-counter.dropped), "cpu-µs/req")
+	b.ReportMetric(float64(after.Maxrss)/1024, "maxrss-MB")
+	b.ReportMetric(wall.Seconds(), "wall-s")
+	if counter.other > 0 {
+		b.Logf("%d requests failed", counter.other)
+	}
+}
+
+func (c Config) withBenchClient() Config {
+	if os.Getenv("GOODPUT_BENCH_CLIENT") == "net" {
+		c.Client = NewHTTPClient(c.HTTP)
+	}
+	return c
+}

@@ -1,0 +1,494 @@
+package workload
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/workload/retry"
+)
+
+// sender sends attempts over HTTP. Implementations are safe for concurrent
+// use.
+type sender interface {
+	// send sends attempt n of q with the given timeout (0: none), filling
+	// res's Status, Outcome, BytesOut, BytesIn, Timing and End. It returns
+	// the service's Retry-After when it asked for one.
+	send(ctx context.Context, q *request, n int, timeout time.Duration, res *report.Result) (ra time.Duration, raOK bool)
+	// open readies the sender for a run (after an abort).
+	open()
+	// abort ends every attempt on the wire at once (the run was
+	// interrupted) and refuses new connections until open.
+	abort()
+	// closeIdle closes idle connections (the run is over).
+	closeIdle()
+}
+
+// netSender sends through net/http (HTTP/2, and test clients).
+type netSender struct {
+	c *http.Client
+	h WireHeaders
+}
+
+func (s *netSender) open() {}
+
+// abort does nothing: net/http attempts end with their contexts.
+func (s *netSender) abort() {}
+
+func (s *netSender) closeIdle() { s.c.CloseIdleConnections() }
+
+func (s *netSender) send(ctx context.Context, q *request, n int, timeout time.Duration, res *report.Result) (time.Duration, bool) {
+	t := q.tmpl
+	actx := ctx
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	var body io.Reader
+	bodyLen := 0
+	switch {
+	case !t.body.static:
+		body, bodyLen = bytes.NewReader(q.bodyBuf), len(q.bodyBuf)
+	case t.bodyLen > 0:
+		b := t.body.value()
+		body, bodyLen = strings.NewReader(b), len(b)
+	}
+	var req *http.Request
+	var err error
+	if t.staticU != nil {
+		req, err = http.NewRequestWithContext(actx, t.method, "", body)
+		if err == nil {
+			req.URL, req.Host = t.staticU, t.staticU.Host
+		}
+	} else {
+		req, err = http.NewRequestWithContext(actx, t.method, string(q.urlBuf), body)
+	}
+	if err != nil {
+		res.End, res.Outcome = time.Since(q.r.start), report.OutcomeClientError
+		return 0, false
+	}
+	h := s.h
+	req.Header[h.RequestID] = []string{strconv.FormatUint(q.id, 10)}
+	req.Header[h.Attempt] = []string{strconv.Itoa(n)}
+	if timeout > 0 {
+		req.Header[h.TimeoutMs] = []string{strconv.FormatInt(timeout.Milliseconds(), 10)}
+	}
+	if q.tenant != "" {
+		req.Header[h.Tenant] = []string{q.tenant}
+	}
+	req.Header[h.Priority] = []string{t.priority}
+	for _, ch := range t.header {
+		v := ch.value.value()
+		if !ch.value.static {
+			v = string(ch.value.appendTo(nil, q.id, q.tenant, q.rng))
+		}
+		req.Header[ch.name] = append(req.Header[ch.name], v)
+	}
+	res.BytesOut = uint32(bodyLen)
+	resp, err := s.c.Do(req)
+	if err != nil {
+		res.End = time.Since(q.r.start)
+		res.Outcome = Classify(err, ctx.Err() != nil)
+		return 0, false
+	}
+	nIn, err := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	res.End = time.Since(q.r.start)
+	res.BytesIn = uint32(min(nIn, 1<<32-1))
+	res.Status = uint16(resp.StatusCode)
+	if err != nil {
+		res.Outcome = Classify(err, ctx.Err() != nil)
+		return 0, false
+	}
+	res.Outcome = StatusOutcome(resp.StatusCode)
+	if v := resp.Header.Get("Server-Timing"); v != "" {
+		res.Timing = ParseServerTiming(v)
+	}
+	if res.Outcome != report.OutcomeOK {
+		return retry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	}
+	return 0, false
+}
+
+// fastSender sends HTTP/1.1 with fasthttp's request writer and response
+// parser (pooled requests and responses, a fraction of net/http's CPU and
+// allocations per request) over a connection pool of our own: fasthttp's
+// client pool starts cleaner goroutines that outlive a run, and takes no
+// context, while here every attempt is bound to its context and the pool
+// starts no goroutines at all.
+type fastSender struct {
+	h     WireHeaders
+	opts  ClientOptions
+	mu    sync.Mutex
+	pools []*connPool // one per scheme and host; a scan beats hashing
+}
+
+func newFastSender(o ClientOptions, h WireHeaders) *fastSender {
+	if o.Connections <= 0 {
+		o.Connections = 100
+	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = 5 * time.Second
+	}
+	return &fastSender{h: h, opts: o}
+}
+
+func (s *fastSender) open() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.pools {
+		p.setAborted(false)
+	}
+}
+
+func (s *fastSender) closeIdle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.pools {
+		p.closeIdle()
+	}
+}
+
+func (s *fastSender) abort() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.pools {
+		p.abort()
+	}
+}
+
+// pool returns the pool for the request's scheme and host.
+func (s *fastSender) pool(req *fasthttp.Request) *connPool {
+	uri := req.URI()
+	tlsOn := bytes.Equal(uri.Scheme(), []byte("https"))
+	host := uri.Host()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.pools {
+		if p.tls == tlsOn && p.host == string(host) {
+			return p
+		}
+	}
+	addr := string(host)
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		port := "80"
+		if tlsOn {
+			port = "443"
+		}
+		addr = net.JoinHostPort(strings.Trim(addr, "[]"), port)
+	}
+	p := newConnPool(addr, tlsOn, s.opts)
+	p.host = string(host)
+	s.pools = append(s.pools, p)
+	return p
+}
+
+func (s *fastSender) send(ctx context.Context, q *request, n int, timeout time.Duration, res *report.Result) (ra time.Duration, raOK bool) {
+	t := q.tmpl
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.Header.DisableNormalizing()
+	req.URI().DisablePathNormalizing = true
+	req.Header.SetMethod(t.method)
+	if t.url.static {
+		req.SetRequestURI(t.url.value())
+	} else {
+		req.SetRequestURIBytes(q.urlBuf)
+	}
+	req.Header.SetUserAgent("goodput-loadgen")
+	h := &s.h
+	var num [20]byte
+	req.Header.SetBytesV(h.RequestID, strconv.AppendUint(num[:0], q.id, 10))
+	req.Header.SetBytesV(h.Attempt, strconv.AppendInt(num[:0], int64(n), 10))
+	if timeout > 0 {
+		req.Header.SetBytesV(h.TimeoutMs, strconv.AppendInt(num[:0], timeout.Milliseconds(), 10))
+	}
+	if q.tenant != "" {
+		req.Header.Set(h.Tenant, q.tenant)
+	}
+	req.Header.Set(h.Priority, t.priority)
+	for _, ch := range t.header {
+		if ch.value.static {
+			req.Header.Add(ch.name, ch.value.value())
+			continue
+		}
+		q.hdrBuf = ch.value.appendTo(q.hdrBuf[:0], q.id, q.tenant, q.rng)
+		req.Header.AddBytesV(ch.name, q.hdrBuf)
+	}
+	switch {
+	case !t.body.static:
+		req.SetBodyRaw(q.bodyBuf)
+		res.BytesOut = uint32(len(q.bodyBuf))
+	case t.bodyLen > 0:
+		req.SetBodyString(t.body.value())
+		res.BytesOut = uint32(t.bodyLen)
+	}
+	resp.SkipBody = t.method == http.MethodHead
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	err := s.pool(req).do(ctx, deadline, req, resp)
+	res.End = time.Since(q.r.start)
+	if err != nil {
+		res.Outcome = Classify(err, ctx.Err() != nil)
+		return 0, false
+	}
+	res.Status = uint16(resp.StatusCode())
+	res.BytesIn = uint32(min(len(resp.Body()), 1<<32-1))
+	res.Outcome = StatusOutcome(resp.StatusCode())
+	if v := resp.Header.Peek("Server-Timing"); len(v) > 0 {
+		res.Timing = ParseServerTiming(unsafe.String(&v[0], len(v)))
+	}
+	if res.Outcome != report.OutcomeOK {
+		if v := resp.Header.Peek("Retry-After"); len(v) > 0 {
+			return retry.ParseRetryAfter(string(v), time.Now())
+		}
+	}
+	return 0, false
+}
+
+// idleTimeout is how long an idle connection is trusted; older ones are
+// closed rather than reused (servers close idle connections too).
+const idleTimeout = 30 * time.Second
+
+// connPool is a bounded pool of keep-alive connections to one address: at
+// most max connections carry a request at once; requests beyond wait for
+// one (as long as their deadline and context allow), as a real client's
+// would. Safe for concurrent use; starts no goroutines.
+type connPool struct {
+	host    string // as in the URL
+	addr    string // host:port
+	tls     bool
+	tlsConf *tls.Config
+	dialer  net.Dialer
+	slots   chan struct{} // one token per connection in use
+
+	mu      sync.Mutex
+	idle    []*pconn // LIFO
+	busy    map[*pconn]struct{}
+	aborted bool
+}
+
+type pconn struct {
+	c       net.Conn
+	br      *bufio.Reader
+	bw      *bufio.Writer
+	lastUse time.Time
+}
+
+func newConnPool(addr string, tlsOn bool, o ClientOptions) *connPool {
+	p := &connPool{
+		addr:   addr,
+		tls:    tlsOn,
+		dialer: net.Dialer{Timeout: o.DialTimeout, KeepAlive: 30 * time.Second},
+		slots:  make(chan struct{}, o.Connections),
+		busy:   map[*pconn]struct{}{},
+	}
+	if tlsOn {
+		host, _, _ := net.SplitHostPort(addr)
+		p.tlsConf = &tls.Config{ServerName: host, InsecureSkipVerify: o.Insecure, NextProtos: []string{"http/1.1"}} //nolint:gosec // opt-in via --insecure
+	}
+	return p
+}
+
+var errAborted = errors.New("run interrupted: no new connections")
+
+// errNoConn is returned when no connection came free before the deadline.
+var errNoConn = fmt.Errorf("no free connection before the attempt's deadline: %w", os.ErrDeadlineExceeded)
+
+// do sends req and reads resp on a pooled connection, bounded by deadline
+// (zero: none) and ctx. A request that fails on a reused connection before
+// any answer (the server closed it while idle) is sent once more on a new
+// connection, as every HTTP client does.
+func (p *connPool) do(ctx context.Context, deadline time.Time, req *fasthttp.Request, resp *fasthttp.Response) error {
+	if err := p.acquire(ctx, deadline); err != nil {
+		return err
+	}
+	defer func() { <-p.slots }()
+	for try := 0; ; try++ {
+		pc, reused, err := p.get(ctx, deadline, try > 0)
+		if err != nil {
+			return err
+		}
+		err = p.exchange(ctx, pc, deadline, req, resp)
+		if err == nil {
+			p.put(pc, !resp.ConnectionClose())
+			return nil
+		}
+		p.put(pc, false)
+		if !reused || try > 0 || ctx.Err() != nil || !staleConn(err) {
+			return err
+		}
+		resp.Reset()
+	}
+}
+
+// staleConn reports whether err is what a connection the server closed
+// while idle gives on first use.
+func staleConn(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, fasthttp.ErrConnectionClosed)
+}
+
+// exchange writes req and reads resp on pc.
+func (p *connPool) exchange(ctx context.Context, pc *pconn, deadline time.Time, req *fasthttp.Request, resp *fasthttp.Response) error {
+	if err := pc.c.SetDeadline(deadline); err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { _ = pc.c.SetDeadline(time.Unix(1, 0)) })
+	err := req.Write(pc.bw)
+	if err == nil {
+		err = pc.bw.Flush()
+	}
+	if err == nil {
+		err = resp.Read(pc.br)
+	}
+	if !stop() && err == nil {
+		// Canceled just as the answer came: the connection's deadline is
+		// in the past; the answer stands, the connection goes.
+		resp.SetConnectionClose()
+	}
+	return err
+}
+
+// acquire takes a connection slot, waiting until deadline or ctx is done.
+func (p *connPool) acquire(ctx context.Context, deadline time.Time) error {
+	select {
+	case p.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	var timeout <-chan time.Time
+	if !deadline.IsZero() {
+		t := time.NewTimer(time.Until(deadline))
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case p.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timeout:
+		return errNoConn
+	}
+}
+
+// get returns an idle connection, or dials one (always, when fresh).
+func (p *connPool) get(ctx context.Context, deadline time.Time, fresh bool) (*pconn, bool, error) {
+	now := time.Now()
+	p.mu.Lock()
+	if p.aborted {
+		p.mu.Unlock()
+		return nil, false, errAborted
+	}
+	for !fresh && len(p.idle) > 0 {
+		pc := p.idle[len(p.idle)-1]
+		p.idle = p.idle[:len(p.idle)-1]
+		if now.Sub(pc.lastUse) > idleTimeout {
+			_ = pc.c.Close()
+			continue
+		}
+		p.busy[pc] = struct{}{}
+		p.mu.Unlock()
+		return pc, true, nil
+	}
+	p.mu.Unlock()
+	dctx := ctx
+	if !deadline.IsZero() {
+		var cancel context.CancelFunc
+		dctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
+	c, err := p.dialer.DialContext(dctx, "tcp", p.addr)
+	if err != nil {
+		return nil, false, err
+	}
+	if p.tls {
+		tc := tls.Client(c, p.tlsConf)
+		if err := tc.HandshakeContext(dctx); err != nil {
+			_ = c.Close()
+			return nil, false, err
+		}
+		c = tc
+	}
+	pc := &pconn{c: c, br: bufio.NewReaderSize(c, 4096), bw: bufio.NewWriterSize(c, 4096)}
+	p.mu.Lock()
+	if p.aborted {
+		p.mu.Unlock()
+		_ = c.Close()
+		return nil, false, errAborted
+	}
+	p.busy[pc] = struct{}{}
+	p.mu.Unlock()
+	return pc, false, nil
+}
+
+// put returns pc to the idle list, or closes it.
+func (p *connPool) put(pc *pconn, reuse bool) {
+	p.mu.Lock()
+	delete(p.busy, pc)
+	if reuse && !p.aborted {
+		pc.lastUse = time.Now()
+		p.idle = append(p.idle, pc)
+		p.mu.Unlock()
+		return
+	}
+	p.mu.Unlock()
+	_ = pc.c.Close()
+}
+
+func (p *connPool) setAborted(v bool) {
+	p.mu.Lock()
+	p.aborted = v
+	p.mu.Unlock()
+}
+
+// abort closes every connection, busy or idle, and refuses new ones.
+func (p *connPool) abort() {
+	p.mu.Lock()
+	p.aborted = true
+	conns := make([]net.Conn, 0, len(p.busy)+len(p.idle))
+	for pc := range p.busy {
+		conns = append(conns, pc.c)
+	}
+	for _, pc := range p.idle {
+		conns = append(conns, pc.c)
+	}
+	p.idle = nil
+	p.mu.Unlock()
+	for _, c := range conns {
+		_ = c.Close()
+	}
+}
+
+// closeIdle closes the idle connections.
+func (p *connPool) closeIdle() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle = nil
+	p.mu.Unlock()
+	for _, pc := range idle {
+		_ = pc.c.Close()
+	}
+}

@@ -1,0 +1,198 @@
+package workload
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/h2c"
+
+	"github.com/goodput-dev/goodput/report"
+)
+
+// runOnce plays rps for d against the templates and returns the records.
+func runOnce(t *testing.T, cfg Config) []report.Result {
+	t.Helper()
+	var sink memSink
+	if err := newRunner(t, cfg).Run(context.Background(), &sink); err != nil {
+		t.Fatal(err)
+	}
+	return sink.results()
+}
+
+func TestHTTP1ClientHandlesChunkedCloseHeadAndBodies(t *testing.T) {
+	var bodies sync.Map
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		bodies.Store(r.Header.Get("X-Request-Id"), string(b))
+		switch r.URL.Path {
+		case "/chunked":
+			w.(http.Flusher).Flush() // no Content-Length: chunked
+			_, _ = w.Write([]byte(strings.Repeat("y", 10000)))
+		case "/close":
+			w.Header().Set("Connection", "close")
+			_, _ = w.Write([]byte("bye"))
+		case "/head":
+			w.Header().Set("Content-Length", "5")
+		default:
+			_, _ = w.Write([]byte("plain"))
+		}
+	}))
+	defer srv.Close()
+	cfg := constantConfig("", 100, 400*time.Millisecond)
+	cfg.BaseURL = srv.URL
+	cfg.Mix = []Template{
+		{Name: "chunked", URL: "/chunked"},
+		{Name: "close", URL: "/close"},
+		{Name: "head", URL: "/head", Method: http.MethodHead},
+		{Name: "post", URL: "/post", Method: http.MethodPost, Body: []byte(`{"id":{seq}}`)},
+	}
+	rs := runOnce(t, cfg)
+	want := map[string]uint32{"chunked": 10000, "close": 3, "head": 0}
+	for _, r := range rs {
+		if r.Outcome != report.OutcomeOK || r.Status != 200 {
+			t.Fatalf("record %+v", r)
+		}
+		if n, ok := want[r.Route]; ok && r.BytesIn != n {
+			t.Fatalf("%s: %d bytes in, want %d", r.Route, r.BytesIn, n)
+		}
+		if r.Route == "post" {
+			got, _ := bodies.Load(itoa(r.RequestID))
+			if got != `{"id":`+itoa(r.RequestID)+`}` || r.BytesOut != uint32(len(got.(string))) {
+				t.Fatalf("post body %q for request %d", got, r.RequestID)
+			}
+		}
+	}
+	if len(rs) != 40 {
+		t.Fatalf("%d records, want 40", len(rs))
+	}
+}
+
+func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+func TestHTTP1ClientReusesConnectionsAndBoundsThePool(t *testing.T) {
+	var conns, inflight, peak atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inflight.Add(1)
+		defer inflight.Add(-1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		time.Sleep(20 * time.Millisecond) // the service's work: holds the connection
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	cfg := constantConfig(srv.URL, 200, 500*time.Millisecond)
+	cfg.HTTP.Connections = 2
+	rs := runOnce(t, cfg)
+	tl := count(t, rs)
+	if tl.finals[report.OutcomeOK] != 100 {
+		t.Fatalf("finals %v", tl.finals)
+	}
+	if conns.Load() > 2 || peak.Load() > 2 {
+		t.Fatalf("%d connections, %d concurrent requests; want ≤ 2 (--connections 2)", conns.Load(), peak.Load())
+	}
+}
+
+func TestHTTP1ClientRetriesOnceWhenTheServerClosedAnIdleConnection(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) }))
+	defer srv.Close()
+	cfg := constantConfig(srv.URL, 20, 200*time.Millisecond)
+	r := newRunner(t, cfg)
+	var sink memSink
+	if err := r.Run(context.Background(), &sink); err != nil {
+		t.Fatal(err)
+	}
+	// The runner closed its idle connections; open one and let the server
+	// drop it while idle, as servers do.
+	fs := r.sender.(*fastSender)
+	fs.pools[0].put(mustDial(t, srv.Listener.Addr().String()), true)
+	srv.CloseClientConnections()
+	var second memSink
+	if err := r.Run(context.Background(), &second); err != nil {
+		t.Fatal(err)
+	}
+	tl := count(t, second.results())
+	if tl.finals[report.OutcomeOK] != 4 {
+		t.Fatalf("finals %v, want 4 ok", tl.finals)
+	}
+}
+
+func mustDial(t *testing.T, addr string) *pconn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &pconn{c: c, br: bufio.NewReader(c), bw: bufio.NewWriter(c)}
+}
+
+func TestHTTP1ClientTimesOutAndTellsTheService(t *testing.T) {
+	var sawTimeout atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sawTimeout.Store(r.Header.Get("X-Timeout-Ms"))
+		select {
+		case <-time.After(5 * time.Second):
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	cfg := constantConfig(srv.URL, 10, 100*time.Millisecond)
+	cfg.Retry.AttemptTimeout = 200 * time.Millisecond
+	rs := runOnce(t, cfg)
+	if len(rs) != 1 || rs[0].Outcome != report.OutcomeClientTimeout || rs[0].AttemptLatency() < 200*time.Millisecond || rs[0].AttemptLatency() > 3*time.Second {
+		t.Fatalf("records %+v", rs)
+	}
+	if v := sawTimeout.Load(); v != "200" {
+		t.Fatalf("X-Timeout-Ms %v, want 200", v)
+	}
+}
+
+func TestTLSAndHTTP2Options(t *testing.T) {
+	var protos sync.Map
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		protos.Store(r.Proto, true)
+		_, _ = w.Write([]byte("ok"))
+	})
+	tlsSrv := httptest.NewTLSServer(h)
+	defer tlsSrv.Close()
+	h2cSrv := httptest.NewServer(h2c.NewHandler(h, &http2.Server{}))
+	defer h2cSrv.Close()
+	for _, tt := range []struct {
+		url   string
+		http2 bool
+		proto string
+	}{
+		{tlsSrv.URL, false, "HTTP/1.1"},
+		{h2cSrv.URL, true, "HTTP/2.0"},
+	} {
+		protos.Clear()
+		cfg := constantConfig(tt.url, 20, 250*time.Millisecond)
+		cfg.HTTP = ClientOptions{Insecure: true, HTTP2: tt.http2}
+		tl := count(t, runOnce(t, cfg))
+		if tl.finals[report.OutcomeOK] != 5 {
+			t.Fatalf("%s http2=%v: finals %v", tt.url, tt.http2, tl.finals)
+		}
+		if _, ok := protos.Load(tt.proto); !ok {
+			t.Fatalf("%s http2=%v: server did not see %s", tt.url, tt.http2, tt.proto)
+		}
+	}
+}
