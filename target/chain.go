@@ -119,8 +119,25 @@ func (s *Server) build(cfg Config) (*chain, error) {
 	mux.Handle("POST /api/work", c.route(routeWork, c.work))
 	mux.Handle("POST /api/jobs", c.route(routeJobs, c.postJob))
 	mux.Handle("GET /api/jobs/{id}", c.route(routeJobs, c.getJob))
+	for _, r := range s.extra {
+		if err := handle(mux, r.pattern, c.route(r.name, r.h.ServeHTTP)); err != nil {
+			return nil, fmt.Errorf("route %s %q: %w", r.name, r.pattern, err)
+		}
+	}
 	c.handler = mux
 	return c, nil
+}
+
+// handle is mux.Handle, returning the panic of a malformed or conflicting
+// pattern as an error.
+func handle(mux *http.ServeMux, pattern string, h http.Handler) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	mux.Handle(pattern, h)
+	return nil
 }
 
 // buildShedder returns the admission controller of a, or nil when a asks

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/goodput-dev/goodput/target/dep"
 	"github.com/goodput-dev/goodput/target/paginate"
 )
@@ -34,6 +36,15 @@ type Server struct {
 	chain   atomic.Pointer[chain]
 
 	inFlight sync.WaitGroup // API requests being served
+
+	extra      []extraRoute           // WithRoute
+	collectors []prometheus.Collector // WithCollector
+}
+
+// extraRoute is a route mounted by WithRoute.
+type extraRoute struct {
+	name, pattern string
+	h             http.Handler
 }
 
 // Option changes how New builds a Server.
@@ -42,6 +53,20 @@ type Option func(*Server)
 // WithLogger sets the logger (default: discard everything). Requests are
 // logged at debug level when the configuration's LogRequests is set.
 func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.logger = l } }
+
+// WithRoute mounts h at pattern (a net/http ServeMux pattern such as
+// "POST /api/messages") behind the same defences as the built-in routes:
+// the throttle, admission control and the workers; name labels it in
+// metrics. The handler is the caller's to run (New starts nothing of it).
+func WithRoute(name, pattern string, h http.Handler) Option {
+	return func(s *Server) { s.extra = append(s.extra, extraRoute{name, pattern, h}) }
+}
+
+// WithCollector adds c to the Server's /metrics (for example the metrics of
+// a mounted route).
+func WithCollector(c prometheus.Collector) Option {
+	return func(s *Server) { s.collectors = append(s.collectors, c) }
+}
 
 // New validates cfg and builds a Server. It starts nothing.
 func New(cfg Config, opts ...Option) (*Server, error) {
@@ -63,6 +88,11 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = newMetrics(s)
+	for _, c := range s.collectors {
+		if err := s.metrics.reg.Register(c); err != nil {
+			return nil, fmt.Errorf("target metrics: %w", err)
+		}
+	}
 	c, err := s.build(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("target config: %w", err)
@@ -119,6 +149,10 @@ func (s *Server) Apply(cfg Config) error {
 	s.logger.Info("configuration applied", "preset", cfg.Preset)
 	return nil
 }
+
+// Dep returns the dependency called name ("db" or "search"), or nil; a
+// mounted route may call it.
+func (s *Server) Dep(name string) *dep.Dep { return s.dep(name) }
 
 // Handler returns the API handler: /healthz and the routes behind the
 // defences of the configuration in force.

@@ -43,6 +43,12 @@ func start(t *testing.T, cfg Config) *testServer {
 	t.Helper()
 	s, err := New(cfg)
 	require.NoError(t, err)
+	return startServer(t, s)
+}
+
+// startServer serves s's API and admin handlers on httptest servers.
+func startServer(t *testing.T, s *Server) *testServer {
+	t.Helper()
 	api := httptest.NewServer(s.Handler())
 	admin := httptest.NewServer(s.AdminHandler())
 	client := &http.Client{Timeout: 30 * time.Second}

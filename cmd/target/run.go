@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"time"
 
@@ -150,6 +151,8 @@ func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) 
 		searchLatency string
 		drain         time.Duration
 		logRequests   bool
+		dbURL         string
+		searchURL     string
 		dbStop        bool
 		searchStop    bool
 		limiter       string
@@ -181,6 +184,8 @@ func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) 
 	fs.StringVar(&dbLatency, "db-latency", "", "db latency: 20ms, uniform:10ms-30ms or lognormal:P50,P99")
 	fs.IntVar(&searchPool, "search-pool", 0, "search dependency pool size")
 	fs.StringVar(&searchLatency, "search-latency", "", "search latency, as --db-latency")
+	fs.StringVar(&dbURL, "db-url", "", "make db a real HTTP service: each call is a GET to this URL (a fault proxy may sit in front)")
+	fs.StringVar(&searchURL, "search-url", "", "make search a real HTTP service at this URL")
 	fs.BoolVar(&dbStop, "db-stop-on-cancel", false, "db calls stop when their caller leaves (false: the work goes on, wasted)")
 	fs.BoolVar(&searchStop, "search-stop-on-cancel", false, "search calls stop when their caller leaves")
 	fs.StringVar(&limiter, "limiter", "", "admission concurrency limiter: none, static, aimd or gradient")
@@ -246,6 +251,8 @@ func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) 
 	set("search-latency", func() (err error) { cfg.Search.Latency, err = dep.ParseLatency(searchLatency); return err })
 	set("drain-timeout", func() error { cfg.DrainTimeout = dep.Duration(drain); return positive(drain) })
 	set("log-requests", func() error { cfg.LogRequests = logRequests; return nil })
+	set("db-url", func() error { cfg.DB.URL = dbURL; return checkURL(dbURL) })
+	set("search-url", func() error { cfg.Search.URL = searchURL; return checkURL(searchURL) })
 	set("db-stop-on-cancel", func() error { cfg.DB.StopOnCancel = dbStop; return nil })
 	set("search-stop-on-cancel", func() error { cfg.Search.StopOnCancel = searchStop; return nil })
 	set("limiter", func() error {
@@ -321,6 +328,18 @@ func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) 
 func positive[T int | float64 | time.Duration](v T) error {
 	if v <= 0 {
 		return fmt.Errorf("%v, want > 0", v)
+	}
+	return nil
+}
+
+// checkURL accepts an absolute http(s) URL, or "" (simulated).
+func checkURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q, want an absolute http:// or https:// URL", s)
 	}
 	return nil
 }

@@ -106,6 +106,9 @@ func TestRunBadUsage(t *testing.T) {
 		{"missing file", []string{"--config", filepath.Join(dir, "nope.yaml")}, "nope.yaml"},
 		{"public admin without token", []string{"--admin", "0.0.0.0:0"}, "admin_token"},
 		{"stray argument", []string{"serve"}, "serve"},
+		{"bad dependency url", []string{"--db-url", "db.local:5432"}, "--db-url"},
+		{"priority without limiter", []string{"--priority"}, "admission.priority"},
+		{"negative workers", []string{"--workers", "-1"}, "--workers"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,188 @@
+package target
+
+import (
+	"bytes"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/goodput-dev/goodput/target/bulkhead"
+	"github.com/goodput-dev/goodput/target/dep"
+)
+
+func TestTenantThrottle(t *testing.T) {
+	cfg := fast(t, PresetUnprotected)
+	cfg.Throttle = ThrottleConfig{Enabled: true, Rate: 0.001, Burst: 2, MaxTenants: 10}
+	ts := start(t, cfg)
+	var statuses []int
+	for range 3 {
+		statuses = append(statuses, ts.do(t, "GET", ts.api+"/api/items/1", nil, "X-Tenant", "noisy").status)
+	}
+	assert.Equal(t, []int{200, 200, 429}, statuses)
+	a := ts.do(t, "GET", ts.api+"/api/items/1", nil, "X-Tenant", "noisy")
+	assert.NotEmpty(t, a.header.Get("Retry-After"))
+	assert.Equal(t, 200, ts.do(t, "GET", ts.api+"/api/items/1", nil, "X-Tenant", "quiet").status, "another tenant is not throttled")
+	m := ts.do(t, "GET", ts.admin+"/metrics", nil).body
+	assert.Contains(t, m, `goodput_target_requests_total{outcome="throttled",route="items"} 2`)
+	assert.Contains(t, m, `goodput_target_shed_total{reason="tenant_throttle"} 2`)
+}
+
+// Priority shedding: with the limit partly used, sheddable requests are
+// refused while critical ones are still admitted.
+func TestPriorityShedding(t *testing.T) {
+	cfg := fast(t, PresetUnprotected)
+	cfg.DB.Stall = true
+	cfg.Admission = AdmissionConfig{Limiter: "static", Limit: 2, Priority: true, SheddableFraction: 0.5}
+	ts := start(t, cfg)
+	var wg sync.WaitGroup
+	wg.Go(func() { ts.do(t, "GET", ts.api+"/api/items/1", nil) }) // holds 1 of 2
+	require.Eventually(t, func() bool { return ts.s.db.Stats().InUse == 1 }, 5*time.Second, time.Millisecond)
+
+	a := ts.do(t, "GET", ts.api+"/api/items/2", nil, "X-Priority", "sheddable")
+	assert.Equal(t, 503, a.status)
+	assert.Equal(t, "priority", a.header.Get("X-Shed-Reason"))
+
+	wg.Go(func() { ts.do(t, "GET", ts.api+"/api/items/3", nil, "X-Priority", "critical") })
+	require.Eventually(t, func() bool { return ts.s.db.Stats().InUse == 2 }, 5*time.Second, time.Millisecond,
+		"a critical request is admitted")
+	lifted := ts.s.db.Config()
+	lifted.Stall = false
+	require.NoError(t, ts.s.db.Update(lifted))
+	wg.Wait()
+}
+
+// With priority shedding off, the X-Priority header is ignored.
+func TestPriorityIgnoredWhenOff(t *testing.T) {
+	cfg := fast(t, PresetUnprotected)
+	cfg.Admission = AdmissionConfig{Limiter: "static", Limit: 2, SheddableFraction: 0.01}
+	ts := start(t, cfg)
+	assert.Equal(t, 200, ts.do(t, "GET", ts.api+"/api/items/2", nil, "X-Priority", "sheddable").status)
+}
+
+// Fixed workers: at most W requests run at once, each on its own worker.
+func TestWorkers(t *testing.T) {
+	cfg := fast(t, PresetUnprotected)
+	cfg.DB.Stall = true
+	cfg.Workers = WorkersConfig{Enabled: true, Workers: 2}
+	var seen sync.Map
+	probe := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok := bulkhead.WorkerID(r.Context())
+		if !ok {
+			http.Error(w, "not on a worker", 500)
+			return
+		}
+		if _, dup := seen.LoadOrStore(id, true); dup {
+			http.Error(w, "worker shared", 500)
+			return
+		}
+		w.WriteHeader(204)
+	})
+	s, err := New(cfg, WithRoute("probe", "GET /api/probe", probe))
+	require.NoError(t, err)
+	ts := startServer(t, s)
+
+	var wg sync.WaitGroup
+	wg.Go(func() { ts.do(t, "GET", ts.api+"/api/items/1", nil) })
+	require.Eventually(t, func() bool { return ts.s.db.Stats().InUse == 1 }, 5*time.Second, time.Millisecond)
+	assert.Equal(t, 204, ts.do(t, "GET", ts.api+"/api/probe", nil).status, "the second worker is free")
+	wg.Go(func() { ts.do(t, "GET", ts.api+"/api/items/2", nil) })
+	require.Eventually(t, func() bool { return ts.s.db.Stats().InUse == 2 }, 5*time.Second, time.Millisecond)
+	a := ts.do(t, "GET", ts.api+"/api/probe", nil)
+	assert.Equal(t, 503, a.status, "both workers busy, no wait allowed")
+	assert.Equal(t, "bulkhead_full", a.header.Get("X-Shed-Reason"))
+	lifted := ts.s.db.Config()
+	lifted.Stall = false
+	require.NoError(t, ts.s.db.Update(lifted))
+	wg.Wait()
+}
+
+// A route mounted with WithRoute runs behind the defences, is counted in
+// metrics, and its collector shows on /metrics.
+func TestWithRouteAndCollector(t *testing.T) {
+	counter := prometheus.NewCounter(prometheus.CounterOpts{Name: "mounted_total", Help: "test"})
+	counter.Add(3)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusAccepted) })
+	cfg := fast(t, PresetProtected)
+	s, err := New(cfg, WithRoute("messages", "POST /api/messages", h), WithCollector(counter))
+	require.NoError(t, err)
+	ts := startServer(t, s)
+	a := ts.do(t, "POST", ts.api+"/api/messages", strings.NewReader("{}"), "X-Timeout-Ms", "0")
+	assert.Equal(t, 503, a.status, "behind deadline-aware admission")
+	a = ts.do(t, "POST", ts.api+"/api/messages", strings.NewReader("{}"))
+	assert.Equal(t, 202, a.status)
+	assert.Regexp(t, serverTiming, a.header.Get("Server-Timing"))
+	m := ts.do(t, "GET", ts.admin+"/metrics", nil).body
+	assert.Contains(t, m, "mounted_total 3")
+	assert.Contains(t, m, `goodput_target_requests_total{outcome="ok",route="messages"} 1`)
+	assert.Equal(t, s.db, s.Dep("db"))
+	assert.Nil(t, s.Dep("cache"))
+
+	_, err = New(cfg, WithRoute("bad", "GET /api/items/{id}", h))
+	assert.ErrorContains(t, err, "conflicts", "a pattern that clashes is an error, not a panic")
+}
+
+func TestRequestLog(t *testing.T) {
+	var buf syncBuffer
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg := fast(t, PresetUnprotected)
+	s, err := New(cfg, WithLogger(logger))
+	require.NoError(t, err)
+	ts := startServer(t, s)
+	ts.do(t, "GET", ts.api+"/api/items/1", nil, "X-Request-Id", "r-17")
+	assert.NotContains(t, buf.String(), "r-17", "off by default")
+
+	cfg.LogRequests = true
+	require.NoError(t, s.Apply(cfg))
+	ts.do(t, "GET", ts.api+"/api/items/1", nil, "X-Request-Id", "r-18", "X-Attempt", "2")
+	line := buf.String()
+	for _, want := range []string{"level=DEBUG", "msg=request", "route=items", "status=200", "outcome=ok", "request_id=r-18", "attempt=2", "server_timing="} {
+		assert.Contains(t, line, want)
+	}
+	assert.Equal(t, 1, strings.Count(line, "msg=request"), "one line per request")
+}
+
+// A dependency can be a real HTTP service at a URL (a fault proxy may sit
+// in front of it).
+func TestRemoteDependency(t *testing.T) {
+	remote := startServer(t, mustNew(t, fast(t, PresetUnprotected)))
+	cfg := fast(t, PresetUnprotected)
+	cfg.DB = dep.Config{Pool: 4, URL: remote.api + "/healthz"}
+	ts := start(t, cfg)
+	a := ts.do(t, "GET", ts.api+"/api/items/5", nil)
+	assert.Equal(t, 200, a.status, a.body)
+	cfg.DB.URL = remote.api + "/nowhere"
+	require.NoError(t, ts.s.Apply(cfg))
+	a = ts.do(t, "GET", ts.api+"/api/items/5", nil)
+	assert.Equal(t, 200, a.status, "a 404 from the remote is not a failure of the call (only 5xx is)")
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func mustNew(t *testing.T, cfg Config, opts ...Option) *Server {
+	t.Helper()
+	s, err := New(cfg, opts...)
+	require.NoError(t, err)
+	return s
+}
