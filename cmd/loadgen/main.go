@@ -39,6 +39,7 @@ func commands() []command {
 		{"attack", "drive a URL open-loop at a rate schedule and record every attempt", runAttack},
 		{"report", "summarise one or more results files (text, json, csv, hgrm, hlog)", runReport},
 		{"merge", "merge the results files of a sharded run into one", runMerge},
+		{"compare", "compare runs side by side: one table, one chart each (text, json, html)", runCompare},
 		{"proxy", "an HTTP fault proxy: delay, abort, reset, stall, bandwidth, controlled by a JSON API", runProxy},
 		{"run", "play a scenario profile: target, phases, faults, reports, assertions, variants", runRun},
 		{"profiles", "list the built-in scenario profiles, or print one", runProfiles},

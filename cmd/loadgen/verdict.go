@@ -11,17 +11,22 @@ import (
 	"github.com/goodput-dev/goodput/report"
 )
 
-// verdictFlags holds the analysis and CI verdict flags shared by report,
-// ramp and compare: register them with addVerdictFlags, check them with
-// parse before reading anything, then analyze each summary and finish.
+// verdictFlags holds the analysis and CI verdict flags of report and
+// ramp: register them with addVerdictFlags, check them with parse before
+// reading anything, then analyze each summary and finish.
 type verdictFlags struct {
-	asserts     []string
-	junit       string
+	recoveryFlags
+	asserts    []string
+	junit      string
+	assertions []report.Assertion
+}
+
+// recoveryFlags holds the recovery tolerances, shared with compare.
+type recoveryFlags struct {
 	recWindow   time.Duration
 	recGoodput  float64
 	recP99      float64
-	assertions  []report.Assertion
-	recoveryOpt report.RecoveryOptions
+	recoveryOpt report.RecoveryOptions // set by parse
 }
 
 // addVerdictFlags registers --assert, --junit and the recovery tolerances
@@ -30,40 +35,61 @@ func addVerdictFlags(fs *pflag.FlagSet) *verdictFlags {
 	v := &verdictFlags{}
 	fs.StringArrayVar(&v.asserts, "assert", nil, "check METRIC OP VALUE, e.g. 'p99 < 250ms', 'phase(surge).shed_ratio < 0.5' (repeatable; exit 1 when one fails; docs/assertions.md)")
 	fs.StringVar(&v.junit, "junit", "", "also write the assertions' verdicts as JUnit XML to FILE")
-	fs.DurationVar(&v.recWindow, "recovery-window", report.DefaultRecoveryWindow, "how long goodput and p99 must stay within tolerance to count as recovered")
-	fs.Float64Var(&v.recGoodput, "recovery-goodput", report.DefaultRecoveryGoodput, "recovered: goodput ≥ this fraction of the offered rate")
-	fs.Float64Var(&v.recP99, "recovery-p99-factor", report.DefaultRecoveryP99Factor, "recovered: p99 ≤ max(this × baseline p99, SLO)")
+	v.recoveryFlags.register(fs)
 	return v
+}
+
+// register adds the recovery tolerance flags to fs.
+func (r *recoveryFlags) register(fs *pflag.FlagSet) {
+	fs.DurationVar(&r.recWindow, "recovery-window", report.DefaultRecoveryWindow, "how long goodput and p99 must stay within tolerance to count as recovered")
+	fs.Float64Var(&r.recGoodput, "recovery-goodput", report.DefaultRecoveryGoodput, "recovered: goodput ≥ this fraction of the offered rate")
+	fs.Float64Var(&r.recP99, "recovery-p99-factor", report.DefaultRecoveryP99Factor, "recovered: p99 ≤ max(this × baseline p99, SLO)")
+}
+
+// options checks the recovery flags and returns them as options; errors
+// are usage errors.
+func (r *recoveryFlags) options() (report.RecoveryOptions, error) {
+	if r.recWindow <= 0 {
+		return report.RecoveryOptions{}, usageErrorf("--recovery-window must be positive, got %v", r.recWindow)
+	}
+	if !(r.recGoodput > 0 && r.recGoodput <= 1) {
+		return report.RecoveryOptions{}, usageErrorf("--recovery-goodput must be in (0, 1], got %v", r.recGoodput)
+	}
+	if !(r.recP99 >= 1) {
+		return report.RecoveryOptions{}, usageErrorf("--recovery-p99-factor must be ≥ 1, got %v", r.recP99)
+	}
+	return report.RecoveryOptions{Window: r.recWindow, Goodput: r.recGoodput, P99Factor: r.recP99}, nil
+}
+
+// analyzeRun adds recovery (when the run had disturbances) and the
+// tipping point (when it is a stepped ramp) to s.
+func analyzeRun(s *report.Summary, opts report.RecoveryOptions) {
+	report.AnalyzeRecovery(s, opts)
+	if report.IsRamp(s) {
+		report.AnalyzeTippingPoint(s, 0)
+	}
 }
 
 // parse checks the flags and parses the assertions; every error is a
 // usage error, given before any file is read or any load is sent.
 func (v *verdictFlags) parse() error {
-	if v.recWindow <= 0 {
-		return usageErrorf("--recovery-window must be positive, got %v", v.recWindow)
-	}
-	if !(v.recGoodput > 0 && v.recGoodput <= 1) {
-		return usageErrorf("--recovery-goodput must be in (0, 1], got %v", v.recGoodput)
-	}
-	if !(v.recP99 >= 1) {
-		return usageErrorf("--recovery-p99-factor must be ≥ 1, got %v", v.recP99)
+	opts, err := v.options()
+	if err != nil {
+		return err
 	}
 	as, err := report.ParseAssertions(v.asserts)
 	if err != nil {
 		return usageErrorf("--assert: %v", err)
 	}
 	v.assertions = as
-	v.recoveryOpt = report.RecoveryOptions{Window: v.recWindow, Goodput: v.recGoodput, P99Factor: v.recP99}
+	v.recoveryOpt = opts
 	return nil
 }
 
 // analyze adds recovery (when the run had disturbances), the tipping point
 // (when it is a stepped ramp) and the assertions' verdicts to s.
 func (v *verdictFlags) analyze(s *report.Summary) {
-	report.AnalyzeRecovery(s, v.recoveryOpt)
-	if report.IsRamp(s) {
-		report.AnalyzeTippingPoint(s, 0)
-	}
+	analyzeRun(s, v.recoveryOpt)
 	if len(v.assertions) > 0 {
 		s.Assertions = report.Evaluate(v.assertions, report.FiguresOf(s), report.PhaseFigures(s))
 	}
