@@ -253,7 +253,8 @@ func startQueue(next http.Handler) http.Handler {
 
 func endQueue(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if t := timingFrom(r.Context()); t != nil && !t.queueMark.IsZero() {
+		if t := timingFrom(r.Context()); t != nil && !t.queueMark.IsZero() && !t.queueDone {
+			t.queueDone = true
 			t.addQueue(time.Since(t.queueMark))
 		}
 		next.ServeHTTP(w, r)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"log/slog"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -185,4 +187,29 @@ func mustNew(t *testing.T, cfg Config, opts ...Option) *Server {
 	s, err := New(cfg, opts...)
 	require.NoError(t, err)
 	return s
+}
+
+// A request refused after waiting in the admission queue reports the wait
+// as queue time in Server-Timing.
+func TestServerTimingOfQueuedRefusal(t *testing.T) {
+	cfg := fast(t, PresetUnprotected)
+	cfg.DB.Stall = true
+	cfg.Admission = AdmissionConfig{Limiter: "static", Limit: 1, QueueSize: 4, MaxWait: dep.Duration(50 * time.Millisecond)}
+	ts := start(t, cfg)
+	var wg sync.WaitGroup
+	wg.Go(func() { ts.do(t, "GET", ts.api+"/api/items/1", nil) })
+	require.Eventually(t, func() bool { return ts.s.db.Stats().InUse == 1 }, 5*time.Second, time.Millisecond)
+	a := ts.do(t, "GET", ts.api+"/api/items/2", nil)
+	assert.Equal(t, 503, a.status)
+	assert.Equal(t, "queue_timeout", a.header.Get("X-Shed-Reason"))
+	m := regexp.MustCompile(`^queue;dur=([0-9.]+), app;dur=([0-9.]+)$`).FindStringSubmatch(a.header.Get("Server-Timing"))
+	require.NotNil(t, m, a.header.Get("Server-Timing"))
+	queue, _ := strconv.ParseFloat(m[1], 64)
+	app, _ := strconv.ParseFloat(m[2], 64)
+	assert.GreaterOrEqual(t, queue, 50.0, "waited MaxWait in the queue")
+	assert.Less(t, app, queue)
+	lifted := ts.s.db.Config()
+	lifted.Stall = false
+	require.NoError(t, ts.s.db.Update(lifted))
+	wg.Wait()
 }

@@ -15,8 +15,13 @@ import (
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	s.inFlight.Add(1)
 	defer s.inFlight.Done()
-	t := &timing{start: time.Now()}
-	tw := &timingWriter{ResponseWriter: w, t: t}
+	// One allocation for the request's timing and its response writer.
+	st := &struct {
+		t  timing
+		tw timingWriter
+	}{t: timing{start: time.Now()}}
+	t, tw := &st.t, &st.tw
+	*tw = timingWriter{ResponseWriter: w, t: t}
 	c := s.chain.Load()
 	if r.URL.Path == "/healthz" {
 		t.route = routeHealth

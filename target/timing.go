@@ -21,6 +21,7 @@ type timing struct {
 	// request's goroutine only.
 	route     string
 	queueMark time.Time
+	queueDone bool // the handler started: the waiting defences are behind
 
 	mu    sync.Mutex
 	queue time.Duration
@@ -111,7 +112,13 @@ func (w *timingWriter) WriteHeader(code int) {
 	if !w.written {
 		w.written = true
 		w.status = code
-		w.Header().Set("Server-Timing", w.t.header(time.Now()))
+		now := time.Now()
+		if !w.t.queueMark.IsZero() && !w.t.queueDone {
+			// Refused by a waiting defence: the whole wait was queueing.
+			w.t.queueDone = true
+			w.t.addQueue(now.Sub(w.t.queueMark))
+		}
+		w.Header()["Server-Timing"] = []string{w.t.header(now)}
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
