@@ -3,6 +3,7 @@ package faults
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -227,6 +228,8 @@ func (e Entry) Validate() error {
 	}
 	if e.For < 0 {
 		errs = append(errs, fieldErr("for", "%v, want ≥ 0 (0 lasts until the run ends)", e.For))
+	} else if e.At > math.MaxInt64-e.For {
+		errs = append(errs, fieldErr("for", "%v after %v ends past the largest time there is", e.For, e.At))
 	}
 	if e.Probability < 0 || e.Probability > 1 {
 		errs = append(errs, fieldErr("probability", "%v, want 0 < p ≤ 1", e.Probability))

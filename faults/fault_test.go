@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"math"
 	"net/http/httptest"
 	"testing"
 
@@ -49,6 +50,7 @@ func TestEntryValidateNamesTheField(t *testing.T) {
 		{func(e *Entry) { e.Target = "" }, "target"},
 		{func(e *Entry) { e.At = -1 }, "at"},
 		{func(e *Entry) { e.For = -1 }, "for"},
+		{func(e *Entry) { e.At, e.For = math.MaxInt64/2+1, math.MaxInt64/2+1 }, "for"},
 		{func(e *Entry) { e.Probability = 1.5 }, "probability"},
 		{func(e *Entry) { e.Probability = -0.1 }, "probability"},
 		{func(e *Entry) { e.Scope.Route = "x" }, "route"},
