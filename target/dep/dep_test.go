@@ -375,3 +375,19 @@ func TestLatencyMean(t *testing.T) {
 	assert.Greater(t, m, 20*time.Millisecond)
 	assert.Less(t, m, 30*time.Millisecond)
 }
+
+// BenchmarkCall is the cost of one call with no latency: slot acquire and
+// release, sampling, counters.
+func BenchmarkCall(b *testing.B) {
+	d, err := New("db", fixed(8, 0), rand.New(rand.NewPCG(1, 2)), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := d.Call(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
