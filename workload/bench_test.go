@@ -171,3 +171,27 @@ func (c Config) withBenchClient() Config {
 	}
 	return c
 }
+
+// BenchmarkRecord measures the recording path from a worker's Record call
+// to the encoder: copy into the channel, one draining goroutine, msgpack
+// encoding (report.Writer to io.Discard) and the live counts.
+func BenchmarkRecord(b *testing.B) {
+	enc, err := report.NewWriter(io.Discard, report.Header{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := NewStream(enc, NewLive(time.Second), 0)
+	r := report.Result{RequestID: 1, Attempt: 1, Final: true, Route: "GET /", Tenant: "t1", Intended: time.Second, Start: time.Second + time.Microsecond, End: time.Second + time.Millisecond, Status: 200}
+	b.ReportAllocs()
+	err = s.Serve(func(sink Sink) error {
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				sink.Record(&r)
+			}
+		})
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+}

@@ -449,15 +449,16 @@ func (q *request) run(ctx context.Context, sink Sink) {
 			q.final(sink, n, report.OutcomeClientThrottled, time.Since(start))
 			return
 		}
-		var res report.Result
+		// The pooled record: handing &q.res to the sink does not allocate.
+		res := &q.res
 		var ra time.Duration
 		var raOK bool
-		var hedged bool
 		if h := st.Hedger(); h != nil && n == 1 {
-			res, ra, raOK, hedged = q.hedged(ctx, sink, deadline)
+			var hedged bool
+			*res, ra, raOK, hedged = q.hedged(ctx, sink, deadline)
 			n += boolInt(hedged)
 		} else {
-			res, ra, raOK = q.attempt(ctx, n, deadline)
+			ra, raOK = q.attempt(ctx, n, deadline, res, false)
 		}
 		now := time.Now()
 		if res.Outcome == report.OutcomeOK || res.Outcome == report.OutcomeClientError {
@@ -467,7 +468,7 @@ func (q *request) run(ctx context.Context, sink Sink) {
 			st.Budget().Success(now, spent)
 			st.Hedger().Observe(res.End - res.Start)
 			res.Final = true
-			sink.Record(&res)
+			sink.Record(res)
 			return
 		}
 		retryable := p.RetryOn.Retryable(res.Outcome, int(res.Status))
@@ -477,22 +478,22 @@ func (q *request) run(ctx context.Context, sink Sink) {
 		elapsed := time.Since(start)
 		if !retryable || n >= p.Attempts() || ctx.Err() != nil || (deadline > 0 && elapsed >= deadline) {
 			res.Final = true
-			sink.Record(&res)
+			sink.Record(res)
 			return
 		}
 		delay := p.RetryDelay(n, prevDelay, ra, raOK, q.rng.Float64())
 		if deadline > 0 && elapsed+delay >= deadline {
 			res.Final = true // no time left for another attempt
-			sink.Record(&res)
+			sink.Record(res)
 			return
 		}
 		var ok bool
 		if spent, ok = st.Budget().Retry(now, res.Outcome == report.OutcomeClientTimeout); !ok {
-			sink.Record(&res)
+			sink.Record(res)
 			q.final(sink, n+1, report.OutcomeBudgetExhausted, time.Since(start))
 			return
 		}
-		sink.Record(&res)
+		sink.Record(res)
 		if delay > 0 && !sleep(ctx, delay) {
 			q.final(sink, n+1, report.OutcomeCanceled, time.Since(start))
 			return
@@ -528,7 +529,8 @@ func (q *request) hedged(ctx context.Context, sink Sink, deadline time.Duration)
 	h := q.state.Hedger()
 	delay, ok := h.Delay()
 	if !ok {
-		res, ra, raOK := q.attempt(ctx, 1, deadline)
+		var res report.Result
+		ra, raOK := q.attempt(ctx, 1, deadline, &res, false)
 		return res, ra, raOK, false
 	}
 	type answer struct {
@@ -540,8 +542,9 @@ func (q *request) hedged(ctx context.Context, sink Sink, deadline time.Duration)
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	send := func(n int) {
-		res, ra, raOK := q.attempt(actx, n, deadline)
-		ch <- answer{res, ra, raOK}
+		var a answer
+		a.ra, a.raOK = q.attempt(actx, n, deadline, &a.res, true)
+		ch <- a
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -575,18 +578,20 @@ func (q *request) hedged(ctx context.Context, sink Sink, deadline time.Duration)
 	return last.res, last.ra, last.raOK, hedged
 }
 
-// attempt sends attempt n and returns its record (Final unset).
-func (q *request) attempt(ctx context.Context, n int, deadline time.Duration) (res report.Result, ra time.Duration, raOK bool) {
+// attempt sends attempt n and fills res with its record (Final unset).
+// watch says whether ctx may end on its own (a hedge's context); the run's
+// context needs no watching: an interrupted run aborts its connections.
+func (q *request) attempt(ctx context.Context, n int, deadline time.Duration, res *report.Result, watch bool) (ra time.Duration, raOK bool) {
 	r := q.r
 	p := q.state.Policy()
-	res = report.Result{RequestID: q.id, Attempt: uint16(n), Phase: q.phase, Route: q.tmpl.name, Tenant: q.tenant, Intended: q.intended}
+	*res = report.Result{RequestID: q.id, Attempt: uint16(n), Phase: q.phase, Route: q.tmpl.name, Tenant: q.tenant, Intended: q.intended}
 	res.Start = time.Since(r.start)
 	timeout := p.AttemptTimeout
 	if deadline > 0 {
 		left := deadline - res.Start
 		if left <= 0 {
 			res.End, res.Outcome = res.Start, report.OutcomeClientTimeout
-			return res, 0, false
+			return 0, false
 		}
 		if timeout == 0 || left < timeout {
 			timeout = left
@@ -594,8 +599,7 @@ func (q *request) attempt(ctx context.Context, n int, deadline time.Duration) (r
 	}
 	if ctx.Err() != nil {
 		res.End, res.Outcome = res.Start, report.OutcomeCanceled
-		return res, 0, false
+		return 0, false
 	}
-	ra, raOK = r.sender.send(ctx, q, n, timeout, &res)
-	return res, ra, raOK
+	return r.sender.send(ctx, q, n, timeout, res, watch)
 }

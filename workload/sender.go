@@ -30,7 +30,9 @@ type sender interface {
 	// send sends attempt n of q with the given timeout (0: none), filling
 	// res's Status, Outcome, BytesOut, BytesIn, Timing and End. It returns
 	// the service's Retry-After when it asked for one.
-	send(ctx context.Context, q *request, n int, timeout time.Duration, res *report.Result) (ra time.Duration, raOK bool)
+	// When watch is false the sender may leave ctx unwatched during I/O:
+	// the runner aborts the sender when its run context ends.
+	send(ctx context.Context, q *request, n int, timeout time.Duration, res *report.Result, watch bool) (ra time.Duration, raOK bool)
 	// open readies the sender for a run (after an abort).
 	open()
 	// abort ends every attempt on the wire at once (the run was
@@ -53,7 +55,7 @@ func (s *netSender) abort() {}
 
 func (s *netSender) closeIdle() { s.c.CloseIdleConnections() }
 
-func (s *netSender) send(ctx context.Context, q *request, n int, timeout time.Duration, res *report.Result) (time.Duration, bool) {
+func (s *netSender) send(ctx context.Context, q *request, n int, timeout time.Duration, res *report.Result, _ bool) (time.Duration, bool) {
 	t := q.tmpl
 	actx := ctx
 	if timeout > 0 {
@@ -200,7 +202,7 @@ func (s *fastSender) pool(req *fasthttp.Request) *connPool {
 	return p
 }
 
-func (s *fastSender) send(ctx context.Context, q *request, n int, timeout time.Duration, res *report.Result) (ra time.Duration, raOK bool) {
+func (s *fastSender) send(ctx context.Context, q *request, n int, timeout time.Duration, res *report.Result, watch bool) (ra time.Duration, raOK bool) {
 	t := q.tmpl
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
@@ -247,7 +249,7 @@ func (s *fastSender) send(ctx context.Context, q *request, n int, timeout time.D
 	if timeout > 0 {
 		deadline = time.Now().Add(timeout)
 	}
-	err := s.pool(req).do(ctx, deadline, req, resp)
+	err := s.pool(req).do(ctx, deadline, req, resp, watch)
 	res.End = time.Since(q.r.start)
 	if err != nil {
 		res.Outcome = Classify(err, ctx.Err() != nil)
@@ -320,7 +322,7 @@ var errNoConn = fmt.Errorf("no free connection before the attempt's deadline: %w
 // (zero: none) and ctx. A request that fails on a reused connection before
 // any answer (the server closed it while idle) is sent once more on a new
 // connection, as every HTTP client does.
-func (p *connPool) do(ctx context.Context, deadline time.Time, req *fasthttp.Request, resp *fasthttp.Response) error {
+func (p *connPool) do(ctx context.Context, deadline time.Time, req *fasthttp.Request, resp *fasthttp.Response, watch bool) error {
 	if err := p.acquire(ctx, deadline); err != nil {
 		return err
 	}
@@ -330,7 +332,7 @@ func (p *connPool) do(ctx context.Context, deadline time.Time, req *fasthttp.Req
 		if err != nil {
 			return err
 		}
-		err = p.exchange(ctx, pc, deadline, req, resp)
+		err = p.exchange(ctx, pc, deadline, req, resp, watch)
 		if err == nil {
 			p.put(pc, !resp.ConnectionClose())
 			return nil
@@ -350,12 +352,16 @@ func staleConn(err error) bool {
 		errors.Is(err, fasthttp.ErrConnectionClosed)
 }
 
-// exchange writes req and reads resp on pc.
-func (p *connPool) exchange(ctx context.Context, pc *pconn, deadline time.Time, req *fasthttp.Request, resp *fasthttp.Response) error {
+// exchange writes req and reads resp on pc. With watch, ctx ending sets
+// the connection's deadline in the past, which unblocks its I/O.
+func (p *connPool) exchange(ctx context.Context, pc *pconn, deadline time.Time, req *fasthttp.Request, resp *fasthttp.Response, watch bool) error {
 	if err := pc.c.SetDeadline(deadline); err != nil {
 		return err
 	}
-	stop := context.AfterFunc(ctx, func() { _ = pc.c.SetDeadline(time.Unix(1, 0)) })
+	stop := func() bool { return true }
+	if watch {
+		stop = context.AfterFunc(ctx, func() { _ = pc.c.SetDeadline(time.Unix(1, 0)) })
+	}
 	err := req.Write(pc.bw)
 	if err == nil {
 		err = pc.bw.Flush()

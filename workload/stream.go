@@ -74,8 +74,8 @@ func (s *Stream) Serve(fn func(Sink) error) error {
 		defer close(done)
 		tick := time.NewTicker(time.Second)
 		defer tick.Stop()
+		var it item // one for the whole stream: &it.res does not escape per record
 		for {
-			var it item
 			select {
 			case <-tick.C:
 				// Keep files current for tail -f and for readers after a
