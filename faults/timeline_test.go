@@ -1,9 +1,11 @@
 package faults
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -128,7 +130,9 @@ func TestTimelineRollsBackOnCancel(t *testing.T) {
 		start := time.Now()
 		rec := &recorder{start: start}
 		var evs events
+		var logs bytes.Buffer
 		tl := &Timeline{
+			Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 			Entries: []Entry{
 				{Name: "forever", Target: "db", Fault: Stall{}}, // until the run ends
 				{Name: "slow", Target: "search", At: time.Second, For: 10 * time.Second, Fault: Delay{Delay: time.Second}},
@@ -152,6 +156,9 @@ func TestTimelineRollsBackOnCancel(t *testing.T) {
 		assert.Equal(t, report.EventFaultRemoved, got[2].Kind)
 		assert.Contains(t, got[2].Detail, "rollback")
 		assert.Equal(t, 5*time.Second, got[2].At)
+		assert.Contains(t, logs.String(), `msg="fault rollback" in_place=2 cause="context deadline exceeded"`)
+		assert.Contains(t, logs.String(), `msg="fault rollback: removed" fault=forever target=db`)
+		assert.Contains(t, logs.String(), `msg="fault rollback done"`)
 	})
 }
 
