@@ -243,7 +243,15 @@ func (t *TargetInjector) Check(e Entry) error {
 		}
 	}
 	if !e.Scope.IsZero() {
-		return fieldErr("route", "a dependency fault acts on every call; route, method and header scopes need a proxy")
+		field := "route"
+		switch {
+		case e.Scope.Route != "":
+		case e.Scope.Method != "":
+			field = "method"
+		default:
+			field = "header"
+		}
+		return fieldErr(field, "a dependency fault acts on every call; route, method and header scopes need a proxy")
 	}
 	return nil
 }

@@ -104,6 +104,7 @@ func TestTimelineRefusesAnUnknownDependencyBeforeTheRun(t *testing.T) {
 			{Name: "scoped", Target: "db", At: time.Second, For: time.Second, Fault: Delay{Delay: time.Second}, Scope: Scope{Route: "/api"}},
 			{Name: "prob", Target: "search", Fault: Delay{Delay: time.Second}, Probability: 0.5},
 			{Name: "proxy-only", Target: "search", At: time.Minute, Fault: Bandwidth{BytesPerSecond: 10}},
+			{Name: "hot-only", Target: "search", At: time.Hour, For: time.Second, Fault: Stall{}, Scope: Scope{Header: "X-Tenant: hot"}},
 		},
 		Emit: evs.emit,
 	}
@@ -113,7 +114,7 @@ func TestTimelineRefusesAnUnknownDependencyBeforeTheRun(t *testing.T) {
 	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
 		fields = append(fields, fieldOf(t, e))
 	}
-	assert.Equal(t, []string{"faults[1].target", "faults[2].route", "faults[3].probability", "faults[4].kind"}, fields, "%v", err)
+	assert.Equal(t, []string{"faults[1].target", "faults[2].route", "faults[3].probability", "faults[4].kind", "faults[5].header"}, fields, "%v", err)
 	assert.Contains(t, err.Error(), `"cache" is not a dependency of the target (it has db, search)`)
 	assert.Empty(t, evs.all(), "nothing was applied")
 	db, err := tg.admin.Dep(t.Context(), "db")
