@@ -1,6 +1,12 @@
 package report
 
-import "time"
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
 
 // TippingGoodput is the fraction of the offered rate goodput must reach for
 // a ramp step to be within capacity.
@@ -158,4 +164,47 @@ func AnalyzeTippingPoint(s *Summary, slo time.Duration) {
 	}
 	tp := TippingPointOf(RampSteps(s), slo)
 	s.TippingPoint = &tp
+}
+
+// WriteText writes the ramp's curve as an aligned table, one line per
+// step, then the tipping point and the USL fit.
+func (tp *TippingPoint) WriteText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "step\toffered/s\tthroughput/s\tgoodput/s\tgoodput\tp99\tin flight\twithin capacity\t")
+	for i, s := range tp.Steps {
+		ok := "no"
+		switch {
+		case i == tp.Step:
+			ok = "tipping point"
+		case s.OK:
+			ok = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%.2f%%\t%s\t%.1f\t%s\t\n", s.Name, s.OfferedRPS, s.ThroughputRPS, s.GoodputRPS,
+			100*safeRatio(s.GoodputRPS, s.OfferedRPS), formatSeconds(s.P99Ms/1000), s.Concurrency, ok)
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write tipping point: %w", err)
+	}
+	var b strings.Builder
+	slo := "p99 ≤ SLO " + formatSeconds(tp.SLOMs/1000)
+	if tp.SLOMs <= 0 {
+		slo = "no latency objective"
+	}
+	if tp.Found {
+		fmt.Fprintf(&b, "\ntipping point: %.1f requests/s (highest step with goodput ≥ 99%% of offered and %s)\n", tp.OfferedRPS, slo)
+	} else {
+		fmt.Fprintf(&b, "\ntipping point: none (no step had goodput ≥ 99%% of offered and %s)\n", slo)
+	}
+	if u := tp.USL; u != nil {
+		fmt.Fprintf(&b, "USL fit of throughput against concurrency: σ = %.4g, κ = %.4g, λ = %.4g/s, R² = %.3f", u.Sigma, u.Kappa, u.Lambda, u.R2)
+		if u.PeakN > 0 {
+			fmt.Fprintf(&b, "; predicted peak %.1f/s at %.1f in flight\n", u.PeakRPS, u.PeakN)
+		} else {
+			b.WriteString("; no peak within reach (κ = 0)\n")
+		}
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("write tipping point: %w", err)
+	}
+	return nil
 }

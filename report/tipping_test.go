@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -173,4 +174,23 @@ func TestTippingPointFromSummary(t *testing.T) {
 	s.Phases[2].FromRPS = 50
 	assert.False(t, IsRamp(s), "rates must rise")
 	assert.False(t, IsRamp(&Summary{Phases: s.Phases[:2]}), "too few steps")
+}
+
+func TestTippingPointWriteText(t *testing.T) {
+	steps := capacityCurve(400, []float64{300, 400, 500})
+	for i := range steps {
+		steps[i].Name = fmt.Sprintf("step %d", i+1)
+	}
+	tp := TippingPointOf(steps, 250*time.Millisecond)
+	var b strings.Builder
+	require.NoError(t, tp.WriteText(&b))
+	out := b.String()
+	assert.Contains(t, out, "tipping point: 400.0 requests/s (highest step with goodput ≥ 99% of offered and p99 ≤ SLO 250ms)")
+	assert.Regexp(t, `step 2\s+400.0\s+400.0\s+400.0\s+100.00%\s+25ms\s+10.0\s+tipping point`, out)
+	assert.Regexp(t, `step 3 .* no\s*\n`, out)
+
+	b.Reset()
+	none := TippingPointOf(steps[2:], 250*time.Millisecond)
+	require.NoError(t, none.WriteText(&b))
+	assert.Contains(t, b.String(), "tipping point: none")
 }
