@@ -378,3 +378,25 @@ func TestAttemptTimeoutIsClientTimeoutAndDeadlineEndsRetries(t *testing.T) {
 		}
 	})
 }
+
+func TestAdaptiveThrottlingRejectsLocallyWhenTheServiceSheds(t *testing.T) {
+	var n atomic.Int64
+	srv := failingServer(t, &n)
+	cfg := constantConfig(srv.URL, 400, time.Second)
+	cfg.Retry.Throttle = retry.ThrottleSpec{K: 2, Window: 10 * time.Second}
+	var sink memSink
+	if err := newRunner(t, cfg).Run(context.Background(), &sink); err != nil {
+		t.Fatal(err)
+	}
+	tl := count(t, sink.results())
+	// Nothing is accepted, so p = requests/(requests+1) → 1: after the
+	// first few, almost every request is rejected locally.
+	if tl.requests != 400 || tl.finals[report.OutcomeClientThrottled] < 300 || n.Load() != int64(tl.attempts) {
+		t.Fatalf("finals %v, service saw %d of %d attempts", tl.finals, n.Load(), tl.attempts)
+	}
+	for _, r := range sink.results() {
+		if r.Outcome == report.OutcomeClientThrottled && (r.Attempt != 0 || !r.Final) {
+			t.Fatalf("throttled record %+v", r)
+		}
+	}
+}
