@@ -47,10 +47,14 @@ func newChart(title, caption string, spec chartSpec) (htmlChart, bool, error) {
 
 // chartWindows are the windows time charts show: those that start before
 // the schedule's end (later ones hold only stragglers, and would show the
-// offered load falling to nothing).
+// offered load falling to nothing), and not the idle tail of a run that
+// stopped early (a ramp past its knee, an interrupted run).
 func chartWindows(s *Summary) []Window {
 	n := len(s.Windows)
 	for n > 1 && s.DurationS > 0 && s.Windows[n-1].StartS >= s.DurationS-1e-9 {
+		n--
+	}
+	for n > 1 && s.Windows[n-1].Requests == 0 && s.Windows[n-1].ThroughputRPS == 0 && s.Windows[n-1].InFlightMean == 0 {
 		n--
 	}
 	return s.Windows[:n]
@@ -110,7 +114,7 @@ type chartDef struct {
 }
 
 // runCharts are the charts of one run's report.
-func runCharts(s *Summary) ([]htmlChart, error) {
+func runCharts(label string, s *Summary) ([]htmlChart, error) {
 	xs := windowTimes(s)
 	shades := disturbanceShades(s)
 	var specs []chartDef
@@ -163,7 +167,7 @@ func runCharts(s *Summary) ([]htmlChart, error) {
 	px, py := percentileCurve(s)
 	add("Latency distribution", "Percentiles of the whole run's successful requests on a 1/(1−p) axis, so the tail gets the room it deserves.", chartSpec{
 		XLabel: "percentile", YLabel: "latency", LogY: true, PercentileX: true,
-		Series: append([]chartSeries{{Name: s.Label, X: px, Y: py, Color: colP99, Width: 2}}, sloOver(s.SLOMs, px)...),
+		Series: append([]chartSeries{{Name: label, X: px, Y: py, Color: colP99, Width: 2}}, sloOver(s.SLOMs, px)...),
 	})
 
 	if tp := s.TippingPoint; tp != nil {

@@ -154,7 +154,7 @@ func buildPage(r HTMLReport) (*htmlPage, error) {
 	p.Meta = runMeta(s)
 	p.Cards = runCards(s)
 	p.Warnings = s.Warnings
-	charts, err := runCharts(s)
+	charts, err := runCharts(r.Runs[0].Label, s)
 	if err != nil {
 		return nil, err
 	}
@@ -300,6 +300,9 @@ func runTables(s *Summary) []htmlTable {
 	if len(s.Phases) > 0 {
 		t := htmlTable{Title: "Phases", Head: []string{"phase", "start", "duration", "offered/s", "throughput/s", "goodput/s", "goodput", "p50", "p99", "shed", "amplification"}}
 		for _, ph := range s.Phases {
+			if ph.Requests == 0 {
+				continue // never reached: a ramp stopped past its knee
+			}
 			t.Rows = append(t.Rows, []htmlCell{
 				{Text: ph.Name}, num(formatSeconds(ph.StartS)), num(formatSeconds(ph.DurationS)),
 				num(compactNumber(round1(ph.OfferedRPS))), num(compactNumber(round1(ph.ThroughputRPS))), num(compactNumber(round1(ph.GoodputRPS))),
