@@ -1,0 +1,85 @@
+package main
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestProfilesListsBuiltins(t *testing.T) {
+	out, stderr, code := runCLI(t, "profiles")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, name := range []string{"surge-recovery", "retry-storm", "slow-dependency"} {
+		found := false
+		for _, line := range strings.Split(out, "\n") {
+			if strings.HasPrefix(line, name+" ") && len(strings.TrimSpace(strings.TrimPrefix(line, name))) > 10 {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no line with %s and its description:\n%s", name, out)
+		}
+	}
+	show, _, code := runCLI(t, "profiles", "retry-storm")
+	if code != 0 || !strings.Contains(show, "kind: capacity") {
+		t.Errorf("profiles retry-storm: exit %d\n%s", code, show)
+	}
+	if _, stderr, code := runCLI(t, "profiles", "retry-strom"); code != 2 || !strings.Contains(stderr, "retry-strom") {
+		t.Errorf("unknown profile: exit %d, %s", code, stderr)
+	}
+}
+
+func TestRunDryRun(t *testing.T) {
+	out, stderr, code := runCLI(t, "run", "--dry-run", "--variant", "protected", "--set", "phases.surge.rate=300")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"# variant protected", "rate: 300", "# timeline", "apply  surge (surge on load)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "# variant unprotected") {
+		t.Errorf("--variant protected also printed unprotected")
+	}
+}
+
+func TestRunRefusesBadProfile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(path, []byte("target: {url: http://127.0.0.1:1}\nrequests: [{name: a, path: /}]\nphases:\n  - {name: p, duraton: 5s, rate: 10}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := runCLI(t, "run", path)
+	want := path + `:4:15: phases[0].duraton: unknown field; did you mean "duration"?`
+	if code != 2 || !strings.Contains(stderr, want) {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 2 and %q", code, stderr, want)
+	}
+	if err := os.WriteFile(path, []byte("target: {url: http://127.0.0.1:1}\nrequests: [{name: a, path: /}]\nphases: [{name: p, duration: 5s, rate: 10}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code = runCLI(t, "run", path, "--set", "client.timout=1s")
+	if code != 2 || !strings.Contains(stderr, "--set client.timout=1s: client.timout: unknown field") {
+		t.Errorf("bad --set: exit %d, %s", code, stderr)
+	}
+}
+
+func TestRunUnreachableExits3(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	path := filepath.Join(t.TempDir(), "gone.yaml")
+	if err := os.WriteFile(path, []byte("target: {url: \"http://"+addr+"\"}\nrequests: [{name: a, path: /}]\nphases: [{name: p, duration: 5s, rate: 10}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := runCLI(t, "run", path, "--quiet", "--out", t.TempDir())
+	if code != 3 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, "target unreachable") {
+		t.Errorf("exit %d, stderr %q; want exit 3 and one line", code, stderr)
+	}
+}
