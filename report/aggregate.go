@@ -56,6 +56,9 @@ type Options struct {
 	// request's intended start. Zero means the first header's SLO; when
 	// that is zero too, every successful request counts as goodput.
 	SLO time.Duration
+
+	// maxWindows overrides the package's bound on windows (tests only).
+	maxWindows int
 }
 
 // outcomeSlots is the size of per-outcome count arrays: every known class
@@ -145,6 +148,7 @@ type openFault struct {
 type Aggregator struct {
 	opts    Options
 	width   time.Duration
+	maxWin  int
 	slo     time.Duration
 	sources []source
 	warns   []string
@@ -184,6 +188,7 @@ func NewAggregator(opts Options) *Aggregator {
 	return &Aggregator{
 		opts:     opts,
 		width:    w,
+		maxWin:   cmp.Or(opts.maxWindows, maxWindows),
 		slo:      opts.SLO,
 		latency:  hdr.New(histLowest, histHighest, histDigits),
 		lag:      hdr.New(histLowest, histHighest, histDigits),
@@ -265,9 +270,9 @@ func (a *Aggregator) windowIndex(t time.Duration) int {
 		return 0
 	}
 	i := int64(t / a.width)
-	if i >= maxWindows {
+	if i >= int64(a.maxWin) {
 		a.clamped++
-		return maxWindows - 1
+		return a.maxWin - 1
 	}
 	return int(i)
 }
@@ -312,6 +317,7 @@ func (a *Aggregator) cool(w *winAcc) {
 			continue
 		}
 		pair.p.MergeFrom(*pair.d)
+		pair.p.Compact() // the window is done growing: drop spare capacity
 		(*pair.d).Reset()
 		a.pool = append(a.pool, *pair.d)
 		*pair.d = nil
@@ -717,7 +723,7 @@ func (a *Aggregator) fillHeader(s *Summary) {
 func (a *Aggregator) windowSummaries() []Window {
 	n := len(a.windows)
 	if d := a.duration(); d > 0 {
-		n = max(n, int(min((d+a.width-1)/a.width, maxWindows)))
+		n = max(n, int(min((d+a.width-1)/a.width, time.Duration(a.maxWin))))
 	}
 	out := make([]Window, n)
 	var empty winAcc
@@ -800,7 +806,7 @@ func (a *Aggregator) warnings(s *Summary) []string {
 		w = append(w, fmt.Sprintf("generator lag p99 is %.1fms (over %v): the generator could not keep its schedule, latencies include that lag", lag, lagWarning))
 	}
 	if a.clamped > 0 {
-		w = append(w, fmt.Sprintf("%d records fell after the last of %d windows and were counted in it", a.clamped, maxWindows))
+		w = append(w, fmt.Sprintf("%d records fell after the last of %d windows and were counted in it (a broken clock?)", a.clamped, a.maxWin))
 	}
 	if len(a.sources) > 0 {
 		if want := max(a.sources[0].h.Shard.Count, 1); s.Shards < want {

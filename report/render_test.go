@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"errors"
 	"flag"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 )
@@ -195,4 +197,32 @@ func TestTextShowsTippingPoint(t *testing.T) {
 			t.Errorf("text lacks %q:\n%s", want, buf.String())
 		}
 	}
+}
+
+// FuzzReport feeds arbitrary streams through the whole report path: read,
+// aggregate, analyse-free summary, every renderer. It must never panic.
+func FuzzReport(f *testing.F) {
+	f.Add(syntheticFile(f, 1)[:4000])
+	h, recs := syntheticRun(2)
+	data, _ := encodeStream(f, h, recs[:40])
+	f.Add(data)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rd, err := NewReader(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		a := NewAggregator(Options{Window: 10 * time.Second, maxWindows: 100})
+		if err := a.AddHeader(rd.Header()); err != nil {
+			return
+		}
+		if err := ReadInto(context.Background(), a, rd); err != nil {
+			return
+		}
+		s := a.Summary()
+		for _, format := range Formats() {
+			if err := WriteFormat(io.Discard, format, s, TextOptions{Windows: true}); err != nil {
+				t.Fatalf("%s: %v", format, err)
+			}
+		}
+	})
 }
