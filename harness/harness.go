@@ -48,6 +48,9 @@ type Variant struct {
 	// FaultError is the fault timeline's error: a fault that failed to
 	// apply, or a rollback that failed (what is left in place).
 	FaultError error
+	// Figures are the run's metrics for assertions and the comparison:
+	// the Summary's, plus wasted_work read from the reference target.
+	Figures report.Figures
 }
 
 // Outcome is what a play amounted to.
@@ -156,6 +159,10 @@ func playVariant(ctx context.Context, p *prepared, r profiles.Run, opts *Options
 		return nil, err
 	}
 	res, playErr := p.play(ctx, svc, outDir(p.scenario, opts), opts)
+	wasted, wastedErr := -1.0, error(nil)
+	if playErr == nil && svc.admin != "" {
+		wasted, wastedErr = wastedWork(context.WithoutCancel(ctx), svc.admin)
+	}
 	stopErr := svc.stop()
 	if playErr != nil {
 		return nil, playErr
@@ -168,7 +175,14 @@ func playVariant(ctx context.Context, p *prepared, r profiles.Run, opts *Options
 		return nil, err
 	}
 	v := &Variant{Name: p.label, ResultsFile: res.file, Summary: sum, Interrupted: res.interrupted, FaultError: res.faultErr}
-	if v.Verdicts, err = evaluate(sum, p.scenario, r.Name); err != nil {
+	v.Figures = report.FiguresOf(sum)
+	switch {
+	case wastedErr != nil:
+		sum.Warnings = append(sum.Warnings, wastedErr.Error())
+	case wasted >= 0:
+		v.Figures["wasted_work"] = wasted
+	}
+	if v.Verdicts, err = evaluate(v.Figures, sum, p.scenario, r.Name); err != nil {
 		return nil, err
 	}
 	sum.Assertions = v.Verdicts
@@ -225,7 +239,7 @@ func summarize(file string, s *profiles.Scenario) (*report.Summary, error) {
 }
 
 // evaluate checks the scenario's assertions that apply to the variant.
-func evaluate(sum *report.Summary, s *profiles.Scenario, variant string) ([]report.Verdict, error) {
+func evaluate(figures report.Figures, sum *report.Summary, s *profiles.Scenario, variant string) ([]report.Verdict, error) {
 	var exprs []string
 	for _, a := range s.Assert {
 		if a.Variant == "" || a.Variant == variant {
@@ -239,7 +253,7 @@ func evaluate(sum *report.Summary, s *profiles.Scenario, variant string) ([]repo
 	if err != nil {
 		return nil, &ConfigError{fmt.Errorf("assert: %w", err)}
 	}
-	return report.Evaluate(as, report.FiguresOf(sum), report.PhaseFigures(sum)), nil
+	return report.Evaluate(as, figures, report.PhaseFigures(sum)), nil
 }
 
 func (o *Options) stdout() io.Writer {

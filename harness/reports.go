@@ -24,7 +24,7 @@ func writeReports(out *Outcome, runs []profiles.Run, opts *Options) error {
 	if len(out.Variants) > 1 {
 		cr := make([]report.CompareRun, len(out.Variants))
 		for i, v := range out.Variants {
-			cr[i] = report.CompareRun{Label: v.Name, Figures: report.FiguresOf(v.Summary)}
+			cr[i] = report.CompareRun{Label: v.Name, Figures: v.Figures}
 		}
 		c := report.Compare(cr)
 		out.Comparison = &c

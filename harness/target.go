@@ -1,10 +1,14 @@
 package harness
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/goodput-dev/goodput/faults"
@@ -101,4 +105,46 @@ func injectors(svc *service, load *faults.LoadInjector) faults.Injectors {
 		in.Target = &faults.TargetInjector{Admin: &faults.AdminClient{BaseURL: svc.admin}}
 	}
 	return in
+}
+
+// wastedMetric is the reference target's counter of requests whose work
+// finished after their client had given up.
+const wastedMetric = "goodput_target_wasted_requests_total"
+
+// wastedWork reads the reference target's wasted-work counter (summed
+// over routes) from its admin /metrics.
+func wastedWork(ctx context.Context, admin string) (float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, admin+"/metrics", nil)
+	if err != nil {
+		return 0, fmt.Errorf("read wasted work: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("read wasted work: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("read wasted work: GET /metrics: %s", resp.Status)
+	}
+	var total float64
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, wastedMetric) {
+			continue
+		}
+		fields := strings.Fields(line)
+		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+		if err != nil {
+			return 0, fmt.Errorf("read wasted work: %q: %w", line, err)
+		}
+		total += v
+	}
+	if err := sc.Err(); err != nil {
+		return 0, fmt.Errorf("read wasted work: %w", err)
+	}
+	return total, nil
 }

@@ -203,7 +203,8 @@ type Phase struct {
 	From Rate `yaml:"from"`
 	// End of a linear ramp, requests per second.
 	To Rate `yaml:"to"`
-	// A staircase of constant rates, for finding a tipping point.
+	// A staircase of constant rates, for finding a tipping point. Each
+	// step is a phase of its own in reports, named NAME/1, NAME/2, ….
 	Steps *Steps `yaml:"steps"`
 }
 

@@ -339,6 +339,9 @@ func (s *Scenario) checkPhases(c *checker) map[string]bool {
 			c.errorf(p, "a ramp needs both from and to")
 		}
 		if ph.Steps != nil {
+			for k := range min(ph.Steps.Count(), maxSteps) {
+				names[fmt.Sprintf("%s/%d", ph.Name, k+1)] = true // each step is a phase in reports
+			}
 			if c.written(p + ".duration") {
 				c.errorf(p+".duration", "not used with steps (the phase lasts steps × every)")
 			}
