@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -33,6 +34,9 @@ const reportExamples = `  # Summarise a run in the terminal
   loadgen report --assert 'p99 < 250ms' --assert 'recovery_time < 15s' --junit junit.xml results.mpk
   loadgen report --format html -o report.html results.mpk
 
+  # Every format at once into a directory, and the text summary on stdout
+  loadgen report --out-dir report/ results.mpk
+
   # Straight from an attack
   loadgen attack --url http://127.0.0.1:8080/ --rate 100 --duration 10s -o - | loadgen report -
 `
@@ -47,6 +51,11 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	output := fs.StringP("output", "o", "", "write the report to FILE instead of stdout")
 	windows := fs.Bool("windows", false, "text format: add a table with one line per window")
 	color := fs.String("color", "auto", "text format colours: auto (when stdout is a terminal and NO_COLOR is unset), always, never")
+	outs := make(map[string]*string)
+	for _, f := range reportFormats() {
+		outs[f] = fs.String("out-"+f, "", "also write the "+f+" report to FILE")
+	}
+	outDir := fs.String("out-dir", "", "also write every format into DIR: "+strings.Join(outDirFiles(), ", "))
 	vf := addVerdictFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -97,7 +106,70 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return runErrorf("report: %v", err)
 	}
+	if err := writeExtraOutputs(s, outs, *outDir, *windows); err != nil {
+		return err
+	}
 	return vf.finish(s, stderr)
+}
+
+// outDirFile names the file of each format in --out-dir.
+func outDirFile(format string) string {
+	switch format {
+	case "text":
+		return "report.txt"
+	case "csv":
+		return "windows.csv"
+	case "hgrm", "hlog":
+		return "latency." + format
+	default:
+		return "report." + format
+	}
+}
+
+func outDirFiles() []string {
+	var names []string
+	for _, f := range reportFormats() {
+		names = append(names, outDirFile(f))
+	}
+	return names
+}
+
+// writeExtraOutputs writes the --out-FORMAT files and the --out-dir
+// directory.
+func writeExtraOutputs(s *report.Summary, outs map[string]*string, dir string, windows bool) error {
+	files := make(map[string]string) // path → format
+	for _, f := range reportFormats() {
+		if p := *outs[f]; p != "" {
+			files[p] = f
+		}
+	}
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return usageErrorf("report: --out-dir: %v", err)
+		}
+		for _, f := range reportFormats() {
+			files[filepath.Join(dir, outDirFile(f))] = f
+		}
+	}
+	paths := make([]string, 0, len(files))
+	for p := range files {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	for _, p := range paths {
+		f, err := os.Create(p)
+		if err != nil {
+			return usageErrorf("report: %v", err)
+		}
+		err = writeReport(f, files[p], s, report.TextOptions{Windows: windows})
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+		if err != nil {
+			return runErrorf("report: write %s: %v", p, err)
+		}
+	}
+	return nil
 }
 
 // aggregateFiles reads every results file into agg. Unreadable, foreign or

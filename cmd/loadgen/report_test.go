@@ -306,3 +306,29 @@ func TestReportReadsStdin(t *testing.T) {
 	m := reportJSON(t, "-")
 	assert.EqualValues(t, 200, m["requests"])
 }
+
+func TestReportWritesSeveralOutputs(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "run.mpk")
+	writeResults(t, path, "steady", 0, 1)
+	outDir := filepath.Join(dir, "out")
+	jsonPath := filepath.Join(dir, "summary.json")
+	stdout, stderr, code := runCLI(t, "report", "--out-dir", outDir, "--out-json", jsonPath, path)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "goodput report: steady", "the text summary still goes to stdout")
+
+	var m map[string]any
+	data, err := os.ReadFile(jsonPath)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(data, &m))
+	assert.EqualValues(t, 200, m["requests"])
+	for _, name := range outDirFiles() {
+		fi, err := os.Stat(filepath.Join(outDir, name))
+		if assert.NoError(t, err, name) {
+			assert.Positive(t, fi.Size(), name)
+		}
+	}
+	html, err := os.ReadFile(filepath.Join(outDir, "report.html"))
+	require.NoError(t, err)
+	assert.Contains(t, string(html), "<svg")
+}
