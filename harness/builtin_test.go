@@ -38,3 +38,30 @@ func TestBuiltinLessons(t *testing.T) {
 		})
 	}
 }
+
+// TestBuiltinsPrepare checks every variant of every built-in profile as
+// Play does before it starts anything: the target's overrides against its
+// schema, the client policies, the fault timeline.
+func TestBuiltinsPrepare(t *testing.T) {
+	list, err := profiles.Builtins()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range list {
+		doc, err := profiles.Open(b.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, short := range []bool{false, true} {
+			runs, err := doc.Resolve(profiles.Options{Short: short})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range runs {
+				if _, err := prepare(r.Name, r.Scenario, 1); err != nil {
+					t.Errorf("%s/%s (short %v): %v", b.Name, r.Name, short, err)
+				}
+			}
+		}
+	}
+}
