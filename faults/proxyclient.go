@@ -95,8 +95,9 @@ func (c *ProxyClient) do(ctx context.Context, method, path string, in, out any) 
 type ProxyInjector struct {
 	Client *ProxyClient
 
-	mu    sync.Mutex
-	added []string
+	mu     sync.Mutex
+	before []string // names of the faults in place at Snapshot
+	added  []string
 }
 
 var (
@@ -105,24 +106,35 @@ var (
 	_ Checker     = (*ProxyInjector)(nil)
 )
 
-// Check refuses kinds that cannot act through a proxy.
+// Check refuses kinds that cannot act through a proxy, and a name already
+// taken on the proxy at Snapshot by someone else's fault.
 func (p *ProxyInjector) Check(e Entry) error {
 	if _, ok := e.Fault.(HTTPFault); !ok {
 		return fieldErr("kind", "%s cannot act through a proxy, want delay, abort, reset, stall, timeout or bandwidth", e.Fault.Kind())
 	}
+	p.mu.Lock()
+	taken := slices.Contains(p.before, e.Name)
+	p.mu.Unlock()
+	if taken {
+		return fieldErr("name", "%q is the name of a fault already in place on proxy %s; rename this one", e.Name, p.Client.BaseURL)
+	}
 	return nil
 }
 
-// Snapshot checks that the proxy answers and that none of its faults
-// will be confused with the timeline's (it only records; it removes
-// nothing).
+// Snapshot checks that the proxy answers and records the names of the
+// faults already in place (it removes nothing).
 func (p *ProxyInjector) Snapshot(ctx context.Context) error {
-	if _, err := p.Client.List(ctx); err != nil {
+	list, err := p.Client.List(ctx)
+	if err != nil {
 		return fmt.Errorf("snapshot proxy %s: %w", p.Client.BaseURL, err)
 	}
 	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.before = p.before[:0]
+	for _, s := range list {
+		p.before = append(p.before, s.Name)
+	}
 	p.added = nil
-	p.mu.Unlock()
 	return nil
 }
 

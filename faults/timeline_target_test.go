@@ -2,6 +2,7 @@ package faults
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -17,21 +18,35 @@ import (
 
 func TestTimelineAgainstTheTargetIsOnTime(t *testing.T) {
 	tg := startTarget(t, "tok")
+	upTo(t, 3, func() error {
+		applied, removed := playOnTime(t, tg)
+		slices.Sort(applied)
+		slices.Sort(removed)
+		mApplied, mRemoved := applied[len(applied)/2], removed[len(removed)/2]
+		t.Logf("applied: median lateness %v, max %v; removed: median %v, max %v",
+			mApplied, applied[len(applied)-1], mRemoved, removed[len(removed)-1])
+		if mApplied >= 50*time.Millisecond || mRemoved >= 50*time.Millisecond {
+			return fmt.Errorf("median lateness %v (applied), %v (removed), want < 50ms", mApplied, mRemoved)
+		}
+		return nil
+	})
+}
+
+// playOnTime plays ten short faults on the target's dependencies and
+// returns the lateness of each application and removal.
+func playOnTime(t *testing.T, tg *refTarget) (applied, removed []time.Duration) {
+	t.Helper()
 	var entries []Entry
-	for i := range 6 {
-		target := []string{"db", "search"}[i%2]
+	for i := range 10 {
 		entries = append(entries, Entry{
-			Name: "f" + string(rune('a'+i)), Target: target,
+			Name: fmt.Sprintf("f%d", i), Target: []string{"db", "search"}[i%2],
 			At: time.Duration(100+100*i) * time.Millisecond, For: 150 * time.Millisecond,
 			Fault: Delay{Delay: time.Duration(i+1) * time.Millisecond},
 		})
 	}
 	var evs events
 	tl := &Timeline{Entries: entries, Emit: evs.emit}
-	inj := &TargetInjector{Admin: tg.admin}
-	require.NoError(t, tl.Run(t.Context(), time.Now(), Injectors{Target: inj}))
-
-	var applied, removed []time.Duration
+	require.NoError(t, tl.Run(t.Context(), time.Now(), Injectors{Target: &TargetInjector{Admin: tg.admin}}))
 	for _, ev := range evs.all() {
 		late := ev.At - ev.Scheduled
 		assert.GreaterOrEqual(t, late, time.Duration(0), "never early: %+v", ev)
@@ -44,14 +59,9 @@ func TestTimelineAgainstTheTargetIsOnTime(t *testing.T) {
 			t.Errorf("unexpected event %+v", ev)
 		}
 	}
-	require.Len(t, applied, 6)
-	require.Len(t, removed, 6)
-	for name, lates := range map[string][]time.Duration{"applied": applied, "removed": removed} {
-		slices.Sort(lates)
-		median := lates[len(lates)/2]
-		t.Logf("%s: median lateness %v, max %v", name, median, lates[len(lates)-1])
-		assert.Less(t, median, 50*time.Millisecond, "%s median lateness", name)
-	}
+	require.Len(t, applied, 10)
+	require.Len(t, removed, 10)
+	return applied, removed
 }
 
 func TestTimelineCancelMidWindowRestoresTheDependency(t *testing.T) {

@@ -86,12 +86,23 @@ func TestTimelineRefusesDependencyKindsOnAProxy(t *testing.T) {
 func TestProxyInjectorLeavesAFaultOfTheSameNameAlone(t *testing.T) {
 	r := start(t, ok, "")
 	require.NoError(t, r.control.Add(t.Context(), faults.Spec{Name: "outage", Kind: "abort", Status: 500}))
+	inj := &faults.ProxyInjector{Client: r.control}
+
+	// Known before the run: refused by Check, with the field named.
 	tl := &faults.Timeline{Entries: []faults.Entry{{Name: "outage", Target: "edge", Fault: faults.Stall{}}}}
-	err := tl.Run(t.Context(), time.Now(), faults.Injectors{Proxies: map[string]faults.Injector{"edge": &faults.ProxyInjector{Client: r.control}}})
+	err := tl.Run(t.Context(), time.Now(), faults.Injectors{Proxies: map[string]faults.Injector{"edge": inj}})
+	var fe *faults.FieldError
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, "faults[0].name", fe.Field)
+
+	// Added by someone else after the snapshot: the proxy refuses the
+	// timeline's fault, and the rollback leaves theirs alone.
+	require.NoError(t, inj.Snapshot(t.Context()))
+	require.NoError(t, r.control.Add(t.Context(), faults.Spec{Name: "late", Kind: "abort", Status: 502}))
+	err = inj.Apply(t.Context(), faults.Entry{Name: "late", Target: "edge", Fault: faults.Stall{}})
 	var refused *faults.APIError
 	require.ErrorAs(t, err, &refused)
 	assert.Equal(t, http.StatusConflict, refused.Status)
-	left := r.p.List()
-	require.Len(t, left, 1, "the rollback did not remove the fault it could not add")
-	assert.Equal(t, "abort", left[0].Kind)
+	require.NoError(t, inj.Restore(t.Context()))
+	assert.Len(t, r.p.List(), 2, "the rollback did not remove faults it did not add")
 }
