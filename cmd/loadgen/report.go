@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/goodput-dev/goodput/report"
 )
@@ -66,8 +67,8 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if !slices.Contains(reportFormats(), *format) {
 		return usageErrorf("report: --format %q is not a format (valid: %s)", *format, strings.Join(reportFormats(), ", "))
 	}
-	if *window <= 0 {
-		return usageErrorf("report: --window must be positive, got %v", *window)
+	if *window < time.Millisecond {
+		return usageErrorf("report: --window must be at least 1ms, got %v", *window)
 	}
 	if *slo < 0 {
 		return usageErrorf("report: --slo must not be negative, got %v", *slo)

@@ -194,6 +194,7 @@ func TestReportBadInput(t *testing.T) {
 		{"no file", []string{"report"}, "no results file"},
 		{"bad format", []string{"report", "--format", "xml", good}, "valid: text, json"},
 		{"bad window", []string{"report", "--window", "0s", good}, "--window"},
+		{"tiny window", []string{"report", "--window", "10us", good}, "at least 1ms"},
 		{"negative slo", []string{"report", "--slo", "-1s", good}, "--slo"},
 		{"unknown flag", []string{"report", "--nope", good}, "--nope"},
 	} {
