@@ -11,6 +11,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/goodput-dev/goodput/report"
@@ -48,22 +49,24 @@ type Injectors struct {
 	Load    Injector
 }
 
-// route returns the injector for target, or a field error.
-func (in Injectors) route(target string) (Injector, error) {
+// route returns the injector for target, or a field error, and the name
+// of its lane: the actions of one injector run in order on one lane,
+// lanes run side by side.
+func (in Injectors) route(target string) (Injector, string, error) {
 	if target == TargetLoad {
 		if in.Load == nil {
-			return nil, fieldErr("target", "%q, but no load controls were given to the timeline", target)
+			return nil, "", fieldErr("target", "%q, but no load controls were given to the timeline", target)
 		}
-		return in.Load, nil
+		return in.Load, "load", nil
 	}
 	if p, ok := in.Proxies[target]; ok {
-		return p, nil
+		return p, "proxy " + target, nil
 	}
 	if in.Target == nil {
 		names := slices.Sorted(maps.Keys(in.Proxies))
-		return nil, fieldErr("target", "%q is not a proxy (proxies: %s) and no reference target is configured", target, strings.Join(names, ", "))
+		return nil, "", fieldErr("target", "%q is not a proxy (proxies: %s) and no reference target is configured", target, strings.Join(names, ", "))
 	}
-	return in.Target, nil
+	return in.Target, "target", nil
 }
 
 // all returns every injector in use, in a fixed order.
@@ -87,8 +90,8 @@ func (in Injectors) all() []Injector {
 // restores afresh).
 type Timeline struct {
 	Entries []Entry
-	// Emit receives every fault event (applied, removed, failed), from
-	// Run's goroutine, one at a time; nil drops them.
+	// Emit receives every fault event (applied, removed, failed), one at
+	// a time (never concurrently), while Run runs; nil drops them.
 	Emit func(report.Event)
 	// Logger logs each action and the rollback; nil discards.
 	Logger *slog.Logger
@@ -189,7 +192,7 @@ func (t *Timeline) Check(ctx context.Context, in Injectors) error {
 	}
 	var errs []error
 	for i, e := range t.Entries {
-		inj, err := in.route(e.Target)
+		inj, _, err := in.route(e.Target)
 		if err == nil {
 			if c, ok := inj.(Checker); ok {
 				err = c.Check(e)
@@ -234,10 +237,13 @@ func (e *RollbackError) Unwrap() []error { return e.Errs }
 
 // Run plays the timeline from start (a wall-clock instant; entries are
 // offsets from it): it checks it (see Check), then applies each entry at
-// start+At and removes it at start+At+For, in time order (removals before
-// applications due at the same instant), emitting fault_applied,
+// start+At and removes it at start+At+For, emitting fault_applied,
 // fault_removed and fault_failed events whose At (actual, after the call
 // returned) and Scheduled (planned) offsets give each action's lateness.
+// The actions of one injector happen one after another in time order
+// (removals before applications due at the same instant); different
+// injectors (the target, each proxy, the load) act side by side, so a slow
+// admin call does not delay a surge.
 //
 // Run returns when every action is done and no entry lasts until the run
 // ends, or when ctx ends, or when an application fails. In every case it
@@ -246,8 +252,9 @@ func (e *RollbackError) Unwrap() []error { return e.Errs }
 // RollbackTimeout (so rollback works after ctx was cancelled). A failed
 // rollback is returned as a *RollbackError (joined with the error that
 // ended the run, if any). The end of ctx is not itself an error: it is how
-// a caller ends a run.
-func (t *Timeline) Run(ctx context.Context, start time.Time, in Injectors) (err error) {
+// a caller ends a run. Run returns only after every goroutine it started
+// has ended.
+func (t *Timeline) Run(ctx context.Context, start time.Time, in Injectors) error {
 	if err := t.Check(ctx, in); err != nil {
 		return err
 	}
@@ -255,72 +262,130 @@ func (t *Timeline) Run(ctx context.Context, start time.Time, in Injectors) (err 
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	var actions []action
+	lanes := map[string][]action{}
 	untilEnd := false
 	for _, e := range t.Entries {
-		inj, _ := in.route(e.Target) // Check routed every entry
-		actions = append(actions, action{at: e.At, entry: e, inj: inj})
+		inj, lane, _ := in.route(e.Target) // Check routed every entry
+		lanes[lane] = append(lanes[lane], action{at: e.At, entry: e, inj: inj})
 		switch {
 		case isInstant(e.Fault):
 		case e.For == 0:
 			untilEnd = true
 		default:
-			actions = append(actions, action{at: e.At + e.For, remove: true, entry: e, inj: inj})
+			lanes[lane] = append(lanes[lane], action{at: e.At + e.For, remove: true, entry: e, inj: inj})
 		}
 	}
-	slices.SortStableFunc(actions, func(a, b action) int {
-		if c := cmp.Compare(a.at, b.at); c != 0 {
-			return c
-		}
-		if a.remove != b.remove {
-			if a.remove {
-				return -1
+
+	p := &play{t: t, start: start, log: log}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	var wg sync.WaitGroup
+	for _, actions := range lanes {
+		slices.SortStableFunc(actions, func(a, b action) int {
+			if c := cmp.Compare(a.at, b.at); c != 0 {
+				return c
 			}
-			return 1
-		}
-		return 0
-	})
+			if a.remove != b.remove {
+				if a.remove {
+					return -1
+				}
+				return 1
+			}
+			return 0
+		})
+		wg.Go(func() {
+			if err := p.lane(runCtx, actions); err != nil {
+				p.fail(err)
+				stop() // the other lanes stop too; the rollback follows
+			}
+		})
+	}
+	wg.Wait()
+	err := p.failure()
+	if err == nil && untilEnd {
+		<-ctx.Done()
+	}
+	if rerr := t.rollback(ctx, start, in, p.inPlace(), log); rerr != nil {
+		err = errors.Join(err, rerr)
+	}
+	return err
+}
 
-	var applied []action // in place now, oldest first
-	defer func() {
-		if rerr := t.rollback(ctx, start, in, applied, log); rerr != nil {
-			err = errors.Join(err, rerr)
-		}
-	}()
+// play is the state of one Run shared by its lanes. It is safe for
+// concurrent use.
+type play struct {
+	t     *Timeline
+	start time.Time
+	log   *slog.Logger
 
+	mu      sync.Mutex
+	applied []action // in place now, oldest first
+	err     error    // the first application that failed
+}
+
+// lane performs actions in order, each at its time, until they are done
+// or ctx ends; it returns the error of an application that failed.
+func (p *play) lane(ctx context.Context, actions []action) error {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for _, a := range actions {
-		timer.Reset(time.Until(start.Add(a.at)))
+		timer.Reset(time.Until(p.start.Add(a.at)))
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-timer.C:
 		}
-		err := t.act(ctx, a)
-		ev := t.event(start, a, err, "")
-		t.emit(ev)
+		err := p.t.act(ctx, a)
+		ev := p.done(a, err)
 		if err != nil {
-			log.Error("fault action failed", "fault", a.entry.Name, "target", a.entry.Target, "remove", a.remove, "err", err)
+			p.log.Error("fault action failed", "fault", a.entry.Name, "target", a.entry.Target, "remove", a.remove, "err", err)
 			if ctx.Err() != nil {
 				return nil // interrupted mid-call: not the fault's failure; roll back
 			}
 			if !a.remove {
 				return fmt.Errorf("apply fault %s on %s: %w", a.entry.Name, a.entry.Target, err)
 			}
-			continue // still in applied: the rollback tries again
+			continue // still in place: the rollback tries again
 		}
-		log.Info("fault "+actionWord(a), "fault", a.entry.Name, "target", a.entry.Target, "late", ev.At-ev.Scheduled)
-		if a.remove {
-			applied = slices.DeleteFunc(applied, func(b action) bool { return b.entry.Name == a.entry.Name })
-		} else if !isInstant(a.entry.Fault) {
-			applied = append(applied, a)
-		}
-	}
-	if untilEnd {
-		<-ctx.Done()
+		p.log.Info("fault "+actionWord(a), "fault", a.entry.Name, "target", a.entry.Target, "late", ev.At-ev.Scheduled)
 	}
 	return nil
+}
+
+// done records the outcome of a and emits its event.
+func (p *play) done(a action, err error) report.Event {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ev := p.t.event(p.start, a, err, "")
+	p.t.emit(ev)
+	switch {
+	case err != nil:
+	case a.remove:
+		p.applied = slices.DeleteFunc(p.applied, func(b action) bool { return b.entry.Name == a.entry.Name })
+	case !isInstant(a.entry.Fault):
+		p.applied = append(p.applied, a)
+	}
+	return ev
+}
+
+func (p *play) fail(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err == nil {
+		p.err = err
+	}
+}
+
+func (p *play) failure() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
+}
+
+func (p *play) inPlace() []action {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.applied)
 }
 
 func actionWord(a action) string {

@@ -279,3 +279,43 @@ func TestTimelineInterruptedMidApplyIsNotAFailure(t *testing.T) {
 		assert.Equal(t, 1, b.restores, "the snapshot is restored all the same")
 	})
 }
+
+// slowApply is an Injector whose Apply takes d (in fake time).
+type slowApply struct {
+	recorder
+	d time.Duration
+}
+
+func (s *slowApply) Apply(ctx context.Context, e Entry) error {
+	s.note(ctx, "apply %s", e.Name)
+	select {
+	case <-time.After(s.d):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func TestTimelineASlowInjectorDoesNotDelayTheOthers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		slow := &slowApply{recorder: recorder{start: start}, d: 5 * time.Second}
+		c := &controls{start: start}
+		var evs events
+		tl := &Timeline{
+			Entries: []Entry{
+				{Name: "brownout", Target: "db", For: 10 * time.Second, Fault: Capacity{Pool: 1}},
+				{Name: "surge", Target: "load", At: time.Second, For: time.Second, Fault: Surge{Multiplier: 2}},
+			},
+			Emit:          evs.emit,
+			ActionTimeout: time.Minute,
+		}
+		require.NoError(t, tl.Run(t.Context(), start, Injectors{Target: slow, Load: &LoadInjector{Load: c}}))
+		assert.Equal(t, []string{"rate×2 @1s", "rate×1 @2s"}, c.calls, "the surge kept its time while the target was slow")
+		var late []time.Duration
+		for _, ev := range evs.all() {
+			late = append(late, ev.At-ev.Scheduled)
+		}
+		assert.Equal(t, []time.Duration{0, 0, 5 * time.Second, 0}, late, "surge on time; brownout applied 5s late, removed on time")
+	})
+}
