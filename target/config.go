@@ -78,7 +78,11 @@ func Presets() []string { return []string{PresetUnprotected, PresetProtected} }
 //   - "unprotected": an honest default Go service. Unbounded concurrency,
 //     FIFO waiting on the dependency pools, no deadline checks, work
 //     finished for clients who left.
-//   - "protected": every defence on.
+//   - "protected": every defence on: per-tenant throttle, bulkheads per
+//     route and per dependency, a gradient concurrency limit with an
+//     adaptive-LIFO/CoDel queue, deadline and priority shedding, per-route
+//     timeouts, checkpointed jobs. Fixed workers stay off: they are an
+//     execution model to compare (--workers N), not a defence to stack.
 //
 // Both have the same dependencies (db: pool 8, 20ms; search: pool 4,
 // 50ms), so their capacity is the same.
@@ -110,17 +114,20 @@ func Preset(name string) (Config, error) {
 		c.Bulkheads = BulkheadsConfig{
 			Enabled: true,
 			DB:      PoolConfig{MaxConcurrent: 8, MaxWaiters: 16, MaxWait: dep.Duration(50 * time.Millisecond)},
-			Search:  PoolConfig{MaxConcurrent: 4, MaxWaiters: 8, MaxWait: dep.Duration(100 * time.Millisecond)},
+			Search:  PoolConfig{MaxConcurrent: 4, MaxWaiters: 4, MaxWait: dep.Duration(100 * time.Millisecond)},
+			// Route pools bound each route's share of the admission limit
+			// (their sum may exceed it; each alone leaves room for the
+			// others at the minimum limit).
 			Routes: RoutePools{
 				Items:  PoolConfig{MaxConcurrent: 64},
-				Search: PoolConfig{MaxConcurrent: 16},
+				Search: PoolConfig{MaxConcurrent: 8},
 				Work:   PoolConfig{MaxConcurrent: 4, MaxWaiters: 8, MaxWait: dep.Duration(100 * time.Millisecond)},
 				List:   PoolConfig{MaxConcurrent: 8, MaxWaiters: 8, MaxWait: dep.Duration(100 * time.Millisecond)},
 				Jobs:   PoolConfig{MaxConcurrent: 16},
 			},
 		}
 		c.Admission = AdmissionConfig{
-			Limiter: "gradient", Limit: 64, MinLimit: 16, MaxLimit: 512,
+			Limiter: "gradient", Limit: 64, MinLimit: 32, MaxLimit: 512,
 			Queue: "codel", QueueSize: 128, MaxWait: dep.Duration(200 * time.Millisecond),
 			Deadline: true, Priority: true,
 		}

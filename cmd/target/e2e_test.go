@@ -131,6 +131,31 @@ func runBin(t *testing.T, bin string, args ...string) []byte {
 	return stdout.Bytes()
 }
 
+// measure runs an experiment until the generator kept its schedule (the
+// p99 of attempt start − intended start is at most maxLag ms), at most
+// twice, and returns the first valid run. Above it, latencies measure the
+// generator's machine as much as the service. On a machine too busy for the
+// generator to keep up it fails, saying so: that is not a verdict on the
+// service.
+func measure(t *testing.T, name string, maxLag float64, run func() []summary) []summary {
+	t.Helper()
+	var lag float64
+	for attempt := 1; attempt <= 2; attempt++ {
+		ss := run()
+		lag = 0
+		for _, s := range ss {
+			lag = max(lag, s.Generator.LagP99MS)
+			require.Zero(t, s.Generator.Dropped, "%s: the generator hit its in-flight cap", name)
+		}
+		if lag <= maxLag {
+			return ss
+		}
+		t.Logf("%s: attempt %d: generator lag p99 %.0f ms > %.0f ms, the machine is too busy; measuring again", name, attempt, lag, maxLag)
+	}
+	t.Fatalf("%s: the generator could not keep its schedule (lag p99 %.0f ms): the machine is too busy to measure the service", name, lag)
+	return nil
+}
+
 // capacity is db pool 8 / latency 20ms, the presets' db.
 const capacity = 8 / 0.020
 
@@ -147,25 +172,30 @@ func TestEndToEndOverload(t *testing.T) {
 	const seconds = 8
 	for _, tt := range []struct {
 		preset string
+		// maxLag: the protected p99 bound (300 ms) needs a generator on
+		// time; the unprotected bound holds as long as the lag is small
+		// beside the 1 s client timeout.
+		maxLag float64
 		check  func(t *testing.T, s summary)
 	}{
-		{"protected", func(t *testing.T, s summary) {
+		{"protected", 100, func(t *testing.T, s summary) {
 			assert.GreaterOrEqual(t, s.GoodputRPS, 0.85*capacity, "protected goodput ≥ 85%% of capacity")
 			assert.Less(t, s.LatencyMS.P99, 300.0, "p99 of successes")
 			assert.Positive(t, s.Outcomes["shed"], "the excess is shed")
 		}},
-		{"unprotected", func(t *testing.T, s summary) {
+		{"unprotected", 300, func(t *testing.T, s summary) {
 			assert.Less(t, s.GoodputRPS, 0.30*capacity, "unprotected goodput < 30%% of capacity")
 			assert.Positive(t, s.Outcomes["client_timeout"])
 		}},
 	} {
 		t.Run(tt.preset, func(t *testing.T) {
 			api, admin := startTarget(t, "--preset", tt.preset, "--db-pool", "8", "--db-latency", "20ms")
-			s := attack(t, api+"/api/items/{seq}", 3*int(capacity), seconds)
+			s := measure(t, tt.preset, tt.maxLag, func() []summary {
+				return []summary{attack(t, api+"/api/items/{seq}", 3*int(capacity), seconds)}
+			})[0]
 			t.Logf("%s: goodput %.1f rps (%.0f%% of capacity), p50 %.1f ms, p99 %.1f ms, outcomes %v, generator lag p99 %.1f ms",
 				tt.preset, s.GoodputRPS, 100*s.GoodputRPS/capacity, s.LatencyMS.P50, s.LatencyMS.P99, nonZero(s.Outcomes), s.Generator.LagP99MS)
 			require.EqualValues(t, 3*capacity*seconds, s.Requests)
-			require.Zero(t, s.Generator.Dropped, "the generator kept up")
 			tt.check(t, s)
 			if tt.preset == "unprotected" {
 				// The collapse wastes work: db calls finished for clients
@@ -192,7 +222,7 @@ func TestEndToEndBulkheadsIsolateSlowSearch(t *testing.T) {
 		wg.Wait()
 		return items, search
 	}
-	before, _ := mixed()
+	before := measure(t, "no fault", 100, func() []summary { i, s := mixed(); return []summary{i, s} })[0]
 	req, err := http.NewRequest(http.MethodPut, admin+"/admin/deps/search", strings.NewReader(`{"add_latency": "2s"}`))
 	require.NoError(t, err)
 	resp, err := http.DefaultClient.Do(req)
@@ -200,9 +230,10 @@ func TestEndToEndBulkheadsIsolateSlowSearch(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, 200, resp.StatusCode)
 	defer http.DefaultClient.CloseIdleConnections()
-	after, search := mixed()
-	t.Logf("items goodput: %.1f rps without the fault, %.1f with search at 2s (p99 %.1f ms); search outcomes %v",
-		before.GoodputRPS, after.GoodputRPS, after.LatencyMS.P99, nonZero(search.Outcomes))
+	ss := measure(t, "search slowed", 100, func() []summary { i, s := mixed(); return []summary{i, s} })
+	after, search := ss[0], ss[1]
+	t.Logf("items goodput: %.1f rps without the fault, %.1f with search at 2s (p99 %.1f ms, outcomes %v, generator lag p99 %.1f ms); search outcomes %v",
+		before.GoodputRPS, after.GoodputRPS, after.LatencyMS.P99, nonZero(after.Outcomes), after.Generator.LagP99MS, nonZero(search.Outcomes))
 	assert.Zero(t, search.Outcomes["ok"], "search is really slow")
 	assert.GreaterOrEqual(t, after.GoodputRPS, 0.90*before.GoodputRPS)
 }
