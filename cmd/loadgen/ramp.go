@@ -1,0 +1,354 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/workload"
+)
+
+const rampExamples = `  # Find the tipping point between 100 and 1000 requests/s, 10 s a step
+  loadgen ramp --url http://127.0.0.1:8080/api/items/1 --from 100 --to 1000 --step 50 --step-duration 10s --slo 250ms
+
+  # Keep the results, and fail the build when capacity regressed
+  loadgen ramp --url http://127.0.0.1:8080/ --from 200 --to 800 --step 50 --step-duration 5s \
+      -o ramp.mpk --assert 'tipping_point >= 400' --junit junit.xml
+
+  # The curve as an HTML page (goodput and p99 against offered load)
+  loadgen ramp --url http://127.0.0.1:8080/ --from 100 --to 600 --step 100 --step-duration 5s --format html --report ramp.html
+`
+
+// rampMaxSteps bounds the number of steps of a ramp.
+const rampMaxSteps = 1000
+
+// rampMargin is how long after a step's end plus the SLO the ramp waits for
+// its records to drain before judging it.
+const rampMargin = 500 * time.Millisecond
+
+// runRamp steps the offered load up until two steps past the knee and
+// reports the tipping point.
+func runRamp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("ramp", "ramp --url URL --from R0 --to R1 --step dR --step-duration D [--slo D] [client flags]", rampExamples, stdout)
+	from := fs.Float64("from", 0, "offered load of the first step, requests/s (required)")
+	to := fs.Float64("to", 0, "offered load of the last step, requests/s (required)")
+	step := fs.Float64("step", 0, "increase of the offered load from one step to the next, requests/s (required)")
+	stepDur := fs.Duration("step-duration", 10*time.Second, "how long each step lasts")
+	slo := fs.Duration("slo", 0, "latency objective of a step's p99 and of goodput (default: the client's deadline, or its timeout)")
+	all := fs.Bool("all-steps", false, "run every step, even past the knee (default: stop two steps after the last step within capacity)")
+	format := fs.String("format", "text", "report format: text (the curve and the tipping point), json or html")
+	reportTo := fs.String("report", "", "write the report to FILE instead of stdout")
+	output := fs.StringP("output", "o", "", `also write the results stream to FILE ("-" for stdout)`)
+	cf := addClientFlags(fs)
+	vf := addVerdictFlags(fs)
+	for _, name := range []string{"rate", "duration", "phase"} {
+		_ = fs.MarkHidden(name)
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("ramp: unexpected argument %q (see loadgen ramp --help)", fs.Arg(0))
+	}
+	for _, name := range []string{"rate", "duration", "phase"} {
+		if fs.Changed(name) {
+			return usageErrorf("ramp: --%s does not apply: the steps come from --from, --to, --step and --step-duration", name)
+		}
+	}
+	rates, err := rampRates(*from, *to, *step)
+	if err != nil {
+		return err
+	}
+	if *stepDur <= 0 {
+		return usageErrorf("ramp: --step-duration must be positive, got %v", *stepDur)
+	}
+	if *slo < 0 {
+		return usageErrorf("ramp: --slo must not be negative, got %v", *slo)
+	}
+	if !slices.Contains([]string{"text", "json", "html"}, *format) {
+		return usageErrorf("ramp: --format %q is not a format (valid: text, json, html)", *format)
+	}
+	if *output == "-" && *reportTo == "" {
+		return usageErrorf("ramp: -o - writes the results to stdout: give --report FILE for the report")
+	}
+	if err := vf.parse(); err != nil {
+		return err
+	}
+	for _, r := range rates {
+		cf.phases = append(cf.phases, fmt.Sprintf("%v@%g", *stepDur, r))
+	}
+	cfg, err := cf.workloadConfig(fs)
+	if err != nil {
+		return err
+	}
+	phases := make([]workload.Phase, len(rates))
+	for i, r := range rates {
+		phases[i] = workload.Phase{Name: fmt.Sprintf("step %g/s", r), Duration: *stepDur, From: r, To: r}
+	}
+	if cfg.Schedule, err = workload.NewSchedule(phases...); err != nil {
+		return usageErrorf("ramp: %v", err)
+	}
+	objective := *slo
+	if objective == 0 {
+		objective = cfg.Retry.SLO()
+	}
+	if err := workload.Preflight(ctx, cf.url, preflightTimeout); err != nil {
+		return runErrorf("ramp: %v", err)
+	}
+	if cfg.Start.IsZero() {
+		cfg.Start = time.Now()
+	}
+	runner, err := workload.New(cfg)
+	if err != nil {
+		return usageErrorf("ramp: %v", err)
+	}
+	header := cf.resultsHeader("ramp", cfg, cfg.Start)
+	header.SLO = objective
+	fmt.Fprintf(stderr, "ramp: seed %d, %d steps of %v from %g to %g requests/s, SLO %v\n", cfg.Seed, len(rates), *stepDur, rates[0], rates[len(rates)-1], objective)
+
+	rw := &rampWriter{agg: report.NewAggregator(report.Options{SLO: objective})}
+	if err := rw.agg.AddHeader(header); err != nil {
+		return runErrorf("ramp: %v", err)
+	}
+	closeOut := func() error { return nil }
+	var streamW *report.Writer
+	if *output != "" {
+		dst := stdout
+		if *output != "-" {
+			f, err := os.Create(*output)
+			if err != nil {
+				return usageErrorf("ramp: -o %s: %v", *output, err)
+			}
+			dst, closeOut = f, f.Close
+		}
+		if streamW, err = report.NewWriter(dst, header); err != nil {
+			_ = closeOut()
+			return runErrorf("ramp: %v", err)
+		}
+		rw.out = streamW
+	}
+
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	judge := &rampJudge{w: rw, runner: runner, phases: phases, slo: objective, log: stderr, stop: stop, all: *all}
+	var wg sync.WaitGroup
+	judgeCtx, stopJudge := context.WithCancel(context.Background())
+	wg.Go(func() { judge.run(judgeCtx) })
+	stream := workload.NewStream(rw, nil, 0)
+	runErr := stream.Serve(func(s workload.Sink) error {
+		err := runner.Run(runCtx, s)
+		switch {
+		case judge.stopped():
+			s.Event(&report.Event{Kind: report.EventNote, At: runner.Elapsed(), Scheduled: runner.Elapsed(), Name: "ramp-stopped", Detail: "two steps past the knee"})
+			return nil
+		case err != nil:
+			s.Event(&report.Event{Kind: report.EventInterrupted, At: runner.Elapsed(), Scheduled: runner.Elapsed(), Name: "interrupted", Detail: err.Error()})
+		}
+		return err
+	})
+	stopJudge()
+	wg.Wait()
+	var flushErr error
+	if streamW != nil {
+		flushErr = streamW.Flush()
+	}
+	if err := errors.Join(flushErr, closeOut()); err != nil {
+		return runErrorf("ramp: write %s: %v", *output, err)
+	}
+	if runErr != nil {
+		if ctx.Err() == nil {
+			return runErrorf("ramp: %v", runErr)
+		}
+		fmt.Fprintln(stderr, "ramp: interrupted; reporting the steps that completed")
+	}
+
+	s := rw.summary()
+	vf.analyze(s)
+	if s.TippingPoint == nil {
+		report.AnalyzeTippingPoint(s, objective)
+	}
+	if err := writeRampReport(stdout, *reportTo, *format, s); err != nil {
+		return err
+	}
+	return vf.finish(s, stderr)
+}
+
+// rampRates returns the offered rate of each step: from, from+step, … up
+// to to.
+func rampRates(from, to, step float64) ([]float64, error) {
+	switch {
+	case !(from > 0) || math.IsInf(from, 0):
+		return nil, usageErrorf("ramp: --from must be a positive rate (requests/s), got %v", from)
+	case !(to >= from) || math.IsInf(to, 0):
+		return nil, usageErrorf("ramp: --to must be a rate ≥ --from (%v), got %v", from, to)
+	case !(step > 0):
+		return nil, usageErrorf("ramp: --step must be a positive rate (requests/s), got %v", step)
+	}
+	n := int(math.Floor((to-from)/step+1e-9)) + 1
+	if n > rampMaxSteps {
+		return nil, usageErrorf("ramp: %d steps from %v to %v by %v: at most %d", n, from, to, step, rampMaxSteps)
+	}
+	rates := make([]float64, n)
+	for i := range rates {
+		rates[i] = from + float64(i)*step
+	}
+	return rates, nil
+}
+
+// writeRampReport writes s's report in format to path (stdout when "").
+func writeRampReport(stdout io.Writer, path, format string, s *report.Summary) error {
+	out := stdout
+	var file *os.File
+	if path != "" && path != "-" {
+		f, err := os.Create(path)
+		if err != nil {
+			return usageErrorf("ramp: --report: %v", err)
+		}
+		file, out = f, f
+	}
+	var err error
+	switch format {
+	case "json":
+		err = report.WriteJSON(out, s)
+	case "html":
+		err = report.WriteHTML(out, report.HTMLReport{Title: "goodput ramp", Runs: []report.HTMLRun{{Summary: s}}})
+	default:
+		err = s.TippingPoint.WriteText(out)
+	}
+	if file != nil {
+		if cerr := file.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return runErrorf("ramp: write report: %v", err)
+	}
+	return nil
+}
+
+// rampWriter folds every record into an aggregator (read by the judge
+// while the ramp runs) and passes it on to the results stream, if any.
+// Safe for concurrent use.
+type rampWriter struct {
+	mu  sync.Mutex
+	agg *report.Aggregator
+	out workload.RecordWriter // nil: no results stream
+}
+
+var _ workload.RecordWriter = (*rampWriter)(nil)
+
+func (w *rampWriter) WriteResult(r *report.Result) error {
+	w.mu.Lock()
+	w.agg.AddResult(r)
+	w.mu.Unlock()
+	if w.out != nil {
+		return w.out.WriteResult(r)
+	}
+	return nil
+}
+
+func (w *rampWriter) WriteEvent(e *report.Event) error {
+	w.mu.Lock()
+	w.agg.AddEvent(e)
+	w.mu.Unlock()
+	if w.out != nil {
+		return w.out.WriteEvent(e)
+	}
+	return nil
+}
+
+// Flush flushes the results stream, so a killed ramp keeps what it had.
+func (w *rampWriter) Flush() error {
+	if f, ok := w.out.(interface{ Flush() error }); ok {
+		return f.Flush()
+	}
+	return nil
+}
+
+func (w *rampWriter) summary() *report.Summary {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.agg.Summary()
+}
+
+// rampJudge judges each step once its requests have had the SLO to
+// succeed (a request not done by then is not goodput whatever happens
+// next), prints the verdict, and stops the run two steps past the knee.
+type rampJudge struct {
+	w      *rampWriter
+	runner *workload.Runner
+	phases []workload.Phase
+	slo    time.Duration
+	log    io.Writer
+	stop   context.CancelFunc
+	all    bool
+
+	mu     sync.Mutex
+	halted bool
+}
+
+func (j *rampJudge) stopped() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.halted
+}
+
+// run judges steps as they become final until ctx ends.
+func (j *rampJudge) run(ctx context.Context) {
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	var judged []report.RampStep
+	var end time.Duration
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		elapsed := j.runner.Elapsed()
+		for len(judged) < len(j.phases) {
+			p := j.phases[len(judged)]
+			stepEnd := end + p.Duration
+			if elapsed < stepEnd+j.slo+rampMargin {
+				break
+			}
+			judged = append(judged, j.judge(len(judged), p))
+			end = stepEnd
+			if !j.all && report.PastKnee(judged, j.slo, 2) {
+				fmt.Fprintln(j.log, "ramp: two steps past the knee, stopping")
+				j.mu.Lock()
+				j.halted = true
+				j.mu.Unlock()
+				j.stop()
+				return
+			}
+		}
+	}
+}
+
+// judge returns step i as the knee test sees it: the configured offered
+// rate (requests still in flight are not goodput), the goodput and p99
+// recorded so far.
+func (j *rampJudge) judge(i int, p workload.Phase) report.RampStep {
+	s := j.w.summary()
+	st := report.RampStep{Name: p.Name, OfferedRPS: p.From}
+	if i < len(s.Phases) {
+		ph := s.Phases[i]
+		st.ThroughputRPS, st.GoodputRPS, st.P99Ms = ph.ThroughputRPS, ph.GoodputRPS, ph.Latency.P99
+	}
+	st.OK = report.StepOK(st, j.slo)
+	verdict := "within capacity"
+	if !st.OK {
+		verdict = "beyond capacity"
+	}
+	fmt.Fprintf(j.log, "ramp: %-12s goodput %7.1f/s (%5.1f%%)  p99 %-8s %s\n", p.Name, st.GoodputRPS, 100*st.GoodputRPS/st.OfferedRPS,
+		time.Duration(st.P99Ms*float64(time.Millisecond)).Round(100*time.Microsecond), verdict)
+	return st
+}
