@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -541,6 +542,25 @@ func be(b []byte) uint64 {
 
 // int decodes any msgpack integer into an int64.
 func (c *cursor) int() int64 {
+	// Fast paths for the common encodings; the general case below also
+	// handles running short.
+	if i := c.i; i < len(c.b) {
+		switch code := c.b[i]; {
+		case code <= 0x7f:
+			c.i++
+			return int64(code)
+		case code == 0xcd && i+3 <= len(c.b):
+			c.i += 3
+			return int64(binary.BigEndian.Uint16(c.b[i+1:]))
+		case code == 0xce && i+5 <= len(c.b):
+			c.i += 5
+			return int64(binary.BigEndian.Uint32(c.b[i+1:]))
+		}
+	}
+	return c.intSlow()
+}
+
+func (c *cursor) intSlow() int64 {
 	code := c.code()
 	switch {
 	case c.short || c.bad != nil:
@@ -572,9 +592,15 @@ func (c *cursor) int() int64 {
 
 // uint decodes a non-negative msgpack integer.
 func (c *cursor) uint() uint64 {
-	if c.avail() > 0 && c.b[c.i] == 0xcf {
-		c.i++
-		return be(c.take(8))
+	if i := c.i; i < len(c.b) {
+		switch code := c.b[i]; {
+		case code <= 0x7f:
+			c.i++
+			return uint64(code)
+		case code == 0xcf:
+			c.i++
+			return be(c.take(8))
+		}
 	}
 	v := c.int()
 	if v < 0 {
@@ -609,6 +635,14 @@ func (c *cursor) bool() bool {
 // str decodes a str, bin or nil value and returns its bytes (aliasing the
 // input).
 func (c *cursor) str() []byte {
+	if i := c.i; i < len(c.b) {
+		if code := c.b[i]; code >= 0xa0 && code <= 0xbf {
+			if n := int(code & 0x1f); i+1+n <= len(c.b) {
+				c.i += 1 + n
+				return c.b[i+1 : i+1+n]
+			}
+		}
+	}
 	code := c.code()
 	switch {
 	case c.short || c.bad != nil:
