@@ -309,6 +309,9 @@ func (c *chain) call(w http.ResponseWriter, r *http.Request, d *dep.Dep) bool {
 	t, err := d.Call(ctx)
 	tm.addQueue(t.Wait)
 	tm.addDep(d.Name(), t.Service)
+	if tm != nil && t.Service > 0 && ctx.Err() != nil {
+		tm.wasted = true
+	}
 	if err == nil {
 		return true
 	}

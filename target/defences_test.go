@@ -2,6 +2,7 @@ package target
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -212,4 +213,30 @@ func TestServerTimingOfQueuedRefusal(t *testing.T) {
 	lifted.Stall = false
 	require.NoError(t, ts.s.db.Update(lifted))
 	wg.Wait()
+}
+
+// Wasted work: a request that holds a db slot past its client's departure
+// counts; one that only waited in the queue and gave up does not.
+func TestWastedWork(t *testing.T) {
+	cfg := fast(t, PresetUnprotected)
+	cfg.DB.Pool = 1
+	cfg.DB.Latency = dep.Latency{Dist: "fixed", P50: dep.Duration(300 * time.Millisecond)}
+	ts := start(t, cfg)
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, "GET", ts.api+"/api/items/1", nil)
+			_, err := ts.client.Do(req)
+			assert.Error(t, err)
+		})
+	}
+	wg.Wait()
+	require.Eventually(t, func() bool {
+		return strings.Contains(ts.do(t, "GET", ts.admin+"/metrics", nil).body, `goodput_target_requests_total{outcome="timeout",route="items"} 2`)
+	}, 5*time.Second, 5*time.Millisecond, "both requests ended")
+	m := ts.do(t, "GET", ts.admin+"/metrics", nil).body
+	assert.Contains(t, m, `goodput_target_wasted_requests_total{route="items"} 1`, "the one holding the slot")
+	assert.Contains(t, m, `goodput_target_dep_wasted_calls_total{dep="db"} 1`)
 }

@@ -58,7 +58,7 @@ func newMetrics(s *Server) *metrics {
 		}, []string{"reason"}),
 		wasted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: metricPrefix + "wasted_requests_total",
-			Help: "Requests whose handler finished after the client had gone (work nobody waited for), by route.",
+			Help: "Requests that finished work (a dependency call, CPU work) after their client had gone or their deadline passed: work nobody waited for, by route.",
 		}, []string{"route"}),
 		tenants: newTopK(maxTenantLabels),
 	}

@@ -46,10 +46,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	m.duration.WithLabelValues(route).Observe(elapsed.Seconds())
 	tenant := r.Header.Get("X-Tenant")
 	m.tenants.add(tenant)
-	// Work done for a client who had already gone: the handler ran (it was
-	// not refused) and finished after the request's context ended.
+	// Work done for a client who had already gone (a dependency call or
+	// CPU work that finished after the request's context ended). A request
+	// that only waited and gave up did no work.
 	gone := r.Context().Err() != nil
-	if gone && out != "shed" && out != "throttled" {
+	if t.wasted {
 		m.wasted.WithLabelValues(route).Inc()
 	}
 	if c.cfg.LogRequests && s.logger.Enabled(r.Context(), slog.LevelDebug) {
@@ -65,6 +66,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			slog.String("attempt", r.Header.Get("X-Attempt")),
 			slog.String("tenant", tenant),
 			slog.Bool("client_gone", gone),
+			slog.Bool("wasted", t.wasted),
 			slog.Bool("deadline_exceeded", errors.Is(r.Context().Err(), context.DeadlineExceeded)),
 		)
 	}

@@ -114,7 +114,7 @@ func (s *Server) Config() Config {
 // Apply validates cfg and makes it live atomically: requests that arrive
 // from now on meet the new defences (with fresh limiter state); requests
 // already running finish under the old ones. The dependencies take cfg's
-// DB and Search settings. Listen, Admin, AdminToken and Seed cannot change
+// DB and Search settings. Listen, Admin, AdminToken, Seed and jobs.max_jobs cannot change
 // while running; a change of them is refused, naming the field.
 func (s *Server) Apply(cfg Config) error {
 	s.applyMu.Lock()

@@ -22,6 +22,9 @@ type timing struct {
 	route     string
 	queueMark time.Time
 	queueDone bool // the handler started: the waiting defences are behind
+	// wasted: the request did work (held a dependency slot, burnt CPU)
+	// that finished after its context had ended: work nobody waited for.
+	wasted bool
 
 	mu    sync.Mutex
 	queue time.Duration
