@@ -109,6 +109,7 @@ type Timeline struct {
 func (t *Timeline) Validate() error {
 	var errs []error
 	names := map[string]int{}
+	valid := make([]bool, len(t.Entries))
 	for i, e := range t.Entries {
 		prefix := fmt.Sprintf("faults[%d]", i)
 		if err := e.Validate(); err != nil {
@@ -121,19 +122,21 @@ func (t *Timeline) Validate() error {
 		names[e.Name] = i
 		if err := checkReserved(e); err != nil {
 			errs = append(errs, prefixFields(prefix, err))
+			continue
 		}
-	}
-	if len(errs) > 0 {
-		return errors.Join(errs...)
+		valid[i] = true
 	}
 	for i, a := range t.Entries {
-		ka := conflictKey(a)
+		ka := ""
+		if valid[i] {
+			ka = conflictKey(a)
+		}
 		if ka == "" {
 			continue
 		}
 		for j := i + 1; j < len(t.Entries); j++ {
 			b := t.Entries[j]
-			if conflictKey(b) != ka || a.end() <= b.At || b.end() <= a.At {
+			if !valid[j] || conflictKey(b) != ka || a.end() <= b.At || b.end() <= a.At {
 				continue
 			}
 			errs = append(errs, fieldErr(fmt.Sprintf("faults[%d].at", j),
