@@ -1,6 +1,8 @@
 package report
 
 import (
+	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -334,3 +336,27 @@ func AnalyzeRecovery(s *Summary, opts RecoveryOptions) {
 
 // durFromMs converts fractional milliseconds to a Duration.
 func durFromMs(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }
+
+// WriteText writes the recovery verdict for a terminal: the baseline and
+// thresholds, then one line per disturbance.
+func (r *Recovery) WriteText(w io.Writer) error {
+	var b strings.Builder
+	base := r.Baseline
+	fmt.Fprintf(&b, "recovery: baseline over %d windows: goodput %.2f%%, p99 %s; recovered once goodput ≥ %.0f%% of offered and p99 ≤ %s hold\n",
+		base.Windows, 100*base.GoodputRatio, formatSeconds(base.P99Ms/1000), 100*base.GoodputFactor, formatSeconds(base.P99LimitMs/1000))
+	for _, d := range r.Disturbances {
+		fmt.Fprintf(&b, "  %s (%s–%s): ", d.Name, formatSeconds(d.StartS), formatSeconds(d.EndS))
+		switch {
+		case d.Recovered:
+			fmt.Fprintf(&b, "recovered %s after it ended\n", formatSeconds(d.RecoveryTimeS))
+		case d.Metastable:
+			b.WriteString("NOT recovered: metastable (the trigger ended, the service stayed down until the end)\n")
+		default:
+			b.WriteString("not recovered before the run ended\n")
+		}
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("write recovery: %w", err)
+	}
+	return nil
+}

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -160,4 +161,18 @@ func TestDetectRecoveryNoDisturbance(t *testing.T) {
 	assert.Equal(t, 10, got.Baseline.Windows)
 	got = DetectRecovery(nil, time.Second, nil, RecoveryOptions{})
 	assert.True(t, got.Recovered)
+}
+
+func TestRecoveryWriteText(t *testing.T) {
+	surge := []DisturbanceSpan{{Name: "surge", Start: 10 * time.Second, End: 20 * time.Second}}
+	var b strings.Builder
+	rec := DetectRecovery(series(60, func(i int) bool { return i >= 10 && i < 27 }), time.Second, surge, RecoveryOptions{})
+	require.NoError(t, rec.WriteText(&b))
+	assert.Equal(t, "recovery: baseline over 10 windows: goodput 99.50%, p99 40ms; recovered once goodput ≥ 95% of offered and p99 ≤ 60ms hold\n"+
+		"  surge (10s–20s): recovered 7s after it ended\n", b.String())
+
+	b.Reset()
+	rec = DetectRecovery(series(60, func(i int) bool { return i >= 10 }), time.Second, surge, RecoveryOptions{})
+	require.NoError(t, rec.WriteText(&b))
+	assert.Contains(t, b.String(), "surge (10s–20s): NOT recovered: metastable")
 }
