@@ -66,8 +66,15 @@ func newMetrics(s *Server) *metrics {
 		&stateCollector{s: s},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// Series that start at zero, so a run without any is visible as 0.
 	for _, r := range shed.Reasons() {
 		m.shed.WithLabelValues(r.String())
+	}
+	for _, r := range []string{"bulkhead_full", "bulkhead_timeout"} {
+		m.shed.WithLabelValues(r)
+	}
+	for _, r := range routeNames {
+		m.wasted.WithLabelValues(r)
 	}
 	return m
 }
