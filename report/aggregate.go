@@ -36,7 +36,7 @@ const (
 	// search); hotThreshold is how many values a window's packed histogram
 	// takes before it gets a dense one.
 	hotWindows   = 4
-	hotThreshold = 256
+	hotThreshold = 512
 	// maxRoutes bounds the route labels listed in the summary.
 	maxRoutes = 100
 	// tenantSketch is the capacity of the top-tenant sketches.
