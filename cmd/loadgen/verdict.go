@@ -142,10 +142,31 @@ func (v *verdictFlags) writeJUnit(s *report.Summary) error {
 // and html.
 func reportFormats() []string { return append(report.Formats(), "html") }
 
-// writeReport writes s in format, html included.
+// writeReport writes s in format, html included; the text format ends
+// with the recovery verdict and the ramp's curve when the run has them.
 func writeReport(w io.Writer, format string, s *report.Summary, opts report.TextOptions) error {
-	if format == "html" {
+	switch format {
+	case "html":
 		return report.WriteHTML(w, report.HTMLReport{Runs: []report.HTMLRun{{Summary: s}}})
+	case "text":
+		if err := report.WriteFormat(w, format, s, opts); err != nil {
+			return err
+		}
+		if s.Recovery != nil {
+			if _, err := io.WriteString(w, "\n"); err != nil {
+				return err
+			}
+			if err := s.Recovery.WriteText(w); err != nil {
+				return err
+			}
+		}
+		if s.TippingPoint != nil {
+			if _, err := io.WriteString(w, "\n"); err != nil {
+				return err
+			}
+			return s.TippingPoint.WriteText(w)
+		}
+		return nil
 	}
 	return report.WriteFormat(w, format, s, opts)
 }

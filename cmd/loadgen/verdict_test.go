@@ -7,9 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/goodput-dev/goodput/report"
 )
 
 func TestReportAssertions(t *testing.T) {
@@ -95,4 +98,47 @@ func TestReportHTML(t *testing.T) {
 	assert.True(t, strings.HasPrefix(html, "<!DOCTYPE html>"))
 	assert.True(t, strings.Contains(html, `<svg class="chart"`))
 	assert.True(t, strings.Contains(html, "Assertions: 1 passed, 0 failed"))
+}
+
+func TestReportTextShowsRecovery(t *testing.T) {
+	dir := t.TempDir()
+	res := filepath.Join(dir, "r.mpk")
+	f, err := os.Create(res)
+	require.NoError(t, err)
+	h := resultsHeader("surge", 0, 1)
+	h.Phases = []report.PhaseInfo{
+		{Name: "steady", Duration: 5 * time.Second, FromRPS: 100, ToRPS: 100},
+		{Name: "surge", Offset: 5 * time.Second, Duration: 3 * time.Second, FromRPS: 300, ToRPS: 300},
+		{Name: "after", Offset: 8 * time.Second, Duration: 12 * time.Second, FromRPS: 100, ToRPS: 100},
+	}
+	w, err := report.NewWriter(f, h)
+	require.NoError(t, err)
+	// 100 rps of 10 ms requests, but every request of the surge and of the
+	// 2 s after it times out: recovered 2 s after the surge.
+	id := uint64(0)
+	for at := time.Duration(0); at < 20*time.Second; {
+		rate := 100.0
+		if at >= 5*time.Second && at < 8*time.Second {
+			rate = 300
+		}
+		id++
+		r := report.Result{RequestID: id, Attempt: 1, Final: true, Intended: at, Start: at, End: at + 10*time.Millisecond, Status: 200}
+		if at >= 5*time.Second && at < 10*time.Second {
+			r.End, r.Status, r.Outcome = at+100*time.Millisecond, 0, report.OutcomeClientTimeout
+		}
+		require.NoError(t, w.WriteResult(&r))
+		at += time.Duration(float64(time.Second) / rate)
+	}
+	require.NoError(t, w.Flush())
+	require.NoError(t, f.Close())
+
+	out, stderr, code := runCLI(t, "report", "--color", "never", "--assert", "recovery_time <= 2s", "--assert", "metastable == false", res)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "surge (5s–8s): recovered 2s after it ended")
+	assert.Contains(t, stderr, "PASS  recovery_time = 2s, want <= 2s")
+
+	out, stderr, code = runCLI(t, "report", "--color", "never", "--recovery-window", "15s", "--assert", "recovered == true", res)
+	assert.Equal(t, 1, code, stderr)
+	assert.Contains(t, out, "not recovered before the run ended")
+	assert.Contains(t, stderr, "FAIL  recovered = false, want == true")
 }
