@@ -41,8 +41,11 @@ const (
 	maxRoutes = 100
 	// tenantSketch is the capacity of the top-tenant sketches.
 	tenantSketch = 128
-	// topTenants is how many tenants each top list shows.
-	topTenants = 10
+	// topTenants is how many tenants each top list shows; windowTopTenants
+	// the same for each window, from a sketch of miniTopSize entries.
+	topTenants       = 10
+	windowTopTenants = 3
+	miniTopSize      = 8
 	// lagWarning is the generator lag p99 above which a report warns.
 	lagWarning = 10 * time.Millisecond
 )
@@ -91,6 +94,8 @@ type winAcc struct {
 	completed  int64 // attempts that ended in the window
 	attemptDur int64 // Σ their durations, ns
 	timing     timingSum
+	tenants    miniTop // attempts started here, by tenant
+	failing    miniTop // failed attempts that ended here, by tenant
 }
 
 // phaseAcc accumulates one phase.
@@ -485,8 +490,10 @@ func (a *Aggregator) addAttempt(r *Result, slot int, ph *phaseAcc) {
 	}
 	if r.Tenant != "" {
 		a.byTenant.add(r.Tenant)
+		ws.tenants.add(r.Tenant)
 		if r.Outcome != OutcomeOK {
 			a.failing.add(r.Tenant)
+			we.failing.add(r.Tenant)
 		}
 	}
 }
@@ -752,6 +759,9 @@ func (a *Aggregator) windowSummaries() []Window {
 		o.Amplification = ratio(w.attempts, w.requests)
 		o.LagP99Ms = packedP99ms(w.lag)
 		o.ServerTiming = w.timing.ms()
+		if w.tenants.n > 0 || w.failing.n > 0 {
+			o.TopTenants = &TopTenants{ByAttempts: w.tenants.top(windowTopTenants), ByFailures: w.failing.top(windowTopTenants)}
+		}
 		if w.completed > 0 && w.attemptDur > 0 {
 			rate := perSecond(w.completed, width)
 			meanS := float64(w.attemptDur) / float64(w.completed) / float64(time.Second)
@@ -904,4 +914,49 @@ func ReadInto(ctx context.Context, a *Aggregator, rd *Reader) error {
 			a.AddEvent(&ev)
 		}
 	}
+}
+
+// miniTop is a Space-Saving sketch of miniTopSize entries in fixed arrays,
+// small enough for every window to have two. The zero value is empty and
+// ready to use. Not safe for concurrent use.
+type miniTop struct {
+	keys   [miniTopSize]string
+	counts [miniTopSize]int64
+	n      int
+}
+
+func (m *miniTop) add(key string) {
+	for i := range m.n {
+		if m.keys[i] == key {
+			m.counts[i]++
+			return
+		}
+	}
+	if m.n < miniTopSize {
+		m.keys[m.n], m.counts[m.n] = key, 1
+		m.n++
+		return
+	}
+	low := 0
+	for i := 1; i < miniTopSize; i++ {
+		if m.counts[i] < m.counts[low] {
+			low = i
+		}
+	}
+	m.keys[low] = key
+	m.counts[low]++
+}
+
+func (m *miniTop) top(n int) []TenantCount {
+	out := make([]TenantCount, m.n)
+	for i := range m.n {
+		out[i] = TenantCount{Tenant: m.keys[i], Count: m.counts[i]}
+	}
+	slices.SortFunc(out, func(x, y TenantCount) int {
+		if c := cmp.Compare(y.Count, x.Count); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.Tenant, y.Tenant)
+	})
+	return out[:min(n, len(out))]
 }

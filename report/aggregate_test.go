@@ -502,3 +502,34 @@ func TestInterruptedRunLastsUntilTheInterruption(t *testing.T) {
 		t.Fatalf("duration %vs, offered %v rps, interrupted %v; want 2s, 200 rps, true", s.DurationS, s.OfferedRPS, s.Interrupted)
 	}
 }
+
+func TestWindowTopTenants(t *testing.T) {
+	a := NewAggregator(Options{})
+	if err := a.AddHeader(Header{}); err != nil {
+		t.Fatal(err)
+	}
+	add := func(at time.Duration, tenant string, n int, o Outcome) {
+		for range n {
+			r := Result{Attempt: 1, Final: true, Tenant: tenant, Outcome: o, Status: 200, Intended: at, Start: at, End: at}
+			a.AddResult(&r)
+		}
+	}
+	add(0, "a", 5, OutcomeOK)
+	add(0, "b", 9, OutcomeShed)
+	add(0, "c", 1, OutcomeOK)
+	add(0, "d", 2, OutcomeOK)
+	add(time.Second, "z", 1, OutcomeOK)
+	add(2*time.Second, "", 1, OutcomeOK)
+	s := a.Summary()
+	got := s.Windows[0].TopTenants
+	want := &TopTenants{ByAttempts: []TenantCount{{"b", 9}, {"a", 5}, {"d", 2}}, ByFailures: []TenantCount{{"b", 9}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("window 0 top tenants %+v, want %+v", got, want)
+	}
+	if w1 := s.Windows[1].TopTenants; w1 == nil || w1.ByAttempts[0] != (TenantCount{"z", 1}) || len(w1.ByFailures) != 0 {
+		t.Fatalf("window 1 top tenants %+v", w1)
+	}
+	if s.Windows[2].TopTenants != nil {
+		t.Fatalf("window without tenants has top tenants %+v", s.Windows[2].TopTenants)
+	}
+}

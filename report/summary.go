@@ -127,6 +127,11 @@ type Window struct {
 	Amplification   float64          `json:"amplification"`              // Attempts ÷ Requests; 0 when no requests
 	LagP99Ms        float64          `json:"lag_p99_ms"`                 // generator lag p99 of first attempts started here
 	ServerTiming    *ServerTimingMs  `json:"server_timing_ms,omitempty"` // over attempts that ended here
+	// TopTenants lists the window's three heaviest tenants by attempts
+	// started in it and by failed attempts that ended in it; nil when no
+	// attempt carried a tenant. Counts come from an 8-entry Space-Saving
+	// sketch: exact for windows with at most 8 tenants.
+	TopTenants *TopTenants `json:"top_tenants,omitempty"`
 	// LittleRatio is InFlightMean ÷ (completed attempts per second × mean
 	// attempt duration in seconds), over attempts that ended in this
 	// window; ≈ 1 for an honest measurement, 0 when nothing completed.
