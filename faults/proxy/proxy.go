@@ -169,22 +169,20 @@ var (
 
 // Add puts a new fault in place. The spec is validated with
 // faults.ProxySpec; a name already in place is ErrExists.
-func (p *Proxy) Add(s faults.Spec) error { return p.put(s, false) }
+func (p *Proxy) Add(s faults.Spec) error {
+	_, err := p.put(s, false)
+	return err
+}
 
 // Update replaces the named fault, or adds it; it reports whether it
 // replaced one. Requests already held by the old fault (a stall) are let
 // go.
-func (p *Proxy) Update(s faults.Spec) (replaced bool, err error) {
-	p.mu.Lock()
-	_, replaced = p.findLocked(s.Name)
-	p.mu.Unlock()
-	return replaced, p.put(s, true)
-}
+func (p *Proxy) Update(s faults.Spec) (replaced bool, err error) { return p.put(s, true) }
 
-func (p *Proxy) put(s faults.Spec, replace bool) error {
+func (p *Proxy) put(s faults.Spec, replace bool) (replaced bool, err error) {
 	e, err := faults.ProxySpec(s)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if s.Probability == nil {
 		one := 1.0
@@ -202,16 +200,17 @@ func (p *Proxy) put(s faults.Spec, replace bool) error {
 	rules := slices.Clone(*p.rules.Load())
 	if i, ok := p.findLocked(s.Name); ok {
 		if !replace {
-			return fmt.Errorf("fault %s: %w", s.Name, ErrExists)
+			return false, fmt.Errorf("fault %s: %w", s.Name, ErrExists)
 		}
 		close(rules[i].lifted)
 		rules[i] = ru
+		replaced = true
 	} else {
 		rules = append(rules, ru)
 	}
 	p.rules.Store(&rules)
-	p.logger.Info("fault added", "name", s.Name, "kind", s.Kind)
-	return nil
+	p.logger.Info("fault added", "name", s.Name, "kind", s.Kind, "replaced", replaced)
+	return replaced, nil
 }
 
 func (p *Proxy) findLocked(name string) (int, bool) {
