@@ -1,8 +1,11 @@
 package proxy
 
 import (
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/goodput-dev/goodput/faults"
@@ -70,4 +73,50 @@ func BenchmarkChooseParallel(b *testing.B) {
 			_ = p.choose(req, buf[:0])
 		}
 	})
+}
+
+// fixedTransport answers every request with 200 "ok" in memory, so the
+// benchmark below measures the proxy, not a network.
+type fixedTransport struct{}
+
+func (fixedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	return &http.Response{
+		StatusCode: http.StatusOK, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{"Content-Length": {"2"}}, ContentLength: 2,
+		Body: io.NopCloser(strings.NewReader("ok")), Request: r,
+	}, nil
+}
+
+// BenchmarkServeHTTP is one exchange through the proxy: straight through
+// (no fault in place), and answered by an abort fault.
+func BenchmarkServeHTTP(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		specs []faults.Spec
+		want  int
+	}{
+		{"passthrough", nil, http.StatusOK},
+		{"abort", []faults.Spec{{Name: "down", Kind: "abort", Status: 503}}, http.StatusServiceUnavailable},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			p, err := New(Config{Upstream: &url.URL{Scheme: "http", Host: "127.0.0.1:1"}, Transport: fixedTransport{}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, s := range bc.specs {
+				if err := p.Add(s); err != nil {
+					b.Fatal(err)
+				}
+			}
+			req := httptest.NewRequest("GET", "/api/items/1", nil)
+			b.ReportAllocs()
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				p.ServeHTTP(w, req)
+				if w.Code != bc.want {
+					b.Fatalf("status %d, want %d", w.Code, bc.want)
+				}
+			}
+		})
+	}
 }

@@ -87,8 +87,9 @@ func New(cfg Config) (*Proxy, error) {
 			pr.SetURL(upstream)
 			pr.SetXForwarded()
 		},
-		Transport: transport,
-		ErrorLog:  slog.NewLogLogger(p.logger.Handler(), slog.LevelWarn),
+		Transport:  transport,
+		BufferPool: &bufferPool{},
+		ErrorLog:   slog.NewLogLogger(p.logger.Handler(), slog.LevelWarn),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if r.Context().Err() != nil {
 				return // the client left; nobody to answer
@@ -101,6 +102,19 @@ func New(cfg Config) (*Proxy, error) {
 	p.rules.Store(&empty)
 	return p, nil
 }
+
+// bufferPool reuses the 32 KiB buffers ReverseProxy copies bodies with
+// (it allocates one per request otherwise).
+type bufferPool struct{ pool sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if buf, ok := b.pool.Get().(*[]byte); ok {
+		return *buf
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.pool.Put(&buf) }
 
 // float returns a uniform number in [0, 1) from the proxy's seeded source.
 func (p *Proxy) float() float64 {
