@@ -20,7 +20,8 @@ import (
 	"github.com/goodput-dev/goodput/report"
 )
 
-// ClientOptions configure the HTTP client of a run.
+// ClientOptions configure the HTTP client of a run. A plain value, safe to
+// copy; the zero value is HTTP/1.1 with 100 connections per host.
 type ClientOptions struct {
 	// Connections bounds the connection pool per host (HTTP/1.1: at most
 	// this many requests on the wire at once, the others wait for a
@@ -144,10 +145,14 @@ func StatusOutcome(status int) report.Outcome {
 	return report.OutcomeOK
 }
 
+// maxTimingMs bounds the Server-Timing durations believed: a day.
+const maxTimingMs = 24 * 3600 * 1000
+
 // ParseServerTiming reads a Server-Timing header value
 // ("queue;dur=1.5, app;dur=3, db;dur=4", milliseconds) into queue wait, the
 // service's own work ("app") and dependencies (the sum of every other
-// entry with a dur). Entries without dur and malformed ones are skipped.
+// entry with a dur). Entries without dur, malformed ones and durations
+// over a day are skipped.
 // It does not allocate.
 func ParseServerTiming(v string) report.ServerTiming {
 	var st report.ServerTiming
@@ -163,7 +168,7 @@ func ParseServerTiming(v string) report.ServerTiming {
 			k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
 			if strings.EqualFold(k, "dur") {
 				f, err := strconv.ParseFloat(strings.Trim(val, `"`), 64)
-				if err == nil && f >= 0 {
+				if err == nil && f >= 0 && f < maxTimingMs {
 					dur, ok = time.Duration(f*float64(time.Millisecond)), true
 				}
 			}

@@ -19,7 +19,8 @@ import (
 //	{rand:LO-HI}   a uniform random integer in [LO, HI]
 //	{tenant}       the request's tenant ("" without tenants)
 //
-// Template is a value; Mix compiles and validates it.
+// Template is a plain value, safe to copy; New compiles and validates it.
+// Its zero value is invalid (it has no URL).
 type Template struct {
 	Name     string      // route label in results; "" gives the method and path
 	Weight   float64     // relative share of requests, > 0; 0 means 1
@@ -31,7 +32,8 @@ type Template struct {
 	Priority string      // X-Priority: "critical" (default) or "sheddable"
 }
 
-// Tenants describes the simulated customers: Count of them (0: no tenants),
+// Tenants describes the simulated customers (a plain value; the zero value
+// means no tenants): Count of them,
 // chosen uniformly or, with Zipf > 0, with probability ∝ 1/(k+1)^Zipf for
 // tenant k (tenant 0 the hottest). Tenant names are "t0", "t1", ….
 type Tenants struct {
@@ -100,8 +102,8 @@ func compileText(s string) (text, error) {
 			lo, hi, ok := strings.Cut(name[5:], "-")
 			l, err1 := strconv.ParseInt(lo, 10, 64)
 			h, err2 := strconv.ParseInt(hi, 10, 64)
-			if !ok || err1 != nil || err2 != nil || h < l {
-				return text{}, fmt.Errorf("placeholder {%s}: want {rand:LO-HI} with integers LO ≤ HI", name)
+			if !ok || err1 != nil || err2 != nil || h < l || h-l < 0 || h-l == math.MaxInt64 {
+				return text{}, fmt.Errorf("placeholder {%s}: want {rand:LO-HI} with integers LO ≤ HI (a range that fits in 63 bits)", name)
 			}
 			t.segs = append(t.segs, segment{kind: segRand, lo: l, hi: h})
 		default:

@@ -23,7 +23,8 @@ type Sink interface {
 }
 
 // WireHeaders names the headers sent on every attempt (DESIGN.md, "wire
-// contract"). Empty names take the defaults of DefaultWireHeaders.
+// contract"). A plain value; empty names (and the zero value) take the
+// defaults of DefaultWireHeaders.
 type WireHeaders struct {
 	RequestID string // the request's id, the same on every attempt
 	Attempt   string // 1 for the first try, 2 for the first retry, …
@@ -49,7 +50,9 @@ func (w WireHeaders) withDefaults() WireHeaders {
 	return WireHeaders{pick(w.RequestID, d.RequestID), pick(w.Attempt, d.Attempt), pick(w.TimeoutMs, d.TimeoutMs), pick(w.Tenant, d.Tenant), pick(w.Priority, d.Priority)}
 }
 
-// Config is what a Runner plays. Validate it (New does).
+// Config is what a Runner plays: a plain value that New validates and
+// copies (the Runner never mutates it). Its zero value is invalid (no
+// schedule, no templates).
 type Config struct {
 	Schedule *Schedule
 	Arrival  Arrival
@@ -218,7 +221,7 @@ func (r *Runner) elapsedLocked() time.Duration {
 	return time.Since(r.start)
 }
 
-// Stats are live counters of a run.
+// Stats are live counters of a run, a snapshot value.
 type Stats struct {
 	InFlight int64  // requests started and not finished
 	Offered  uint64 // requests the schedule emitted so far (bursts included)

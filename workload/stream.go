@@ -154,7 +154,7 @@ func (l *Live) add(r *report.Result) {
 	_ = l.window.RecordValue(max(1, int64(lat/time.Microsecond)))
 }
 
-// LiveCounts is a snapshot of a Live aggregator.
+// LiveCounts is a snapshot of a Live aggregator, a plain value.
 type LiveCounts struct {
 	Requests, Attempts, Good, Errors uint64
 	// WindowP99 is the p99 latency of successful requests since the
