@@ -167,6 +167,8 @@ func fieldErr(field, format string, args ...any) error {
 }
 
 // Entry is one fault on a timeline: what, where, when and for how long.
+// It is a value, safe to share once built; Validate checks it on its own,
+// Timeline.Validate against the others.
 type Entry struct {
 	// Name identifies the entry in events and on the proxy; unique within
 	// a timeline.

@@ -24,7 +24,8 @@ type RetrySwitcher interface {
 // LoadInjector applies the load kinds (Surge, Burst, Retry) through the
 // runner's live controls. It is safe for concurrent use. Restore puts the
 // rate multiplier back to 1 and the run's own retry policy back when a
-// fault changed them.
+// fault changed them. The zero value has no controls: Check refuses every
+// load fault.
 type LoadInjector struct {
 	Load  LoadController // nil: surges and bursts are refused by Check
 	Retry RetrySwitcher  // nil: retry faults are refused by Check

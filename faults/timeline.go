@@ -87,7 +87,8 @@ func (in Injectors) all() []Injector {
 // Timeline is the faults of a run, each with its time and window, and how
 // to report on them. Configure it, then Run it; a Timeline must not be
 // changed while it runs. Run may be called again (each call snapshots and
-// restores afresh).
+// restores afresh). The zero value is an empty timeline: Run snapshots,
+// restores and returns.
 type Timeline struct {
 	Entries []Entry
 	// Emit receives every fault event (applied, removed, failed), one at
