@@ -253,8 +253,13 @@ func (a *Aggregator) AddHeader(h Header) error {
 				a.Warn(fmt.Sprintf("shard %d appears in two streams (%s and %s): its records are counted twice", i, describe(s.h), describe(h)))
 			}
 		}
+	}
+	// One warning per stream: against the first stream that started more
+	// than a window apart from it.
+	for _, s := range a.sources {
 		if d := h.Start.Sub(s.h.Start); d > a.width || d < -a.width {
 			a.Warn(fmt.Sprintf("shards started %v apart (%s and %s), more than one window: windows mix different moments", d.Round(time.Millisecond), describe(s.h), describe(h)))
+			break
 		}
 	}
 	if len(a.sources) == 0 && a.slo == 0 {
