@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -85,7 +86,7 @@ func TestDelayServeResponseHoldsTheAnswerNotTheRequest(t *testing.T) {
 func TestDelayServeStopsWhenTheClientLeaves(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		req := httptest.NewRequest("GET", "/", nil)
-		ctx, cancel := contextWithTimeout(req, 30*time.Millisecond)
+		ctx, cancel := context.WithTimeout(req.Context(), 30*time.Millisecond)
 		defer cancel()
 		next := &stamp{}
 		start := time.Now()

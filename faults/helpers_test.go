@@ -1,15 +1,6 @@
 package faults
 
-import (
-	"context"
-	"net/http"
-	"testing"
-	"time"
-)
-
-func contextWithTimeout(r *http.Request, d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(r.Context(), d)
-}
+import "testing"
 
 // upTo runs a timing-sensitive check up to n times on this shared, noisy
 // machine and fails the test only when every try failed: a systematic
