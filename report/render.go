@@ -248,8 +248,6 @@ func WriteText(w io.Writer, s *Summary, opts TextOptions) error {
 		t.table(rows, opts.Color)
 	}
 
-	t.analyses(s, opts.Color, paint)
-
 	if len(s.Warnings) > 0 {
 		t.printf("\n%s\n", paint(ansiYellow, "warnings"))
 		for _, w := range s.Warnings {
@@ -263,58 +261,6 @@ func WriteText(w io.Writer, s *Summary, opts TextOptions) error {
 		return fmt.Errorf("write text report: %w", t.err)
 	}
 	return nil
-}
-
-// analyses writes the recovery and tipping-point sections, for the
-// analyses that ran. (Assertion verdicts are printed by the caller.)
-func (t *textWriter) analyses(s *Summary, color bool, paint func(code, text string) string) {
-	if r := s.Recovery; r != nil {
-		b := r.Baseline
-		t.printf("\nrecovery (baseline over %d windows: goodput %.1f%%, p99 %sms; recovered when goodput ≥ %.0f%% of offered and p99 ≤ %sms)\n",
-			b.Windows, 100*b.GoodputRatio, fmtMs(b.P99Ms), 100*b.GoodputFactor, fmtMs(b.P99LimitMs))
-		rows := [][]cell{}
-		for _, d := range r.Disturbances {
-			verdict := cell{text: fmt.Sprintf("recovered after %.1fs", d.RecoveryTimeS), color: ansiGreen}
-			switch {
-			case d.Metastable:
-				verdict = cell{text: "not recovered: metastable", color: ansiRed}
-			case !d.Recovered:
-				verdict = cell{text: "not recovered before the run ended", color: ansiRed}
-			}
-			rows = append(rows, []cell{plain("%s", d.Name), plain("%.1fs → %.1fs", d.StartS, d.EndS), verdict})
-		}
-		t.table(rows, color)
-		switch {
-		case r.Recovered:
-			t.printf("  %s, recovery time %.1fs\n", paint(ansiGreen, "recovered"), r.RecoveryTimeS)
-		case r.Metastable:
-			t.printf("  %s\n", paint(ansiRed, "NOT RECOVERED (metastable: the trigger ended, the service stayed down)"))
-		default:
-			t.printf("  %s\n", paint(ansiRed, "NOT RECOVERED before the run ended"))
-		}
-	}
-	if tp := s.TippingPoint; tp != nil {
-		if tp.Found {
-			t.printf("\ntipping point  %s (highest step with goodput ≥ 99%% of offered and p99 ≤ %sms)\n",
-				paint(ansiBold, fmt.Sprintf("%.1f rps", tp.OfferedRPS)), fmtMs(tp.SLOMs))
-		} else {
-			t.printf("\ntipping point  %s (no step had goodput ≥ 99%% of offered and p99 ≤ %sms)\n", paint(ansiRed, "not found"), fmtMs(tp.SLOMs))
-		}
-		rows := [][]cell{{plain("step"), plain("offered"), plain("throughput"), plain("goodput"), plain("p99 ms"), plain("in flight"), plain("")}}
-		for _, st := range tp.Steps {
-			ok := cell{text: "ok", color: ansiGreen}
-			if !st.OK {
-				ok = cell{text: "over", color: ansiRed}
-			}
-			rows = append(rows, []cell{plain("%s", st.Name), plain("%.1f", st.OfferedRPS), plain("%.1f", st.ThroughputRPS),
-				plain("%.1f", st.GoodputRPS), plain("%s", fmtMs(st.P99Ms)), plain("%.1f", st.Concurrency), ok})
-		}
-		t.table(rows, color)
-		if u := tp.USL; u != nil {
-			t.printf("  USL fit: σ %.4f, κ %.6f, λ %.1f rps; peak %.1f rps at concurrency %.1f (R² %.3f)\n",
-				u.Sigma, u.Kappa, u.Lambda, u.PeakRPS, u.PeakN, u.R2)
-		}
-	}
 }
 
 func tenantList(ts []TenantCount) string {

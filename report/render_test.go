@@ -165,40 +165,6 @@ func countOf(p *hdr.PackedHistogram) int64 {
 	return p.TotalCount()
 }
 
-func TestGoldenTextWithRecovery(t *testing.T) {
-	s := goldenSummary(t)
-	AnalyzeRecovery(s, RecoveryOptions{})
-	if s.Recovery == nil {
-		t.Fatal("no recovery analysis for a run with a disturbance")
-	}
-	var buf bytes.Buffer
-	if err := WriteText(&buf, s, TextOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(buf.String(), "\nrecovery (baseline over") {
-		t.Fatalf("no recovery section:\n%s", buf.String())
-	}
-	golden(t, "golden-recovery.txt", buf.Bytes())
-}
-
-func TestTextShowsTippingPoint(t *testing.T) {
-	s := goldenSummary(t)
-	s.TippingPoint = &TippingPoint{Found: true, OfferedRPS: 400, Step: 1, SLOMs: 100, Steps: []RampStep{
-		{Name: "300rps", OfferedRPS: 300, ThroughputRPS: 300, GoodputRPS: 300, P99Ms: 40, Concurrency: 6, OK: true},
-		{Name: "400rps", OfferedRPS: 400, ThroughputRPS: 400, GoodputRPS: 398, P99Ms: 80, Concurrency: 12, OK: true},
-		{Name: "500rps", OfferedRPS: 500, ThroughputRPS: 420, GoodputRPS: 300, P99Ms: 900, Concurrency: 80},
-	}, USL: &USLFit{Sigma: 0.02, Kappa: 0.0001, Lambda: 55, PeakN: 99, PeakRPS: 450, R2: 0.98}}
-	var buf bytes.Buffer
-	if err := WriteText(&buf, s, TextOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"tipping point  400.0 rps", "500rps", "over", "USL fit: σ 0.0200", "peak 450.0 rps at concurrency 99.0"} {
-		if !strings.Contains(buf.String(), want) {
-			t.Errorf("text lacks %q:\n%s", want, buf.String())
-		}
-	}
-}
-
 // FuzzReport feeds arbitrary streams through the whole report path: read,
 // aggregate, analyse-free summary, every renderer. It must never panic.
 func FuzzReport(f *testing.F) {
