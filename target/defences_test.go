@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -239,4 +240,50 @@ func TestWastedWork(t *testing.T) {
 	m := ts.do(t, "GET", ts.admin+"/metrics", nil).body
 	assert.Contains(t, m, `goodput_target_wasted_requests_total{route="items"} 1`, "the one holding the slot")
 	assert.Contains(t, m, `goodput_target_dep_wasted_calls_total{dep="db"} 1`)
+}
+
+// Reconfiguring while requests run: every request is answered by one whole
+// configuration or the other (200 or a clean 503), never an error, and the
+// race detector sees no shared state.
+func TestApplyUnderLoad(t *testing.T) {
+	cfg := fast(t, PresetProtected)
+	ts := start(t, cfg)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var answered atomic.Int64
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				a := ts.do(t, "GET", ts.api+"/api/items/1", nil)
+				if a.status != 200 && a.status != 503 {
+					t.Errorf("status %d: %s", a.status, a.body)
+					return
+				}
+				answered.Add(1)
+			}
+		})
+	}
+	variants := []func(c *Config){
+		func(c *Config) { c.Admission = AdmissionConfig{Limiter: "none"} },
+		func(c *Config) { c.Bulkheads.Enabled = false },
+		func(c *Config) { c.Admission.Queue = "fifo"; c.DB.Pool = 2 },
+		func(c *Config) { c.Workers = WorkersConfig{Enabled: true, Workers: 2, MaxWaiters: 8, MaxWait: dep.Duration(time.Second)} },
+	}
+	applied := 0
+	for i := 0; answered.Load() < 400 && !t.Failed(); i++ {
+		c := cfg
+		variants[i%len(variants)](&c)
+		require.NoError(t, ts.s.Apply(c))
+		applied++
+	}
+	close(stop)
+	wg.Wait()
+	t.Logf("%d configurations applied during %d requests", applied, answered.Load())
+	require.NoError(t, ts.s.Apply(cfg))
+	assert.Equal(t, cfg.DB.Pool, ts.s.db.Stats().Size)
 }
