@@ -272,7 +272,9 @@ func TestApplyUnderLoad(t *testing.T) {
 		func(c *Config) { c.Admission = AdmissionConfig{Limiter: "none"} },
 		func(c *Config) { c.Bulkheads.Enabled = false },
 		func(c *Config) { c.Admission.Queue = "fifo"; c.DB.Pool = 2 },
-		func(c *Config) { c.Workers = WorkersConfig{Enabled: true, Workers: 2, MaxWaiters: 8, MaxWait: dep.Duration(time.Second)} },
+		func(c *Config) {
+			c.Workers = WorkersConfig{Enabled: true, Workers: 2, MaxWaiters: 8, MaxWait: dep.Duration(time.Second)}
+		},
 	}
 	applied := 0
 	for i := 0; answered.Load() < 400 && !t.Failed(); i++ {
