@@ -161,9 +161,11 @@ func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveAPI) }
 // Serve serves the API on api and the admin routes on admin (nil: no
 // admin listener) until ctx ends, then shuts down gracefully: it stops
 // accepting, lets requests in flight finish for at most the configured drain
-// timeout, then cuts off the rest. It closes both listeners and returns after
-// every goroutine it started has ended; the error is nil after a clean
-// shutdown.
+// timeout, then closes the connections of the rest (their contexts end).
+// It closes both listeners and returns after every handler has returned:
+// a dependency call that does not stop on cancel (StopOnCancel false) still
+// finishes its latency first. The error is nil after a clean shutdown and
+// says "drain" when the drain timeout cut requests off.
 func (s *Server) Serve(ctx context.Context, api, admin net.Listener) error {
 	cfg := s.chain.Load().cfg
 	if admin != nil && cfg.AdminToken == "" && !isLoopback(admin.Addr().String()) {
