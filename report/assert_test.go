@@ -220,3 +220,18 @@ func TestAssertionDocsListEveryMetric(t *testing.T) {
 		assert.Contains(t, string(doc), row, "docs/assertions.md has no row for %s", m.Name)
 	}
 }
+
+func BenchmarkEvaluate(b *testing.B) {
+	as, err := ParseAssertions([]string{"p99 < 250ms", "goodput_ratio >= 0.99", "recovery_time < 15s", "phase(surge).shed_ratio < 0.5", "metastable == false"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	run := Figures{"p99": 0.2, "goodput_ratio": 0.995, "recovery_time": 3, "metastable": 0}
+	phases := map[string]Figures{"surge": {"shed_ratio": 0.3}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if Failed(Evaluate(as, run, phases)) != 0 {
+			b.Fatal("failed")
+		}
+	}
+}

@@ -101,3 +101,13 @@ func TestFormatRelDiff(t *testing.T) {
 		assert.Equal(t, want, formatRelDiff(d), "%v", d)
 	}
 }
+
+func BenchmarkCompare(b *testing.B) {
+	runs := compareFixture()
+	b.ReportAllocs()
+	for b.Loop() {
+		if c := Compare(runs); len(c.Rows) == 0 {
+			b.Fatal("no rows")
+		}
+	}
+}

@@ -216,3 +216,19 @@ func TestHTMLReportInChromium(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkWriteHTML measures the HTML report of the 12-second synthetic
+// run: nine charts rendered to SVG and the page around them.
+func BenchmarkWriteHTML(b *testing.B) {
+	s := aggregate(b, Options{}, syntheticFile(b, 1))
+	AnalyzeRecovery(s, RecoveryOptions{Window: 2 * time.Second})
+	var buf bytes.Buffer
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		if err := WriteHTML(&buf, HTMLReport{Runs: []HTMLRun{{Summary: s}}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(buf.Len()), "bytes/report")
+}

@@ -176,3 +176,20 @@ func TestRecoveryWriteText(t *testing.T) {
 	require.NoError(t, rec.WriteText(&b))
 	assert.Contains(t, b.String(), "surge (10s–20s): NOT recovered: metastable")
 }
+
+// BenchmarkDetectRecovery measures recovery detection over an hour of
+// one-second windows with a disturbance every ten minutes.
+func BenchmarkDetectRecovery(b *testing.B) {
+	samples := series(3600, func(i int) bool { return i%600 >= 300 && i%600 < 330 })
+	var spans []DisturbanceSpan
+	for s := 300; s < 3600; s += 600 {
+		spans = append(spans, DisturbanceSpan{Name: "surge", Start: time.Duration(s) * time.Second, End: time.Duration(s+20) * time.Second})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := DetectRecovery(samples, time.Second, spans, RecoveryOptions{})
+		if !rec.Recovered {
+			b.Fatal("not recovered")
+		}
+	}
+}
