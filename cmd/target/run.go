@@ -20,14 +20,16 @@ import (
 
 // subcommand is a helper command run as "target NAME [flags]".
 type subcommand struct {
-	name string
-	run  func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
-// subcommands lists the helper commands; anything else runs the service.
+// subcommands lists the helper commands (one line each, shown by --help);
+// anything else runs the service.
 func subcommands() []subcommand {
 	return []subcommand{
-		{"shuffle-shard", runShuffleShard},
+		{"shuffle-shard", "shuffle-sharding overlap: how many tenants share queues with a noisy one", runShuffleShard},
 	}
 }
 
@@ -210,6 +212,12 @@ func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) 
 		fmt.Fprint(stdout, usageHead)
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
+		if subs := subcommands(); len(subs) > 0 {
+			fmt.Fprint(stdout, "\nHelper commands (target NAME --help for theirs):\n")
+			for _, c := range subs {
+				fmt.Fprintf(stdout, "  %-14s %s\n", c.name, c.summary)
+			}
+		}
 		fmt.Fprint(stdout, usageTail)
 		return target.Config{}, opts, errHelp
 	}
