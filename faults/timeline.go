@@ -98,7 +98,8 @@ type Timeline struct {
 	Logger *slog.Logger
 	// ActionTimeout bounds one apply or remove call; 0 means 5s.
 	ActionTimeout time.Duration
-	// RollbackTimeout bounds the whole rollback; 0 means 30s.
+	// RollbackTimeout bounds the whole rollback (each of its calls is also
+	// bounded by ActionTimeout); 0 means 30s.
 	RollbackTimeout time.Duration
 }
 
@@ -499,7 +500,7 @@ func (t *Timeline) rollback(ctx context.Context, start time.Time, in Injectors, 
 		a := applied[i]
 		a.remove = true
 		a.at = time.Since(start) // not scheduled: the rollback happens now
-		err := a.inj.Remove(rctx, a.entry)
+		err := t.act(rctx, a)    // each call bounded, so one that hangs leaves time for the others
 		t.emit(t.event(start, a, err, "rollback"))
 		if err != nil {
 			left = append(left, fmt.Sprintf("fault %s on %s", a.entry.Name, a.entry.Target))

@@ -319,3 +319,43 @@ func TestTimelineASlowInjectorDoesNotDelayTheOthers(t *testing.T) {
 		assert.Equal(t, []time.Duration{0, 0, 5 * time.Second, 0}, late, "surge on time; brownout applied 5s late, removed on time")
 	})
 }
+
+// hangingRemove is an Injector whose Remove of one fault never returns
+// before its context ends.
+type hangingRemove struct {
+	recorder
+	stuck string
+}
+
+func (h *hangingRemove) Remove(ctx context.Context, e Entry) error {
+	h.note(ctx, "remove %s", e.Name)
+	if e.Name == h.stuck {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return nil
+}
+
+func TestTimelineRollbackGoesOnPastAHangingCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		h := &hangingRemove{recorder: recorder{start: start}, stuck: "b"}
+		tl := &Timeline{
+			Entries: []Entry{
+				{Name: "a", Target: "db", Fault: Stall{}},
+				{Name: "b", Target: "search", Fault: Stall{}},
+			},
+			ActionTimeout:   2 * time.Second,
+			RollbackTimeout: 10 * time.Second,
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		err := tl.Run(ctx, start, Injectors{Target: h})
+		var rb *RollbackError
+		require.ErrorAs(t, err, &rb)
+		assert.Equal(t, []string{"fault b on search"}, rb.Left)
+		assert.Equal(t, []string{"apply a @0s", "apply b @0s", "remove b @1s", "remove a @3s"}, h.calls(),
+			"b's removal gave up after ActionTimeout and a's still happened")
+		assert.Equal(t, 1, h.restores)
+	})
+}
