@@ -268,7 +268,7 @@ func rampCharts(tp *TippingPoint) []chartDef {
 
 // compareCharts overlay the runs of a comparison, one colour a run.
 func compareCharts(runs []HTMLRun) ([]htmlChart, error) {
-	goodput := chartDef{"Goodput over time", "Requests per second that succeeded within the SLO, per run.", chartSpec{XLabel: "time (s)", XFromZero: true, YLabel: "per second", YFromZero: true}}
+	goodput := chartDef{"Goodput over time", "Requests per second that succeeded within the SLO, per run, against the load offered to the first.", chartSpec{XLabel: "time (s)", XFromZero: true, YLabel: "per second", YFromZero: true}}
 	p99 := chartDef{"p99 latency over time", "Each window's p99 of successful requests, per run. Log scale.", chartSpec{XLabel: "time (s)", XFromZero: true, YLabel: "p99 latency", LogY: true}}
 	dist := chartDef{"Latency distribution", "Percentiles of each run's successful requests on a 1/(1−p) axis.", chartSpec{XLabel: "percentile", YLabel: "latency", LogY: true, PercentileX: true}}
 	inflight := chartDef{"Concurrency in flight", "Time-averaged attempts in flight, per run.", chartSpec{XLabel: "time (s)", XFromZero: true, YLabel: "attempts in flight", YFromZero: true}}
@@ -300,6 +300,7 @@ func compareCharts(runs []HTMLRun) ([]htmlChart, error) {
 			ramp.spec.Series = append(ramp.spec.Series, chartSeries{Name: r.Label, X: off, Y: good, Color: c, Points: true})
 		}
 		if i == 0 {
+			goodput.spec.Series = append([]chartSeries{{Name: "offered (" + r.Label + ")", X: xs, Y: windowSeries(s, func(w *Window) float64 { return w.OfferedRPS }), Color: colOffered, Dashed: true, Width: 1.2}}, goodput.spec.Series...)
 			goodput.spec.Shades = disturbanceShades(s)
 			p99.spec.Shades = goodput.spec.Shades
 			inflight.spec.Shades = goodput.spec.Shades
