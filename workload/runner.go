@@ -283,13 +283,15 @@ func (r *Runner) Run(ctx context.Context, sink Sink) error {
 	}
 
 	var wg sync.WaitGroup
+	work := make(chan *request) // idle workers wait here; closed: they end
 	r.sender.open()
-	r.schedule(ctx, sink, &wg)
+	r.schedule(ctx, sink, &wg, work)
 	if ctx.Err() != nil {
 		// Interrupted: end the attempts on the wire now rather than at
 		// their timeouts.
 		r.sender.abort()
 	}
+	close(work)
 	wg.Wait()
 	r.sender.closeIdle()
 	return ctx.Err()
@@ -297,7 +299,7 @@ func (r *Runner) Run(ctx context.Context, sink Sink) error {
 
 // schedule fires requests at their intended starts until the schedule ends
 // or ctx is done.
-func (r *Runner) schedule(ctx context.Context, sink Sink, wg *sync.WaitGroup) {
+func (r *Runner) schedule(ctx context.Context, sink Sink, wg *sync.WaitGroup, work chan *request) {
 	cfg := &r.cfg
 	arr := NewArrivals(cfg.Arrival, cfg.Seed, cfg.Shard)
 	mixRng := newStream(cfg.Seed, streamMix, cfg.Shard.Index)
@@ -317,7 +319,7 @@ func (r *Runner) schedule(ctx context.Context, sink Sink, wg *sync.WaitGroup) {
 				sink.Event(&report.Event{Kind: report.EventPhaseStarted, At: time.Since(r.start), Scheduled: cfg.Schedule.PhaseStart(phase), Name: ph.Name, Target: "load"})
 			}
 		}
-		r.dispatch(ctx, sink, wg, id, at, phase, mixRng, tenantRng, phRng)
+		r.dispatch(ctx, sink, wg, work, id, at, phase, mixRng, tenantRng, phRng)
 	}
 
 	id, x := arr.Next()
@@ -357,7 +359,7 @@ func (r *Runner) schedule(ctx context.Context, sink Sink, wg *sync.WaitGroup) {
 }
 
 // dispatch starts request id due at offset at, or records it dropped.
-func (r *Runner) dispatch(ctx context.Context, sink Sink, wg *sync.WaitGroup, id uint64, at time.Duration, phase int, mixRng, tenantRng, phRng *rand.Rand) {
+func (r *Runner) dispatch(ctx context.Context, sink Sink, wg *sync.WaitGroup, work chan *request, id uint64, at time.Duration, phase int, mixRng, tenantRng, phRng *rand.Rand) {
 	r.offered.Add(1)
 	q := r.pool.Get().(*request)
 	q.id, q.intended, q.phase = id, at, uint16(phase)
@@ -373,14 +375,22 @@ func (r *Runner) dispatch(ctx context.Context, sink Sink, wg *sync.WaitGroup, id
 	}
 	q.state = r.state.Load()
 	q.pcg.Seed(r.cfg.Seed, id)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		q.run(ctx, sink)
-		r.inflight.Add(-1)
-		q.state = nil
-		r.pool.Put(q)
-	}()
+	// Hand the request to an idle worker, or start one: workers outlive
+	// their request, so their grown stacks and the goroutine itself are
+	// reused (the pool never holds more workers than requests in flight).
+	select {
+	case work <- q:
+		return
+	default:
+	}
+	wg.Go(func() {
+		for q := q; q != nil; q = <-work {
+			q.run(ctx, sink)
+			r.inflight.Add(-1)
+			q.state = nil
+			r.pool.Put(q)
+		}
+	})
 }
 
 // request is one request in flight; pooled.

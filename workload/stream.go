@@ -61,9 +61,16 @@ func (s *Stream) Event(e *report.Event) {
 	s.ch <- item{ev: &c}
 }
 
+// drainPeriod is how often the drain goroutine empties the buffer;
+// flushEvery·drainPeriod how often it flushes the writer.
+const (
+	drainPeriod = 5 * time.Millisecond
+	flushEvery  = 200
+)
+
 // Serve runs fn with the stream as its sink while one goroutine drains the
-// records into the writer (calling its Flush method every second, if it
-// has one); when fn returns it drains what is left and
+// records into the writer every 5 ms (calling its Flush method every
+// second, if it has one); when fn returns it drains what is left and
 // returns fn's error joined with the first write error. After a write error
 // the records are still counted but no longer written.
 func (s *Stream) Serve(fn func(Sink) error) error {
@@ -72,35 +79,43 @@ func (s *Stream) Serve(fn func(Sink) error) error {
 	flusher, _ := s.w.(interface{ Flush() error })
 	go func() {
 		defer close(done)
-		tick := time.NewTicker(time.Second)
+		// The drain polls: it empties the buffer, then sleeps until the
+		// next tick rather than parking on the channel, so that a worker's
+		// Record never has to wake it (one wake-up per record costs more
+		// than the record).
+		tick := time.NewTicker(drainPeriod)
 		defer tick.Stop()
 		var it item // one for the whole stream: &it.res does not escape per record
-		for {
-			select {
-			case <-tick.C:
-				// Keep files current for tail -f and for readers after a
-				// crash.
-				if flusher != nil && werr == nil {
-					werr = flusher.Flush()
+		for n := 0; ; n++ {
+			for {
+				var ok bool
+				select {
+				case it, ok = <-s.ch:
+				default:
+					goto wait
 				}
-				continue
-			case v, ok := <-s.ch:
 				if !ok {
 					return
 				}
-				it = v
-			}
-			if it.ev != nil {
-				if s.w != nil && werr == nil {
-					werr = s.w.WriteEvent(it.ev)
+				if it.ev != nil {
+					if s.w != nil && werr == nil {
+						werr = s.w.WriteEvent(it.ev)
+					}
+					continue
 				}
-				continue
+				if s.w != nil && werr == nil {
+					werr = s.w.WriteResult(&it.res)
+				}
+				if s.live != nil {
+					s.live.add(&it.res)
+				}
 			}
-			if s.w != nil && werr == nil {
-				werr = s.w.WriteResult(&it.res)
-			}
-			if s.live != nil {
-				s.live.add(&it.res)
+		wait:
+			<-tick.C
+			if n%flushEvery == 0 && flusher != nil && werr == nil {
+				// Keep files current for tail -f and for readers after a
+				// crash.
+				werr = flusher.Flush()
 			}
 		}
 	}()
