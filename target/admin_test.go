@@ -319,3 +319,34 @@ func TestDeadlineAwareness(t *testing.T) {
 		}
 	}
 }
+
+// Serve speaks HTTP/2 with prior knowledge (h2c) beside HTTP/1.1.
+func TestServeSpeaksH2C(t *testing.T) {
+	s, err := New(fast(t, PresetProtected))
+	require.NoError(t, err)
+	api, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, api, nil) }()
+
+	var h2c http.Protocols
+	h2c.SetUnencryptedHTTP2(true)
+	tr := &http.Transport{Protocols: &h2c}
+	client := &http.Client{Transport: tr}
+	resp, err := client.Get("http://" + api.Addr().String() + "/api/items/3")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, 2, resp.ProtoMajor)
+	assert.Contains(t, resp.Header.Get("Server-Timing"), "db;dur=")
+
+	resp, err = http.Get("http://" + api.Addr().String() + "/healthz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 1, resp.ProtoMajor, "HTTP/1.1 still works")
+	tr.CloseIdleConnections()
+	http.DefaultClient.CloseIdleConnections()
+	cancel()
+	assert.NoError(t, <-served)
+}

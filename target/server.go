@@ -206,7 +206,13 @@ func (s *Server) Serve(ctx context.Context, api, admin net.Listener) error {
 }
 
 func (s *Server) httpServer(ctx context.Context, h http.Handler) *http.Server {
+	// HTTP/1.1, and HTTP/2 without TLS with prior knowledge (h2c), which
+	// loadgen --http2 speaks to http:// URLs.
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
 	return &http.Server{
+		Protocols:         &protocols,
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		// Requests keep running while the server drains; their own
