@@ -85,7 +85,8 @@ func (t *timing) header(now time.Time) string {
 	for _, d := range t.deps {
 		app -= d.dur
 	}
-	b := make([]byte, 0, 64)
+	var buf [128]byte
+	b := buf[:0]
 	b = appendEntry(b, "queue", t.queue)
 	b = append(b, ", "...)
 	b = appendEntry(b, "app", max(app, 0))
@@ -109,6 +110,7 @@ type timingWriter struct {
 	t       *timing
 	status  int
 	written bool
+	value   [1]string // the header's value, so setting it allocates only the string
 }
 
 func (w *timingWriter) WriteHeader(code int) {
@@ -121,7 +123,8 @@ func (w *timingWriter) WriteHeader(code int) {
 			w.t.queueDone = true
 			w.t.addQueue(now.Sub(w.t.queueMark))
 		}
-		w.Header()["Server-Timing"] = []string{w.t.header(now)}
+		w.value[0] = w.t.header(now)
+		w.Header()["Server-Timing"] = w.value[:1:1]
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
