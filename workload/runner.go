@@ -369,7 +369,7 @@ func (r *Runner) dispatch(ctx context.Context, sink Sink, wg *sync.WaitGroup, wo
 	if r.inflight.Add(1) > r.maxIn {
 		r.inflight.Add(-1)
 		r.dropped.Add(1)
-		q.final(sink, 0, report.OutcomeGeneratorDropped, at)
+		q.final(sink, report.OutcomeGeneratorDropped, at)
 		r.pool.Put(q)
 		return
 	}
@@ -406,7 +406,8 @@ type request struct {
 	rng      *rand.Rand
 	urlBuf   []byte
 	bodyBuf  []byte
-	hdrBuf   []byte
+	hdrBuf   []byte // expanded header values with placeholders, back to back
+	hdrEnds  []int  // hdrBuf[hdrEnds[i-1]:hdrEnds[i]] is the i-th such value
 	res      report.Result
 }
 
@@ -421,6 +422,23 @@ func (q *request) prepare(rng *rand.Rand) {
 	if !t.body.static {
 		q.bodyBuf = t.body.appendTo(q.bodyBuf, q.id, q.tenant, rng)
 	}
+	q.hdrBuf, q.hdrEnds = q.hdrBuf[:0], q.hdrEnds[:0]
+	for i := range t.header {
+		if v := &t.header[i].value; !v.static {
+			q.hdrBuf = v.appendTo(q.hdrBuf, q.id, q.tenant, rng)
+			q.hdrEnds = append(q.hdrEnds, len(q.hdrBuf))
+		}
+	}
+}
+
+// headerValue returns the expanded value of the k-th header with
+// placeholders (prepare filled them; attempts, hedges too, only read them).
+func (q *request) headerValue(k int) []byte {
+	start := 0
+	if k > 0 {
+		start = q.hdrEnds[k-1]
+	}
+	return q.hdrBuf[start:q.hdrEnds[k]]
 }
 
 // base fills the fields every record of the request shares.
@@ -437,7 +455,7 @@ func (q *request) base(attempt int) *report.Result {
 }
 
 // final records a decision made without an attempt (Attempt 0).
-func (q *request) final(sink Sink, _ int, o report.Outcome, at time.Duration) {
+func (q *request) final(sink Sink, o report.Outcome, at time.Duration) {
 	res := q.base(0)
 	res.Start, res.End, res.Outcome, res.Final = at, at, o, true
 	sink.Record(res)
@@ -459,7 +477,7 @@ func (q *request) run(ctx context.Context, sink Sink) {
 	var spent int
 	for n := 1; ; n++ {
 		if !st.Throttle().Allow(time.Now(), q.rng.Float64()) {
-			q.final(sink, n, report.OutcomeClientThrottled, time.Since(start))
+			q.final(sink, report.OutcomeClientThrottled, time.Since(start))
 			return
 		}
 		// The pooled record: handing &q.res to the sink does not allocate.
@@ -503,12 +521,12 @@ func (q *request) run(ctx context.Context, sink Sink) {
 		var ok bool
 		if spent, ok = st.Budget().Retry(now, res.Outcome == report.OutcomeClientTimeout); !ok {
 			sink.Record(res)
-			q.final(sink, n+1, report.OutcomeBudgetExhausted, time.Since(start))
+			q.final(sink, report.OutcomeBudgetExhausted, time.Since(start))
 			return
 		}
 		sink.Record(res)
 		if delay > 0 && !sleep(ctx, delay) {
-			q.final(sink, n+1, report.OutcomeCanceled, time.Since(start))
+			q.final(sink, report.OutcomeCanceled, time.Since(start))
 			return
 		}
 		prevDelay = delay
@@ -565,8 +583,7 @@ func (q *request) hedged(ctx context.Context, sink Sink, deadline time.Duration)
 	t := time.NewTimer(delay)
 	defer t.Stop()
 	outstanding, hedged := 1, false
-	var last answer
-	for outstanding > 0 {
+	for {
 		select {
 		case <-t.C:
 			if h.Allow(time.Now()) {
@@ -576,7 +593,6 @@ func (q *request) hedged(ctx context.Context, sink Sink, deadline time.Duration)
 			}
 		case a := <-ch:
 			outstanding--
-			last = a
 			if a.res.Outcome == report.OutcomeOK || outstanding == 0 {
 				cancel()
 				for range outstanding {
@@ -588,7 +604,6 @@ func (q *request) hedged(ctx context.Context, sink Sink, deadline time.Duration)
 			sink.Record(&a.res)
 		}
 	}
-	return last.res, last.ra, last.raOK, hedged
 }
 
 // attempt sends attempt n and fills res with its record (Final unset).

@@ -96,10 +96,12 @@ func (s *netSender) send(ctx context.Context, q *request, n int, timeout time.Du
 		req.Header[h.Tenant] = []string{q.tenant}
 	}
 	req.Header[h.Priority] = []string{t.priority}
+	k := 0
 	for _, ch := range t.header {
 		v := ch.value.value()
 		if !ch.value.static {
-			v = string(ch.value.appendTo(nil, q.id, q.tenant, q.rng))
+			v = string(q.headerValue(k))
+			k++
 		}
 		req.Header[ch.name] = append(req.Header[ch.name], v)
 	}
@@ -228,13 +230,14 @@ func (s *fastSender) send(ctx context.Context, q *request, n int, timeout time.D
 		req.Header.Set(h.Tenant, q.tenant)
 	}
 	req.Header.Set(h.Priority, t.priority)
+	k := 0
 	for _, ch := range t.header {
 		if ch.value.static {
 			req.Header.Add(ch.name, ch.value.value())
 			continue
 		}
-		q.hdrBuf = ch.value.appendTo(q.hdrBuf[:0], q.id, q.tenant, q.rng)
-		req.Header.AddBytesV(ch.name, q.hdrBuf)
+		req.Header.AddBytesV(ch.name, q.headerValue(k))
+		k++
 	}
 	switch {
 	case !t.body.static:

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/net/http2/h2c"
 
 	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/workload/retry"
 )
 
 // runOnce plays rps for d against the templates and returns the records.
@@ -193,6 +194,41 @@ func TestTLSAndHTTP2Options(t *testing.T) {
 		}
 		if _, ok := protos.Load(tt.proto); !ok {
 			t.Fatalf("%s http2=%v: server did not see %s", tt.url, tt.http2, tt.proto)
+		}
+	}
+}
+
+func TestHTTP1HedgeCancelsTheLoserAndRepeatsTheRequest(t *testing.T) {
+	var items sync.Map // request id → X-Item of attempt 1
+	var mismatch atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, item := r.Header.Get("X-Request-Id"), r.Header.Get("X-Item")
+		if prev, loaded := items.LoadOrStore(id, item); loaded && prev != item {
+			mismatch.Add(1)
+		}
+		if r.Header.Get("X-Attempt") == "1" {
+			select {
+			case <-time.After(3 * time.Second):
+			case <-r.Context().Done():
+			}
+		}
+	}))
+	defer srv.Close()
+	cfg := constantConfig(srv.URL+"/", 20, 500*time.Millisecond)
+	cfg.Mix[0].Header = http.Header{"X-Item": {"{rand:1-1000000}"}}
+	cfg.Retry.Hedge = retry.HedgeSpec{After: 50 * time.Millisecond, MaxFraction: 1}
+	start := time.Now()
+	rs := runOnce(t, cfg)
+	if time.Since(start) > 2500*time.Millisecond {
+		t.Fatalf("run took %v: the losers were not canceled", time.Since(start))
+	}
+	tl := count(t, rs)
+	if tl.finals[report.OutcomeOK] != 10 || tl.attempts != 20 || mismatch.Load() != 0 {
+		t.Fatalf("finals %v, %d attempts, %d header mismatches", tl.finals, tl.attempts, mismatch.Load())
+	}
+	for _, r := range rs {
+		if r.Attempt == 1 && (r.Final || r.Outcome != report.OutcomeCanceled) {
+			t.Fatalf("loser %+v", r)
 		}
 	}
 }
