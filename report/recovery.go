@@ -288,12 +288,17 @@ func DisturbanceSpans(s *Summary) []DisturbanceSpan {
 }
 
 // RecoverySamples returns the windows of s as recovery detection reads
-// them.
+// them: those that start within the schedule (s.DurationS). The windows
+// after it hold only the requests still draining, with nothing offered,
+// and would count as recovered however collapsed the service was.
 func RecoverySamples(s *Summary) []RecoverySample {
-	out := make([]RecoverySample, len(s.Windows))
+	out := make([]RecoverySample, 0, len(s.Windows))
 	for i := range s.Windows {
 		w := &s.Windows[i]
-		out[i] = RecoverySample{Start: w.Start(), Offered: w.OfferedRPS, Goodput: w.GoodputRPS, P99: durFromMs(w.Latency.P99)}
+		if s.DurationS > 0 && w.StartS >= s.DurationS-1e-9 {
+			break
+		}
+		out = append(out, RecoverySample{Start: w.Start(), Offered: w.OfferedRPS, Goodput: w.GoodputRPS, P99: durFromMs(w.Latency.P99)})
 	}
 	return out
 }

@@ -100,3 +100,29 @@ func mustParse(t *testing.T, exprs ...string) []Assertion {
 	require.NoError(t, err)
 	return as
 }
+
+// TestRecoveryIgnoresTheDrainAfterTheSchedule is the regression test of a
+// collapsed service counted as recovered: the windows after the schedule
+// have nothing offered, so they met the goodput condition.
+func TestRecoveryIgnoresTheDrainAfterTheSchedule(t *testing.T) {
+	s := &Summary{WindowS: 1, DurationS: 20, SLOMs: 100, Phases: []PhaseStats{
+		{Name: "steady", DurationS: 5, FromRPS: 100, ToRPS: 100},
+		{Name: "surge", StartS: 5, DurationS: 3, FromRPS: 300, ToRPS: 300},
+		{Name: "after", StartS: 8, DurationS: 12, FromRPS: 100, ToRPS: 100},
+	}}
+	for i := range 30 {
+		w := Window{StartS: float64(i), OfferedRPS: 100, GoodputRPS: 100, Latency: Latency{P99: 20}}
+		switch {
+		case i >= 5 && i < 20: // collapsed from the surge to the schedule's end
+			w.GoodputRPS, w.Latency.P99 = 0, 0
+		case i >= 20: // draining: nothing offered, nothing to fail
+			w.OfferedRPS, w.GoodputRPS, w.Latency.P99 = 0, 0, 0
+		}
+		s.Windows = append(s.Windows, w)
+	}
+	AnalyzeRecovery(s, RecoveryOptions{})
+	require.NotNil(t, s.Recovery)
+	assert.False(t, s.Recovery.Recovered)
+	assert.True(t, s.Recovery.Metastable, "12 s of normal load after the surge, never recovered")
+	assert.Len(t, RecoverySamples(s), 20)
+}
