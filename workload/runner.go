@@ -240,6 +240,10 @@ func (r *Runner) poke() {
 	}
 }
 
+// lateStart is how late after its start instant a run may begin before
+// the requests it missed are dropped rather than fired at once.
+const lateStart = 100 * time.Millisecond
+
 // burstBit marks the ids of Burst requests, keeping them apart from the
 // schedule's ids.
 const burstBit = 1 << 63
@@ -311,6 +315,15 @@ func (r *Runner) schedule(ctx context.Context, sink Sink, wg *sync.WaitGroup, wo
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 
+	// A generator that begins after its start instant (a shard whose pod
+	// came up late) does not fire what it missed in one burst: requests
+	// due before it began are recorded as generator_dropped.
+	var missed time.Duration
+	if late := time.Since(r.start); late > lateStart {
+		missed = late
+		sink.Event(&report.Event{Kind: report.EventNote, At: late, Name: "late start", Target: "load",
+			Detail: fmt.Sprintf("the generator began %v after its start instant; requests due before then are generator_dropped", late.Round(time.Millisecond))})
+	}
 	fire := func(id uint64, at time.Duration) {
 		if p := cfg.Schedule.PhaseAt(at); p > phase {
 			for phase < p {
@@ -319,7 +332,7 @@ func (r *Runner) schedule(ctx context.Context, sink Sink, wg *sync.WaitGroup, wo
 				sink.Event(&report.Event{Kind: report.EventPhaseStarted, At: time.Since(r.start), Scheduled: cfg.Schedule.PhaseStart(phase), Name: ph.Name, Target: "load"})
 			}
 		}
-		r.dispatch(ctx, sink, wg, work, id, at, phase, mixRng, tenantRng, phRng)
+		r.dispatch(ctx, sink, wg, work, id, at, phase, at < missed, mixRng, tenantRng, phRng)
 	}
 
 	id, x := arr.Next()
@@ -359,15 +372,17 @@ func (r *Runner) schedule(ctx context.Context, sink Sink, wg *sync.WaitGroup, wo
 }
 
 // dispatch starts request id due at offset at, or records it dropped.
-func (r *Runner) dispatch(ctx context.Context, sink Sink, wg *sync.WaitGroup, work chan *request, id uint64, at time.Duration, phase int, mixRng, tenantRng, phRng *rand.Rand) {
+func (r *Runner) dispatch(ctx context.Context, sink Sink, wg *sync.WaitGroup, work chan *request, id uint64, at time.Duration, phase int, drop bool, mixRng, tenantRng, phRng *rand.Rand) {
 	r.offered.Add(1)
 	q := r.pool.Get().(*request)
 	q.id, q.intended, q.phase = id, at, uint16(phase)
 	q.tmpl = &r.mix.templates[r.mix.pickTemplate(mixRng)]
 	q.tenant = r.mix.pickTenant(tenantRng)
 	q.prepare(phRng)
-	if r.inflight.Add(1) > r.maxIn {
-		r.inflight.Add(-1)
+	if drop || r.inflight.Add(1) > r.maxIn {
+		if !drop {
+			r.inflight.Add(-1)
+		}
 		r.dropped.Add(1)
 		q.final(sink, report.OutcomeGeneratorDropped, at)
 		r.pool.Put(q)

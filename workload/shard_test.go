@@ -11,6 +11,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/goodput-dev/goodput/report"
 )
 
 func TestShardedRunnersPlayTheUnshardedScheduleExactly(t *testing.T) {
@@ -72,6 +74,27 @@ func TestProgressPrintsALineEveryPeriodOffATerminal(t *testing.T) {
 		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 		if len(lines) != 2 || !strings.HasPrefix(lines[0], "5s/12s  offered 10/s  achieved 10/s  goodput 10/s") || !strings.Contains(lines[1], "errors 0") {
 			t.Fatalf("progress output:\n%s", out.String())
+		}
+	})
+}
+
+func TestALateShardDropsWhatItMissedInsteadOfBursting(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		pc := newPipeClient(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+		defer pc.Close()
+		cfg := constantConfig("http://svc/", 100, 2*time.Second)
+		cfg.Client = pc.Client
+		cfg.Start = time.Now().Add(-time.Second) // the agreed instant has passed
+		var sink memSink
+		if err := newRunner(t, cfg).Run(context.Background(), &sink); err != nil {
+			t.Fatal(err)
+		}
+		tl := count(t, sink.results())
+		if tl.requests != 200 || tl.finals[report.OutcomeGeneratorDropped] != 100 || tl.finals[report.OutcomeOK] != 100 {
+			t.Fatalf("finals %v, want 100 dropped (the first second) and 100 ok", tl.finals)
+		}
+		if sink.events[0].Kind != report.EventNote || sink.events[0].Name != "late start" {
+			t.Fatalf("events %+v", sink.events)
 		}
 	})
 }
