@@ -50,6 +50,11 @@ func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
+	for i := 1; i < len(headers); i++ {
+		if err := report.SameRun(headers[0], headers[i]); err != nil {
+			return usageErrorf("merge: %s and %s: %v", files[0], files[i], err)
+		}
+	}
 	merged, err := report.MergeHeaders(headers)
 	if err != nil {
 		return usageErrorf("merge: %v", err)
