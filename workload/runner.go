@@ -251,7 +251,8 @@ const burstBit = 1 << 63
 // ErrRunning is returned by Run when the runner is already running.
 var ErrRunning = errors.New("runner: already running")
 
-// Run plays the schedule, sending every record to sink, and returns when the
+// Run plays the schedule from its start (at the current rate multiplier;
+// Stats restart at zero), sending every record to sink, and returns when the
 // schedule has ended and every request it started has finished, or, when
 // ctx is done, at once after the in-flight attempts (ended as canceled,
 // recorded) have returned. It returns ctx's error if ctx ended the run.
@@ -270,7 +271,13 @@ func (r *Runner) Run(ctx context.Context, sink Sink) error {
 	r.mu.Lock()
 	r.start = start
 	r.sink = sink
+	// Each run plays the schedule from its start, at the current multiplier.
+	m := r.pacer.Multiplier()
+	r.pacer = NewPacer(r.cfg.Schedule)
+	r.pacer.SetMultiplier(0, m)
 	r.mu.Unlock()
+	r.offered.Store(0)
+	r.dropped.Store(0)
 	defer func() {
 		r.mu.Lock()
 		r.sink = nil

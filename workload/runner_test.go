@@ -400,3 +400,29 @@ func TestAdaptiveThrottlingRejectsLocallyWhenTheServiceSheds(t *testing.T) {
 		}
 	}
 }
+
+func TestASecondRunPlaysTheScheduleAgain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		pc := newPipeClient(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+		defer pc.Close()
+		cfg := constantConfig("http://svc/", 100, time.Second)
+		cfg.Client = pc.Client
+		r := newRunner(t, cfg)
+		for run := range 2 {
+			var sink memSink
+			done := make(chan error)
+			go func() { done <- r.Run(context.Background(), &sink) }()
+			time.Sleep(500 * time.Millisecond)
+			if run == 0 {
+				r.SetRateMultiplier(2) // the second half of run 0 and all of run 1
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			want := []int{150, 200}[run]
+			if tl := count(t, sink.results()); tl.requests < want-1 || tl.requests > want+1 {
+				t.Fatalf("run %d: %d requests, want %d ± 1", run, tl.requests, want)
+			}
+		}
+	})
+}
