@@ -17,7 +17,9 @@ import (
 const maxAdminBody = 1 << 20
 
 // AdminHandler returns the admin routes: /admin/config, /admin/deps,
-// /metrics and /debug/pprof. When the configuration has an AdminToken,
+// /admin/backlog (GET, and PUT or PATCH of the message queues' settings,
+// target/backlog's Config: a missing field keeps its value), /metrics and
+// /debug/pprof. When the configuration has an AdminToken,
 // every call needs "Authorization: Bearer <token>".
 func (s *Server) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
@@ -32,6 +34,7 @@ func (s *Server) AdminHandler() http.Handler {
 	mux.HandleFunc("GET /admin/config", s.adminGetConfig)
 	mux.HandleFunc("PUT /admin/config", s.adminPutConfig)
 	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.Handle("/admin/backlog", s.messages.AdminHandler())
 	token := s.chain.Load().cfg.AdminToken
 	if token == "" {
 		return mux
@@ -127,8 +130,7 @@ func (s *Server) adminPutConfig(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusRequestEntityTooLarge, "body: "+err.Error())
 		return
 	}
-	cfg := s.chain.Load().cfg
-	cfg.DB, cfg.Search = s.db.Config(), s.search.Config()
+	cfg := s.live()
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&cfg); err != nil {

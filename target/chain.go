@@ -119,6 +119,7 @@ func (s *Server) build(cfg Config) (*chain, error) {
 	mux.Handle("POST /api/work", c.route(routeWork, c.work))
 	mux.Handle("POST /api/jobs", c.route(routeJobs, c.postJob))
 	mux.Handle("GET /api/jobs/{id}", c.route(routeJobs, c.getJob))
+	mux.Handle("POST /api/messages", c.route(routeMessages, s.messages.ServeHTTP))
 	for _, r := range s.extra {
 		if err := handle(mux, r.pattern, c.route(r.name, r.h.ServeHTTP)); err != nil {
 			return nil, fmt.Errorf("route %s %q: %w", r.name, r.pattern, err)

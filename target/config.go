@@ -45,6 +45,9 @@ type Config struct {
 	Work WorkConfig `json:"work"`
 	List ListConfig `json:"list"`
 	Jobs JobsConfig `json:"jobs"`
+	// Messages configures the asynchronous route POST /api/messages: its
+	// queues, consumers and delivery URL.
+	Messages MessagesConfig `json:"messages"`
 
 	// The defences, each switchable on its own. In the order a request
 	// meets them: the per-tenant throttle, the route's bulkhead, admission
@@ -77,11 +80,12 @@ func Presets() []string { return []string{PresetUnprotected, PresetProtected} }
 //
 //   - "unprotected": an honest default Go service. Unbounded concurrency,
 //     FIFO waiting on the dependency pools, no deadline checks, work
-//     finished for clients who left.
+//     finished for clients who left, one unbounded-age FIFO message queue.
 //   - "protected": every defence on: per-tenant throttle, bulkheads per
 //     route and per dependency, a gradient concurrency limit with an
 //     adaptive-LIFO/CoDel queue, deadline and priority shedding, per-route
-//     timeouts, checkpointed jobs. Fixed workers stay off: they are an
+//     timeouts, checkpointed jobs, and for async messages shuffle-sharded
+//     queues with age priority, TTL and backpressure. Fixed workers stay off: they are an
 //     execution model to compare (--workers N), not a defence to stack.
 //
 // Both have the same dependencies (db: pool 8, 20ms; search: pool 4,
@@ -103,6 +107,7 @@ func Preset(name string) (Config, error) {
 		List: ListConfig{Items: 1_000_000, DefaultPageSize: 20, MaxPageSize: 100, ScanBudget: 10_000,
 			TokenTTL: dep.Duration(10 * time.Minute)},
 		Jobs:         JobsConfig{ChunkTime: dep.Duration(50 * time.Millisecond), MaxChunks: 1000, MaxJobs: 10_000, Checkpoint: false},
+		Messages:     defaultMessages(name),
 		Admission:    AdmissionConfig{Limiter: "none"},
 		DrainTimeout: dep.Duration(10 * time.Second),
 	}
@@ -160,6 +165,7 @@ func (c Config) Validate() error {
 		{"work", c.Work.Validate()},
 		{"list", c.List.Validate()},
 		{"jobs", c.Jobs.Validate()},
+		{"messages", c.Messages.Validate()},
 		{"throttle", c.Throttle.Validate()},
 		{"bulkheads", c.Bulkheads.Validate()},
 		{"admission", c.Admission.Validate()},

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/goodput-dev/goodput/target/backlog"
 	"github.com/goodput-dev/goodput/target/dep"
 	"github.com/goodput-dev/goodput/target/paginate"
 )
@@ -36,6 +37,8 @@ type Server struct {
 	chain   atomic.Pointer[chain]
 
 	inFlight sync.WaitGroup // API requests being served
+
+	messages *backlog.Service // POST /api/messages and its consumers
 
 	extra      []extraRoute           // WithRoute
 	collectors []prometheus.Collector // WithCollector
@@ -87,8 +90,11 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	if s.search, err = dep.New("search", cfg.Search, rand.New(rand.NewPCG(cfg.Seed, 2)), nil); err != nil {
 		return nil, err
 	}
+	if s.messages, err = s.newMessages(cfg.Messages); err != nil {
+		return nil, err
+	}
 	s.metrics = newMetrics(s)
-	for _, c := range s.collectors {
+	for _, c := range append(s.collectors, s.messages.Collectors()...) {
 		if err := s.metrics.reg.Register(c); err != nil {
 			return nil, fmt.Errorf("target metrics: %w", err)
 		}
@@ -101,21 +107,31 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	return s, nil
 }
 
-// Config returns the configuration in force, with the dependencies' live
-// settings and without the admin token.
+// Config returns the configuration in force, with the dependencies' and
+// the message queues' live settings and without the admin token.
 func (s *Server) Config() Config {
-	c := s.chain.Load().cfg
+	c := s.live()
 	c.AdminToken = ""
+	return c
+}
+
+// live returns the configuration in force with the settings that change
+// outside Apply (dependencies, message queues) read from where they live.
+func (s *Server) live() Config {
+	c := s.chain.Load().cfg
 	c.DB = s.db.Config()
 	c.Search = s.search.Config()
+	c.Messages.Queue = s.messages.Config()
 	return c
 }
 
 // Apply validates cfg and makes it live atomically: requests that arrive
 // from now on meet the new defences (with fresh limiter state); requests
 // already running finish under the old ones. The dependencies take cfg's
-// DB and Search settings. Listen, Admin, AdminToken, Seed and jobs.max_jobs cannot change
-// while running; a change of them is refused, naming the field.
+// DB and Search settings, the message queues cfg's Messages.Queue. Listen,
+// Admin, AdminToken, Seed, jobs.max_jobs, messages.consumers and
+// messages.queue.queues cannot change while running; a change of them is
+// refused, naming the field.
 func (s *Server) Apply(cfg Config) error {
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
@@ -127,6 +143,8 @@ func (s *Server) Apply(cfg Config) error {
 		{"listen", cfg.Listen != old.Listen}, {"admin", cfg.Admin != old.Admin},
 		{"admin_token", cfg.AdminToken != old.AdminToken}, {"seed", cfg.Seed != old.Seed},
 		{"jobs.max_jobs", cfg.Jobs.MaxJobs != old.Jobs.MaxJobs},
+		{"messages.consumers", cfg.Messages.Consumers != old.Messages.Consumers},
+		{"messages.queue.queues", cfg.Messages.Queue.Queues != old.Messages.Queue.Queues},
 	} {
 		if f.changed {
 			return fmt.Errorf("%s: cannot change while the server runs", f.name)
@@ -145,6 +163,9 @@ func (s *Server) Apply(cfg Config) error {
 	if err := s.search.Update(cfg.Search); err != nil {
 		return err
 	}
+	if err := s.messages.SetConfig(cfg.Messages.Queue); err != nil {
+		return fmt.Errorf("messages.queue: %w", err)
+	}
 	s.chain.Store(c)
 	s.logger.Info("configuration applied", "preset", cfg.Preset)
 	return nil
@@ -155,14 +176,17 @@ func (s *Server) Apply(cfg Config) error {
 func (s *Server) Dep(name string) *dep.Dep { return s.dep(name) }
 
 // Handler returns the API handler: /healthz and the routes behind the
-// defences of the configuration in force.
+// defences of the configuration in force. Messages POSTed to
+// /api/messages are consumed only while Serve or RunConsumers runs.
 func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveAPI) }
 
 // Serve serves the API on api and the admin routes on admin (nil: no
 // admin listener) until ctx ends, then shuts down gracefully: it stops
 // accepting, lets requests in flight finish for at most the configured drain
 // timeout, then closes the connections of the rest (their contexts end).
-// It closes both listeners and returns after every handler has returned:
+// It also runs the consumers of POST /api/messages, stopped once the API
+// has drained (a message a consumer holds then is abandoned). It closes
+// both listeners and returns after every handler and consumer has returned:
 // a dependency call that does not stop on cancel (StopOnCancel false) still
 // finishes its latency first. The error is nil after a clean shutdown and
 // says "drain" when the drain timeout cut requests off.
@@ -171,6 +195,12 @@ func (s *Server) Serve(ctx context.Context, api, admin net.Listener) error {
 	if admin != nil && cfg.AdminToken == "" && !isLoopback(admin.Addr().String()) {
 		return fmt.Errorf("admin listener %s is not on a loopback address and no admin token is set", admin.Addr())
 	}
+	// The consumers of POST /api/messages run until the API has drained,
+	// so messages accepted during the drain are still delivered.
+	consumeCtx, stopConsumers := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopConsumers()
+	consumed := make(chan error, 1)
+	go func() { consumed <- s.RunConsumers(consumeCtx) }()
 	servers := []*http.Server{s.httpServer(ctx, s.Handler())}
 	listeners := []net.Listener{api}
 	if admin != nil {
@@ -202,6 +232,10 @@ func (s *Server) Serve(ctx context.Context, api, admin net.Listener) error {
 	}
 	wg.Wait()
 	s.inFlight.Wait()
+	stopConsumers()
+	if cerr := <-consumed; cerr != nil {
+		err = errors.Join(err, fmt.Errorf("messages: %w", cerr))
+	}
 	return err
 }
 
