@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -97,9 +98,12 @@ func envInt(name string, def int) int {
 
 // BenchmarkAttackThroughput plays a constant rate against a minimal Go HTTP
 // server in another process on 127.0.0.1 and reports achieved rate, lag
-// p99, CPU time per request of this process (user+sys) and peak RSS. Rates
-// and length: GOODPUT_BENCH_RATES (comma-separated, default
-// 5000,20000,40000) and GOODPUT_BENCH_SECONDS (default 3).
+// p99, CPU time per request of this process (user+sys), peak RSS and the
+// peak heap and stack in use. Rates and length: GOODPUT_BENCH_RATES
+// (comma-separated, default 5000,20000,40000) and GOODPUT_BENCH_SECONDS
+// (default 3); the generator's caps: GOODPUT_BENCH_INFLIGHT (default 2000)
+// and GOODPUT_BENCH_CONNECTIONS (default 200); GOODPUT_BENCH_CLIENT=net
+// sends through net/http instead, for comparison.
 func BenchmarkAttackThroughput(b *testing.B) {
 	rates := []int{5000, 20000, 40000}
 	if v := os.Getenv("GOODPUT_BENCH_RATES"); v != "" {
@@ -130,8 +134,8 @@ func benchAttack(b *testing.B, addr string, rate int, d time.Duration) {
 	p.AttemptTimeout = 5 * time.Second
 	r, err := New(Config{
 		Schedule: s, Seed: 1, Mix: []Template{{URL: "http://" + addr + "/"}}, Retry: p,
-		MaxInFlight: 2000,
-		HTTP:        ClientOptions{Connections: 200},
+		MaxInFlight: envInt("GOODPUT_BENCH_INFLIGHT", 2000),
+		HTTP:        ClientOptions{Connections: envInt("GOODPUT_BENCH_CONNECTIONS", 200)},
 	}.withBenchClient())
 	if err != nil {
 		b.Fatal(err)
@@ -142,6 +146,25 @@ func benchAttack(b *testing.B, addr string, rate int, d time.Duration) {
 		b.Fatal(err)
 	}
 	stream := NewStream(teeWriter{enc, counter}, nil, 0)
+	var peakStack, peakHeap uint64
+	stopSampling := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-stopSampling:
+				return
+			case <-t.C:
+				runtime.ReadMemStats(&ms)
+				peakStack = max(peakStack, ms.StackInuse)
+				peakHeap = max(peakHeap, ms.HeapInuse)
+			}
+		}
+	}()
 	var before, after syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &before)
 	start := time.Now()
@@ -149,6 +172,8 @@ func benchAttack(b *testing.B, addr string, rate int, d time.Duration) {
 		b.Fatal(err)
 	}
 	wall := time.Since(start)
+	close(stopSampling)
+	<-sampled
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &after)
 	cpu := time.Duration(after.Utime.Nano()-before.Utime.Nano()) + time.Duration(after.Stime.Nano()-before.Stime.Nano())
 	if counter.requests != int64(rate)*int64(d/time.Second) {
@@ -160,6 +185,8 @@ func benchAttack(b *testing.B, addr string, rate int, d time.Duration) {
 	b.ReportMetric(float64(cpu.Microseconds())/float64(counter.requests-counter.dropped), "cpu-µs/req")
 	b.ReportMetric(float64(after.Maxrss)/1024, "maxrss-MB")
 	b.ReportMetric(wall.Seconds(), "wall-s")
+	b.ReportMetric(float64(peakStack)/(1<<20), "peak-stack-MB")
+	b.ReportMetric(float64(peakHeap)/(1<<20), "peak-heap-MB")
 	if counter.other > 0 {
 		b.Logf("%d requests failed", counter.other)
 	}

@@ -178,19 +178,26 @@ func (s *fastSender) abort() {
 	}
 }
 
-// pool returns the pool for the request's scheme and host.
-func (s *fastSender) pool(req *fasthttp.Request) *connPool {
-	uri := req.URI()
-	tlsOn := bytes.Equal(uri.Scheme(), []byte("https"))
-	host := uri.Host()
+// pool returns the pool for the request's URL ("http://host:port/…"):
+// its scheme and host.
+func (s *fastSender) pool(rawURL string) *connPool {
+	scheme, rest, _ := strings.Cut(rawURL, "://")
+	tlsOn := scheme == "https"
+	host := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		host = rest[:i]
+	}
+	if i := strings.LastIndexByte(host, '@'); i >= 0 {
+		host = host[i+1:]
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, p := range s.pools {
-		if p.tls == tlsOn && p.host == string(host) {
+		if p.tls == tlsOn && p.host == host {
 			return p
 		}
 	}
-	addr := string(host)
+	addr := host
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		port := "80"
 		if tlsOn {
@@ -199,13 +206,30 @@ func (s *fastSender) pool(req *fasthttp.Request) *connPool {
 		addr = net.JoinHostPort(strings.Trim(addr, "[]"), port)
 	}
 	p := newConnPool(addr, tlsOn, s.opts)
-	p.host = string(host)
+	p.host = strings.Clone(host)
 	s.pools = append(s.pools, p)
 	return p
 }
 
 func (s *fastSender) send(ctx context.Context, q *request, n int, timeout time.Duration, res *report.Result, watch bool) (ra time.Duration, raOK bool) {
 	t := q.tmpl
+	rawURL := t.url.value()
+	if !t.url.static {
+		rawURL = unsafe.String(unsafe.SliceData(q.urlBuf), len(q.urlBuf))
+	}
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	// Wait for a connection first: a request queued behind the pool holds
+	// nothing but its goroutine.
+	pool := s.pool(rawURL)
+	if err := pool.acquire(ctx, deadline); err != nil {
+		res.End = time.Since(q.r.start)
+		res.Outcome = Classify(err, ctx.Err() != nil)
+		return 0, false
+	}
+	defer pool.release()
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
@@ -213,11 +237,7 @@ func (s *fastSender) send(ctx context.Context, q *request, n int, timeout time.D
 	req.Header.DisableNormalizing()
 	req.URI().DisablePathNormalizing = true
 	req.Header.SetMethod(t.method)
-	if t.url.static {
-		req.SetRequestURI(t.url.value())
-	} else {
-		req.SetRequestURIBytes(q.urlBuf)
-	}
+	req.SetRequestURI(rawURL)
 	req.Header.SetUserAgent("goodput-loadgen")
 	h := &s.h
 	var num [20]byte
@@ -248,11 +268,7 @@ func (s *fastSender) send(ctx context.Context, q *request, n int, timeout time.D
 		res.BytesOut = uint32(t.bodyLen)
 	}
 	resp.SkipBody = t.method == http.MethodHead
-	var deadline time.Time
-	if timeout > 0 {
-		deadline = time.Now().Add(timeout)
-	}
-	err := s.pool(req).do(ctx, deadline, req, resp, watch)
+	err := pool.do(ctx, deadline, req, resp, watch)
 	res.End = time.Since(q.r.start)
 	if err != nil {
 		res.Outcome = Classify(err, ctx.Err() != nil)
@@ -322,14 +338,11 @@ var errAborted = errors.New("run interrupted: no new connections")
 var errNoConn = fmt.Errorf("no free connection before the attempt's deadline: %w", os.ErrDeadlineExceeded)
 
 // do sends req and reads resp on a pooled connection, bounded by deadline
-// (zero: none) and ctx. A request that fails on a reused connection before
-// any answer (the server closed it while idle) is sent once more on a new
-// connection, as every HTTP client does.
+// (zero: none) and ctx; the caller holds a slot (acquire). A request that
+// fails on a reused connection before any answer (the server closed it
+// while idle) is sent once more on a new connection, as every HTTP client
+// does.
 func (p *connPool) do(ctx context.Context, deadline time.Time, req *fasthttp.Request, resp *fasthttp.Response, watch bool) error {
-	if err := p.acquire(ctx, deadline); err != nil {
-		return err
-	}
-	defer func() { <-p.slots }()
 	for try := 0; ; try++ {
 		pc, reused, err := p.get(ctx, deadline, try > 0)
 		if err != nil {
@@ -402,6 +415,9 @@ func (p *connPool) acquire(ctx context.Context, deadline time.Time) error {
 		return errNoConn
 	}
 }
+
+// release gives back a slot taken by acquire.
+func (p *connPool) release() { <-p.slots }
 
 // get returns an idle connection, or dials one (always, when fresh).
 func (p *connPool) get(ctx context.Context, deadline time.Time, fresh bool) (*pconn, bool, error) {
