@@ -61,6 +61,9 @@ Examples:
   # start from a file, see what it resolves to
   target --config target.yaml --print-config
 
+  # async messages: a LIFO queue with a 5s TTL, delivered to a URL
+  target --queue-discipline lifo --message-ttl 5s --deliver-to http://127.0.0.1:9000/deliveries
+
   # admin on every interface: a token is then required
   target --admin 0.0.0.0:8081 --admin-token "$(cat token)"
 
@@ -206,6 +209,7 @@ func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) 
 	fs.BoolVar(&timeouts, "timeouts", false, "per-route handler deadlines (false: none; true: the protected preset's)")
 	fs.DurationVar(&drain, "drain-timeout", 0, "on SIGINT/SIGTERM, how long requests in flight may finish")
 	fs.BoolVar(&logRequests, "log-requests", false, "log one line per request (slog, debug level) on stderr")
+	msgFlags := addMessageFlags(fs)
 
 	err := fs.Parse(args)
 	if errors.Is(err, pflag.ErrHelp) {
@@ -323,6 +327,9 @@ func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) 
 		}
 		return nil
 	})
+	if err == nil {
+		err = msgFlags.apply(fs, &cfg)
+	}
 	if err != nil {
 		return cfg, opts, err
 	}
