@@ -94,7 +94,9 @@ type Runner struct {
 	mu    sync.Mutex
 	pacer *Pacer
 	start time.Time // set when Run starts
-	sink  Sink      // of the current Run; nil outside
+
+	sinkMu sync.RWMutex // held for reading while Event hands an event to sink
+	sink   Sink         // of the current Run; nil outside
 
 	running  atomic.Bool
 	started  atomic.Int64 // start instant, unix ns, 0 before Run
@@ -198,11 +200,12 @@ func (r *Runner) RetryPolicy() retry.Policy { return *r.state.Load().Policy() }
 // Event records e in the stream of the current run (dropped when no run is
 // going). Fault timelines use it so that their events land with the results.
 func (r *Runner) Event(e report.Event) {
-	r.mu.Lock()
-	s := r.sink
-	r.mu.Unlock()
-	if s != nil {
-		s.Event(&e)
+	// Run waits for events in progress before it returns, so that no event
+	// reaches a sink its caller has already closed.
+	r.sinkMu.RLock()
+	defer r.sinkMu.RUnlock()
+	if r.sink != nil {
+		r.sink.Event(&e)
 	}
 }
 
@@ -268,9 +271,11 @@ func (r *Runner) Run(ctx context.Context, sink Sink) error {
 		// Keep the monotonic clock: the same instant, read from now.
 		start = time.Now().Add(time.Until(start))
 	}
+	r.sinkMu.Lock()
+	r.sink = sink
+	r.sinkMu.Unlock()
 	r.mu.Lock()
 	r.start = start
-	r.sink = sink
 	// Each run plays the schedule from its start, at the current multiplier.
 	m := r.pacer.Multiplier()
 	r.pacer = NewPacer(r.cfg.Schedule)
@@ -279,9 +284,9 @@ func (r *Runner) Run(ctx context.Context, sink Sink) error {
 	r.offered.Store(0)
 	r.dropped.Store(0)
 	defer func() {
-		r.mu.Lock()
+		r.sinkMu.Lock()
 		r.sink = nil
-		r.mu.Unlock()
+		r.sinkMu.Unlock()
 	}()
 	if wait := time.Until(start); wait > 0 {
 		t := time.NewTimer(wait)

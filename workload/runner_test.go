@@ -426,3 +426,33 @@ func TestASecondRunPlaysTheScheduleAgain(t *testing.T) {
 		}
 	})
 }
+
+func TestEventsRacingTheEndOfARunNeverReachAClosedStream(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		pc := newPipeClient(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+		defer pc.Close()
+		cfg := constantConfig("http://svc/", 100, 100*time.Millisecond)
+		cfg.Client = pc.Client
+		r := newRunner(t, cfg)
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				r.Event(report.Event{Kind: report.EventNote, Name: "tick"})
+				time.Sleep(time.Millisecond)
+			}
+		})
+		for range 5 {
+			if err := NewStream(nil, nil, 1).Serve(func(s Sink) error { return r.Run(context.Background(), s) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		close(stop)
+		wg.Wait()
+	})
+}
