@@ -94,8 +94,10 @@ type winAcc struct {
 	completed  int64 // attempts that ended in the window
 	attemptDur int64 // Σ their durations, ns
 	timing     timingSum
-	tenants    miniTop // attempts started here, by tenant
-	failing    miniTop // failed attempts that ended here, by tenant
+	tenants    miniTop              // attempts started here, by tenant
+	failing    miniTop              // failed attempts that ended here, by tenant
+	age        *hdr.PackedHistogram // delivered messages' age, µs
+	delivered  int64                // messages delivered, of requests of this window
 }
 
 // phaseAcc accumulates one phase.
@@ -103,6 +105,7 @@ type phaseAcc struct {
 	tally
 	lat *hdr.Histogram
 	lag *hdr.Histogram
+	age *hdr.Histogram // delivered messages' age, µs; nil until one
 }
 
 type timingSum struct {
@@ -176,6 +179,7 @@ type Aggregator struct {
 	faults   []openFault
 	dists    []Disturbance
 	failed   []string
+	delivery deliveryAcc
 
 	records, events     int64
 	clamped             int64
@@ -404,6 +408,9 @@ func (a *Aggregator) AddResult(r *Result) {
 	a.records++
 	slot := outcomeSlot(r.Outcome)
 	ph := a.phase(r.Phase)
+	if isDelivery(r) {
+		a.addDelivery(r, ph)
+	}
 	if r.Attempt > 0 {
 		a.addAttempt(r, slot, ph)
 	}
@@ -686,6 +693,7 @@ func (a *Aggregator) Summary() *Summary {
 		s.Disturbances = append(s.Disturbances, Disturbance{Name: f.name, Target: f.target, StartS: f.start.Seconds(), EndS: max(dur, a.maxEnd).Seconds()})
 	}
 	slices.SortStableFunc(s.Disturbances, func(x, y Disturbance) int { return cmp.Compare(x.StartS, y.StartS) })
+	s.Delivery = a.deliverySummary(dur)
 	s.Warnings = a.warnings(s)
 	return s
 }
@@ -763,6 +771,8 @@ func (a *Aggregator) windowSummaries() []Window {
 		o.InFlightMean = float64(w.busy) / float64(width)
 		o.Amplification = ratio(w.attempts, w.requests)
 		o.LagP99Ms = packedP99ms(w.lag)
+		o.Delivered = w.delivered
+		o.DeliveryAgeP99Ms = packedP99ms(w.age)
 		o.ServerTiming = w.timing.ms()
 		if w.tenants.n > 0 || w.failing.n > 0 {
 			o.TopTenants = &TopTenants{ByAttempts: w.tenants.top(windowTopTenants), ByFailures: w.failing.top(windowTopTenants)}
@@ -788,6 +798,11 @@ func (a *Aggregator) phaseSummaries() []PhaseStats {
 		if i < len(a.phases) && a.phases[i] != nil {
 			p = a.phases[i]
 		}
+		var age *Latency
+		if p.age != nil {
+			l := latencyOf(p.age)
+			age = &l
+		}
 		out = append(out, PhaseStats{
 			Name:            info.Name,
 			StartS:          info.Offset.Seconds(),
@@ -806,6 +821,7 @@ func (a *Aggregator) phaseSummaries() []PhaseStats {
 			AttemptOutcomes: outcomeMap(&p.attemptOutcomes, true),
 			Latency:         latencyOf(p.lat),
 			Generator:       a.generator(p.lag, p.outcomes[OutcomeGeneratorDropped]),
+			DeliveryAgeMs:   age,
 		})
 	}
 	return out

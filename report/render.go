@@ -205,15 +205,39 @@ func WriteText(w io.Writer, s *Summary, opts TextOptions) error {
 	if st := s.ServerTiming; st != nil {
 		t.printf("server timing queue %sms, app %sms, dependencies %sms (mean of %d attempts)\n", fmtMs(st.Queue), fmtMs(st.App), fmtMs(st.Dep), st.Attempts)
 	}
+	if d := s.Delivery; d != nil {
+		t.printf("\ndeliveries (async messages)  %d delivered, %d expired, %d dead-lettered, %d undelivered; last %.1fs, drain %.1fs after the load\n",
+			d.Delivered, d.Expired, d.DeadLettered, d.Undelivered, d.LastDeliveryS, d.DrainS)
+		row := func(name string, l Latency) []cell {
+			return []cell{plain("%s", name), plain("%s", fmtMs(l.P50)), plain("%s", fmtMs(l.P90)), plain("%s", fmtMs(l.P99)),
+				plain("%s", fmtMs(l.P999)), plain("%s", fmtMs(l.Max)), plain("%s", fmtMs(l.Mean))}
+		}
+		t.table([][]cell{
+			{plain("(ms)"), plain("p50"), plain("p90"), plain("p99"), plain("p99.9"), plain("max"), plain("mean")},
+			row("age at delivery", d.AgeMs),
+			row("from intended start", d.LatencyMs),
+		}, opts.Color)
+	}
 
 	if len(s.Phases) > 0 {
 		t.printf("\nphases\n")
 		rows := [][]cell{{plain("name"), plain("start"), plain("length"), plain("offered"), plain("goodput"), plain("ratio"),
 			plain("p50 ms"), plain("p99 ms"), plain("shed"), plain("amplif.")}}
+		if s.Delivery != nil {
+			rows[0] = append(rows[0], plain("age p50 ms"), plain("age p99 ms"))
+		}
 		for _, p := range s.Phases {
-			rows = append(rows, []cell{plain("%s", p.Name), plain("%.1fs", p.StartS), plain("%.1fs", p.DurationS),
+			row := []cell{plain("%s", p.Name), plain("%.1fs", p.StartS), plain("%.1fs", p.DurationS),
 				plain("%.1f", p.OfferedRPS), plain("%.1f", p.GoodputRPS), pct(p.GoodputRatio, 1),
-				plain("%s", fmtMs(p.Latency.P50)), plain("%s", fmtMs(p.Latency.P99)), plain("%.1f%%", 100*p.ShedRatio), plain("%.2f", p.Amplification)})
+				plain("%s", fmtMs(p.Latency.P50)), plain("%s", fmtMs(p.Latency.P99)), plain("%.1f%%", 100*p.ShedRatio), plain("%.2f", p.Amplification)}
+			if s.Delivery != nil {
+				var age Latency
+				if p.DeliveryAgeMs != nil {
+					age = *p.DeliveryAgeMs
+				}
+				row = append(row, plain("%s", fmtMs(age.P50)), plain("%s", fmtMs(age.P99)))
+			}
+			rows = append(rows, row)
 		}
 		t.table(rows, opts.Color)
 	}
@@ -240,10 +264,17 @@ func WriteText(w io.Writer, s *Summary, opts TextOptions) error {
 		t.printf("\nwindows (rates per second)\n")
 		rows := [][]cell{{plain("start"), plain("offered"), plain("throughput"), plain("goodput"), plain("ratio"),
 			plain("p50 ms"), plain("p99 ms"), plain("in flight"), plain("amplif.")}}
+		if s.Delivery != nil {
+			rows[0] = append(rows[0], plain("delivered"), plain("age p99 ms"))
+		}
 		for _, w := range s.Windows {
-			rows = append(rows, []cell{plain("%.1fs", w.StartS), plain("%.1f", w.OfferedRPS), plain("%.1f", w.ThroughputRPS),
+			row := []cell{plain("%.1fs", w.StartS), plain("%.1f", w.OfferedRPS), plain("%.1f", w.ThroughputRPS),
 				plain("%.1f", w.GoodputRPS), pct(w.GoodputRatio, 1), plain("%s", fmtMs(w.Latency.P50)), plain("%s", fmtMs(w.Latency.P99)),
-				plain("%.1f", w.InFlightMean), plain("%.2f", w.Amplification)})
+				plain("%.1f", w.InFlightMean), plain("%.2f", w.Amplification)}
+			if s.Delivery != nil {
+				row = append(row, plain("%d", w.Delivered), plain("%s", fmtMs(w.DeliveryAgeP99Ms)))
+			}
+			rows = append(rows, row)
 		}
 		t.table(rows, opts.Color)
 	}

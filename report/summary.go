@@ -52,6 +52,9 @@ type Summary struct {
 	Latency      Latency         `json:"latency_ms"`                 // successful requests, from intended start
 	Generator    Generator       `json:"generator"`                  // how well the generator kept its schedule
 	ServerTiming *ServerTimingMs `json:"server_timing_ms,omitempty"` // mean Server-Timing breakdown, when the service sent one
+	// Delivery summarises async messages, from a delivery sink's records;
+	// nil when the run had none.
+	Delivery *Delivery `json:"delivery,omitempty"`
 
 	Windows      []Window      `json:"windows"`      // the run in windows of WindowS seconds
 	Phases       []PhaseStats  `json:"phases"`       // one entry per schedule phase in the header
@@ -136,6 +139,11 @@ type Window struct {
 	// attempt duration in seconds), over attempts that ended in this
 	// window; ≈ 1 for an honest measurement, 0 when nothing completed.
 	LittleRatio float64 `json:"little_ratio"`
+	// Delivered counts the async messages of this window's requests that
+	// were delivered, and DeliveryAgeP99Ms is the p99 of their age at
+	// delivery; both 0 (absent) when none.
+	Delivered        int64   `json:"delivered,omitempty"`
+	DeliveryAgeP99Ms float64 `json:"delivery_age_p99_ms,omitempty"`
 
 	latency *hdr.PackedHistogram
 }
@@ -168,6 +176,9 @@ type PhaseStats struct {
 	AttemptOutcomes map[string]int64 `json:"attempt_outcomes"`
 	Latency         Latency          `json:"latency_ms"`
 	Generator       Generator        `json:"generator"`
+	// DeliveryAgeMs is the age at delivery of the async messages of this
+	// phase's requests; nil when none was delivered.
+	DeliveryAgeMs *Latency `json:"delivery_age_ms,omitempty"`
 }
 
 // Disturbance is a fault window of the run, from a fault_applied event to
