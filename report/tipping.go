@@ -119,7 +119,9 @@ const completeStep = 0.9
 
 // RampSteps returns one step per complete phase of s, in order: phases
 // holding fewer than 90% of their configured requests (rate × duration)
-// were cut short and are left out. A step's concurrency is the mean
+// were cut short and are left out. A step's offered rate is its
+// configured rate (the tipping point is a rate the schedule offered, not
+// a count over a duration rounded to whole requests). A step's concurrency is the mean
 // in-flight count over the windows that lie wholly inside its phase,
 // leaving out the first when there are three or more (the transient of
 // the step up).
@@ -143,9 +145,13 @@ func RampSteps(s *Summary) []RampStep {
 		for _, v := range inflight {
 			mean += v / float64(len(inflight))
 		}
+		offered := p.OfferedRPS
+		if p.FromRPS > 0 {
+			offered = p.FromRPS
+		}
 		steps = append(steps, RampStep{
 			Name:          p.Name,
-			OfferedRPS:    p.OfferedRPS,
+			OfferedRPS:    offered,
 			ThroughputRPS: p.ThroughputRPS,
 			GoodputRPS:    p.GoodputRPS,
 			P99Ms:         p.Latency.P99,

@@ -162,6 +162,12 @@ func TestTippingPointFromSummary(t *testing.T) {
 	assert.InDelta(t, 400*0.025, s.TippingPoint.Steps[3].Concurrency, 1e-9)
 	assert.Equal(t, 400.0, FiguresOf(s)["tipping_point"])
 
+	// The configured rate is the step's offered load, not the count of
+	// requests over the duration (25.33/s for 38 requests in 1.5 s).
+	s.Phases[3].OfferedRPS = 400.4
+	AnalyzeTippingPoint(s, 0)
+	assert.Equal(t, 400.0, s.TippingPoint.OfferedRPS)
+
 	// A ramp stopped during its last step, and a step never started, are
 	// left out; so a step with nothing offered is never the tipping point.
 	s.Phases[5].Requests = 600
