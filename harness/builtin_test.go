@@ -3,37 +3,57 @@ package harness
 import (
 	"bytes"
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/goodput-dev/goodput/profiles"
 )
 
 // TestBuiltinLessons plays the short form of the built-in profiles whose
-// lessons the test suite guards, the profiles at once and each one's
-// variants in turn (each against a fresh in-process target), and checks that every assertion of the profile
-// holds: the profile's assertions are its lesson.
+// lessons the test suite guards, the profiles at once (not limited by
+// -parallel, which is 2 here) and each one's variants in turn (each against
+// a fresh in-process target), and checks that every assertion of the
+// profile holds: the profile's assertions are its lesson.
 func TestBuiltinLessons(t *testing.T) {
 	if testing.Short() {
 		t.Skip("plays real scenarios for several seconds")
 	}
-	for _, name := range []string{"surge-recovery", "retry-storm", "slow-dependency"} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
+	names := []string{"surge-recovery", "retry-storm", "slow-dependency"}
+	type result struct {
+		out    *Outcome
+		stdout bytes.Buffer
+		err    error
+	}
+	results := make([]result, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Go(func() {
+			r := &results[i]
 			doc, err := profiles.Open(name)
 			if err != nil {
-				t.Fatal(err)
+				r.err = err
+				return
 			}
 			runs, err := doc.Resolve(profiles.Options{Short: true})
 			if err != nil {
-				t.Fatal(err)
+				r.err = err
+				return
 			}
-			var stdout bytes.Buffer
-			out, err := Play(context.Background(), runs, Options{Name: name, OutDir: t.TempDir(), Stdout: &stdout})
-			if err != nil {
-				t.Fatalf("Play: %v\n%s", err, stdout.String())
+			r.out, r.err = Play(context.Background(), runs, Options{Name: name, OutDir: t.TempDir(), Stdout: &r.stdout})
+		})
+	}
+	wg.Wait()
+	for i, name := range names {
+		t.Run(name, func(t *testing.T) {
+			r := &results[i]
+			if r.err != nil {
+				t.Fatalf("Play: %v\n%s", r.err, r.stdout.String())
 			}
-			if out.Failed > 0 {
-				t.Errorf("%d assertion(s) failed:\n%s", out.Failed, stdout.String())
+			if r.out.Failed > 0 {
+				t.Errorf("%d assertion(s) failed:\n%s", r.out.Failed, r.stdout.String())
+			}
+			if len(r.out.Variants) < 2 || r.out.Comparison == nil {
+				t.Errorf("%d variants played, comparison %v; want every variant and a comparison", len(r.out.Variants), r.out.Comparison != nil)
 			}
 		})
 	}

@@ -100,6 +100,8 @@ func (p *prepared) play(ctx context.Context, svc *service, dir string, opts *Opt
 		return nil, &ConfigError{fmt.Errorf("phases: %w", err)}
 	}
 	start := time.Now().Add(startLead)
+	client := workload.NewHTTPClient(workload.ClientOptions{Connections: s.Client.Connections, HTTP2: s.Client.HTTP2})
+	defer client.CloseIdleConnections()
 	runner, err := workload.New(workload.Config{
 		Schedule:    sched,
 		Arrival:     arrival(s.Arrival),
@@ -109,7 +111,7 @@ func (p *prepared) play(ctx context.Context, svc *service, dir string, opts *Opt
 		Tenants:     workload.Tenants{Count: s.Tenants.Count, Zipf: s.Tenants.Distribution.S},
 		Retry:       p.policy,
 		MaxInFlight: s.Client.MaxInflight,
-		Client:      workload.NewHTTPClient(workload.ClientOptions{Connections: s.Client.Connections, HTTP2: s.Client.HTTP2}),
+		Client:      client,
 		Start:       start,
 	})
 	if err != nil {
