@@ -232,3 +232,19 @@ func BenchmarkWriteHTML(b *testing.B) {
 	}
 	b.ReportMetric(float64(buf.Len()), "bytes/report")
 }
+
+func TestWriteHTMLOfAnEmptyRun(t *testing.T) {
+	// A run that recorded nothing (interrupted at once) still renders.
+	s := aggregate(t, Options{}, func() []byte {
+		data, _ := encodeStream(t, syntheticHeader(), nil)
+		return data
+	}())
+	var buf bytes.Buffer
+	require.NoError(t, WriteHTML(&buf, HTMLReport{Runs: []HTMLRun{{Summary: s}}}))
+	assert.True(t, strings.Contains(buf.String(), "</html>"))
+	buf.Reset()
+	require.NoError(t, WriteHTML(&buf, HTMLReport{Runs: []HTMLRun{{Label: "a", Summary: s}, {Label: "b", Summary: s}}}))
+	assert.True(t, strings.Contains(buf.String(), "Side by side"))
+	buf.Reset()
+	require.NoError(t, WriteHTML(&buf, HTMLReport{Runs: []HTMLRun{{Summary: &Summary{}}}}), "a zero Summary")
+}
