@@ -81,15 +81,15 @@ func orDefault(path, dir, name string) string {
 // writeRecoveryVerdicts prints one line per variant: recovered in how
 // long, not recovered, or metastable.
 func writeRecoveryVerdicts(w io.Writer, out *Outcome) {
-	any := false
+	shown := false
 	for _, v := range out.Variants {
 		rec := v.Summary.Recovery
 		if rec == nil || len(rec.Disturbances) == 0 {
 			continue
 		}
-		if !any {
+		if !shown {
 			fmt.Fprintln(w, "== recovery")
-			any = true
+			shown = true
 		}
 		switch {
 		case rec.Recovered:
@@ -103,9 +103,18 @@ func writeRecoveryVerdicts(w io.Writer, out *Outcome) {
 	if out.Interrupted {
 		fmt.Fprintln(w, "the run was interrupted: the reports cover the partial run")
 	}
-	if any {
-		fmt.Fprintln(w)
+	total := 0
+	for _, v := range out.Variants {
+		total += len(v.Verdicts)
 	}
+	switch {
+	case total == 0:
+	case out.Failed == 0:
+		fmt.Fprintf(w, "verdict: all %d assertions passed\n", total)
+	default:
+		fmt.Fprintf(w, "verdict: %d of %d assertions FAILED\n", out.Failed, total)
+	}
+	fmt.Fprintln(w)
 }
 
 // writeJSON writes the summary of a single variant, or every variant's
@@ -140,10 +149,7 @@ func writeJUnit(w io.Writer, out *Outcome, opts *Options) error {
 	var took time.Duration
 	for _, v := range out.Variants {
 		for _, vd := range v.Verdicts {
-			if len(out.Variants) > 1 {
-				vd.Assertion.Expr = v.Name + ": " + vd.Assertion.Expr
-			}
-			vs = append(vs, vd)
+			vs = append(vs, labelled(vd, v.Name, len(out.Variants) > 1))
 		}
 		took += time.Duration(v.Summary.DurationS * float64(time.Second))
 	}
@@ -164,11 +170,18 @@ func writeHTML(w io.Writer, out *Outcome, opts *Options) error {
 	for _, v := range out.Variants {
 		r.Runs = append(r.Runs, report.HTMLRun{Label: v.Name, Summary: v.Summary})
 		for _, vd := range v.Verdicts {
-			if len(out.Variants) > 1 {
-				vd.Assertion.Expr = v.Name + ": " + vd.Assertion.Expr
-			}
-			r.Verdicts = append(r.Verdicts, vd)
+			r.Verdicts = append(r.Verdicts, labelled(vd, v.Name, len(out.Variants) > 1))
 		}
 	}
 	return report.WriteHTML(w, r)
+}
+
+// labelled prefixes a verdict with its variant's name when a play had
+// several variants, so one list (JUnit, HTML) tells them apart.
+func labelled(vd report.Verdict, variant string, several bool) report.Verdict {
+	if several {
+		vd.Assertion.Expr = variant + ": " + vd.Assertion.Expr
+		vd.Message = variant + ": " + vd.Message
+	}
+	return vd
 }
