@@ -127,7 +127,9 @@ func (r Recovery) RecoveryTime() time.Duration { return durFromS(r.RecoveryTimeS
 // end. When no such stretch exists, the disturbance is not recovered, and
 // metastable if its end was at least 2 × opts.Window before the horizon.
 //
-// A window with nothing offered meets the goodput condition; a window with
+// Without a baseline p99 (no window before the first disturbance) and
+// without an SLO there is no latency condition. A window with nothing
+// offered meets the goodput condition; a window with
 // no successful request has p99 0 and meets the latency condition, so an
 // idle stretch counts as recovered, while a stretch that is offered load
 // and answers none of it does not.
@@ -151,7 +153,7 @@ func DetectRecovery(samples []RecoverySample, width time.Duration, disturbances 
 	rec := Recovery{Recovered: true, Baseline: base, Disturbances: []DisturbanceRecovery{}}
 	need := windowsFor(opts.Window, width)
 	good := func(s RecoverySample) bool {
-		return s.Goodput >= opts.Goodput*s.Offered && s.P99 <= limit
+		return s.Goodput >= opts.Goodput*s.Offered && (limit == 0 || s.P99 <= limit)
 	}
 	for i, d := range spans {
 		horizon := runEnd

@@ -193,3 +193,13 @@ func BenchmarkDetectRecovery(b *testing.B) {
 		}
 	}
 }
+
+func TestDetectRecoveryWithoutBaselineOrSLO(t *testing.T) {
+	// The disturbance starts at once: no baseline, no SLO, so only goodput
+	// decides.
+	samples := series(30, func(i int) bool { return i < 8 })
+	got := DetectRecovery(samples, time.Second, []DisturbanceSpan{{Name: "fault", Start: 0, End: 5 * time.Second}}, RecoveryOptions{})
+	assert.Zero(t, got.Baseline.Windows)
+	assert.True(t, got.Recovered)
+	assert.Equal(t, 3*time.Second, got.RecoveryTime())
+}
