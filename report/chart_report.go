@@ -164,6 +164,25 @@ func runCharts(label string, s *Summary) ([]htmlChart, error) {
 		Series: []chartSeries{{Name: "in flight", X: xs, Y: windowSeries(s, func(w *Window) float64 { return w.InFlightMean }), Color: colThroughput}},
 	})
 
+	if s.ServerTiming != nil {
+		timing := func(f func(st *ServerTimingMs) float64) []float64 {
+			return windowSeries(s, func(w *Window) float64 {
+				if w.ServerTiming == nil {
+					return 0
+				}
+				return f(w.ServerTiming)
+			})
+		}
+		add("Where the time goes", "The service's own Server-Timing breakdown, mean per attempt in each window: queue wait, its own work, dependencies.", chartSpec{
+			XLabel: "time (s)", XFromZero: true, YLabel: "ms per attempt", Stacked: true, YFromZero: true, Shades: shades,
+			Series: []chartSeries{
+				{Name: "queue", X: xs, Y: timing(func(st *ServerTimingMs) float64 { return st.Queue }), Color: colQueue},
+				{Name: "app", X: xs, Y: timing(func(st *ServerTimingMs) float64 { return st.App }), Color: colApp},
+				{Name: "dependencies", X: xs, Y: timing(func(st *ServerTimingMs) float64 { return st.Dep }), Color: colDep},
+			},
+		})
+	}
+
 	px, py := percentileCurve(s)
 	add("Latency distribution", "Percentiles of the whole run's successful requests on a 1/(1−p) axis, so the tail gets the room it deserves.", chartSpec{
 		XLabel: "percentile", YLabel: "latency", LogY: true, PercentileX: true,

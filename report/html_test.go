@@ -199,7 +199,7 @@ func TestHTMLReportInChromium(t *testing.T) {
 		}
 		assert.NotEmpty(t, requests, "%s: the navigation itself was seen", name)
 		mu.Unlock()
-		want := map[string]int{"run": 5, "ramp": 7, "compare": 5}[name]
+		want := map[string]int{"run": 6, "ramp": 7, "compare": 5}[name]
 		assert.GreaterOrEqual(t, charts, want, "%s: visible SVG charts", name)
 		assert.Greater(t, paths, 10*want, "%s: chart paths drawn", name)
 		assert.False(t, overflow, "%s: the page scrolls sideways", name)
