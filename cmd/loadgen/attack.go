@@ -25,6 +25,10 @@ const attackExamples = `  # 200 requests/s for 30 s, text summary at the end
       --max-attempts 3 --retry-on 429,503,5xx,timeout,conn --backoff exponential --jitter full \
       --retry-budget ratio:0.1 -o - | loadgen report -
 
+  # async messages: a delivery sink records how old each message is when the target delivers it
+  loadgen attack --url http://127.0.0.1:8080/api/messages --method POST --body-file msg.json \
+      --phase 10s@100 --phase 10s@500 --phase 20s@100 --sink 127.0.0.1:0 --target-admin http://127.0.0.1:8081
+
   # shard 2 of 4, all shards starting together
   loadgen attack --url http://svc:8080/ --rate 20000 --duration 5m --shard 2/4 --start-at +30s -o shard2.mpk
 `
@@ -36,6 +40,7 @@ const preflightTimeout = 3 * time.Second
 func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("attack", "attack --url URL [--rate RPS --duration D | --phase D@RATE ...] [flags]", attackExamples, stdout)
 	cf := addClientFlags(fs)
+	sf := addSinkFlags(fs)
 	out := fs.StringP("output", "o", "", `results file ("-" for stdout); without it, print a text summary at the end`)
 	quiet := fs.Bool("quiet", false, "no progress line on stderr")
 	if err := parseFlags(fs, args); err != nil {
@@ -51,6 +56,11 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := workload.Preflight(ctx, cf.url, preflightTimeout); err != nil {
 		return runErrorf("attack: %v", err)
 	}
+	del, err := sf.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer del.close(ctx)
 	if cfg.Start.IsZero() {
 		cfg.Start = time.Now()
 	}
@@ -103,11 +113,13 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		wg.Go(func() { p.Run(progCtx) })
 	}
 	runErr := stream.Serve(func(s workload.Sink) error {
-		err := runner.Run(ctx, s)
-		if err != nil {
-			s.Event(&report.Event{Kind: report.EventInterrupted, At: runner.Elapsed(), Scheduled: runner.Elapsed(), Name: "interrupted", Detail: err.Error()})
-		}
-		return err
+		return del.serve(ctx, cfg.Start, s, func(s workload.Sink) error {
+			err := runner.Run(ctx, s)
+			if err != nil {
+				s.Event(&report.Event{Kind: report.EventInterrupted, At: runner.Elapsed(), Scheduled: runner.Elapsed(), Name: "interrupted", Detail: err.Error()})
+			}
+			return err
+		})
 	})
 	stopProgress()
 	wg.Wait()

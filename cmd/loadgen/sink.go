@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/goodput-dev/goodput/faults"
+	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/workload"
+	"github.com/goodput-dev/goodput/workload/sink"
+)
+
+// sinkFlags are attack's flags for async routes: a delivery sink that the
+// target's consumers POST each message to.
+type sinkFlags struct {
+	addr       string
+	grace      time.Duration
+	admin      string
+	adminToken string
+}
+
+// adminCallTimeout bounds each call to the target's admin API.
+const adminCallTimeout = 5 * time.Second
+
+func addSinkFlags(fs *pflag.FlagSet) *sinkFlags {
+	f := &sinkFlags{}
+	fs.StringVar(&f.addr, "sink", "", "receive the target's async deliveries on this host:port (127.0.0.1:0: a free port) and record each as a delivered/expired/dead_lettered/undelivered record; needs --target-admin")
+	fs.DurationVar(&f.grace, "sink-grace", 5*time.Second, "with --sink: how long to wait after the load for messages still queued before counting them undelivered")
+	fs.StringVar(&f.admin, "target-admin", "", "admin API of the reference target, e.g. http://127.0.0.1:8081: --sink points its consumers at the sink (PATCH /admin/backlog deliver_to) and puts the old URL back at the end")
+	fs.StringVar(&f.adminToken, "target-admin-token", "", "bearer token for --target-admin (default $LOADGEN_TARGET_ADMIN_TOKEN, which keeps it out of ps)")
+	return f
+}
+
+// deliveries is the delivery sink of one attack. open listens and tells
+// the target where the sink is before the schedule starts; serve runs the
+// load with the sink fed and recording, then drains it; close puts the
+// target's old delivery URL back. A nil *deliveries (no --sink) does
+// nothing. Not safe for concurrent use.
+type deliveries struct {
+	grace  time.Duration
+	ln     net.Listener
+	url    string
+	admin  *faults.AdminClient
+	prev   string
+	stderr io.Writer
+	served bool
+	closed bool
+}
+
+// open checks the flags, listens on --sink and points the target at it;
+// nil without --sink.
+func (f *sinkFlags) open(ctx context.Context, stderr io.Writer) (*deliveries, error) {
+	if f.addr == "" {
+		if f.admin != "" {
+			return nil, usageErrorf("attack: --target-admin is only used with --sink")
+		}
+		return nil, nil
+	}
+	if f.admin == "" {
+		return nil, usageErrorf("attack: --sink needs --target-admin URL, the target's admin API, to tell it where to deliver")
+	}
+	if u, err := url.Parse(f.admin); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, usageErrorf("attack: --target-admin: %q, want an http:// or https:// URL", f.admin)
+	}
+	if f.grace < 0 {
+		return nil, usageErrorf("attack: --sink-grace: %v, want ≥ 0", f.grace)
+	}
+	token := f.adminToken
+	if token == "" {
+		token = os.Getenv("LOADGEN_TARGET_ADMIN_TOKEN")
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", f.addr)
+	if err != nil {
+		return nil, usageErrorf("attack: --sink %s: %v", f.addr, err)
+	}
+	// The sink answers on every path; this is the URL sink.Sink.URL gives.
+	d := &deliveries{grace: f.grace, ln: ln, url: "http://" + ln.Addr().String() + "/deliveries",
+		admin: &faults.AdminClient{BaseURL: f.admin, Token: token}, stderr: stderr}
+	cctx, cancel := context.WithTimeout(ctx, adminCallTimeout)
+	defer cancel()
+	if d.prev, err = d.admin.DeliverTo(cctx, d.url); err != nil {
+		_ = ln.Close()
+		return nil, runErrorf("attack: tell the target to deliver to %s: %v", d.url, err)
+	}
+	fmt.Fprintf(stderr, "attack: delivery sink on %s (the target at %s delivers there)\n", d.url, f.admin)
+	return d, nil
+}
+
+// serve runs run with s, wrapped so that every 202 is registered with the
+// delivery sink, while the sink records deliveries into s; when run
+// returns it waits up to the grace period (less when ctx ends) for the
+// messages still queued, records the rest as undelivered, and stops the
+// sink. start is the run's start (offset 0 of every record). Without a
+// sink it is run(s).
+func (d *deliveries) serve(ctx context.Context, start time.Time, s workload.Sink, run func(workload.Sink) error) error {
+	if d == nil {
+		return run(s)
+	}
+	d.served = true
+	snk, err := sink.New(d.ln, sink.Config{Start: start, Recorder: s})
+	if err != nil {
+		_ = d.ln.Close()
+		return err
+	}
+	sinkCtx, stopSink := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSink()
+	var wg sync.WaitGroup
+	var sinkErr error
+	wg.Go(func() { sinkErr = snk.Run(sinkCtx) })
+	runErr := run(observed{s, snk})
+	if ctx.Err() == nil {
+		fmt.Fprintf(d.stderr, "attack: waiting up to %v for queued messages\n", d.grace)
+	}
+	c := snk.Drain(ctx, d.grace)
+	stopSink()
+	wg.Wait()
+	fmt.Fprintf(d.stderr, "attack: deliveries: %d accepted, %d delivered, %d expired, %d dead-lettered, %d undelivered (%d dropped by the target), %d unmatched, %d late\n",
+		c.Accepted, c.Delivered, c.Expired, c.DeadLettered, c.Undelivered+c.Dropped, c.Dropped, c.Unmatched, c.Late)
+	if sinkErr != nil {
+		sinkErr = fmt.Errorf("delivery sink: %w", sinkErr)
+	}
+	return errors.Join(runErr, sinkErr)
+}
+
+// close puts the target's old delivery URL back (bounded by
+// adminCallTimeout, also after ctx ended) and closes the listener if serve
+// never ran. A failure is a warning: the results are complete.
+func (d *deliveries) close(ctx context.Context) {
+	if d == nil || d.closed {
+		return
+	}
+	d.closed = true
+	if !d.served {
+		_ = d.ln.Close()
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), adminCallTimeout)
+	defer cancel()
+	if _, err := d.admin.DeliverTo(cctx, d.prev); err != nil {
+		fmt.Fprintf(d.stderr, "attack: warning: could not set the target's deliver_to back to %q: %v\n", d.prev, err)
+	}
+}
+
+// observed is the runner's sink, also registering each accepted message
+// (a 202 attempt) with the delivery sink.
+type observed struct {
+	workload.Sink
+	s *sink.Sink
+}
+
+// Record registers r with the delivery sink, then passes it on.
+func (o observed) Record(r *report.Result) {
+	o.s.Observe(r)
+	o.Sink.Record(r)
+}

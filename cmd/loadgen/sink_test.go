@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/target"
+	"github.com/goodput-dev/goodput/target/dep"
+)
+
+// messagesTarget serves the reference target in-process on 127.0.0.1 with
+// fast dependencies (db stalled when stall is set) until the test ends; it
+// returns the server and its API and admin URLs.
+func messagesTarget(t *testing.T, stall bool) (srv *target.Server, api, admin string) {
+	t.Helper()
+	cfg, err := target.Preset(target.PresetUnprotected)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DB.Latency = dep.Latency{Dist: "fixed", P50: dep.Duration(time.Millisecond)}
+	cfg.DB.Stall = stall
+	cfg.Messages.Consumers = 2
+	cfg.DrainTimeout = dep.Duration(time.Second)
+	if srv, err = target.New(cfg); err != nil {
+		t.Fatal(err)
+	}
+	apiLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, apiLn, adminLn) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("target: %v", err)
+		}
+	})
+	return srv, "http://" + apiLn.Addr().String(), "http://" + adminLn.Addr().String()
+}
+
+// messageBody writes a POST /api/messages body to a file.
+func messageBody(t *testing.T) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "msg.json")
+	if err := os.WriteFile(f, []byte(`{"room":"lobby","body":"hi"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// Every accepted message gets one delivery record in the results stream,
+// tied to its request, with its age; the target's delivery URL is put
+// back afterwards.
+func TestAttackSinkRecordsDeliveries(t *testing.T) {
+	srv, api, admin := messagesTarget(t, false)
+	out := filepath.Join(t.TempDir(), "r.mpk")
+	var stderr strings.Builder
+	err := run(context.Background(), []string{"attack", "--url", api + "/api/messages", "--method", "POST",
+		"--body-file", messageBody(t), "--rate", "100", "--duration", "1s", "--tenants", "3", "--quiet",
+		"--sink", "127.0.0.1:0", "--sink-grace", "10s", "--target-admin", admin, "-o", out}, io.Discard, &stderr)
+	if err != nil {
+		t.Fatalf("attack: %v\n%s", err, stderr.String())
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, rs, _ := readResults(t, f)
+	accepted := map[uint64]report.Result{}
+	for _, r := range rs {
+		if r.Final && r.Status == 202 {
+			accepted[r.RequestID] = r
+		}
+	}
+	if len(accepted) < 90 {
+		t.Fatalf("%d messages accepted, want about 100", len(accepted))
+	}
+	delivered := 0
+	for _, r := range rs {
+		if r.Attempt != 0 || r.Final {
+			continue
+		}
+		if r.Outcome != report.OutcomeDelivered {
+			t.Errorf("request %d: outcome %v, want delivered", r.RequestID, r.Outcome)
+			continue
+		}
+		req, ok := accepted[r.RequestID]
+		switch {
+		case !ok:
+			t.Errorf("delivery of request %d, which was not accepted", r.RequestID)
+		case r.Intended != req.Intended || r.Tenant != req.Tenant || r.Route != req.Route:
+			t.Errorf("delivery %+v does not carry its request's %+v", r, req)
+		case r.Age <= 0 || r.End < req.Intended+r.Age/2:
+			t.Errorf("delivery of request %d: age %v, end %v, intended %v", r.RequestID, r.Age, r.End, req.Intended)
+		}
+		delivered++
+	}
+	if delivered != len(accepted) {
+		t.Errorf("%d deliveries recorded for %d accepted messages", delivered, len(accepted))
+	}
+	if !strings.Contains(stderr.String(), "attack: delivery sink on http://127.0.0.1:") ||
+		!strings.Contains(stderr.String(), " 0 undelivered") {
+		t.Errorf("stderr:\n%s", stderr.String())
+	}
+	if got := srv.Config().Messages.Queue.DeliverTo; got != "" {
+		t.Errorf("deliver_to %q after the attack, want it put back to \"\"", got)
+	}
+}
+
+// Ctrl-C during an attack with a sink stops it cleanly: the results are
+// kept, and every message accepted so far is accounted for (here, with
+// the target's processing stalled, as undelivered).
+func TestAttackSinkInterruptedKeepsResults(t *testing.T) {
+	srv, api, admin := messagesTarget(t, true)
+	out := filepath.Join(t.TempDir(), "r.mpk")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"attack", "--url", api + "/api/messages", "--method", "POST",
+			"--body-file", messageBody(t), "--rate", "100", "--duration", "1m", "--quiet",
+			"--sink", "127.0.0.1:0", "--target-admin", admin, "-o", out}, io.Discard, io.Discard)
+	}()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(10 * time.Second)
+	for accepted(t, admin) < 20 {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatal("no 20 messages accepted within 10 s")
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("interrupted attack: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("attack did not return within 10 s of the interrupt")
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, rs, evs := readResults(t, f)
+	var ok, undelivered int
+	for _, r := range rs {
+		switch {
+		case r.Final && r.Status == 202:
+			ok++
+		case r.Attempt == 0 && !r.Final && r.Outcome == report.OutcomeUndelivered:
+			undelivered++
+		}
+	}
+	if ok < 20 || undelivered != ok {
+		t.Errorf("%d accepted, %d recorded undelivered: want every accepted message accounted for", ok, undelivered)
+	}
+	if len(evs) == 0 || evs[len(evs)-1].Kind != report.EventInterrupted {
+		t.Errorf("events %+v, want the interruption last", evs)
+	}
+	if got := srv.Config().Messages.Queue.DeliverTo; got != "" {
+		t.Errorf("deliver_to %q after the interrupted attack, want it put back", got)
+	}
+}
+
+var acceptedMetric = regexp.MustCompile(`(?m)^goodput_backlog_messages_total\{event="accepted"\} (\d+)$`)
+
+// accepted reads how many messages the target has accepted from its
+// /metrics.
+func accepted(t *testing.T, admin string) int {
+	t.Helper()
+	resp, err := http.Get(admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := acceptedMetric.FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("no accepted messages counter on /metrics")
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
+}
+
+func TestAttackSinkBadUsage(t *testing.T) {
+	srv := okServer(t)
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadAdmin := "http://" + closed.Addr().String()
+	closed.Close()
+	for _, tt := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--sink", "127.0.0.1:0"}, exitUsage, "--target-admin"},
+		{[]string{"--target-admin", srv.URL}, exitUsage, "--sink"},
+		{[]string{"--sink", "127.0.0.1:0", "--target-admin", "127.0.0.1:8081"}, exitUsage, "--target-admin"},
+		{[]string{"--sink", "127.0.0.1:0", "--target-admin", srv.URL, "--sink-grace", "-1s"}, exitUsage, "--sink-grace"},
+		{[]string{"--sink", "256.0.0.1:0", "--target-admin", srv.URL}, exitUsage, "--sink"},
+		{[]string{"--sink", "127.0.0.1:0", "--target-admin", deadAdmin}, exitRun, "deliver to"},
+	} {
+		var stderr strings.Builder
+		err := run(context.Background(), append([]string{"attack", "--url", srv.URL, "--rate", "10", "--duration", "1s", "--quiet"}, tt.args...), io.Discard, &stderr)
+		if exitOf(err) != tt.code || err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: exit %d, error %v; want exit %d naming %q", tt.args, exitOf(err), err, tt.code, tt.want)
+		}
+	}
+}
