@@ -23,6 +23,7 @@ type verdictFlags struct {
 
 // recoveryFlags holds the recovery tolerances, shared with compare.
 type recoveryFlags struct {
+	recWarmUp   time.Duration
 	recWindow   time.Duration
 	recGoodput  float64
 	recP99      float64
@@ -41,6 +42,7 @@ func addVerdictFlags(fs *pflag.FlagSet) *verdictFlags {
 
 // register adds the recovery tolerance flags to fs.
 func (r *recoveryFlags) register(fs *pflag.FlagSet) {
+	fs.DurationVar(&r.recWarmUp, "recovery-warmup", 0, "leave this much of the run's start out of the recovery baseline (default: a first phase named warm…)")
 	fs.DurationVar(&r.recWindow, "recovery-window", report.DefaultRecoveryWindow, "how long goodput and p99 must stay within tolerance to count as recovered")
 	fs.Float64Var(&r.recGoodput, "recovery-goodput", report.DefaultRecoveryGoodput, "recovered: goodput ≥ this fraction of the offered rate")
 	fs.Float64Var(&r.recP99, "recovery-p99-factor", report.DefaultRecoveryP99Factor, "recovered: p99 ≤ max(this × baseline p99, SLO)")
@@ -52,13 +54,16 @@ func (r *recoveryFlags) options() (report.RecoveryOptions, error) {
 	if r.recWindow <= 0 {
 		return report.RecoveryOptions{}, usageErrorf("--recovery-window must be positive, got %v", r.recWindow)
 	}
+	if r.recWarmUp < 0 {
+		return report.RecoveryOptions{}, usageErrorf("--recovery-warmup must not be negative, got %v", r.recWarmUp)
+	}
 	if !(r.recGoodput > 0 && r.recGoodput <= 1) {
 		return report.RecoveryOptions{}, usageErrorf("--recovery-goodput must be in (0, 1], got %v", r.recGoodput)
 	}
 	if !(r.recP99 >= 1) {
 		return report.RecoveryOptions{}, usageErrorf("--recovery-p99-factor must be ≥ 1, got %v", r.recP99)
 	}
-	return report.RecoveryOptions{Window: r.recWindow, Goodput: r.recGoodput, P99Factor: r.recP99}, nil
+	return report.RecoveryOptions{Window: r.recWindow, Goodput: r.recGoodput, P99Factor: r.recP99, WarmUp: r.recWarmUp}, nil
 }
 
 // analyzeRun adds recovery (when the run had disturbances) and the

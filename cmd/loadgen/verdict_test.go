@@ -71,6 +71,7 @@ func TestReportAssertionsRefusedBeforeReading(t *testing.T) {
 		{[]string{"--assert", "p98 < 1s"}, `unknown metric "p98" (did you mean p90 or p99?); valid metrics: goodput_ratio`},
 		{[]string{"--assert", "p99 < 250"}, "give a unit"},
 		{[]string{"--recovery-window", "0s"}, "--recovery-window must be positive"},
+		{[]string{"--recovery-warmup", "-1s"}, "--recovery-warmup must not be negative"},
 		{[]string{"--recovery-goodput", "1.5"}, "--recovery-goodput must be in (0, 1]"},
 		{[]string{"--recovery-p99-factor", "0.5"}, "--recovery-p99-factor must be ≥ 1"},
 	}
@@ -136,6 +137,19 @@ func TestReportTextShowsRecovery(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, out, "surge (5s–8s): recovered 2s after it ended")
 	assert.Contains(t, stderr, "PASS  recovery_time = 2s, want <= 2s")
+
+	// A warm-up leaves the first windows out of the baseline.
+	out, stderr, code = runCLI(t, "report", "--format", "json", "--recovery-warmup", "2s", res)
+	require.Equal(t, 0, code, stderr)
+	var m struct {
+		Recovery struct {
+			Baseline struct {
+				Windows int `json:"windows"`
+			} `json:"baseline"`
+		} `json:"recovery"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &m))
+	assert.Equal(t, 3, m.Recovery.Baseline.Windows, "windows 2-4 s before the surge at 5 s")
 
 	out, stderr, code = runCLI(t, "report", "--color", "never", "--recovery-window", "15s", "--assert", "recovered == true", res)
 	assert.Equal(t, 1, code, stderr)
