@@ -71,7 +71,7 @@ var metricList = []Metric{
 	{Name: "max", Unit: UnitDuration, Better: BetterLower, Help: "maximum latency"},
 	{Name: "mean", Unit: UnitDuration, Better: BetterLower, Help: "mean latency"},
 	{Name: "ok_ratio", Unit: UnitRatio, Better: BetterHigher, Help: "requests whose final outcome was ok ÷ requests"},
-	{Name: "shed_ratio", Unit: UnitRatio, Better: BetterLower, Help: "attempts shed by the service (429/503) ÷ attempts"},
+	{Name: "shed_ratio", Unit: UnitRatio, Help: "attempts shed by the service (429/503) ÷ attempts (shedding is a defence: goodput, not shed, says which run did better)"},
 	{Name: "error_ratio", Unit: UnitRatio, Better: BetterLower, Help: "requests that did not end ok ÷ requests"},
 	{Name: "timeout_ratio", Unit: UnitRatio, Better: BetterLower, Help: "attempts the client gave up on ÷ attempts"},
 	{Name: "retries", Unit: UnitCount, Better: BetterLower, Help: "attempts beyond the first of each request"},
