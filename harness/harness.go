@@ -154,11 +154,24 @@ func playVariant(ctx context.Context, p *prepared, r profiles.Run, opts *Options
 		}
 		fmt.Fprintf(stdout, "== variant %s%s\n", r.Name, desc)
 	}
-	svc, err := startTarget(ctx, p.scenario)
+	start := time.Now().Add(startLead)
+	var dl *deliveries
+	deliverTo := ""
+	if p.scenario.Sink.Enabled {
+		var err error
+		if dl, err = newDeliveries(start); err != nil {
+			return nil, err
+		}
+		deliverTo = dl.sink.URL()
+	}
+	if dl != nil {
+		defer dl.close() // a no-op once the run served the sink
+	}
+	svc, err := startTarget(ctx, p.scenario, deliverTo)
 	if err != nil {
 		return nil, err
 	}
-	res, playErr := p.play(ctx, svc, outDir(p.scenario, opts), opts)
+	res, playErr := p.play(ctx, svc, start, dl, outDir(p.scenario, opts), opts)
 	wasted, wastedErr := -1.0, error(nil)
 	if playErr == nil && svc.admin != "" {
 		wasted, wastedErr = wastedWork(context.WithoutCancel(ctx), svc.admin)

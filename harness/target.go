@@ -57,8 +57,9 @@ func targetConfig(s *profiles.Scenario) (target.Config, error) {
 }
 
 // startTarget starts the embedded reference target on 127.0.0.1 (free
-// ports), or checks that the scenario's URL answers.
-func startTarget(ctx context.Context, s *profiles.Scenario) (*service, error) {
+// ports), or checks that the scenario's URL answers. deliverTo is the
+// delivery sink's URL for the async messages route, when it has one.
+func startTarget(ctx context.Context, s *profiles.Scenario, deliverTo string) (*service, error) {
 	if s.Target.Embedded == nil {
 		if err := workload.Preflight(ctx, s.Target.URL, 2*time.Second); err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", ErrUnreachable, s.Target.URL, err)
@@ -68,6 +69,9 @@ func startTarget(ctx context.Context, s *profiles.Scenario) (*service, error) {
 	cfg, err := targetConfig(s)
 	if err != nil {
 		return nil, err
+	}
+	if deliverTo != "" {
+		cfg.Messages.Queue.DeliverTo = deliverTo
 	}
 	srv, err := target.New(cfg)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -17,11 +18,12 @@ import (
 	"github.com/goodput-dev/goodput/report"
 	"github.com/goodput-dev/goodput/workload"
 	"github.com/goodput-dev/goodput/workload/retry"
+	"github.com/goodput-dev/goodput/workload/sink"
 )
 
 // startLead is how far ahead of now a variant's start instant is put, so
 // the timeline and the runner share one offset 0.
-const startLead = 50 * time.Millisecond
+const startLead = 100 * time.Millisecond
 
 // played is what one variant's run left behind.
 type played struct {
@@ -92,14 +94,87 @@ func prepare(label string, s *profiles.Scenario, seed uint64) (*prepared, error)
 	return p, nil
 }
 
-// play runs one prepared variant against svc, writing its results to dir.
-func (p *prepared) play(ctx context.Context, svc *service, dir string, opts *Options) (*played, error) {
+// deliveries is the delivery sink of a run with async messages, and the
+// forwarder that passes its records to the run's stream.
+type deliveries struct {
+	sink *sink.Sink
+	fwd  *forwarder
+	ran  bool // Run was called (and has closed the listener on return)
+}
+
+// close releases the sink's listener when the run ended before the sink
+// was served.
+func (d *deliveries) close() error {
+	if d.ran {
+		return nil
+	}
+	d.ran = true
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return d.sink.Run(ctx)
+}
+
+// forwarder passes the delivery sink's records to the stream of the run
+// going on, and drops them between runs. Safe for concurrent use.
+type forwarder struct {
+	mu sync.Mutex
+	to workload.Sink
+}
+
+func (f *forwarder) set(to workload.Sink) {
+	f.mu.Lock()
+	f.to = to
+	f.mu.Unlock()
+}
+
+// Record passes r on to the run's stream.
+func (f *forwarder) Record(r *report.Result) {
+	f.mu.Lock()
+	to := f.to
+	f.mu.Unlock()
+	if to != nil {
+		to.Record(r)
+	}
+}
+
+// observed is the runner's sink for a run with async messages: every
+// record also goes to the delivery sink, which registers the accepted
+// messages (202) it is to expect.
+type observed struct {
+	workload.Sink
+	deliveries *sink.Sink
+}
+
+// Record registers r with the delivery sink and records it.
+func (o observed) Record(r *report.Result) {
+	o.deliveries.Observe(r)
+	o.Sink.Record(r)
+}
+
+// newDeliveries starts nothing: it makes the delivery sink of a run that
+// starts at start, listening on 127.0.0.1.
+func newDeliveries(start time.Time) (*deliveries, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("start the delivery sink: %w", err)
+	}
+	fwd := &forwarder{}
+	sk, err := sink.New(ln, sink.Config{Start: start, Recorder: fwd})
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("start the delivery sink: %w", err)
+	}
+	return &deliveries{sink: sk, fwd: fwd}, nil
+}
+
+// play runs one prepared variant against svc from start, writing its
+// results to dir; dl is the delivery sink when the run has async messages.
+func (p *prepared) play(ctx context.Context, svc *service, start time.Time, dl *deliveries, dir string, opts *Options) (*played, error) {
 	s := p.scenario
 	sched, err := workload.NewSchedule(p.phases...)
 	if err != nil {
 		return nil, &ConfigError{fmt.Errorf("phases: %w", err)}
 	}
-	start := time.Now().Add(startLead)
 	client := workload.NewHTTPClient(workload.ClientOptions{Connections: s.Client.Connections, HTTP2: s.Client.HTTP2})
 	defer client.CloseIdleConnections()
 	runner, err := workload.New(workload.Config{
@@ -166,10 +241,31 @@ func (p *prepared) play(ctx context.Context, svc *service, dir string, opts *Opt
 			pr := workload.Progress{W: opts.Progress, Terminal: opts.Terminal, Total: sched.Duration(), Runner: runner, Live: live}
 			wg.Go(func() { pr.Run(progCtx) })
 		}
-		runErr := runner.Run(ctx, sink)
+		runSink := sink
+		sinkCtx, stopSink := context.WithCancel(context.WithoutCancel(ctx))
+		var sinkErr error
+		if dl != nil {
+			dl.fwd.set(sink)
+			dl.ran = true
+			runSink = observed{Sink: sink, deliveries: dl.sink}
+			wg.Go(func() { sinkErr = dl.sink.Run(sinkCtx) })
+		}
+		runErr := runner.Run(ctx, runSink)
+		if dl != nil {
+			// Wait for the messages still queued (not when interrupted),
+			// then record the missing ones as undelivered.
+			dl.sink.Drain(ctx, s.Sink.Drain)
+		}
+		stopSink()
 		stopTL()
 		stopProg()
 		wg.Wait()
+		if dl != nil {
+			dl.fwd.set(nil)
+		}
+		if sinkErr != nil {
+			return fmt.Errorf("delivery sink: %w", sinkErr)
+		}
 		if runErr != nil && ctx.Err() != nil {
 			out.interrupted = true
 			at := runner.Elapsed()

@@ -52,7 +52,7 @@ type Scenario struct {
 	Assert []Assertion `yaml:"assert"`
 	// Which reports to write, and where.
 	Report Report `yaml:"report"`
-	// The delivery sink for async messages (the backlog lessons).
+	// The delivery sink for async messages (the backlog lesson).
 	Sink Sink `yaml:"sink"`
 	// Named sets of overrides: the scenario runs once per variant, in this
 	// order, each on a fresh target, and ends with a comparison. Empty: one
@@ -95,8 +95,8 @@ type Embedded struct {
 	// (every defence on).
 	Preset Preset `yaml:"preset"`
 	// Reference target configuration fields set on top of the preset, in
-	// the form `target --print-config` prints (e.g. `deps: {db: {pool:
-	// 8}}`). Checked against the target's own schema when the run starts.
+	// the form `target --print-config` prints (e.g. `db: {pool: 8}`).
+	// Checked against the target's own schema when the run starts.
 	Overrides Raw `yaml:"overrides"`
 }
 
@@ -346,12 +346,15 @@ type Report struct {
 	JUnit string `yaml:"junit"`
 }
 
-// Sink configures the delivery sink that async messages are delivered to
-// (the backlog lessons).
+// Sink configures loadgen's delivery sink, for the async messages route of
+// the embedded target (POST /api/messages): its consumers deliver each
+// message to the sink, which records how old it was on arrival.
 type Sink struct {
-	// Start the sink; the reference target delivers async messages to it.
+	// Start the sink and point the embedded target's deliveries
+	// (messages.queue.deliver_to) at it.
 	Enabled bool `yaml:"enabled"`
-	// How long to wait after the last phase for messages still queued.
+	// How long to wait after the last phase for messages still queued;
+	// the ones that have not arrived by then are recorded as undelivered.
 	// Default 5s.
 	Drain time.Duration `yaml:"drain"`
 }

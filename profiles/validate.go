@@ -234,6 +234,9 @@ func (s *Scenario) checkTarget(c *checker) {
 	if t.Embedded != nil && t.Embedded.Preset == "" {
 		c.errorf("target.embedded.preset", "required: %s", Preset("").syntax())
 	}
+	if s.Sink.Enabled && t.Embedded == nil {
+		c.errorf("sink.enabled", "the delivery sink needs target.embedded (the reference target delivers to it)")
+	}
 }
 
 func checkURL(c *checker, path, raw string) {
