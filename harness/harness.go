@@ -171,6 +171,11 @@ func playVariant(ctx context.Context, p *prepared, r profiles.Run, opts *Options
 	if err != nil {
 		return nil, err
 	}
+	if usesProxy(p.scenario) {
+		if svc.proxy, err = startProxy(ctx, svc, p.seed); err != nil {
+			return nil, errors.Join(err, svc.stop())
+		}
+	}
 	res, playErr := p.play(ctx, svc, start, dl, outDir(p.scenario, opts), opts)
 	wasted, wastedErr := -1.0, error(nil)
 	if playErr == nil && svc.admin != "" {

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/goodput-dev/goodput/faults"
+	"github.com/goodput-dev/goodput/faults/proxy"
 	"github.com/goodput-dev/goodput/profiles"
 	"github.com/goodput-dev/goodput/target"
 	"github.com/goodput-dev/goodput/workload"
@@ -29,11 +31,13 @@ type ConfigError struct{ Err error }
 func (e *ConfigError) Error() string { return e.Err.Error() }
 func (e *ConfigError) Unwrap() error { return e.Err }
 
-// service is the target of one variant: its API base URL, and for the
-// reference target its admin URL and a way to stop it.
+// service is the target of one variant: the base URL the load is sent
+// to, the reference target's admin URL, the fault proxy's injector when
+// one is in front, and a way to stop it all.
 type service struct {
 	url   string
-	admin string // "" when the target has no known admin API
+	admin string         // "" when the target has no known admin API
+	proxy faults.Injector // nil without a fault proxy
 	stop  func() error
 }
 
@@ -105,6 +109,9 @@ func startTarget(ctx context.Context, s *profiles.Scenario, deliverTo string) (*
 // admin API (when known) and the load.
 func injectors(svc *service, load *faults.LoadInjector) faults.Injectors {
 	in := faults.Injectors{Load: load}
+	if svc.proxy != nil {
+		in.Proxies = map[string]faults.Injector{proxyName: svc.proxy}
+	}
 	if svc.admin != "" {
 		in.Target = &faults.TargetInjector{Admin: &faults.AdminClient{BaseURL: svc.admin}}
 	}
@@ -151,4 +158,51 @@ func wastedWork(ctx context.Context, admin string) (float64, error) {
 		return 0, fmt.Errorf("read wasted work: %w", err)
 	}
 	return total, nil
+}
+
+// proxyName is the fault target that means "the fault proxy in front of
+// the target".
+const proxyName = "proxy"
+
+// usesProxy reports whether a fault of s acts through the fault proxy.
+func usesProxy(s *profiles.Scenario) bool {
+	for _, f := range s.Faults {
+		if f.Target == proxyName {
+			return true
+		}
+	}
+	return false
+}
+
+// startProxy puts a fault proxy in front of svc, on 127.0.0.1, and makes
+// it the service the load is sent to: svc.url becomes the proxy's, and the
+// returned injector applies the timeline's proxy faults in process.
+func startProxy(ctx context.Context, svc *service, seed uint64) (faults.Injector, error) {
+	up, err := url.Parse(svc.url)
+	if err != nil {
+		return nil, fmt.Errorf("fault proxy: upstream %s: %w", svc.url, err)
+	}
+	p, err := proxy.New(proxy.Config{Upstream: up, Seed: seed})
+	if err != nil {
+		return nil, fmt.Errorf("fault proxy: %w", err)
+	}
+	data, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("fault proxy: %w", err)
+	}
+	control, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		data.Close()
+		return nil, fmt.Errorf("fault proxy: %w", err)
+	}
+	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	go func() { done <- p.Serve(pctx, data, control) }()
+	stopTarget := svc.stop
+	svc.url = "http://" + data.Addr().String()
+	svc.stop = func() error {
+		cancel()
+		return errors.Join(<-done, stopTarget())
+	}
+	return &proxy.Injector{Proxy: p}, nil
 }
