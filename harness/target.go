@@ -36,7 +36,7 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 // one is in front, and a way to stop it all.
 type service struct {
 	url   string
-	admin string         // "" when the target has no known admin API
+	admin string          // "" when the target has no known admin API
 	proxy faults.Injector // nil without a fault proxy
 	stop  func() error
 }
