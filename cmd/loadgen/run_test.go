@@ -1,11 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/goodput-dev/goodput/faults"
+	"github.com/goodput-dev/goodput/target"
 )
 
 func TestProfilesListsBuiltins(t *testing.T) {
@@ -81,5 +87,72 @@ func TestRunUnreachableExits3(t *testing.T) {
 	_, stderr, code := runCLI(t, "run", path, "--quiet", "--out", t.TempDir())
 	if code != 3 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, "target unreachable") {
 		t.Errorf("exit %d, stderr %q; want exit 3 and one line", code, stderr)
+	}
+}
+
+// TestRunInterruptedExits3 interrupts "loadgen run" (as Ctrl-C does, by
+// ending its context) while a fault is in place on a reference target:
+// exit 3, the partial report written, the dependency restored.
+func TestRunInterruptedExits3(t *testing.T) {
+	cfg, err := target.Preset(target.PresetUnprotected)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := target.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srvCtx, stopSrv := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(srvCtx, api, admin) }()
+	defer func() {
+		stopSrv()
+		if err := <-served; err != nil {
+			t.Errorf("target: %v", err)
+		}
+	}()
+	adminURL := "http://" + admin.Addr().String()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "slow.yaml")
+	profile := "target: {url: \"http://" + api.Addr().String() + "\", admin: \"" + adminURL + "\"}\n" +
+		"requests: [{name: items, path: /api/items/1}]\n" +
+		"phases: [{name: steady, duration: 30s, rate: 20}]\n" +
+		"faults: [{name: slow-db, kind: delay, target: db, at: 100ms, for: 20s, delay: 30ms}]\n" +
+		"report: {formats: [text, json]}\n"
+	if err := os.WriteFile(path, []byte(profile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	client := &faults.AdminClient{BaseURL: adminURL}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for ctx.Err() == nil {
+			if c, err := client.Dep(ctx, "db"); err == nil && c.AddLatency > 0 {
+				break
+			}
+			wait, stop := context.WithTimeout(ctx, 20*time.Millisecond)
+			<-wait.Done()
+			stop()
+		}
+		cancel()
+	}()
+	var stdout, stderr bytes.Buffer
+	code := exitCode(run(ctx, []string{"run", path, "--quiet", "--out", dir}, &stdout, &stderr), &stderr)
+	if code != 3 || !strings.Contains(stderr.String(), "interrupted") {
+		t.Errorf("exit %d, stderr %q; want exit 3 and interrupted", code, stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "report.json")); err != nil {
+		t.Errorf("partial report not written: %v", err)
+	}
+	if c, err := client.Dep(context.Background(), "db"); err != nil || c.AddLatency != 0 {
+		t.Errorf("db after the run: %+v, %v; want add_latency restored to 0", c, err)
 	}
 }
