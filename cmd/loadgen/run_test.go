@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -90,10 +93,13 @@ func TestRunUnreachableExits3(t *testing.T) {
 	}
 }
 
-// TestRunInterruptedExits3 interrupts "loadgen run" (as Ctrl-C does, by
-// ending its context) while a fault is in place on a reference target:
-// exit 3, the partial report written, the dependency restored.
+// TestRunInterruptedExits3 interrupts the loadgen binary with SIGINT while
+// "loadgen run" has a fault in place on a reference target: exit 3, the
+// partial report written, the dependency restored.
 func TestRunInterruptedExits3(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a real process")
+	}
 	cfg, err := target.Preset(target.PresetUnprotected)
 	if err != nil {
 		t.Fatal(err)
@@ -130,24 +136,33 @@ func TestRunInterruptedExits3(t *testing.T) {
 	if err := os.WriteFile(path, []byte(profile), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	client := &faults.AdminClient{BaseURL: adminURL}
-	ctx, cancel := context.WithCancel(context.Background())
+	// The real binary, interrupted by SIGINT as Ctrl-C does, once the
+	// fault is in place.
+	loadgen, _ := binaries(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	go func() {
-		for ctx.Err() == nil {
-			if c, err := client.Dep(ctx, "db"); err == nil && c.AddLatency > 0 {
-				break
-			}
-			wait, stop := context.WithTimeout(ctx, 20*time.Millisecond)
-			<-wait.Done()
-			stop()
-		}
-		cancel()
-	}()
+	cmd := exec.CommandContext(ctx, loadgen, "run", path, "--quiet", "--out", dir)
 	var stdout, stderr bytes.Buffer
-	code := exitCode(run(ctx, []string{"run", path, "--quiet", "--out", dir}, &stdout, &stderr), &stderr)
-	if code != 3 || !strings.Contains(stderr.String(), "interrupted") {
-		t.Errorf("exit %d, stderr %q; want exit 3 and interrupted", code, stderr.String())
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	client := &faults.AdminClient{BaseURL: adminURL}
+	for ctx.Err() == nil {
+		if c, err := client.Dep(ctx, "db"); err == nil && c.AddLatency > 0 {
+			break
+		}
+		wait, stop := context.WithTimeout(ctx, 20*time.Millisecond)
+		<-wait.Done()
+		stop()
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	var exitErr *exec.ExitError
+	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 3 || !strings.Contains(stderr.String(), "interrupted") {
+		t.Errorf("loadgen run: %v, stderr %q; want exit 3 and interrupted", err, stderr.String())
 	}
 	if _, err := os.Stat(filepath.Join(dir, "report.json")); err != nil {
 		t.Errorf("partial report not written: %v", err)
