@@ -22,7 +22,8 @@ type messagesSummary struct {
 	Requests  int64            `json:"requests"`
 	Outcomes  map[string]int64 `json:"outcomes"`
 	Generator struct {
-		Dropped int64 `json:"dropped"`
+		LagP99MS float64 `json:"lag_p99_ms"`
+		Dropped  int64   `json:"dropped"`
 	} `json:"generator"`
 	Delivery *struct {
 		Delivered    int64   `json:"delivered"`
@@ -67,7 +68,7 @@ func TestEndToEndMessageBacklog(t *testing.T) {
 		} {
 			t.Run(v.name, func(t *testing.T) {
 				t.Parallel()
-				s := attackMessages(t, body, v.args...)
+				s := measureMessages(t, v.name, body, v.args...)
 				mu.Lock()
 				defer mu.Unlock()
 				results[v.name] = s
@@ -94,7 +95,6 @@ func TestEndToEndMessageBacklog(t *testing.T) {
 		a := d.AgeMS
 		assert.True(t, 0 < a.P50 && a.P50 <= a.P90 && a.P90 <= a.P99 && a.P99 <= a.Max, "%s: age percentiles present and ordered: %+v", name, a)
 		assert.GreaterOrEqual(t, d.LatencyMS.P50, a.P50*0.9, "%s: latency from intended start includes the age", name)
-		assert.Less(t, phase(name, 0).P99, 200.0, "%s: before the surge, messages are delivered at once", name)
 	}
 
 	fifoAfter := phase("fifo", 2)
@@ -110,6 +110,38 @@ func TestEndToEndMessageBacklog(t *testing.T) {
 	ttl := results["fifo-ttl"]
 	assert.Positive(t, ttl.Delivery.Expired, "TTL: the backlog is shed as expired")
 	assert.Less(t, phase("fifo-ttl", 2).P99, 1000.0, "TTL: no delivered message older than about the TTL")
+}
+
+// Above these, the machine (shared with other tests) is too busy for the
+// experiment to measure the queue discipline: the generator lags its
+// schedule so much that the surge loses its shape, or the consumer is
+// slow before any surge. Ages are read from the target's clock, so a
+// smaller lag does not distort them.
+const (
+	busyLagMs      = 250.0
+	busyBeforeP99  = 100.0
+	measureRetries = 2
+)
+
+// measureMessages runs attackMessages on a fresh target until the machine
+// was quiet enough, at most measureRetries times, and fails saying so when
+// it never was: that is not a verdict on the queues.
+func measureMessages(t *testing.T, name, body string, targetArgs ...string) messagesSummary {
+	t.Helper()
+	var lag, before float64
+	for attempt := 1; attempt <= measureRetries; attempt++ {
+		s := attackMessages(t, body, targetArgs...)
+		lag, before = s.Generator.LagP99MS, 0
+		if len(s.Phases) > 0 && s.Phases[0].DeliveryAgeMS != nil {
+			before = s.Phases[0].DeliveryAgeMS.P99
+		}
+		if lag <= busyLagMs && before <= busyBeforeP99 {
+			return s
+		}
+		t.Logf("%s: attempt %d: generator lag p99 %.0f ms, age p99 before the surge %.0f ms: the machine is too busy, measuring again", name, attempt, lag, before)
+	}
+	t.Fatalf("%s: the machine stayed too busy to measure (generator lag p99 %.0f ms, age p99 before the surge %.0f ms)", name, lag, before)
+	return messagesSummary{}
 }
 
 // attackMessages starts a target with one consumer at 10 ms a message and
