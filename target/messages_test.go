@@ -248,3 +248,43 @@ func TestMessagesConfigValidate(t *testing.T) {
 		assert.ErrorContains(t, err, field)
 	}
 }
+
+// BenchmarkMessagesAccept is POST /api/messages through the protected
+// preset's defences into its shuffle-sharded queues, with consumers running
+// (processing nothing, delivering nowhere) so the queues do not fill.
+func BenchmarkMessagesAccept(b *testing.B) {
+	cfg, err := Preset(PresetProtected)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.Throttle.Rate, cfg.Throttle.Burst = 1e9, 1e9
+	cfg.Messages.Process = processNone
+	cfg.Messages.Queue.BackpressureDepth = 0
+	s, err := New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.RunConsumers(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			b.Error(err)
+		}
+	}()
+	h := s.Handler()
+	body := `{"room":"lobby","body":"hello"}`
+	tenants := []string{"acme", "globex", "initech", "umbrella"}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		req := httptest.NewRequest(http.MethodPost, "/api/messages", strings.NewReader(body))
+		req.Header.Set("X-Timeout-Ms", "1000")
+		req.Header.Set("X-Tenant", tenants[i%len(tenants)])
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusAccepted {
+			b.Fatalf("status %d, want 202: %s", w.Code, w.Body)
+		}
+	}
+}
