@@ -56,7 +56,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := workload.Preflight(ctx, cf.url, preflightTimeout); err != nil {
 		return runErrorf("attack: %v", err)
 	}
-	del, err := sf.open(ctx, stderr)
+	del, err := sf.open(ctx, cfg.Shard, stderr)
 	if err != nil {
 		return err
 	}

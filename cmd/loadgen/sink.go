@@ -57,8 +57,9 @@ type deliveries struct {
 }
 
 // open checks the flags, listens on --sink and points the target at it;
-// nil without --sink.
-func (f *sinkFlags) open(ctx context.Context, stderr io.Writer) (*deliveries, error) {
+// nil without --sink. A sharded run cannot have a sink: the target
+// delivers to one URL, so every shard's sink would take the others'.
+func (f *sinkFlags) open(ctx context.Context, shard workload.Shard, stderr io.Writer) (*deliveries, error) {
 	if f.addr == "" {
 		if f.admin != "" {
 			return nil, usageErrorf("attack: --target-admin is only used with --sink")
@@ -70,6 +71,9 @@ func (f *sinkFlags) open(ctx context.Context, stderr io.Writer) (*deliveries, er
 	}
 	if u, err := url.Parse(f.admin); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, usageErrorf("attack: --target-admin: %q, want an http:// or https:// URL", f.admin)
+	}
+	if shard.N() > 1 {
+		return nil, usageErrorf("attack: --sink with shard %s: the target delivers to one URL, so run async load unsharded", shard)
 	}
 	if f.grace < 0 {
 		return nil, usageErrorf("attack: --sink-grace: %v, want ≥ 0", f.grace)

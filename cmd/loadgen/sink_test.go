@@ -223,6 +223,7 @@ func TestAttackSinkBadUsage(t *testing.T) {
 		{[]string{"--sink", "127.0.0.1:0", "--target-admin", "127.0.0.1:8081"}, exitUsage, "--target-admin"},
 		{[]string{"--sink", "127.0.0.1:0", "--target-admin", srv.URL, "--sink-grace", "-1s"}, exitUsage, "--sink-grace"},
 		{[]string{"--sink", "256.0.0.1:0", "--target-admin", srv.URL}, exitUsage, "--sink"},
+		{[]string{"--sink", "127.0.0.1:0", "--target-admin", srv.URL, "--shard", "1/2"}, exitUsage, "unsharded"},
 		{[]string{"--sink", "127.0.0.1:0", "--target-admin", deadAdmin}, exitRun, "deliver to"},
 	} {
 		var stderr strings.Builder
