@@ -11,6 +11,7 @@
 //	GET  /api/items?page_size=&page_token=&filter=     budgeted scan, signed continuation tokens
 //	POST /api/jobs {"chunks": N} + Idempotency-Key     chunked job with a checkpoint per chunk
 //	GET  /api/jobs/{id}                                a job's progress
+//	POST /api/messages {"tenant","room","body"}        async: 202 and queued (target/backlog), 429 under backpressure
 //	GET  /healthz                                      liveness, behind no defence
 //
 // Every answer carries Server-Timing: queue;dur=… (admission, bulkhead,
@@ -26,9 +27,14 @@
 // concurrency, FIFO waits on the dependency pools, no deadline checks, work
 // finished for clients who left); Preset("protected") turns them on.
 //
+// Messages POSTed to /api/messages are taken by a fixed pool of consumers
+// (run by Serve) that call a dependency for each one and POST it to the
+// configured delivery URL (Config.Messages; docs/backlog.md).
+//
 // Admin routes (admin listener, loopback unless an admin token is set):
 // GET/PUT /admin/config (live, validated, atomic), GET /admin/deps,
-// GET/PUT /admin/deps/{name} (the hook fault injectors use), /metrics
+// GET/PUT /admin/deps/{name} (the hook fault injectors use),
+// GET/PUT/PATCH /admin/backlog (the message queues, live), /metrics
 // (Prometheus) and /debug/pprof.
 //
 // Embedding (as loadgen run does):
@@ -41,5 +47,5 @@
 //	go srv.Serve(ctx, api, admin) // returns after draining when ctx ends
 //
 // The package leaves out TLS, authentication of API calls and persistence:
-// jobs and page-token keys live as long as the process.
+// jobs, queued messages and page-token keys live as long as the process.
 package target
