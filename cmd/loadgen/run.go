@@ -19,7 +19,7 @@ const runExamples = `  # the demo: surge-recovery, unprotected vs protected, abo
   loadgen run
 
   # a built-in profile, one variant, shortened, reports into ./ci-out
-  loadgen run retry-storm --variant unprotected --short --out ci-out
+  loadgen run retry-storm --variant no-budget --variant retry-budget --short --out ci-out
 
   # your own profile with overrides, printing what would run
   loadgen run my-scenario.yaml --set phases.surge.rate=900 --set client.max_attempts=3 --dry-run
