@@ -260,3 +260,29 @@ func TestAttackShardFromTheEnvironmentAndStartAt(t *testing.T) {
 		t.Fatalf("JOB_COMPLETION_INDEX without --shards: %v", err)
 	}
 }
+
+func TestAttackWireHeaderRenamesTheContractHeaders(t *testing.T) {
+	var seen atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Correlation-Id") != "" && r.Header.Get("X-Request-Id") == "" &&
+			r.Header.Get("Grpc-Timeout-Ms") != "" && r.Header.Get("X-Timeout-Ms") == "" {
+			seen.Add(1)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"attack", "--url", srv.URL, "--rate", "50", "--duration", "200ms", "--quiet",
+		"--wire-header", "request-id=X-Correlation-Id", "--wire-header", "timeout-ms=Grpc-Timeout-Ms", "-o", filepath.Join(t.TempDir(), "r.mpk")},
+		&stdout, &stderr)
+	if err != nil {
+		t.Fatalf("attack: %v\n%s", err, stderr.String())
+	}
+	if got := seen.Load(); got != 10 {
+		t.Errorf("%d of 10 requests carried the renamed headers (and not the defaults)", got)
+	}
+
+	err = run(context.Background(), []string{"attack", "--url", srv.URL, "--wire-header", "trace=X-Trace"}, &stdout, &stderr)
+	if exitOf(err) != exitUsage || !strings.Contains(err.Error(), "--wire-header") || !strings.Contains(err.Error(), "request-id") {
+		t.Errorf("unknown role: got %v, want a usage error naming the flag and the valid roles", err)
+	}
+}

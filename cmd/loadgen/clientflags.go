@@ -53,6 +53,7 @@ type clientFlags struct {
 	http2       bool
 	insecure    bool
 	seed        uint64
+	wireHeaders []string
 
 	shard   string
 	shards  int
@@ -90,11 +91,40 @@ func addClientFlags(fs *pflag.FlagSet) *clientFlags {
 	fs.IntVar(&c.connections, "connections", 1000, "connection pool size per host")
 	fs.BoolVar(&c.http2, "http2", false, "speak HTTP/2 (h2c for http://, TLS for https://)")
 	fs.BoolVar(&c.insecure, "insecure", false, "skip TLS certificate verification")
+	fs.StringArrayVar(&c.wireHeaders, "wire-header", nil, "rename a wire-contract header ROLE=NAME (repeatable); roles: request-id, attempt, timeout-ms, tenant, priority")
 	fs.Uint64Var(&c.seed, "seed", 0, "seed of every random choice (default: random, printed and recorded)")
 	fs.StringVar(&c.shard, "shard", "", "this generator's shard I/N of a sharded run (default: JOB_COMPLETION_INDEX with --shards)")
 	fs.IntVar(&c.shards, "shards", 0, "shard count when the index comes from JOB_COMPLETION_INDEX")
 	fs.StringVar(&c.startAt, "start-at", "", "start the schedule at this instant: RFC 3339, or +DURATION from now")
 	return c
+}
+
+// parseWireHeaders reads --wire-header ROLE=NAME values into the header
+// names the runner sends; roles not named keep their defaults.
+func parseWireHeaders(specs []string) (workload.WireHeaders, error) {
+	var w workload.WireHeaders
+	for _, spec := range specs {
+		role, name, ok := strings.Cut(spec, "=")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" {
+			return w, fmt.Errorf("%q: want ROLE=NAME, e.g. request-id=X-Correlation-Id", spec)
+		}
+		switch strings.TrimSpace(role) {
+		case "request-id":
+			w.RequestID = name
+		case "attempt":
+			w.Attempt = name
+		case "timeout-ms":
+			w.TimeoutMs = name
+		case "tenant":
+			w.Tenant = name
+		case "priority":
+			w.Priority = name
+		default:
+			return w, fmt.Errorf("%q: unknown role %q (valid: request-id, attempt, timeout-ms, tenant, priority)", spec, role)
+		}
+	}
+	return w, nil
 }
 
 // flagErr is a usage error naming the flag.
@@ -314,6 +344,9 @@ func (c *clientFlags) workloadConfig(fs *pflag.FlagSet) (workload.Config, error)
 		MaxInFlight: c.maxInflight,
 		HTTP:        workload.ClientOptions{Connections: c.connections, HTTP2: c.http2, Insecure: c.insecure},
 		Start:       start,
+	}
+	if cfg.Headers, err = parseWireHeaders(c.wireHeaders); err != nil {
+		return cfg, flagErr("wire-header", err)
 	}
 	if _, err := workload.New(cfg); err != nil {
 		return cfg, usageErrorf("%v", err)
