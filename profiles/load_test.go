@@ -234,3 +234,14 @@ func TestOpenUnknown(t *testing.T) {
 		t.Errorf("Open(surge-recovry) = %v", err)
 	}
 }
+
+// TestUnknownMetric checks that an assertion's metric is checked against
+// the report package's list (which grows), with a did-you-mean.
+func TestUnknownMetric(t *testing.T) {
+	got := loadErr(t, "testdata/valid.yaml", Options{Set: []string{"assert=[goodput_ration >= 0.9]"}})
+	for _, want := range []string{"--set assert=[goodput_ration >= 0.9]: assert[0]: ", `unknown metric "goodput_ration"`, "goodput_ratio"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("error %q lacks %q", got, want)
+		}
+	}
+}
