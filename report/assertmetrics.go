@@ -79,6 +79,14 @@ var metricList = []Metric{
 	{Name: "wasted_work", Unit: UnitCount, Better: BetterLower, Help: "work the target finished for clients that had given up (when it reports it)"},
 	{Name: "dropped", Unit: UnitCount, Better: BetterLower, Help: "requests the generator could not start (in-flight cap)"},
 	{Name: "lag_p99", Unit: UnitDuration, Better: BetterLower, Help: "p99 of attempt start − intended start (generator lag)"},
+	{Name: "delivery_age_p50", Unit: UnitDuration, Better: BetterLower, Help: "median age of async messages at delivery (delivery − enqueue, by the service's clock)"},
+	{Name: "delivery_age_p99", Unit: UnitDuration, Better: BetterLower, Help: "99th percentile age of async messages at delivery"},
+	{Name: "delivery_age_max", Unit: UnitDuration, Better: BetterLower, Help: "oldest async message at delivery"},
+	{Name: "delivered", Unit: UnitCount, RunOnly: true, Help: "async messages that reached the delivery sink"},
+	{Name: "expired", Unit: UnitCount, Better: BetterLower, RunOnly: true, Help: "async messages dropped by the service's TTL"},
+	{Name: "dead_lettered", Unit: UnitCount, RunOnly: true, Help: "async messages moved to the dead-letter queue"},
+	{Name: "undelivered", Unit: UnitCount, Better: BetterLower, RunOnly: true, Help: "accepted async messages that never arrived before the run and its drain grace ended"},
+	{Name: "drain_time", Unit: UnitDuration, Better: BetterLower, RunOnly: true, Help: "from the end of the load to the last async delivery; not measured when messages were left undelivered (the backlog did not drain)"},
 	{Name: "recovered", Unit: UnitBool, Better: BetterHigher, RunOnly: true, Help: "the service recovered from every disturbance"},
 	{Name: "recovery_time", Unit: UnitDuration, Better: BetterLower, RunOnly: true, Help: "longest time from a disturbance's end to sustained recovery"},
 	{Name: "metastable", Unit: UnitBool, Better: BetterLower, RunOnly: true, Help: "the trigger ended but the service stayed collapsed until the end"},
@@ -153,6 +161,9 @@ func formatSeconds(s float64) string {
 // FiguresOf returns the metrics of the whole run s: its totals, latency
 // percentiles, outcome ratios, and, when analysed, recovery and tipping
 // point. recovery_time is left out when the service did not recover.
+// Delivery metrics are present only when the run had async records (a
+// delivery sink's): the ages only when a message was delivered, and
+// drain_time only when none was left undelivered.
 func FiguresOf(s *Summary) Figures {
 	f := Figures{
 		"goodput_ratio":  s.GoodputRatio,
@@ -178,11 +189,25 @@ func FiguresOf(s *Summary) Figures {
 	if tp := s.TippingPoint; tp != nil && tp.Found {
 		f["tipping_point"] = tp.OfferedRPS
 	}
+	if d := s.Delivery; d != nil {
+		f["delivered"] = float64(d.Delivered)
+		f["expired"] = float64(d.Expired)
+		f["dead_lettered"] = float64(d.DeadLettered)
+		f["undelivered"] = float64(d.Undelivered)
+		if d.Undelivered == 0 {
+			f["drain_time"] = d.DrainS
+		}
+		if d.Delivered > 0 {
+			f.setDeliveryAge(d.AgeMs)
+		}
+	}
 	return f
 }
 
 // PhaseFigures returns the metrics of each phase of s, by phase name (the
-// first phase of a name wins when names repeat).
+// first phase of a name wins when names repeat). A phase has the delivery
+// ages of its requests' messages when one was delivered; the delivery
+// counts and drain_time are of the whole run only.
 func PhaseFigures(s *Summary) map[string]Figures {
 	out := make(map[string]Figures, len(s.Phases))
 	for _, p := range s.Phases {
@@ -203,6 +228,9 @@ func PhaseFigures(s *Summary) map[string]Figures {
 		f.SetDuration("lag_p99", durFromMs(p.Generator.LagP99Ms))
 		f.setLatency(p.Latency)
 		f.setOutcomes(p.Requests, p.Attempts, p.Outcomes, p.AttemptOutcomes)
+		if p.DeliveryAgeMs != nil {
+			f.setDeliveryAge(*p.DeliveryAgeMs)
+		}
 		out[p.Name] = f
 	}
 	return out
@@ -215,6 +243,13 @@ func (f Figures) setLatency(l Latency) {
 	f.SetDuration("p999", durFromMs(l.P999))
 	f.SetDuration("max", durFromMs(l.Max))
 	f.SetDuration("mean", durFromMs(l.Mean))
+}
+
+// setDeliveryAge records the age percentiles of delivered async messages.
+func (f Figures) setDeliveryAge(l Latency) {
+	f.SetDuration("delivery_age_p50", durFromMs(l.P50))
+	f.SetDuration("delivery_age_p99", durFromMs(l.P99))
+	f.SetDuration("delivery_age_max", durFromMs(l.Max))
 }
 
 // setOutcomes derives the outcome ratios and the retry count. Requests
