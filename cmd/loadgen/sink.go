@@ -128,8 +128,8 @@ func (d *deliveries) serve(ctx context.Context, start time.Time, s workload.Sink
 	c := snk.Drain(ctx, d.grace)
 	stopSink()
 	wg.Wait()
-	fmt.Fprintf(d.stderr, "attack: deliveries: %d accepted, %d delivered, %d expired, %d dead-lettered, %d undelivered (%d dropped by the target), %d unmatched, %d late\n",
-		c.Accepted, c.Delivered, c.Expired, c.DeadLettered, c.Undelivered+c.Dropped, c.Dropped, c.Unmatched, c.Late)
+	fmt.Fprintf(d.stderr, "attack: deliveries: %d accepted, %d delivered, %d expired, %d dead-lettered, %d undelivered (%d dropped by the target), %d unmatched, %d late, %d stale (enqueued before this run, not counted)\n",
+		c.Accepted, c.Delivered, c.Expired, c.DeadLettered, c.Undelivered+c.Dropped, c.Dropped, c.Unmatched, c.Late, c.Stale)
 	if sinkErr != nil {
 		sinkErr = fmt.Errorf("delivery sink: %w", sinkErr)
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goodput-dev/goodput/faults"
 	"github.com/goodput-dev/goodput/report"
 	"github.com/goodput-dev/goodput/target"
 	"github.com/goodput-dev/goodput/target/dep"
@@ -231,5 +232,86 @@ func TestAttackSinkBadUsage(t *testing.T) {
 		if exitOf(err) != tt.code || err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%v: exit %d, error %v; want exit %d naming %q", tt.args, exitOf(err), err, tt.code, tt.want)
 		}
+	}
+}
+
+var staleLine = regexp.MustCompile(`attack: deliveries: (\d+) accepted, (\d+) delivered, .* (\d+) undelivered .* (\d+) unmatched, \d+ late, (\d+) stale`)
+
+// TestAttackSinkIgnoresTheLastRunsBacklog is the regression test of an
+// attack counting messages an earlier attack left queued on the target as
+// its own: their request ids restart at 1, so each settled one of the new
+// run's messages. The first attack leaves its messages behind a stalled
+// database; the second lifts the stall once the target delivers to its
+// sink, receives both backlogs, and records only its own.
+func TestAttackSinkIgnoresTheLastRunsBacklog(t *testing.T) {
+	srv, api, admin := messagesTarget(t, true)
+	body := messageBody(t)
+	attack := func(ctx context.Context, out, grace string, stderr io.Writer) error {
+		return run(ctx, []string{"attack", "--url", api + "/api/messages", "--method", "POST",
+			"--body-file", body, "--rate", "50", "--duration", "400ms", "--quiet",
+			"--sink", "127.0.0.1:0", "--sink-grace", grace, "--target-admin", admin, "-o", out}, io.Discard, stderr)
+	}
+	var first strings.Builder
+	if err := attack(context.Background(), filepath.Join(t.TempDir(), "first.mpk"), "0s", &first); err != nil {
+		t.Fatalf("first attack: %v\n%s", err, first.String())
+	}
+	m := staleLine.FindStringSubmatch(first.String())
+	if m == nil || m[1] == "0" || m[2] != "0" {
+		t.Fatalf("first attack: want messages accepted and none delivered (stalled):\n%s", first.String())
+	}
+	left, _ := strconv.Atoi(m[1])
+
+	out := filepath.Join(t.TempDir(), "second.mpk")
+	var second strings.Builder
+	done := make(chan error, 1)
+	go func() { done <- attack(context.Background(), out, "20s", &second) }()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(10 * time.Second)
+	for srv.Config().Messages.Queue.DeliverTo == "" {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatal("the second attack did not point the target at its sink within 10 s")
+		}
+	}
+	ac := &faults.AdminClient{BaseURL: admin}
+	db, err := ac.Dep(context.Background(), "db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Stall = false
+	if _, err := ac.PutDep(context.Background(), "db", db); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("second attack: %v\n%s", err, second.String())
+	}
+	m = staleLine.FindStringSubmatch(second.String())
+	if m == nil {
+		t.Fatalf("second attack: no deliveries line:\n%s", second.String())
+	}
+	n := func(i int) int { v, _ := strconv.Atoi(m[i]); return v }
+	if n(2) != n(1) || n(3) != 0 || n(4) != 0 || n(5) != left {
+		t.Errorf("second attack: %d accepted, %d delivered, %d undelivered, %d unmatched, %d stale; want all of its own delivered and the first attack's %d stale\n%s",
+			n(1), n(2), n(3), n(4), n(5), left, second.String())
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, rs, _ := readResults(t, f)
+	deliveries := 0
+	for _, r := range rs {
+		if r.Attempt == 0 && !r.Final {
+			deliveries++
+			if r.Outcome != report.OutcomeDelivered {
+				t.Errorf("request %d: %v, want delivered", r.RequestID, r.Outcome)
+			}
+		}
+	}
+	if deliveries != n(1) {
+		t.Errorf("%d delivery records for %d accepted messages", deliveries, n(1))
 	}
 }

@@ -19,6 +19,10 @@
 // delivered, expired, dead_lettered or undelivered. Latency() is then what
 // an async user felt: from the intended start to the delivery.
 //
+// A delivery of a message enqueued before the run's start (left queued on
+// the service by an earlier run) is not this run's: it is counted as stale
+// and not recorded.
+//
 // It leaves out delivery authentication and ordering checks.
 package sink
 
@@ -51,6 +55,8 @@ func (f RecorderFunc) Record(r *report.Result) { f(r) }
 // Config configures a Sink.
 type Config struct {
 	// Start is the run's start, offset 0 of every record (report.Header.Start).
+	// Deliveries of messages enqueued before it are stale: counted, not
+	// recorded. The zero value treats no delivery as stale.
 	Start time.Time
 	// Recorder receives every record. Required.
 	Recorder Recorder
@@ -73,6 +79,7 @@ type Counts struct {
 	Undelivered  int // accepted messages never reported, recorded by Drain
 	Unmatched    int // deliveries whose request was never registered with Accepted
 	Late         int // deliveries that arrived after Drain's sweep (not recorded)
+	Stale        int // deliveries of messages enqueued before Config.Start, left by an earlier run (not recorded)
 	Malformed    int // bodies that were not a delivery (answered 400)
 }
 
@@ -227,8 +234,14 @@ func (s *Sink) signal() {
 	}
 }
 
-// ServeHTTP takes one delivery: 204 when recorded (or late), 400 when the
-// body is not a delivery, 405 for methods other than POST.
+// ServeHTTP takes one delivery: 204 when recorded (or late, or stale),
+// 400 when the body is not a delivery, 405 for methods other than POST.
+//
+// A delivery of a message enqueued before Config.Start (by the service's
+// clock) belongs to an earlier run that left messages queued on the same
+// service: it is counted as Stale and not recorded, so it neither counts
+// as this run's nor settles one of this run's messages with the same
+// request id.
 func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -277,6 +290,12 @@ func (s *Sink) deliver(id uint64, outcome report.Outcome, d *delivery, end time.
 	age := d.DeliveredAt.Sub(d.EnqueuedAt)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if d.EnqueuedAt.Before(s.cfg.Start) {
+		// Left on the service by an earlier run: its request id may
+		// well be one of this run's, so it must match nothing.
+		s.counts.Stale++
+		return
+	}
 	if s.swept {
 		s.counts.Late++
 		return

@@ -161,3 +161,40 @@ func TestSinkRecordsUnregisteredDeliveriesAtDrain(t *testing.T) {
 		t.Errorf("counts %+v records %+v: want one unmatched record with Intended = Start and Age 5ms", c, rs)
 	}
 }
+
+// TestSinkIgnoresStaleDeliveries is the regression test of messages left
+// queued on the target by an earlier run counting as this run's: their
+// request ids restart at 1 too, so one settled a message of this run.
+func TestSinkIgnoresStaleDeliveries(t *testing.T) {
+	start := time.Now()
+	s, rec := startSink(t, start, nil)
+	defer http.DefaultClient.CloseIdleConnections()
+	s.Accepted(&report.Result{RequestID: 1, Route: "msg", Intended: 10 * time.Millisecond})
+	old := start.Add(-time.Minute)
+	fresh := start.Add(20 * time.Millisecond)
+	for _, d := range []backlog.Delivery{
+		// The earlier run's request 1 and 7, enqueued before this run.
+		{RequestID: "1", Status: "delivered", EnqueuedAt: old, DeliveredAt: fresh},
+		{RequestID: "7", Status: "expired", EnqueuedAt: old, DeliveredAt: fresh},
+		{RequestID: "1", Status: "delivered", EnqueuedAt: start.Add(-time.Nanosecond), DeliveredAt: fresh},
+	} {
+		if code := post(t, s.URL(), d); code != http.StatusNoContent {
+			t.Fatalf("stale delivery %s: status %d, want 204", d.RequestID, code)
+		}
+	}
+	if c := s.Counts(); c.Stale != 3 || c.Delivered+c.Expired != 0 || len(rec.snapshot()) != 0 {
+		t.Fatalf("after stale deliveries: counts %+v, %d records; want 3 stale and nothing recorded", c, len(rec.snapshot()))
+	}
+	// This run's own delivery of request 1 (enqueued at the start
+	// instant: not stale) still finds its request.
+	post(t, s.URL(), backlog.Delivery{RequestID: "1", Status: "delivered", EnqueuedAt: start, DeliveredAt: fresh})
+	c := s.Drain(context.Background(), 0)
+	want := sink.Counts{Accepted: 1, Delivered: 1, Stale: 3}
+	if c != want {
+		t.Errorf("counts %+v, want %+v (request 7 not unmatched, request 1 not undelivered)", c, want)
+	}
+	rs := rec.snapshot()
+	if len(rs) != 1 || rs[0].RequestID != 1 || rs[0].Outcome != report.OutcomeDelivered || rs[0].Age != 20*time.Millisecond {
+		t.Errorf("records %+v, want only this run's delivery of request 1, age 20ms", rs)
+	}
+}
