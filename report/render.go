@@ -321,7 +321,8 @@ func WriteJSON(w io.Writer, s *Summary) error {
 	return nil
 }
 
-// CSVHeader returns the columns of WriteCSV, in order.
+// CSVHeader returns the columns WriteCSV writes for a run without async
+// deliveries, in order; CSVColumns gives those of a given run.
 func CSVHeader() []string {
 	cols := []string{"start_s", "requests", "attempts", "offered_rps", "throughput_rps", "goodput_rps", "goodput_ratio",
 		"p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms", "mean_ms",
@@ -335,16 +336,34 @@ func CSVHeader() []string {
 	return cols
 }
 
-// WriteCSV writes one row per window, with the columns of CSVHeader.
+// csvDeliveryColumns are the columns CSVColumns adds for a run with async
+// deliveries.
+var csvDeliveryColumns = []string{"delivered", "delivery_age_p99_ms"}
+
+// CSVColumns returns the columns WriteCSV writes for s, in order: those of
+// CSVHeader, then, when s has async deliveries (s.Delivery is set),
+// "delivered" and "delivery_age_p99_ms" (Window.Delivered and
+// Window.DeliveryAgeP99Ms).
+func CSVColumns(s *Summary) []string {
+	cols := CSVHeader()
+	if s.Delivery != nil {
+		cols = append(cols, csvDeliveryColumns...)
+	}
+	return cols
+}
+
+// WriteCSV writes one row per window, with the columns of CSVColumns(s).
 // Request outcome columns count requests of the window by final outcome;
-// attempt outcome columns count attempts that ended in the window.
+// attempt outcome columns count attempts that ended in the window; the
+// delivery columns count the messages of the window's requests.
 func WriteCSV(w io.Writer, s *Summary) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write(CSVHeader()); err != nil {
+	cols := CSVColumns(s)
+	if err := cw.Write(cols); err != nil {
 		return fmt.Errorf("write csv report: %w", err)
 	}
 	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
-	row := make([]string, 0, len(CSVHeader()))
+	row := make([]string, 0, len(cols))
 	for _, win := range s.Windows {
 		l := win.Latency
 		st := ServerTimingMs{}
@@ -360,6 +379,9 @@ func WriteCSV(w io.Writer, s *Summary) error {
 		}
 		for _, o := range Outcomes() {
 			row = append(row, strconv.FormatInt(win.AttemptOutcomes[o.String()], 10))
+		}
+		if s.Delivery != nil {
+			row = append(row, strconv.FormatInt(win.Delivered, 10), f(win.DeliveryAgeP99Ms))
 		}
 		if err := cw.Write(row); err != nil {
 			return fmt.Errorf("write csv report: %w", err)
