@@ -28,7 +28,10 @@ var ErrUnreachable = errors.New("target unreachable")
 // client policy. Nothing has run yet.
 type ConfigError struct{ Err error }
 
+// Error returns the refusal, naming the field.
 func (e *ConfigError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the underlying error.
 func (e *ConfigError) Unwrap() error { return e.Err }
 
 // service is the target of one variant: the base URL the load is sent

@@ -40,6 +40,10 @@ type policySwitcher struct {
 	named  map[string]retry.Policy
 }
 
+var _ faults.RetrySwitcher = (*policySwitcher)(nil)
+
+// SwitchRetryPolicy makes new requests follow the named client policy, or
+// the run's own when name is empty.
 func (p *policySwitcher) SwitchRetryPolicy(name string) error {
 	if name == "" {
 		p.runner.SetRetryPolicy(p.base)
@@ -121,6 +125,8 @@ type forwarder struct {
 	to workload.Sink
 }
 
+var _ sink.Recorder = (*forwarder)(nil)
+
 func (f *forwarder) set(to workload.Sink) {
 	f.mu.Lock()
 	f.to = to
@@ -144,6 +150,8 @@ type observed struct {
 	workload.Sink
 	deliveries *sink.Sink
 }
+
+var _ workload.Sink = observed{}
 
 // Record registers r with the delivery sink and records it.
 func (o observed) Record(r *report.Result) {

@@ -120,6 +120,11 @@ type nodeDecoder interface {
 	decodeNode(n *node, path string) error
 }
 
+var (
+	_ nodeDecoder = (*Raw)(nil)
+	_ nodeDecoder = (*Overrides)(nil)
+)
+
 // defaulter fills in its defaults before its fields are decoded.
 type defaulter interface{ setDefaults() }
 

@@ -19,9 +19,29 @@ type scalar interface {
 	syntax() string
 }
 
+var (
+	_ scalar = (*Size)(nil)
+	_ scalar = (*Rate)(nil)
+	_ scalar = (*Arrival)(nil)
+	_ scalar = (*Preset)(nil)
+	_ scalar = (*Priority)(nil)
+	_ scalar = (*Backoff)(nil)
+	_ scalar = (*Jitter)(nil)
+	_ scalar = (*FaultKind)(nil)
+	_ scalar = (*LatencyDist)(nil)
+	_ scalar = (*Format)(nil)
+	_ scalar = (*Distribution)(nil)
+	_ scalar = (*RetryClass)(nil)
+	_ scalar = (*Budget)(nil)
+	_ scalar = (*Throttle)(nil)
+	_ scalar = (*Hedge)(nil)
+	_ scalar = (*Assertion)(nil)
+)
+
 // wantError is a parse failure; its text completes "found X, …".
 type wantError string
 
+// Error returns the "want …" text.
 func (e wantError) Error() string { return string(e) }
 
 func want(format string, args ...any) error { return wantError("want " + fmt.Sprintf(format, args...)) }
@@ -115,9 +135,6 @@ func (Rate) syntax() string { return "rate (`200`, `200/s`, `12000/min`)" }
 
 // String formats r in requests per second.
 func (r Rate) String() string { return strconv.FormatFloat(float64(r), 'g', -1, 64) }
-
-// enum is a string restricted to a list of values.
-type enum interface{ values() []string }
 
 // Arrival is the arrival process of new requests.
 type Arrival string
