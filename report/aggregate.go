@@ -186,6 +186,7 @@ type Aggregator struct {
 	maxIntended, maxEnd time.Duration
 	interrupted         bool
 	interruptedAt       time.Duration
+	stoppedAt           time.Duration // the earliest NoteRampStopped; 0 when none
 }
 
 // NewAggregator returns an empty Aggregator.
@@ -548,13 +549,18 @@ func (a *Aggregator) AddEvent(e *Event) {
 			a.interruptedAt = e.At
 		}
 		a.interrupted = true
+	case EventNote:
+		if e.Name == NoteRampStopped && e.At > 0 && (a.stoppedAt == 0 || e.At < a.stoppedAt) {
+			a.stoppedAt = e.At
+		}
 	}
 }
 
 // duration returns the schedule's length: the end of the last phase when
-// the headers name phases (or the interruption, when the run was
-// interrupted before it), otherwise the span of intended starts plus one
-// mean interval between them.
+// the headers name phases (or the run's early end, when it was
+// interrupted or a ramp stopped before it: the earliest such event),
+// otherwise the span of intended starts plus one mean interval between
+// them.
 func (a *Aggregator) duration() time.Duration {
 	var d time.Duration
 	for _, s := range a.sources {
@@ -564,6 +570,9 @@ func (a *Aggregator) duration() time.Duration {
 	}
 	if a.interrupted && a.interruptedAt > 0 && a.interruptedAt < d {
 		d = a.interruptedAt
+	}
+	if a.stoppedAt > 0 && a.stoppedAt < d {
+		d = a.stoppedAt
 	}
 	if d > 0 {
 		return d

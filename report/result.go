@@ -159,6 +159,11 @@ func (k EventKind) String() string {
 	return fmt.Sprintf("event(%d)", uint8(k))
 }
 
+// NoteRampStopped names the EventNote a stepped ramp records when it stops
+// early, past the knee: the run ends there, and reports compute the
+// run's rates over the schedule up to it, not over the steps never run.
+const NoteRampStopped = "ramp-stopped"
+
 // Event is something that happened to the run rather than to one request:
 // a fault applied or removed, a phase boundary, an interruption. Reports use
 // fault and surge events to shade disturbance windows and to measure

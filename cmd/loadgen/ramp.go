@@ -146,7 +146,7 @@ func runRamp(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		err := runner.Run(runCtx, s)
 		switch {
 		case judge.stopped():
-			s.Event(&report.Event{Kind: report.EventNote, At: runner.Elapsed(), Scheduled: runner.Elapsed(), Name: "ramp-stopped", Detail: "two steps past the knee"})
+			s.Event(&report.Event{Kind: report.EventNote, At: runner.Elapsed(), Scheduled: runner.Elapsed(), Name: report.NoteRampStopped, Detail: "two steps past the knee"})
 			return nil
 		case err != nil:
 			s.Event(&report.Event{Kind: report.EventInterrupted, At: runner.Elapsed(), Scheduled: runner.Elapsed(), Name: "interrupted", Detail: err.Error()})

@@ -86,6 +86,14 @@ func TestRampFindsTheTippingPoint(t *testing.T) {
 	again := reportJSON(t, results)
 	tpAgain := again["tipping_point"].(map[string]any)
 	assert.Equal(t, tp.OfferedRPS, tpAgain["offered_rps"])
+	// The run ended where the ramp stopped, not at the end of the 11
+	// planned steps: its rates are over the steps that ran (each of at
+	// least 10 requests/s), and a stop is not an interruption.
+	dur := again["duration_s"].(float64)
+	assert.Less(t, dur, 16.5, "duration_s of a ramp stopped early")
+	assert.GreaterOrEqual(t, dur, 1.5*float64(len(tp.Steps)), "the steps that ran are inside the run")
+	assert.GreaterOrEqual(t, again["offered_rps"].(float64), 10.0, "offered_rps over the steps that ran")
+	assert.Equal(t, false, again["interrupted"])
 
 	// Text: the curve and the verdict.
 	out, stderr, code = runCLI(t, "report", "--format", "html", "-o", filepath.Join(dir, "ramp.html"), results)
