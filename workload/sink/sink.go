@@ -56,7 +56,11 @@ func (f RecorderFunc) Record(r *report.Result) { f(r) }
 type Config struct {
 	// Start is the run's start, offset 0 of every record (report.Header.Start).
 	// Deliveries of messages enqueued before it are stale: counted, not
-	// recorded. The zero value treats no delivery as stale.
+	// recorded. That compares the service's clock (enqueued_at) with
+	// this one, so a service whose clock is behind by more than the lead
+	// of its first messages would have them counted stale: keep both
+	// clocks synchronised (NTP) when the service runs elsewhere. The zero
+	// value treats no delivery as stale.
 	Start time.Time
 	// Recorder receives every record. Required.
 	Recorder Recorder
