@@ -245,3 +245,20 @@ func TestUnknownMetric(t *testing.T) {
 		}
 	}
 }
+
+// TestSetNullRemoves points a built-in profile at a running service: null
+// removes the embedded target, so the URL can replace it.
+func TestSetNullRemoves(t *testing.T) {
+	d, err := Open("surge-recovery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := d.Resolve(Options{Variants: []string{"protected"}, Set: []string{"target.embedded=null", "target.url=http://127.0.0.1:8080", "faults.surge.multiplier=2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := runs[0].Scenario
+	if s.Target.Embedded != nil || s.Target.URL != "http://127.0.0.1:8080" || s.Faults[0].Multiplier != 2 {
+		t.Errorf("target = %+v, multiplier %v", s.Target, s.Faults[0].Multiplier)
+	}
+}

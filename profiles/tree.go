@@ -342,10 +342,10 @@ func splitPath(path string) ([]string, error) {
 	return segs, nil
 }
 
-// set assigns value at path inside root, creating mappings on the way. In a
-// list, a segment is an index (0-based; the length appends) or the name of
-// an item (its name field). at is where the override came from, for the
-// keys it creates.
+// set assigns value at path inside root, creating mappings on the way; a
+// null value removes the field instead. In a list, a segment is an index
+// (0-based; the length appends) or the name of an item (its name field).
+// at is where the override came from, for the keys it creates.
 func set(root *node, path string, value *node, at Pos) error {
 	segs, err := splitPath(path)
 	if err != nil {
@@ -365,6 +365,14 @@ func set(root *node, path string, value *node, at Pos) error {
 					idx = j
 					break
 				}
+			}
+			if last && value.kind == nullNode {
+				// null removes the field: it takes its default again.
+				if idx >= 0 {
+					cur.keys = append(cur.keys[:idx], cur.keys[idx+1:]...)
+					cur.items = append(cur.items[:idx], cur.items[idx+1:]...)
+				}
+				return nil
 			}
 			if idx < 0 {
 				cur.keys = append(cur.keys, &node{kind: scalarNode, pos: at, tag: tagStr, text: seg})
@@ -423,8 +431,11 @@ func seqIndex(n *node, seg string) (int, error) {
 // parseValue parses an override's value text as YAML (so 300 is a number,
 // [a, b] a list), falling back to a plain string.
 func parseValue(text string, at Pos) *node {
-	if strings.TrimSpace(text) == "" {
+	switch strings.TrimSpace(text) {
+	case "":
 		return &node{kind: scalarNode, pos: at, tag: tagStr, text: text}
+	case "null", "Null", "NULL", "~":
+		return &node{kind: nullNode, pos: at}
 	}
 	n, err := parseYAML(at.File, []byte(text))
 	if err != nil {
