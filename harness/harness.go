@@ -12,6 +12,7 @@ import (
 
 	"github.com/goodput-dev/goodput/profiles"
 	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/workload"
 )
 
 // Options configure how a scenario is played. The zero value plays
@@ -36,6 +37,19 @@ type Options struct {
 	Tool string
 	// Seed replaces the scenario's seed when not 0.
 	Seed uint64
+	// Shard is this generator's slice of every variant's schedule in a
+	// run shared by several generators; the zero value plays the whole
+	// schedule. A sharded play refuses target.embedded, writes
+	// <label>.shard-I-of-N.mpk results and no assertions or reports (those
+	// judge the merged shards); see shard.go for the fault rule.
+	Shard workload.Shard
+	// FaultShard is the index of the shard that applies the faults acting
+	// on shared state (the target's admin API); ignored when unsharded.
+	FaultShard int
+	// StartAt is the agreed wall-clock start of the first variant, shared
+	// by every shard; later variants start at instants derived from it.
+	// Zero: each variant starts just after it is ready.
+	StartAt time.Time
 }
 
 // Variant is what one variant's run amounted to.
@@ -73,9 +87,17 @@ func Play(ctx context.Context, runs []profiles.Run, opts Options) (*Outcome, err
 	if len(runs) == 0 {
 		return nil, &ConfigError{errors.New("no scenario to play")}
 	}
+	if err := checkShard(runs, &opts); err != nil {
+		return nil, err
+	}
 	seed := opts.Seed
 	if seed == 0 {
 		seed = runs[0].Scenario.Seed
+	}
+	if seed == 0 && !opts.StartAt.IsZero() {
+		// Every shard of one run draws the same seed from the instant
+		// they agreed on.
+		seed = uint64(opts.StartAt.UnixNano())
 	}
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
@@ -93,6 +115,10 @@ func Play(ctx context.Context, runs []profiles.Run, opts Options) (*Outcome, err
 		}
 		preps[i] = p
 	}
+	var starts []time.Time
+	if !opts.StartAt.IsZero() {
+		starts = variantStarts(opts.StartAt, preps)
+	}
 	out := &Outcome{Seed: seed}
 	var faultErrs []error
 	for i, p := range preps {
@@ -100,7 +126,11 @@ func Play(ctx context.Context, runs []profiles.Run, opts Options) (*Outcome, err
 			out.Interrupted = true
 			break
 		}
-		v, err := playVariant(ctx, p, runs[i], &opts)
+		var start time.Time
+		if starts != nil {
+			start = starts[i]
+		}
+		v, err := playVariant(ctx, p, runs[i], start, &opts)
 		if err != nil {
 			return out, err
 		}
@@ -115,7 +145,9 @@ func Play(ctx context.Context, runs []profiles.Run, opts Options) (*Outcome, err
 			break
 		}
 	}
-	if err := writeReports(out, runs, &opts); err != nil {
+	if opts.sharded() {
+		writeShardNote(opts.stdout(), out, &opts)
+	} else if err := writeReports(out, runs, &opts); err != nil {
 		return out, err
 	}
 	if err := errors.Join(faultErrs...); err != nil {
@@ -143,9 +175,10 @@ func outDir(s *profiles.Scenario, opts *Options) string {
 	return s.Report.Dir
 }
 
-// playVariant starts the variant's target, plays it, stops the target and
-// summarises the results file.
-func playVariant(ctx context.Context, p *prepared, r profiles.Run, opts *Options) (*Variant, error) {
+// playVariant starts the variant's target, plays it from agreed (or just
+// after it is ready when agreed is zero), stops the target and summarises
+// the results file.
+func playVariant(ctx context.Context, p *prepared, r profiles.Run, agreed time.Time, opts *Options) (*Variant, error) {
 	stdout := opts.stdout()
 	if r.Name != "" {
 		desc := ""
@@ -154,7 +187,10 @@ func playVariant(ctx context.Context, p *prepared, r profiles.Run, opts *Options
 		}
 		fmt.Fprintf(stdout, "== variant %s%s\n", r.Name, desc)
 	}
-	start := time.Now().Add(startLead)
+	start := agreed
+	if start.IsZero() {
+		start = time.Now().Add(startLead)
+	}
 	var dl *deliveries
 	deliverTo := ""
 	if p.scenario.Sink.Enabled {
@@ -176,7 +212,7 @@ func playVariant(ctx context.Context, p *prepared, r profiles.Run, opts *Options
 			return nil, errors.Join(err, svc.stop())
 		}
 	}
-	res, playErr := p.play(ctx, svc, start, dl, outDir(p.scenario, opts), opts)
+	res, playErr := p.play(ctx, svc, start, !agreed.IsZero(), dl, outDir(p.scenario, opts), opts)
 	wasted, wastedErr := -1.0, error(nil)
 	if playErr == nil && svc.admin != "" {
 		wasted, wastedErr = wastedWork(context.WithoutCancel(ctx), svc.admin)
@@ -200,7 +236,9 @@ func playVariant(ctx context.Context, p *prepared, r profiles.Run, opts *Options
 	case wasted >= 0:
 		v.Figures["wasted_work"] = wasted
 	}
-	if v.Verdicts, err = evaluate(v.Figures, sum, p.scenario, r.Name); err != nil {
+	if opts.sharded() {
+		fmt.Fprintf(stdout, "shard %s of variant %s:\n", opts.Shard, p.label)
+	} else if v.Verdicts, err = evaluate(v.Figures, sum, p.scenario, r.Name); err != nil {
 		return nil, err
 	}
 	sum.Assertions = v.Verdicts

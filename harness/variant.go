@@ -177,7 +177,11 @@ func newDeliveries(start time.Time) (*deliveries, error) {
 
 // play runs one prepared variant against svc from start, writing its
 // results to dir; dl is the delivery sink when the run has async messages.
-func (p *prepared) play(ctx context.Context, svc *service, start time.Time, dl *deliveries, dir string, opts *Options) (*played, error) {
+// When agreed, start is an instant agreed with other shards: play waits for
+// it before writing the results header, whose Shard.ClockOffset records
+// how late after it, by this machine's clock, the schedule began (start
+// lateness, not an estimate of the clocks' offset from true time).
+func (p *prepared) play(ctx context.Context, svc *service, start time.Time, agreed bool, dl *deliveries, dir string, opts *Options) (*played, error) {
 	s := p.scenario
 	sched, err := workload.NewSchedule(p.phases...)
 	if err != nil {
@@ -196,13 +200,16 @@ func (p *prepared) play(ctx context.Context, svc *service, start time.Time, dl *
 		MaxInFlight: s.Client.MaxInflight,
 		Client:      client,
 		Start:       start,
+		Shard:       opts.Shard,
 	})
 	if err != nil {
 		return nil, &ConfigError{err}
 	}
-	load := &faults.LoadInjector{Load: runner, Retry: &policySwitcher{runner: runner, base: p.policy, named: p.named}}
-	in := injectors(svc, load)
-	tl := *p.timeline
+	load := &faults.LoadInjector{Load: shardLoad{runner: runner, shard: opts.Shard}, Retry: &policySwitcher{runner: runner, base: p.policy, named: p.named}}
+	if err := p.timeline.Validate(); err != nil {
+		return nil, &ConfigError{fmt.Errorf("faults: %w", err)}
+	}
+	tl, in := shardTimeline(*p.timeline, injectors(svc, load), opts)
 	tl.Logger = opts.logger()
 	if err := tl.Check(ctx, in); err != nil {
 		return nil, &ConfigError{fmt.Errorf("faults: %w", err)}
@@ -211,13 +218,17 @@ func (p *prepared) play(ctx context.Context, svc *service, start time.Time, dl *
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create the results directory: %w", err)
 	}
-	path := filepath.Join(dir, p.label+".mpk")
+	path := filepath.Join(dir, resultsName(p.label, opts.Shard))
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("create the results file: %w", err)
 	}
 	buf := bufio.NewWriterSize(f, 1<<16)
 	host, _ := os.Hostname()
+	var late time.Duration
+	if agreed {
+		late = waitUntil(ctx, start)
+	}
 	w, err := report.NewWriter(buf, report.Header{
 		Tool:     opts.tool(),
 		Host:     host,
@@ -227,7 +238,7 @@ func (p *prepared) play(ctx context.Context, svc *service, start time.Time, dl *
 		Scenario: s.JSON(),
 		SLO:      s.SLO.Latency,
 		Phases:   phaseInfos(p.phases),
-		Shard:    report.ShardInfo{Index: 0, Count: 1},
+		Shard:    report.ShardInfo{Index: opts.Shard.Index, Count: opts.Shard.N(), ClockOffset: late},
 	})
 	if err != nil {
 		f.Close()

@@ -93,10 +93,16 @@ func addClientFlags(fs *pflag.FlagSet) *clientFlags {
 	fs.BoolVar(&c.insecure, "insecure", false, "skip TLS certificate verification")
 	fs.StringArrayVar(&c.wireHeaders, "wire-header", nil, "rename a wire-contract header ROLE=NAME (repeatable); roles: request-id, attempt, timeout-ms, tenant, priority")
 	fs.Uint64Var(&c.seed, "seed", 0, "seed of every random choice (default: random, printed and recorded)")
+	addShardFlags(fs, c)
+	return c
+}
+
+// addShardFlags registers --shard, --shards and --start-at (read with
+// shardOf and startInstant), shared by attack and run.
+func addShardFlags(fs *pflag.FlagSet, c *clientFlags) {
 	fs.StringVar(&c.shard, "shard", "", "this generator's shard I/N of a sharded run (default: JOB_COMPLETION_INDEX with --shards)")
 	fs.IntVar(&c.shards, "shards", 0, "shard count when the index comes from JOB_COMPLETION_INDEX")
 	fs.StringVar(&c.startAt, "start-at", "", "start the schedule at this instant: RFC 3339, or +DURATION from now")
-	return c
 }
 
 // parseWireHeaders reads --wire-header ROLE=NAME values into the header

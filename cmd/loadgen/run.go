@@ -7,9 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/goodput-dev/goodput/harness"
 	"github.com/goodput-dev/goodput/profiles"
+	"github.com/goodput-dev/goodput/workload"
 )
 
 // defaultProfile is what "loadgen run" plays without an argument.
@@ -23,6 +25,13 @@ const runExamples = `  # the demo: surge-recovery, unprotected vs protected, abo
 
   # your own profile with overrides, printing what would run
   loadgen run my-scenario.yaml --set phases.surge.rate=900 --set client.max_attempts=3 --dry-run
+
+  # shard 1 of 2 of a run against a running service (each shard runs this with its own index);
+  # the dependency and target faults are applied once, by shard 0 (--fault-shard); load faults
+  # (surge, burst, retry) and proxy faults by every shard on its own slice of the load
+  loadgen run slow-dependency --set target.embedded=null --set target.url=http://svc:8080 \
+      --set target.admin=http://svc:8081 --shard 1/2 --start-at 2026-01-02T15:04:05Z --out shared
+  # then: loadgen merge shared/slow-dependency.shard-*-of-2.mpk -o all.mpk && loadgen report all.mpk
 `
 
 // runRun plays a profile: a built-in one by name, or a YAML file.
@@ -35,8 +44,22 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	out := fs.String("out", "", "directory for results and reports (default: the profile's report.dir, out)")
 	seed := fs.Uint64("seed", 0, "seed of every random choice (default: the profile's, else from the clock)")
 	quiet := fs.Bool("quiet", false, "no progress line and no fault log on stderr")
+	sh := &clientFlags{}
+	addShardFlags(fs, sh)
+	faultShard := fs.Int("fault-shard", 0, "the shard that applies the faults on the target's admin API (dependency and target faults), once for the run; every shard applies load (surge, burst, retry) and proxy faults to its own slice of the load")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	shard, err := sh.shardOf(fs)
+	if err != nil {
+		return err
+	}
+	startAt, err := sh.startInstant(time.Now())
+	if err != nil {
+		return err
+	}
+	if n := shard.N(); fs.Changed("fault-shard") && (n == 1 || *faultShard < 0 || *faultShard >= n) {
+		return flagErr("fault-shard", fmt.Errorf("%d: want a shard index in [0, N) of a sharded run (--shard I/N, or --shards N with JOB_COMPLETION_INDEX); this run has %d shard(s)", *faultShard, n))
 	}
 	name := defaultProfile
 	switch fs.NArg() {
@@ -54,13 +77,17 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return usageErrorf("run: profile %s refused:\n%v", doc.Name(), err)
 	}
+	if err := shardable(runs, shard, sh.shard); err != nil {
+		return err
+	}
 	if *dryRun {
 		if err := harness.DryRun(stdout, runs); err != nil {
 			return runErrorf("run: %v", err)
 		}
 		return nil
 	}
-	opts := harness.Options{Name: strings.TrimSuffix(name, ".yaml"), OutDir: *out, Stdout: stdout, Terminal: isTerminal(stdout), Seed: *seed, Tool: "goodput/loadgen"}
+	opts := harness.Options{Name: strings.TrimSuffix(name, ".yaml"), OutDir: *out, Stdout: stdout, Terminal: isTerminal(stdout), Seed: *seed, Tool: "goodput/loadgen",
+		Shard: shard, FaultShard: *faultShard, StartAt: startAt}
 	if !*quiet {
 		opts.Progress = stderr
 		opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -76,6 +103,27 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return runErrorf("run: interrupted; the partial results and reports were written (%s)", strings.Join(res.Files, ", "))
 	case res.Failed > 0:
 		return assertionError(fmt.Errorf("run: %d assertion(s) failed", res.Failed))
+	}
+	return nil
+}
+
+// shardable refuses an embedded target in a sharded run: every shard would
+// start a target of its own, so the run would not be one service under N
+// times the load. flag is --shard's value ("" when the index came from
+// JOB_COMPLETION_INDEX with --shards).
+func shardable(runs []profiles.Run, shard workload.Shard, flag string) error {
+	if shard.N() == 1 {
+		return nil
+	}
+	how := fmt.Sprintf("--shards %d", shard.N())
+	if flag != "" {
+		how = "--shard " + flag
+	}
+	for _, r := range runs {
+		if r.Scenario.Target.Embedded != nil {
+			return usageErrorf("run: %s: the profile's target.embedded cannot be sharded: each shard would start a target of its own; "+
+				"start the service once and point every shard at it: --set target.embedded=null --set target.url=http://HOST:PORT (and --set target.admin=http://HOST:PORT for its faults)", how)
+		}
 	}
 	return nil
 }
