@@ -104,6 +104,9 @@ func TestDefaults(t *testing.T) {
 	if s.Client.Timeout != time.Second || s.Client.MaxAttempts != 1 || s.Client.Backoff != "exponential" || *s.Client.RetryAfter != true {
 		t.Errorf("client defaults: %+v", s.Client)
 	}
+	if s.Client.Connections != 1000 {
+		t.Errorf("client.connections = %d, want 1000 (loadgen attack's default)", s.Client.Connections)
+	}
 	if s.SLO.Latency != time.Second {
 		t.Errorf("slo.latency = %v, want the client timeout 1s", s.SLO.Latency)
 	}

@@ -178,8 +178,10 @@ type Client struct {
 	// the given percentile of recent latencies (`p95`); the first answer
 	// wins. Empty: no hedging.
 	HedgeAfter Hedge `yaml:"hedge_after"`
-	// HTTP connections kept open to the target. 0: one per in-flight
-	// request, kept alive.
+	// HTTP connections kept open to the target, at most one request on
+	// each (HTTP/1.1); a request finding them all busy waits in the client.
+	// Default 1000, as `loadgen attack`: enough that requests queue in the
+	// service, where its defences see them.
 	Connections int `yaml:"connections"`
 	// Cap on requests in flight; a request due when the cap is reached is
 	// recorded as generator_dropped, not delayed. Default 10000.

@@ -33,6 +33,7 @@ func (s *Scenario) setDefaults() {
 		BackoffMax:    time.Second,
 		Jitter:        "full",
 		RetryBudget:   Budget{Kind: "none"},
+		Connections:   1000,
 		MaxInflight:   10000,
 	}
 	s.SLO.Recovery = Recovery{Window: 5 * time.Second, Goodput: 0.95, P99Factor: 1.5}
@@ -305,8 +306,8 @@ func (cl Client) check(c *checker, p string) {
 	if cl.BackoffMax < cl.BackoffBase {
 		c.errorf(p+".backoff_max", "found %v, want ≥ backoff_base (%v)", cl.BackoffMax, cl.BackoffBase)
 	}
-	if cl.Connections < 0 {
-		c.errorf(p+".connections", "found %d, want ≥ 0", cl.Connections)
+	if cl.Connections < 1 {
+		c.errorf(p+".connections", "found %d, want ≥ 1", cl.Connections)
 	}
 	if cl.MaxInflight < 1 {
 		c.errorf(p+".max_inflight", "found %d, want ≥ 1", cl.MaxInflight)
