@@ -172,9 +172,9 @@ func headerAndFaultEvents(t *testing.T, path string) (report.Header, []string, f
 	r, err := report.NewReader(bufio.NewReader(f))
 	require.NoError(t, err)
 	var (
-		res    report.Result
-		ev     report.Event
-		faults []string
+		res      report.Result
+		ev       report.Event
+		faults   []string
 		in, slow int
 	)
 	for {
