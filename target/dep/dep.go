@@ -189,18 +189,28 @@ func (d *Dep) Call(ctx context.Context) (Timing, error) {
 	cfg := st.cfg
 	var t Timing
 	start := time.Now()
-	if err := d.pool.acquire(ctx); err != nil {
+	got, err := d.pool.acquire(ctx)
+	if err != nil {
 		t.Wait = time.Since(start)
 		return t, fmt.Errorf("dependency %s: wait for a slot: %w", d.name, err)
 	}
-	defer d.pool.release()
-	got := time.Now()
+	// The slot is due to be free when the call ends: at got + latency when
+	// it ran its latency out (however late the timer fired), else now.
+	var due time.Time
+	defer func() {
+		if due.IsZero() {
+			due = time.Now()
+		}
+		d.pool.release(due)
+	}()
 	t.Wait = got.Sub(start)
 	defer d.calls.Add(1)
 
+	begin := got // when the work starts: after a stall, when it was lifted
 	if st.unstall != nil {
 		select {
 		case <-st.unstall:
+			begin = time.Now()
 		case <-ctx.Done():
 			t.Service = time.Since(got)
 			return t, fmt.Errorf("dependency %s: stalled: %w", d.name, ctx.Err())
@@ -208,11 +218,13 @@ func (d *Dep) Call(ctx context.Context) (Timing, error) {
 	}
 
 	latency, fail := d.sample(cfg)
-	var err error
 	if cfg.URL != "" && !fail {
 		err = d.remote(ctx, cfg)
 	} else {
-		err = d.work(ctx, cfg, latency)
+		err = d.work(ctx, cfg, begin.Add(latency))
+		if err == nil {
+			due = begin.Add(latency)
+		}
 	}
 	if fail && err == nil {
 		err = d.failure(cfg)
@@ -231,8 +243,9 @@ func (d *Dep) Call(ctx context.Context) (Timing, error) {
 	return t, err
 }
 
-// work holds the slot for latency, or until ctx ends when StopOnCancel.
-func (d *Dep) work(ctx context.Context, cfg Config, latency time.Duration) error {
+// work holds the slot until end, or until ctx ends when StopOnCancel.
+func (d *Dep) work(ctx context.Context, cfg Config, end time.Time) error {
+	latency := time.Until(end)
 	if latency <= 0 {
 		return nil
 	}
