@@ -267,8 +267,8 @@ report: {formats: [text, json]}
 	if bursts != 10 {
 		t.Errorf("shard 1/2 sent %d burst requests, want 10 of 21", bursts)
 	}
-	// Its half of 2s at 50/s (the schedule's 100/s over 2 shards) is 100,
-	// the surge adds 2×25 for 500ms's 25, the burst 10.
+	// Its half of the schedule is 2s at 50/s: 100 requests; the surge (×3
+	// for 500ms) adds 2×25, its share of the burst 10.
 	if requests < 150 || requests > 170 {
 		t.Errorf("shard 1/2 sent %d requests, want about 160", requests)
 	}
