@@ -80,6 +80,9 @@ type Dep struct {
 	pool  pool
 
 	calls, errs, wasted, wastedNanos atomic.Int64
+	// late is a moving average of how late, in nanoseconds, a timer fires
+	// and its goroutine runs; work sets its timers that much early.
+	late atomic.Int64
 }
 
 // New returns the dependency name with configuration cfg. rng drives its
@@ -244,22 +247,43 @@ func (d *Dep) Call(ctx context.Context) (Timing, error) {
 }
 
 // work holds the slot until end, or until ctx ends when StopOnCancel.
+//
+// A timer fires late (the runtime's poller sleeps in whole milliseconds:
+// about 0.5 ms late on average), which would make every call hold its slot
+// longer than its latency and the capacity fall short of P/L. So the timer
+// is set early by the average lateness seen so far (at most half the wait,
+// so every timer still fires and is measured): calls then end at their due
+// time on average, whoever waits on them.
 func (d *Dep) work(ctx context.Context, cfg Config, end time.Time) error {
-	latency := time.Until(end)
-	if latency <= 0 {
+	now := time.Now()
+	wait := end.Sub(now)
+	if wait <= 0 {
 		return nil
 	}
-	timer := time.NewTimer(latency)
+	wait -= min(time.Duration(d.late.Load()), wait/2)
+	timer := time.NewTimer(wait)
 	defer timer.Stop()
-	if !cfg.StopOnCancel {
-		<-timer.C
-		return nil
+	var done <-chan struct{}
+	if cfg.StopOnCancel {
+		done = ctx.Done()
 	}
 	select {
 	case <-timer.C:
+		d.observeLate(time.Since(now) - wait)
 		return nil
-	case <-ctx.Done():
+	case <-done:
 		return fmt.Errorf("dependency %s: %w", d.name, ctx.Err())
+	}
+}
+
+// observeLate adds one timer's lateness to the moving average (weight 1/16).
+func (d *Dep) observeLate(late time.Duration) {
+	for {
+		old := d.late.Load()
+		next := old + (int64(late)-old)/16
+		if d.late.CompareAndSwap(old, next) {
+			return
+		}
 	}
 }
 
