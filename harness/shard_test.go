@@ -275,3 +275,40 @@ report: {formats: [text, json]}
 }
 
 func dur(d time.Duration) dep.Duration { return dep.Duration(d) }
+
+// A shard that comes up after the agreed start records how late it began
+// in its header, and drops (as generator_dropped) what it missed.
+func TestPlayLateShardRecordsItsStartLateness(t *testing.T) {
+	api, _ := startReference(t)
+	yaml := fmt.Sprintf(`
+seed: 4
+target: {url: %q}
+requests: [{name: items, path: "/api/items/1"}]
+client: {timeout: 1s}
+phases: [{name: steady, duration: 2s, rate: 100}]
+`, api)
+	dir := t.TempDir()
+	startAt := time.Now().Add(-time.Second)
+	out, err := Play(context.Background(), resolve(t, yaml, profiles.Options{}),
+		Options{Name: "late", OutDir: dir, Shard: workload.Shard{Index: 0, Count: 2}, StartAt: startAt})
+	if err != nil {
+		t.Fatalf("Play: %v", err)
+	}
+	f, err := os.Open(out.Variants[0].ResultsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := report.NewReader(bufio.NewReader(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if off := r.Header().Shard.ClockOffset; off < time.Second || off > 3*time.Second {
+		t.Errorf("ClockOffset = %v, want the shard's lateness, a little over 1s", off)
+	}
+	sum := out.Variants[0].Summary
+	dropped := sum.Outcomes[report.OutcomeGeneratorDropped.String()]
+	if sum.Requests < 95 || sum.Requests > 105 || dropped < 45 || dropped > 70 {
+		t.Errorf("%d requests, %d generator_dropped: want its 100, about the first second's 50 dropped", sum.Requests, dropped)
+	}
+}
