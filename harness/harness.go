@@ -39,9 +39,11 @@ type Options struct {
 	Seed uint64
 	// Shard is this generator's slice of every variant's schedule in a
 	// run shared by several generators; the zero value plays the whole
-	// schedule. A sharded play refuses target.embedded, writes
-	// <label>.shard-I-of-N.mpk results and no assertions or reports (those
-	// judge the merged shards); see shard.go for the fault rule.
+	// schedule. A sharded play refuses target.embedded; writes
+	// <label>.shard-I-of-N.mpk results; applies the faults on the target's
+	// admin API only when it is the FaultShard, and the load and proxy
+	// faults on every shard (a burst split among them); and evaluates no
+	// assertions and writes no reports, which judge the merged shards.
 	Shard workload.Shard
 	// FaultShard is the index of the shard that applies the faults acting
 	// on shared state (the target's admin API); ignored when unsharded.
