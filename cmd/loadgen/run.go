@@ -58,7 +58,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	if n := shard.N(); fs.Changed("fault-shard") && (n == 1 || *faultShard < 0 || *faultShard >= n) {
+	if n := shard.N(); *faultShard < 0 || *faultShard >= n {
 		return flagErr("fault-shard", fmt.Errorf("%d: want a shard index in [0, N) of a sharded run (--shard I/N, or --shards N with JOB_COMPLETION_INDEX); this run has %d shard(s)", *faultShard, n))
 	}
 	name := defaultProfile
