@@ -135,20 +135,27 @@ func waitUntil(ctx context.Context, at time.Time) time.Duration {
 // injectors it applies it with: everything on an unsharded play or on the
 // fault shard; on the other shards, only the faults acting on the shard's
 // own load and fault proxy, with no injector for the target's admin API
-// (so they neither snapshot nor restore the shared target).
-func shardTimeline(tl faults.Timeline, in faults.Injectors, opts *Options) (faults.Timeline, faults.Injectors) {
+// (so they neither snapshot nor restore the shared target). A shard that
+// leaves a fault to the fault shard still refuses it when the run has no
+// admin API to apply it with, as the fault shard does, so that every shard
+// refuses the same scenario.
+func shardTimeline(tl faults.Timeline, in faults.Injectors, opts *Options) (faults.Timeline, faults.Injectors, error) {
 	if opts.appliesShared() {
-		return tl, in
+		return tl, in, nil
 	}
 	own := make([]faults.Entry, 0, len(tl.Entries))
-	for _, e := range tl.Entries {
+	for i, e := range tl.Entries {
 		if _, proxy := in.Proxies[e.Target]; proxy || e.Target == faults.TargetLoad {
 			own = append(own, e)
+			continue
+		}
+		if in.Target == nil {
+			return tl, in, fmt.Errorf("faults[%d].target: %q needs the target's admin API (target.admin), which this run does not have", i, e.Target)
 		}
 	}
 	tl.Entries = own
 	in.Target = nil
-	return tl, in
+	return tl, in, nil
 }
 
 // shardLoad is a shard's load controls for the timeline's load faults: a

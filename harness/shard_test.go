@@ -162,7 +162,10 @@ func TestShardTimelineAppliesSharedFaultsOnce(t *testing.T) {
 		{Options{Shard: workload.Shard{Index: 1, Count: 3}, FaultShard: 1}, "slow-db,surge,burst,cut,narrow", true},
 		{Options{Shard: workload.Shard{Index: 0, Count: 3}, FaultShard: 2}, "surge,burst,cut", false},
 	} {
-		got, gotIn := shardTimeline(tl, in, &c.opts)
+		got, gotIn, err := shardTimeline(tl, in, &c.opts)
+		if err != nil {
+			t.Fatalf("shard %v: %v", c.opts.Shard, err)
+		}
 		if names(got) != c.want || (gotIn.Target != nil) != c.target || gotIn.Load == nil || gotIn.Proxies[proxyName] == nil {
 			t.Errorf("shard %v, fault shard %d: applies %s (target injector %v), want %s (%v)",
 				c.opts.Shard, c.opts.FaultShard, names(got), gotIn.Target != nil, c.want, c.target)
@@ -170,6 +173,13 @@ func TestShardTimelineAppliesSharedFaultsOnce(t *testing.T) {
 	}
 	if len(tl.Entries) != 5 {
 		t.Errorf("shardTimeline changed the scenario's timeline: %d entries", len(tl.Entries))
+	}
+	// Without an admin API, the dependency fault is refused on every
+	// shard, not only on the fault shard.
+	in.Target = nil
+	_, _, err := shardTimeline(tl, in, &Options{Shard: workload.Shard{Index: 1, Count: 2}})
+	if err == nil || !strings.Contains(err.Error(), `faults[0].target: "db"`) || !strings.Contains(err.Error(), "target.admin") {
+		t.Errorf("shard 1/2 without an admin API: %v, want slow-db refused", err)
 	}
 }
 

@@ -209,7 +209,10 @@ func (p *prepared) play(ctx context.Context, svc *service, start time.Time, agre
 	if err := p.timeline.Validate(); err != nil {
 		return nil, &ConfigError{fmt.Errorf("faults: %w", err)}
 	}
-	tl, in := shardTimeline(*p.timeline, injectors(svc, load), opts)
+	tl, in, err := shardTimeline(*p.timeline, injectors(svc, load), opts)
+	if err != nil {
+		return nil, &ConfigError{fmt.Errorf("faults: %w", err)}
+	}
 	tl.Logger = opts.logger()
 	if err := tl.Check(ctx, in); err != nil {
 		return nil, &ConfigError{fmt.Errorf("faults: %w", err)}
