@@ -457,7 +457,11 @@ func (p *connPool) get(ctx context.Context, deadline time.Time, fresh bool) (*pc
 		}
 		c = tc
 	}
-	pc := &pconn{c: c, br: bufio.NewReaderSize(c, 4096), bw: bufio.NewWriterSize(c, 4096)}
+	var rw io.ReadWriter = c
+	if r := newRawIO(c); r != nil { // plain TCP: see rawIO
+		rw = r
+	}
+	pc := &pconn{c: c, br: bufio.NewReaderSize(rw, 4096), bw: bufio.NewWriterSize(rw, 4096)}
 	p.mu.Lock()
 	if p.aborted {
 		p.mu.Unlock()
