@@ -98,7 +98,9 @@ func envInt(name string, def int) int {
 
 // BenchmarkAttackThroughput plays a constant rate against a minimal Go HTTP
 // server in another process on 127.0.0.1 and reports achieved rate, lag
-// p99, CPU time per request of this process (user+sys), peak RSS and the
+// p50 and p99, CPU time and context switches per request of this process
+// (user+sys; on a virtual machine most of the CPU time per request is spent
+// switching threads), peak RSS and the
 // peak heap and stack in use. Rates and length: GOODPUT_BENCH_RATES
 // (comma-separated, default 5000,20000,40000) and GOODPUT_BENCH_SECONDS
 // (default 3); the generator's caps: GOODPUT_BENCH_INFLIGHT (default 2000)
@@ -181,8 +183,10 @@ func benchAttack(b *testing.B, addr string, rate int, d time.Duration) {
 	}
 	b.ReportMetric(float64(counter.ok)/d.Seconds(), "ok-rps")
 	b.ReportMetric(float64(counter.dropped)/float64(counter.requests)*100, "dropped-%")
+	b.ReportMetric(float64(counter.lag.ValueAtQuantile(50))/1000, "lag-p50-ms")
 	b.ReportMetric(float64(counter.lag.ValueAtQuantile(99))/1000, "lag-p99-ms")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(counter.requests-counter.dropped), "cpu-µs/req")
+	b.ReportMetric(float64(after.Nvcsw+after.Nivcsw-before.Nvcsw-before.Nivcsw)/float64(counter.requests-counter.dropped), "ctxsw/req")
 	b.ReportMetric(float64(after.Maxrss)/1024, "maxrss-MB")
 	b.ReportMetric(wall.Seconds(), "wall-s")
 	b.ReportMetric(float64(peakStack)/(1<<20), "peak-stack-MB")

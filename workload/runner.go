@@ -243,6 +243,17 @@ func (r *Runner) poke() {
 	}
 }
 
+// kickEvery is how soon at the earliest after it goes to sleep the pacer
+// wakes an idle runtime with its kicker (see kicker) rather than waiting
+// for the runtime's millisecond timer resolution. Each wake-up of an idle
+// process costs thread switches, about as much CPU as a request, so at
+// high rates the pacer does not kick for every arrival: arrivals due less
+// than kickEvery after it went to sleep start at most kickEvery after that
+// (sooner when anything else wakes the runtime), which keeps the lag p99
+// under a millisecond. A 5,000 rps run on 2 cores measured lag p50/p99
+// 0.3/0.85 ms against 0.5/1.2 ms without kicks.
+const kickEvery = 800 * time.Microsecond
+
 // lateStart is how late after its start instant a run may begin before
 // the requests it missed are dropped rather than fired at once.
 const lateStart = 100 * time.Millisecond
@@ -326,6 +337,9 @@ func (r *Runner) schedule(ctx context.Context, sink Sink, wg *sync.WaitGroup, wo
 	var burstSeq uint64
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	kick := newKicker()
+	defer kick.close()
+	var kickAt time.Duration // the kick's instant; past when ≤ now
 
 	// A generator that begins after its start instant (a shard whose pod
 	// came up late) does not fire what it missed in one burst: requests
@@ -367,7 +381,14 @@ func (r *Runner) schedule(ctx context.Context, sink Sink, wg *sync.WaitGroup, wo
 				id, x = arr.Next()
 				continue
 			}
+			// The timer fires the arrival on any earlier wake-up of the
+			// runtime; the kick makes sure there is one by then (a kick
+			// already due sooner will do).
 			timer.Reset(at - now)
+			if k := max(at, now+kickEvery); kickAt <= now || k < kickAt {
+				kick.after(k - now)
+				kickAt = k
+			}
 		case PaceNever:
 			if now >= end {
 				return
