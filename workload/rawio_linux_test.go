@@ -16,7 +16,7 @@ import (
 )
 
 // tcpPair returns both ends of a loopback TCP connection.
-func tcpPair(t *testing.T) (client, server net.Conn) {
+func tcpPair(t testing.TB) (client, server net.Conn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -144,5 +144,35 @@ func TestKickerExpiresAtItsInstant(t *testing.T) {
 	}
 	if el := time.Since(start); el > 2*time.Second {
 		t.Fatalf("expired after %v, want about 2ms", el)
+	}
+}
+
+// BenchmarkRawIOExchange writes a small request and reads a small answer
+// on a loopback connection through rawIO, against net.Conn itself.
+func BenchmarkRawIOExchange(b *testing.B) {
+	for _, raw := range []bool{true, false} {
+		name := "net.Conn"
+		if raw {
+			name = "rawIO"
+		}
+		b.Run(name, func(b *testing.B) {
+			client, server := tcpPair(b)
+			var rw io.ReadWriter = client
+			if raw {
+				rw = newRawIO(client)
+			}
+			go func() { _, _ = io.Copy(server, server) }() // echo, ends when the test closes it
+			req := bytes.Repeat([]byte("x"), 200)
+			buf := make([]byte, len(req))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := rw.Write(req); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.ReadFull(rw, buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
