@@ -161,6 +161,9 @@ func TestLimiterConfigValidation(t *testing.T) {
 		GradientConfig{Initial: 1, Min: 1, Max: 1, Tolerance: 0.5}.Validate(),
 		GradientConfig{Initial: 1, Min: 1, Max: 1, Smoothing: 2}.Validate(),
 		GradientConfig{Initial: 0, Min: 1, Max: 1}.Validate(),
+		GradientConfig{Initial: 1, Min: 1, Max: 1, MinRTTJitter: 2}.Validate(),
+		GradientConfig{Initial: 1, Min: 1, Max: 1, MinRTTFloor: -1}.Validate(),
+		GradientConfig{Initial: 1, Min: 1, Max: 1, MinRTTWindow: -1}.Validate(),
 	}
 	for i, err := range bad {
 		if err == nil {
@@ -169,5 +172,45 @@ func TestLimiterConfigValidation(t *testing.T) {
 	}
 	if err := (AIMDConfig{Initial: 1, Min: 1, Max: 1}).Validate(); err != nil {
 		t.Errorf("minimal AIMD config: %v", err)
+	}
+}
+
+// The baseline is re-measured every MinRTTInterval: the limit drops to the
+// floor, samples of requests admitted before the drop are ignored, the mean
+// RTT of the later ones becomes the baseline (here higher: the no-load
+// latency rose) and the saved limit comes back.
+func TestGradientRemeasuresBaseline(t *testing.T) {
+	g, err := NewGradient(GradientConfig{Initial: 20, Min: 2, Max: 20, MinSamples: 1,
+		MinRTTInterval: time.Second, MinRTTFloor: 2, MinRTTWindow: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := t0
+	// The first window (closing at 101 ms) sets the baseline and schedules
+	// the re-measurement one interval later.
+	for g.Limit() != 2 && now.Sub(t0) < 2*time.Second {
+		feed(g, &now, 1, time.Millisecond, 10*time.Millisecond, false)
+	}
+	if at := now.Sub(t0); at < 1100*time.Millisecond || at > 1250*time.Millisecond {
+		t.Fatalf("limit dropped to the floor at %v (limit %d), want 1.1–1.25 s: one interval after the first window", at, g.Limit())
+	}
+	before := g.Baseline()
+	// A request admitted before the drop still waited in the old queue.
+	now = now.Add(100 * time.Millisecond)
+	g.Observe(now, Sample{RTT: time.Second, InFlight: 20})
+	if got := g.Limit(); got != 2 {
+		t.Fatalf("limit %d after a sample admitted before the drop, want still the floor", got)
+	}
+	// Requests admitted at the floor take 30 ms now: the window closes at
+	// the first sample 50 ms after the drop.
+	for range 4 {
+		now = now.Add(30 * time.Millisecond)
+		g.Observe(now, Sample{RTT: 30 * time.Millisecond, InFlight: 2})
+	}
+	if got := g.Baseline(); got != 30*time.Millisecond {
+		t.Fatalf("baseline %v after re-measuring (was %v), want 30ms", got, before)
+	}
+	if got := g.Limit(); got != 20 {
+		t.Fatalf("limit %d after re-measuring, want the saved 20 back", got)
 	}
 }
