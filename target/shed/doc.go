@@ -8,7 +8,9 @@
 //   - A [Limiter] says how many requests may run at once: [Static], the
 //     additive-increase/multiplicative-decrease [AIMD], or [Gradient], which
 //     follows the ratio of the no-load round trip to the current one (in the
-//     style of Envoy's adaptive concurrency filter and Netflix's Gradient2).
+//     style of Envoy's adaptive concurrency filter and Netflix's Gradient2),
+//     re-measuring the no-load round trip every minute at a low concurrency
+//     floor so that sustained overload cannot pass for the new normal.
 //   - A [Shedder] holds the in-flight count against the limit and a bounded
 //     wait queue in front of it, served [FIFO], [LIFO] or [CoDel] (adaptive
 //     LIFO with CoDel, as in Facebook's "Fail at Scale": while the queue has
