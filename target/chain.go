@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
@@ -73,7 +74,7 @@ func (s *Server) build(cfg Config) (*chain, error) {
 			return nil, fmt.Errorf("throttle: %w", err)
 		}
 	}
-	if c.shedder, err = s.buildShedder(cfg.Admission); err != nil {
+	if c.shedder, err = s.buildShedder(cfg.Admission, cfg.Seed); err != nil {
 		return nil, fmt.Errorf("admission: %w", err)
 	}
 	obs := bulkheadObserver{s.metrics}
@@ -141,9 +142,15 @@ func handle(mux *http.ServeMux, pattern string, h http.Handler) (err error) {
 	return nil
 }
 
+// gradientStream separates the gradient limiter's random stream from the
+// dependencies', which share the configured seed.
+const gradientStream = 0x6772616469656e74
+
 // buildShedder returns the admission controller of a, or nil when a asks
-// for none (no limiter and no deadline check).
-func (s *Server) buildShedder(a AdmissionConfig) (*shed.Shedder, error) {
+// for none (no limiter and no deadline check). seed jitters the gradient
+// limiter's baseline re-measurements, so that instances with different
+// seeds do not all drop to the floor in the same instant.
+func (s *Server) buildShedder(a AdmissionConfig, seed uint64) (*shed.Shedder, error) {
 	var lim shed.Limiter
 	var err error
 	switch a.Limiter {
@@ -159,7 +166,8 @@ func (s *Server) buildShedder(a AdmissionConfig) (*shed.Shedder, error) {
 		lim, err = shed.NewAIMD(shed.AIMDConfig{Initial: a.Limit, Min: a.MinLimit, Max: a.MaxLimit,
 			LatencyThreshold: time.Duration(a.LatencyThreshold)})
 	case "gradient":
-		lim, err = shed.NewGradient(shed.GradientConfig{Initial: a.Limit, Min: a.MinLimit, Max: a.MaxLimit})
+		lim, err = shed.NewGradient(shed.GradientConfig{Initial: a.Limit, Min: a.MinLimit, Max: a.MaxLimit,
+			Rand: rand.New(rand.NewPCG(seed, gradientStream))})
 	}
 	if err != nil {
 		return nil, err
