@@ -73,8 +73,7 @@ func (r tenantAges) p99(tenants ...string) float64 {
 // backlog, far beyond twice the delivery age p99 of the run where the hot
 // tenant sends like everyone else. With shuffle-sharding the hot tenant
 // fills only its own two queues: the tenants that share neither of them
-// keep their p99 within 2× of that
-// run's.
+// keep their p99 within 2× of that run's.
 func TestEndToEndBacklogShuffleSharding(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real processes")
