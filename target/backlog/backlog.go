@@ -73,6 +73,43 @@ func (v Verdict) String() string {
 
 type queue struct {
 	lanes [numLanes]lane
+	// busy is the later of the last dequeue and the instant the queue last
+	// became non-empty; gap is an EWMA of the time between dequeues while
+	// the queue is non-empty (its measured drain interval), 0 until the
+	// first dequeue.
+	busy time.Time
+	gap  time.Duration
+}
+
+// gapWeight is the EWMA weight of the newest interval between dequeues, as
+// a divisor: gap += (interval − gap) / gapWeight.
+const gapWeight = 8
+
+// dequeued records a dequeue from q at instant now, updating its measured
+// drain interval.
+func (q *queue) dequeued(now time.Time) {
+	if d := now.Sub(q.busy); d >= 0 {
+		q.gap += (d - q.gap) / gapWeight
+	}
+	q.busy = now
+}
+
+// ahead returns how many of q's messages a message added to lane ln would
+// wait behind under discipline d: consumers serve a queue's fresh, aged
+// then surge lane, each newest first under LIFO (the aged lane always
+// oldest first).
+func (q *queue) ahead(ln Lane, d Discipline) int {
+	n := q.lanes[LaneFresh].n
+	if d == LIFO {
+		n = 0
+	}
+	if ln == LaneSurge {
+		n = q.lanes[LaneFresh].n + q.lanes[LaneAged].n
+		if d != LIFO {
+			n += q.lanes[LaneSurge].n
+		}
+	}
+	return n
 }
 
 func (q *queue) depth() int { return q.lanes[LaneFresh].n + q.lanes[LaneAged].n + q.lanes[LaneSurge].n }
@@ -162,8 +199,9 @@ func (b *Backlog) signal() {
 
 // Enqueue puts m in the shortest of its tenant's queues (ShardOf) at
 // instant now, and returns its id. It refuses with ErrBackpressure when
-// that queue's depth or oldest age has reached the backpressure threshold,
-// and with ErrFull when the queue's normal lanes and surge lane are full.
+// that queue's depth has reached BackpressureDepth, or when its oldest age
+// has reached BackpressureAge or m's predicted wait would exceed it (see
+// Config.BackpressureAge), and with ErrFull when the queue's normal lanes and surge lane are full.
 // m's ID, Enqueued, Queue and Lane are set by Enqueue.
 func (b *Backlog) Enqueue(now time.Time, m Message) (uint64, error) {
 	c := b.cfg.Load()
@@ -183,20 +221,27 @@ func (b *Backlog) Enqueue(now time.Time, m Message) (uint64, error) {
 		b.counters.Backpressure++
 		return 0, ErrBackpressure
 	}
+	ln := LaneFresh
+	if q.lanes[LaneFresh].n+q.lanes[LaneAged].n >= c.Capacity {
+		ln = LaneSurge
+	}
 	if c.BackpressureAge > 0 {
-		if t, ok := q.oldest(); ok && now.Sub(t) >= time.Duration(c.BackpressureAge) {
+		limit := time.Duration(c.BackpressureAge)
+		t, ok := q.oldest()
+		if ok && (now.Sub(t) >= limit || time.Duration(q.ahead(ln, c.Discipline))*q.gap > limit) {
 			b.counters.Backpressure++
 			return 0, ErrBackpressure
 		}
 	}
-	ln := LaneFresh
-	if q.lanes[LaneFresh].n+q.lanes[LaneAged].n >= c.Capacity {
+	if ln == LaneSurge {
 		if q.lanes[LaneSurge].n >= c.SurgeCapacity {
 			b.counters.Full++
 			return 0, ErrFull
 		}
-		ln = LaneSurge
 		b.counters.Surged++
+	}
+	if q.depth() == 0 {
+		q.busy = now
 	}
 	b.nextID++
 	m.ID, m.Enqueued, m.Queue, m.Lane = b.nextID, now, qi, ln
@@ -235,6 +280,7 @@ func (b *Backlog) Pop(now time.Time) (m Message, v Verdict, ok bool) {
 			}
 			b.cursor[ln] = (qi + 1) % n
 			b.perLane[ln]--
+			b.queues[qi].dequeued(now)
 			if b.total() > 0 {
 				b.signal()
 			}

@@ -166,6 +166,57 @@ func TestBackpressure(t *testing.T) {
 	})
 }
 
+// TestPredictiveBackpressureBoundsOldestAge offers 2.5 messages per
+// dequeue, for 10 s, to a queue drained at a fixed 100 messages a second.
+// Refusing only on the oldest message's age lets it reach about 2.5 × the
+// threshold; predicting each message's wait from the measured drain keeps
+// it near the threshold, while the queue never runs dry.
+func TestPredictiveBackpressureBoundsOldestAge(t *testing.T) {
+	const (
+		threshold = 300 * time.Millisecond
+		drain     = 10 * time.Millisecond // one dequeue every 10 ms
+		arrive    = 4 * time.Millisecond  // one arrival every 4 ms: 2.5×
+		run       = 10 * time.Second
+	)
+	for _, d := range []Discipline{FIFO, Priority} {
+		t.Run(d.String(), func(t *testing.T) {
+			b := newBacklog(t, func(c *Config) {
+				c.Discipline = d
+				c.BackpressureAge = Duration(threshold)
+			})
+			var maxAge time.Duration
+			offered, refused, dry := 0, 0, 0
+			for now := time.Duration(0); now < run; now += time.Millisecond {
+				if now%arrive == 0 {
+					offered++
+					if _, err := b.Enqueue(t0.Add(now), Message{Tenant: "t"}); errors.Is(err, ErrBackpressure) {
+						refused++
+					} else if err != nil {
+						t.Fatalf("enqueue at %v: %v", now, err)
+					}
+				}
+				if now%drain == 0 && now > 0 {
+					if _, _, ok := b.Pop(t0.Add(now)); !ok && now > time.Second {
+						dry++
+					}
+				}
+				maxAge = max(maxAge, b.Stats(t0.Add(now)).OldestAge)
+			}
+			t.Logf("%s: %d of %d refused, largest oldest age %v (threshold %v)", d, refused, offered, maxAge, threshold)
+			if limit := threshold * 12 / 10; maxAge > limit {
+				t.Errorf("largest oldest age %v, want ≤ threshold × 1.2 = %v", maxAge, limit)
+			}
+			if dry > 0 {
+				t.Errorf("the queue ran dry %d times after the first second: backpressure refused work the drain could serve", dry)
+			}
+			// The drain serves 1 in 2.5 offered: about 60% must be refused.
+			if lo, hi := offered/2, offered*7/10; refused < lo || refused > hi {
+				t.Errorf("%d of %d refused, want %d..%d", refused, offered, lo, hi)
+			}
+		})
+	}
+}
+
 func TestSurgeLaneServedLast(t *testing.T) {
 	b := newBacklog(t, func(c *Config) { c.Capacity = 2; c.SurgeCapacity = 1 })
 	mustEnqueue(t, b, at(0), "t", "a")

@@ -124,12 +124,20 @@ type Config struct {
 	// whose depth (all lanes) has reached it. 0 disables the check.
 	BackpressureDepth int `json:"backpressure_depth"`
 	// BackpressureAge refuses new messages to a queue whose oldest message
-	// is at least this old. 0 disables the check. Alone it does not bound
-	// the age: messages admitted just before the refusal keep ageing while
-	// the ones ahead of them are served, so under a sustained surge the
-	// oldest age overshoots by up to the ratio of arrival to service rate.
-	// Pair it with BackpressureDepth ≈ threshold × consumer throughput for
-	// a hard bound.
+	// is at least this old, or when the new message's predicted wait would
+	// exceed it. 0 disables the check. The prediction is
+	//
+	//	wait = ahead × gap
+	//
+	// where ahead is the number of the queue's messages served before the
+	// new one (its lane and the lanes served before it; none in the fresh
+	// lane under LIFO) and gap is the queue's measured drain interval: an
+	// EWMA (weight 1/8) of the time between its dequeues while it is
+	// non-empty, so 1/gap is its drain rate. gap is 0 until the queue's
+	// first dequeue, so the prediction admits until then and the oldest-age
+	// check alone bounds the start of a surge. Predicting keeps the oldest
+	// age near the threshold under a sustained surge; the oldest-age check
+	// alone lets it overshoot by up to the ratio of arrival to drain rate.
 	BackpressureAge Duration `json:"backpressure_age"`
 	// RetryAfter is what a refused producer is told to wait (Retry-After,
 	// rounded up to whole seconds).
