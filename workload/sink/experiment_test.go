@@ -301,9 +301,9 @@ func TestExperimentTTLShedsBacklog(t *testing.T) {
 func TestExperimentBackpressureBoundsOldestAge(t *testing.T) {
 	const threshold = 300 * time.Millisecond
 	c := backlog.DefaultConfig()
-	// The age threshold alone lets admitted messages keep ageing past it
-	// (see Config.BackpressureAge); the depth threshold is 90% of what the
-	// consumers serve in it (100/s × 300 ms).
+	// Both thresholds: the age one refuses on the predicted wait (see
+	// Config.BackpressureAge); the depth one is 90% of what the consumers
+	// serve in it (100/s × 300 ms).
 	c.BackpressureAge = backlog.Duration(threshold)
 	c.BackpressureDepth = 27
 	r := newRig(t, c, surgeConsumers, surgeProc)
