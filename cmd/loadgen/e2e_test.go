@@ -11,86 +11,32 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/goodput-dev/goodput/internal/e2e"
 	"github.com/goodput-dev/goodput/report"
 )
 
 // The tests in this file run the real binaries as processes, the way a user
 // (or a CI job) does.
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
-)
-
-// binaries builds loadgen and target once per test binary and returns their
-// paths.
+// binaries returns the built loadgen and target.
 func binaries(t *testing.T) (loadgen, target string) {
-	t.Helper()
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "goodput-e2e-")
-		if buildErr != nil {
-			return
-		}
-		for _, name := range []string{"loadgen", "target"} {
-			cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, name), "github.com/goodput-dev/goodput/cmd/"+name)
-			if out, err := cmd.CombinedOutput(); err != nil {
-				buildErr = errors.New("go build " + name + ": " + err.Error() + "\n" + string(out))
-				return
-			}
-		}
-	})
-	require.NoError(t, buildErr)
-	return filepath.Join(binDir, "loadgen"), filepath.Join(binDir, "target")
+	b := e2e.Build(t)
+	return b.Loadgen, b.Target
 }
 
-var addrPattern = regexp.MustCompile(`http://127\.0\.0\.1:\d+`)
-
 // startTarget starts the reference target on a free loopback port and
-// returns its base URL. The process is stopped (SIGTERM, then waited for)
-// when the test ends.
+// returns its base URL (see e2e.StartTarget).
 func startTarget(t *testing.T, args ...string) string {
 	t.Helper()
-	_, target := binaries(t)
-	cmd := exec.Command(target, append([]string{"--listen", "127.0.0.1:0"}, args...)...)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-	})
-
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if url := addrPattern.FindString(sc.Text()); url != "" {
-				found <- url
-				break
-			}
-		}
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	select {
-	case url := <-found:
-		return url
-	case <-time.After(30 * time.Second):
-		t.Fatalf("target did not print its address within 30s; stderr:\n%s", stderr.String())
-		return ""
-	}
+	api, _ := e2e.StartTarget(t, args...)
+	return api
 }
 
 // loadgenResult is what one loadgen process did.

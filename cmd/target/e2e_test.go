@@ -5,19 +5,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/goodput-dev/goodput/internal/e2e"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -25,70 +22,17 @@ import (
 // The tests in this file run the real binaries, target and loadgen, as
 // processes: the end-to-end experiments of issue 4.
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
-)
-
-// binaries builds target and loadgen once per test binary.
+// binaries returns the built target and loadgen.
 func binaries(t *testing.T) (target, loadgen string) {
-	t.Helper()
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "goodput-target-e2e-")
-		if buildErr != nil {
-			return
-		}
-		for _, name := range []string{"target", "loadgen"} {
-			out, err := exec.Command("go", "build", "-o", filepath.Join(binDir, name),
-				"github.com/goodput-dev/goodput/cmd/"+name).CombinedOutput()
-			if err != nil {
-				buildErr = errors.New("go build " + name + ": " + err.Error() + "\n" + string(out))
-				return
-			}
-		}
-	})
-	require.NoError(t, buildErr)
-	return filepath.Join(binDir, "target"), filepath.Join(binDir, "loadgen")
+	b := e2e.Build(t)
+	return b.Target, b.Loadgen
 }
 
 // startTarget starts the target binary on free loopback ports and returns
-// its API and admin URLs; it is stopped with SIGTERM (and waited for) when
-// the test ends, and must exit 0.
+// its API and admin URLs (see e2e.StartTarget).
 func startTarget(t *testing.T, args ...string) (api, admin string) {
 	t.Helper()
-	bin, _ := binaries(t)
-	cmd := exec.Command(bin, append([]string{"--listen", "127.0.0.1:0"}, args...)...)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	require.NoError(t, cmd.Start())
-	lines := make(chan string, 1)
-	copied := make(chan struct{})
-	go func() {
-		defer close(copied)
-		sc := bufio.NewScanner(stdout)
-		if sc.Scan() {
-			lines <- sc.Text()
-		}
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		<-copied
-		err := cmd.Wait()
-		assert.NoError(t, err, "target exit; stderr:\n%s", stderr.String())
-	})
-	select {
-	case line := <-lines:
-		m := listening.FindStringSubmatch(line + "\n")
-		require.NotNil(t, m, "first line %q", line)
-		return m[1], m[2]
-	case <-time.After(30 * time.Second):
-		t.Fatalf("target printed no address in 30s; stderr:\n%s", stderr.String())
-		return "", ""
-	}
+	return e2e.StartTarget(t, args...)
 }
 
 // summary is the part of loadgen's JSON report these tests read.

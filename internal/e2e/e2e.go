@@ -1,0 +1,95 @@
+// Package e2e is what the end-to-end tests of cmd/loadgen and cmd/target
+// share: the real binaries, built once per test binary, and the reference
+// target started as a process on free loopback ports. It is test support;
+// nothing in the product imports it.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Binaries are the paths of the built loadgen and target.
+type Binaries struct {
+	Loadgen, Target string
+}
+
+// build builds both binaries once per test binary, into a directory that
+// outlives the tests that use them (the OS cleans its temp dir).
+var build = sync.OnceValues(func() (Binaries, error) {
+	dir, err := os.MkdirTemp("", "goodput-e2e-")
+	if err != nil {
+		return Binaries{}, err
+	}
+	b := Binaries{Loadgen: filepath.Join(dir, "loadgen"), Target: filepath.Join(dir, "target")}
+	for name, path := range map[string]string{"loadgen": b.Loadgen, "target": b.Target} {
+		out, err := exec.Command("go", "build", "-o", path, "github.com/goodput-dev/goodput/cmd/"+name).CombinedOutput()
+		if err != nil {
+			return Binaries{}, errors.New("go build " + name + ": " + err.Error() + "\n" + string(out))
+		}
+	}
+	return b, nil
+})
+
+// Build returns the built binaries, building them on first use.
+func Build(t testing.TB) Binaries {
+	t.Helper()
+	b, err := build()
+	require.NoError(t, err)
+	return b
+}
+
+// listening is the line target prints on stdout when it is ready.
+var listening = regexp.MustCompile(`^target: listening on (http://127\.0\.0\.1:\d+) \(admin (http://127\.0\.0\.1:\d+)\)$`)
+
+// StartTarget starts the target binary with args on free loopback ports
+// and returns its API and admin base URLs. When the test ends the process
+// gets SIGTERM and must exit 0 (a clean drain).
+func StartTarget(t testing.TB, args ...string) (api, admin string) {
+	t.Helper()
+	cmd := exec.Command(Build(t).Target, append([]string{"--listen", "127.0.0.1:0"}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	first := make(chan string, 1)
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		sc := bufio.NewScanner(stdout)
+		if sc.Scan() {
+			first <- sc.Text()
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		<-copied
+		assert.NoError(t, cmd.Wait(), "target exit; stderr:\n%s", stderr.String())
+	})
+	select {
+	case line := <-first:
+		m := listening.FindStringSubmatch(line)
+		if m == nil {
+			t.Fatalf("target's first line %q is not its address", line)
+		}
+		return m[1], m[2]
+	case <-time.After(30 * time.Second):
+		t.Fatalf("target printed no address in 30s; stderr:\n%s", stderr.String())
+		return "", ""
+	}
+}
