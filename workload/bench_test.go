@@ -104,7 +104,8 @@ func envInt(name string, def int) int {
 // peak heap and stack in use. Rates and length: GOODPUT_BENCH_RATES
 // (comma-separated, default 5000,20000,40000) and GOODPUT_BENCH_SECONDS
 // (default 3); the generator's caps: GOODPUT_BENCH_INFLIGHT (default 2000)
-// and GOODPUT_BENCH_CONNECTIONS (default 200); GOODPUT_BENCH_CLIENT=net
+// and GOODPUT_BENCH_CONNECTIONS (default 200); its cores:
+// GOODPUT_BENCH_PROCS (default ProcsAuto, as loadgen); GOODPUT_BENCH_CLIENT=net
 // sends through net/http instead, for comparison.
 func BenchmarkAttackThroughput(b *testing.B) {
 	rates := []int{5000, 20000, 40000}
@@ -138,6 +139,7 @@ func benchAttack(b *testing.B, addr string, rate int, d time.Duration) {
 		Schedule: s, Seed: 1, Mix: []Template{{URL: "http://" + addr + "/"}}, Retry: p,
 		MaxInFlight: envInt("GOODPUT_BENCH_INFLIGHT", 2000),
 		HTTP:        ClientOptions{Connections: envInt("GOODPUT_BENCH_CONNECTIONS", 200)},
+		Procs:       envInt("GOODPUT_BENCH_PROCS", ProcsAuto),
 	}.withBenchClient())
 	if err != nil {
 		b.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -75,6 +77,13 @@ type Config struct {
 	// Start is the wall-clock instant of offset 0 (Header.Start); zero
 	// means the moment Run is called. Run waits for it when it is ahead.
 	Start time.Time
+	// Procs is how many cores the process runs Go code on during Run
+	// (GOMAXPROCS, process-wide; Run restores it when it returns): 0
+	// leaves it alone, n > 0 sets n, and ProcsAuto adapts it, between one
+	// core and the number at Run's start, to the CPU the run uses (see
+	// procTuner). Use a non-zero value only when the runner is the
+	// process's main work, as in loadgen.
+	Procs int
 }
 
 // DefaultMaxInFlight is the in-flight cap when Config.MaxInFlight is 0.
@@ -104,6 +113,7 @@ type Runner struct {
 	bursts   atomic.Int64
 	state    atomic.Pointer[retry.State]
 	inflight atomic.Int64
+	workers  atomic.Int64
 	offered  atomic.Uint64
 	dropped  atomic.Uint64
 }
@@ -121,6 +131,9 @@ func New(cfg Config) (*Runner, error) {
 	}
 	if cfg.MaxInFlight < 0 {
 		return nil, fmt.Errorf("runner: max in-flight %d: must be ≥ 0", cfg.MaxInFlight)
+	}
+	if cfg.Procs < ProcsAuto {
+		return nil, fmt.Errorf("runner: procs %d: must be ≥ 0, or ProcsAuto", cfg.Procs)
 	}
 	m, err := newMix(cfg.Mix, cfg.BaseURL, cfg.Tenants)
 	if err != nil {
@@ -229,11 +242,15 @@ type Stats struct {
 	InFlight int64  // requests started and not finished
 	Offered  uint64 // requests the schedule emitted so far (bursts included)
 	Dropped  uint64 // of which generator_dropped
+	// Workers are the goroutines that run requests, busy or idle. Idle
+	// ones are kept for the next requests while the load needs them and
+	// end about reapAfter after it fell.
+	Workers int64
 }
 
 // Stats returns the live counters.
 func (r *Runner) Stats() Stats {
-	return Stats{InFlight: r.inflight.Load(), Offered: r.offered.Load(), Dropped: r.dropped.Load()}
+	return Stats{InFlight: r.inflight.Load(), Offered: r.offered.Load(), Dropped: r.dropped.Load(), Workers: r.workers.Load()}
 }
 
 func (r *Runner) poke() {
@@ -310,18 +327,89 @@ func (r *Runner) Run(ctx context.Context, sink Sink) error {
 	}
 
 	var wg sync.WaitGroup
-	work := make(chan *request) // idle workers wait here; closed: they end
+	// Idle workers wait here; a nil request or the channel's close ends
+	// them.
+	work := make(chan *request)
 	r.sender.open()
+	if r.cfg.Procs > 0 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(r.cfg.Procs))
+	}
+	stop := make(chan struct{})
+	tended := make(chan struct{})
+	go func() {
+		defer close(tended)
+		r.tend(stop, work)
+	}()
 	r.schedule(ctx, sink, &wg, work)
 	if ctx.Err() != nil {
 		// Interrupted: end the attempts on the wire now rather than at
 		// their timeouts.
 		r.sender.abort()
 	}
+	close(stop)
+	<-tended
 	close(work)
 	wg.Wait()
 	r.sender.closeIdle()
 	return ctx.Err()
+}
+
+// reapAfter is how long the runner keeps the workers of a peak of requests
+// in flight after the peak has passed.
+const reapAfter = time.Second
+
+// tend looks after the runner every tuneEvery until stop closes: it ends
+// the idle workers the last reapAfter did not need (a surge leaves
+// thousands, each holding a stack), closes connections idle for longer
+// than idleTimeout, and with ProcsAuto it retunes GOMAXPROCS, which it
+// restores when it returns.
+func (r *Runner) tend(stop <-chan struct{}, work chan<- *request) {
+	var tuner *procTuner
+	if r.cfg.Procs == ProcsAuto {
+		prev := runtime.GOMAXPROCS(0)
+		if tuner = newProcTuner(prev, time.Now(), r.offered.Load()); tuner != nil {
+			defer runtime.GOMAXPROCS(prev)
+		}
+	}
+	tick := time.NewTicker(tuneEvery)
+	defer tick.Stop()
+	// peaks[i] is the most requests in flight seen in one tick of the last
+	// reapAfter; the workers beyond the highest are idle and unneeded.
+	peaks := make([]int64, int(reapAfter/tuneEvery))
+	for i := 0; ; i = (i + 1) % len(peaks) {
+		select {
+		case <-stop:
+			return
+		case now := <-tick.C:
+			peaks[i] = r.inflight.Load()
+			reap(work, r.workers.Load()-slices.Max(peaks))
+			r.sender.prune()
+			if tuner != nil {
+				tuner.tick(now, r.offered.Load(), r.rateAhead())
+			}
+		}
+	}
+}
+
+// reap ends up to n idle workers.
+func reap(work chan<- *request, n int64) {
+	for ; n > 0; n-- {
+		select {
+		case work <- nil:
+		default:
+			return // no idle worker left
+		}
+	}
+}
+
+// rateAhead returns the rate (requests/s) the schedule asks for over the
+// next two tuning windows.
+func (r *Runner) rateAhead() float64 {
+	const window = 2 * tuneEvery
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.elapsedLocked()
+	return (r.pacer.Effective(now+window) - r.pacer.Effective(now)) / window.Seconds()
 }
 
 // schedule fires requests at their intended starts until the schedule ends
@@ -431,7 +519,9 @@ func (r *Runner) dispatch(ctx context.Context, sink Sink, wg *sync.WaitGroup, wo
 		return
 	default:
 	}
+	r.workers.Add(1)
 	wg.Go(func() {
+		defer r.workers.Add(-1)
 		for q := q; q != nil; q = <-work {
 			q.run(ctx, sink)
 			r.inflight.Add(-1)

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,6 +41,9 @@ type sender interface {
 	abort()
 	// closeIdle closes idle connections (the run is over).
 	closeIdle()
+	// prune closes the connections idle for longer than idleTimeout (the
+	// runner calls it every tuneEvery).
+	prune()
 }
 
 // netSender sends through net/http (HTTP/2, and test clients).
@@ -54,6 +58,9 @@ func (s *netSender) open() {}
 func (s *netSender) abort() {}
 
 func (s *netSender) closeIdle() { s.c.CloseIdleConnections() }
+
+// prune does nothing: net/http's transport closes idle connections itself.
+func (s *netSender) prune() {}
 
 func (s *netSender) send(ctx context.Context, q *request, n int, timeout time.Duration, res *report.Result, _ bool) (time.Duration, bool) {
 	t := q.tmpl
@@ -167,6 +174,15 @@ func (s *fastSender) closeIdle() {
 	defer s.mu.Unlock()
 	for _, p := range s.pools {
 		p.closeIdle()
+	}
+}
+
+func (s *fastSender) prune() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	for _, p := range s.pools {
+		p.prune(now)
 	}
 }
 
@@ -508,6 +524,23 @@ func (p *connPool) abort() {
 	p.mu.Unlock()
 	for _, c := range conns {
 		_ = c.Close()
+	}
+}
+
+// prune closes the connections idle for longer than idleTimeout at now: the
+// idle list is LIFO, so they are at its bottom. Those a surge opened then
+// go rather than wait for Run's end.
+func (p *connPool) prune(now time.Time) {
+	p.mu.Lock()
+	n := 0
+	for n < len(p.idle) && now.Sub(p.idle[n].lastUse) > idleTimeout {
+		n++
+	}
+	old := slices.Clone(p.idle[:n])
+	p.idle = slices.Delete(p.idle, 0, n)
+	p.mu.Unlock()
+	for _, pc := range old {
+		_ = pc.c.Close()
 	}
 }
 

@@ -232,3 +232,54 @@ func TestHTTP1HedgeCancelsTheLoserAndRepeatsTheRequest(t *testing.T) {
 		}
 	}
 }
+
+// TestConnPoolPrunesConnectionsIdleTooLong: connections idle for longer
+// than idleTimeout are closed at the next prune; fresher ones stay.
+func TestConnPoolPrunesConnectionsIdleTooLong(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	closed := make(chan struct{}, 3)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_, _ = io.Copy(io.Discard, c) // until the client closes
+				closed <- struct{}{}
+			}()
+		}
+	}()
+	p := newConnPool(ln.Addr().String(), false, ClientOptions{Connections: 3, DialTimeout: 5 * time.Second})
+	defer p.closeIdle()
+	var conns []*pconn
+	for range 3 {
+		pc, _, err := p.get(context.Background(), time.Time{}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, pc)
+	}
+	for _, pc := range conns {
+		p.put(pc, true)
+	}
+	now := time.Now()
+	conns[0].lastUse = now.Add(-2 * idleTimeout)
+	conns[1].lastUse = now.Add(-idleTimeout - time.Second)
+	p.prune(now)
+	if len(p.idle) != 1 || p.idle[0] != conns[2] {
+		t.Fatalf("%d idle after prune, want only the fresh one", len(p.idle))
+	}
+	for range 2 {
+		select {
+		case <-closed:
+		case <-time.After(10 * time.Second):
+			t.Fatal("a pruned connection was not closed")
+		}
+	}
+}
