@@ -52,6 +52,9 @@ type Options struct {
 	// by every shard; later variants start at instants derived from it.
 	// Zero: each variant starts just after it is ready.
 	StartAt time.Time
+	// Procs is every variant's workload.Config.Procs: the cores the
+	// generator runs Go code on (0 leaves GOMAXPROCS alone).
+	Procs int
 }
 
 // Variant is what one variant's run amounted to.

@@ -201,6 +201,7 @@ func (p *prepared) play(ctx context.Context, svc *service, start time.Time, agre
 		Client:      client,
 		Start:       start,
 		Shard:       opts.Shard,
+		Procs:       opts.Procs,
 	})
 	if err != nil {
 		return nil, &ConfigError{err}

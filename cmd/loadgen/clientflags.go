@@ -58,6 +58,7 @@ type clientFlags struct {
 	shard   string
 	shards  int
 	startAt string
+	procs   string
 }
 
 // addClientFlags registers every client and schedule flag on fs.
@@ -94,7 +95,26 @@ func addClientFlags(fs *pflag.FlagSet) *clientFlags {
 	fs.StringArrayVar(&c.wireHeaders, "wire-header", nil, "rename a wire-contract header ROLE=NAME (repeatable); roles: request-id, attempt, timeout-ms, tenant, priority")
 	fs.Uint64Var(&c.seed, "seed", 0, "seed of every random choice (default: random, printed and recorded)")
 	addShardFlags(fs, c)
+	addProcsFlag(fs, c)
 	return c
+}
+
+// addProcsFlag registers --procs (read with procsOf), shared by attack,
+// ramp and run.
+func addProcsFlag(fs *pflag.FlagSet, c *clientFlags) {
+	fs.StringVar(&c.procs, "procs", "auto", "cores the generator runs Go code on (GOMAXPROCS): auto follows the load, adding a core as soon as it needs one; or N")
+}
+
+// procsOf returns --procs as workload.Config.Procs.
+func (c *clientFlags) procsOf() (int, error) {
+	if c.procs == "auto" {
+		return workload.ProcsAuto, nil
+	}
+	n, err := strconv.Atoi(c.procs)
+	if err != nil || n < 1 {
+		return 0, flagErr("procs", fmt.Errorf("%q: want auto or a number of cores ≥ 1", c.procs))
+	}
+	return n, nil
 }
 
 // addShardFlags registers --shard, --shards and --start-at (read with
@@ -336,6 +356,10 @@ func (c *clientFlags) workloadConfig(fs *pflag.FlagSet) (workload.Config, error)
 	if err != nil {
 		return cfg, err
 	}
+	procs, err := c.procsOf()
+	if err != nil {
+		return cfg, err
+	}
 	if !fs.Changed("seed") {
 		c.seed = rand.Uint64()
 	}
@@ -350,6 +374,7 @@ func (c *clientFlags) workloadConfig(fs *pflag.FlagSet) (workload.Config, error)
 		MaxInFlight: c.maxInflight,
 		HTTP:        workload.ClientOptions{Connections: c.connections, HTTP2: c.http2, Insecure: c.insecure},
 		Start:       start,
+		Procs:       procs,
 	}
 	if cfg.Headers, err = parseWireHeaders(c.wireHeaders); err != nil {
 		return cfg, flagErr("wire-header", err)

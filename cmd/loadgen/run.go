@@ -46,6 +46,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	quiet := fs.Bool("quiet", false, "no progress line and no fault log on stderr")
 	sh := &clientFlags{}
 	addShardFlags(fs, sh)
+	addProcsFlag(fs, sh)
 	faultShard := fs.Int("fault-shard", 0, "the shard that applies the faults on the target's admin API (dependency and target faults), once for the run; every shard applies load (surge, burst, retry) and proxy faults to its own slice of the load")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -55,6 +56,10 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	startAt, err := sh.startInstant(time.Now())
+	if err != nil {
+		return err
+	}
+	procs, err := sh.procsOf()
 	if err != nil {
 		return err
 	}
@@ -87,7 +92,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return nil
 	}
 	opts := harness.Options{Name: strings.TrimSuffix(name, ".yaml"), OutDir: *out, Stdout: stdout, Terminal: isTerminal(stdout), Seed: *seed, Tool: "goodput/loadgen",
-		Shard: shard, FaultShard: *faultShard, StartAt: startAt}
+		Shard: shard, FaultShard: *faultShard, StartAt: startAt, Procs: procs}
 	if !*quiet {
 		opts.Progress = stderr
 		opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
