@@ -161,6 +161,8 @@ func TestAttackBadUsage(t *testing.T) {
 		{[]string{"--tenant-dist", "zipf:-1"}, exitUsage, "--tenant-dist"},
 		{[]string{"--max-attempts", "0"}, exitUsage, "--max-attempts"},
 		{[]string{"--max-inflight", "0"}, exitUsage, "--max-inflight"},
+		{[]string{"--procs", "0"}, exitUsage, "--procs"},
+		{[]string{"--procs", "many"}, exitUsage, "--procs"},
 		{[]string{"--header", "nocolon"}, exitUsage, "--header"},
 		{[]string{"--body-file", "/no/such/file"}, exitUsage, "--body-file"},
 		{[]string{"--shard", "4/4"}, exitUsage, "--shard"},
