@@ -108,15 +108,8 @@ func (p *Pool) Waiting() int { _, n := p.sem.counts(); return n }
 // that gives it back; calling release more than once is harmless. It
 // returns ErrFull, ErrWaitTimeout or ctx's error when it gets no slot.
 func (p *Pool) Acquire(ctx context.Context) (release func(), err error) {
-	wait, err := p.sem.acquire(ctx)
-	if err != nil {
-		if p.cfg.Observer != nil {
-			p.cfg.Observer.Rejected(p.cfg.Name, err)
-		}
+	if err := p.take(ctx); err != nil {
 		return nil, err
-	}
-	if p.cfg.Observer != nil {
-		p.cfg.Observer.Acquired(p.cfg.Name, wait)
 	}
 	var done atomic.Bool
 	return func() {
@@ -126,18 +119,32 @@ func (p *Pool) Acquire(ctx context.Context) (release func(), err error) {
 	}, nil
 }
 
+// take takes a slot as Acquire does, telling the observer.
+func (p *Pool) take(ctx context.Context) error {
+	wait, err := p.sem.acquire(ctx)
+	if o := p.cfg.Observer; o != nil {
+		if err != nil {
+			o.Rejected(p.cfg.Name, err)
+		} else {
+			o.Acquired(p.cfg.Name, wait)
+		}
+	}
+	return err
+}
+
 // Middleware returns next behind the pool: a request that gets no slot is
 // answered 503 with Retry-After, X-Bulkhead (the pool's name) and
 // X-Shed-Reason (bulkhead_full, bulkhead_timeout or canceled), before its
 // body is read. Give each route its own pool for per-route isolation.
 func (p *Pool) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		release, err := p.Acquire(r.Context())
-		if err != nil {
+		// Not Acquire: its release func is an allocation, and here the
+		// slot is released exactly once anyway.
+		if err := p.take(r.Context()); err != nil {
 			p.rej.reject(w, err)
 			return
 		}
-		defer release()
+		defer p.sem.release()
 		next.ServeHTTP(w, r)
 	})
 }
