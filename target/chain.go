@@ -239,13 +239,13 @@ func (c *chain) route(name string, h http.HandlerFunc) http.Handler {
 // setRoute names the request's route for metrics and logs, and counts it in
 // flight.
 func (c *chain) setRoute(name string, next http.Handler) http.Handler {
-	inFlight := c.s.metrics.inFlight.WithLabelValues(name)
+	rm := c.s.metrics.route(name)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if t := timingFrom(r.Context()); t != nil {
-			t.route = name
+		if t := timingOf(w); t != nil {
+			t.route = rm
 		}
-		inFlight.Inc()
-		defer inFlight.Dec()
+		rm.inFlight.Inc()
+		defer rm.inFlight.Dec()
 		next.ServeHTTP(w, r)
 	})
 }
@@ -253,7 +253,7 @@ func (c *chain) setRoute(name string, next http.Handler) http.Handler {
 // startQueue and endQueue bracket the waiting defences.
 func startQueue(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if t := timingFrom(r.Context()); t != nil {
+		if t := timingOf(w); t != nil {
 			t.queueMark = time.Now()
 		}
 		next.ServeHTTP(w, r)
@@ -262,7 +262,7 @@ func startQueue(next http.Handler) http.Handler {
 
 func endQueue(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if t := timingFrom(r.Context()); t != nil && !t.queueMark.IsZero() && !t.queueDone {
+		if t := timingOf(w); t != nil && !t.queueMark.IsZero() && !t.queueDone {
 			t.queueDone = true
 			t.addQueue(time.Since(t.queueMark))
 		}
@@ -293,7 +293,7 @@ var (
 // request's context ended, 502 when the dependency failed.
 func (c *chain) call(w http.ResponseWriter, r *http.Request, d *dep.Dep) bool {
 	ctx := r.Context()
-	tm := timingFrom(ctx)
+	tm := timingOf(w)
 	if p := c.depPools[d.Name()]; p != nil {
 		start := time.Now()
 		release, err := p.Acquire(ctx)

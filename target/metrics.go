@@ -29,6 +29,49 @@ type metrics struct {
 	shed      *prometheus.CounterVec   // reason
 	wasted    *prometheus.CounterVec   // route
 	tenants   *topK
+
+	// Series resolved once: a labelled lookup hashes its label values on
+	// every call, which the request path should not pay.
+	routesMu   sync.Mutex
+	routes     map[string]*routeMetrics
+	other      *routeMetrics           // requests no route matched
+	shedByWhy  [256]prometheus.Counter // by shed.Reason
+	bulkheadBy map[error]prometheus.Counter
+	queues     sync.Map // queue name → prometheus.Observer
+}
+
+// routeMetrics are one route's series.
+type routeMetrics struct {
+	name     string
+	inFlight prometheus.Gauge
+	duration prometheus.Observer
+	wasted   prometheus.Counter
+	outcomes [numOutcomes]prometheus.Counter
+}
+
+// route returns the series of route name, resolving them on first use.
+func (m *metrics) route(name string) *routeMetrics {
+	m.routesMu.Lock()
+	defer m.routesMu.Unlock()
+	if rm := m.routes[name]; rm != nil {
+		return rm
+	}
+	rm := &routeMetrics{name: name, inFlight: m.inFlight.WithLabelValues(name),
+		duration: m.duration.WithLabelValues(name), wasted: m.wasted.WithLabelValues(name)}
+	for o := range rm.outcomes {
+		rm.outcomes[o] = m.requests.WithLabelValues(name, outcomeNames[o])
+	}
+	m.routes[name] = rm
+	return rm
+}
+
+// queueWaitOf returns the queue wait histogram of queue name.
+func (m *metrics) queueWaitOf(name string) prometheus.Observer {
+	if o, ok := m.queues.Load(name); ok {
+		return o.(prometheus.Observer)
+	}
+	o, _ := m.queues.LoadOrStore(name, m.queueWait.WithLabelValues(name))
+	return o.(prometheus.Observer)
 }
 
 func newMetrics(s *Server) *metrics {
@@ -61,6 +104,7 @@ func newMetrics(s *Server) *metrics {
 			Help: "Requests that finished work (a dependency call, CPU work) after their client had gone or their deadline passed: work nobody waited for, by route.",
 		}, []string{"route"}),
 		tenants: newTopK(maxTenantLabels),
+		routes:  map[string]*routeMetrics{},
 	}
 	m.reg.MustRegister(m.requests, m.duration, m.inFlight, m.queueWait, m.shed, m.wasted,
 		&stateCollector{s: s},
@@ -68,14 +112,17 @@ func newMetrics(s *Server) *metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Series that start at zero, so a run without any is visible as 0.
 	for _, r := range shed.Reasons() {
-		m.shed.WithLabelValues(r.String())
+		m.shedByWhy[r] = m.shed.WithLabelValues(r.String())
 	}
-	for _, r := range []string{"bulkhead_full", "bulkhead_timeout"} {
-		m.shed.WithLabelValues(r)
+	m.bulkheadBy = map[error]prometheus.Counter{
+		bulkhead.ErrFull:        m.shed.WithLabelValues("bulkhead_full"),
+		bulkhead.ErrWaitTimeout: m.shed.WithLabelValues("bulkhead_timeout"),
+		nil:                     m.shed.WithLabelValues("canceled"),
 	}
 	for _, r := range routeNames {
-		m.wasted.WithLabelValues(r)
+		m.route(r)
 	}
+	m.other = m.route(routeOther)
 	return m
 }
 
@@ -85,10 +132,16 @@ func (m *metrics) handler() http.Handler {
 
 // shedObserver counts admission decisions.
 func (m *metrics) shedObserver() shed.Observer {
-	wait := m.queueWait.WithLabelValues("admission")
+	wait := m.queueWaitOf("admission")
 	return shed.Funcs{
 		OnAdmitted: func(d time.Duration) { wait.Observe(d.Seconds()) },
-		OnRejected: func(r shed.Reason) { m.shed.WithLabelValues(r.String()).Inc() },
+		OnRejected: func(r shed.Reason) {
+			if c := m.shedByWhy[r]; c != nil {
+				c.Inc()
+				return
+			}
+			m.shed.WithLabelValues(r.String()).Inc()
+		},
 	}
 }
 
@@ -98,18 +151,15 @@ type bulkheadObserver struct{ m *metrics }
 var _ bulkhead.Observer = bulkheadObserver{}
 
 func (o bulkheadObserver) Acquired(pool string, wait time.Duration) {
-	o.m.queueWait.WithLabelValues(pool).Observe(wait.Seconds())
+	o.m.queueWaitOf(pool).Observe(wait.Seconds())
 }
 
 func (o bulkheadObserver) Rejected(_ string, err error) {
-	reason := "canceled"
-	switch err {
-	case bulkhead.ErrFull:
-		reason = "bulkhead_full"
-	case bulkhead.ErrWaitTimeout:
-		reason = "bulkhead_timeout"
+	c, ok := o.m.bulkheadBy[err]
+	if !ok {
+		c = o.m.bulkheadBy[nil] // the request's context ended
 	}
-	o.m.shed.WithLabelValues(reason).Inc()
+	c.Inc()
 }
 
 // stateCollector reads gauges from the live state at scrape time: limits,

@@ -24,42 +24,40 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	*tw = timingWriter{ResponseWriter: w, t: t}
 	c := s.chain.Load()
 	if r.URL.Path == "/healthz" {
-		t.route = routeHealth
 		s.healthz(tw, r)
-	} else {
-		c.handler.ServeHTTP(tw, r.WithContext(withTiming(r.Context(), t)))
+		if !tw.written {
+			tw.WriteHeader(http.StatusOK)
+		}
+		return
 	}
+	c.handler.ServeHTTP(tw, r)
 	if !tw.written {
 		tw.WriteHeader(http.StatusOK)
 	}
-	if t.route == routeHealth {
-		return
-	}
-	route := t.route
-	if route == "" {
-		route = routeOther
+	rm := t.route
+	if rm == nil {
+		rm = s.metrics.other
 	}
 	elapsed := time.Since(t.start)
 	out := outcome(tw.status, w.Header())
-	m := s.metrics
-	m.requests.WithLabelValues(route, out).Inc()
-	m.duration.WithLabelValues(route).Observe(elapsed.Seconds())
+	rm.outcomes[out].Inc()
+	rm.duration.Observe(elapsed.Seconds())
 	tenant := r.Header.Get("X-Tenant")
-	m.tenants.add(tenant)
+	s.metrics.tenants.add(tenant)
 	// Work done for a client who had already gone (a dependency call or
 	// CPU work that finished after the request's context ended). A request
 	// that only waited and gave up did no work.
 	gone := r.Context().Err() != nil
 	if t.wasted {
-		m.wasted.WithLabelValues(route).Inc()
+		rm.wasted.Inc()
 	}
 	if c.cfg.LogRequests && s.logger.Enabled(r.Context(), slog.LevelDebug) {
 		s.logger.LogAttrs(context.Background(), slog.LevelDebug, "request",
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
-			slog.String("route", route),
+			slog.String("route", rm.name),
 			slog.Int("status", tw.status),
-			slog.String("outcome", out),
+			slog.String("outcome", out.String()),
 			slog.Duration("duration", elapsed),
 			slog.String("server_timing", tw.Header().Get("Server-Timing")),
 			slog.String("request_id", r.Header.Get("X-Request-Id")),
@@ -72,21 +70,38 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// outcomeClass is the requests metric's outcome label.
+type outcomeClass uint8
+
+const (
+	outcomeOK outcomeClass = iota
+	outcomeThrottled
+	outcomeShed
+	outcomeTimeout
+	outcomeClientError
+	outcomeServerError
+	numOutcomes
+)
+
+var outcomeNames = [numOutcomes]string{"ok", "throttled", "shed", "timeout", "client_error", "server_error"}
+
+func (o outcomeClass) String() string { return outcomeNames[o] }
+
 // outcome classifies an answer for the requests metric: ok, shed (503 from
 // a defence, which says why in X-Shed-Reason), throttled (429), timeout
 // (504), client_error or server_error.
-func outcome(status int, h http.Header) string {
+func outcome(status int, h http.Header) outcomeClass {
 	switch {
 	case status < 400:
-		return "ok"
+		return outcomeOK
 	case status == http.StatusTooManyRequests:
-		return "throttled"
+		return outcomeThrottled
 	case status == http.StatusServiceUnavailable && len(h["X-Shed-Reason"]) > 0:
-		return "shed"
+		return outcomeShed
 	case status == http.StatusGatewayTimeout:
-		return "timeout"
+		return outcomeTimeout
 	case status < 500:
-		return "client_error"
+		return outcomeClientError
 	}
-	return "server_error"
+	return outcomeServerError
 }

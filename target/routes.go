@@ -110,7 +110,7 @@ func (c *chain) work(w http.ResponseWriter, r *http.Request) {
 		}
 		sum = sha256.Sum256(sum[:])
 	}
-	if t := timingFrom(ctx); t != nil && req.Size > 0 && ctx.Err() != nil {
+	if t := timingOf(w); t != nil && req.Size > 0 && ctx.Err() != nil {
 		t.wasted = true // finished for a client who had gone
 	}
 	writeJSON(w, http.StatusOK, workResult{Size: req.Size, Digest: hex.EncodeToString(sum[:8])})

@@ -1,7 +1,6 @@
 package target
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"sync"
@@ -19,7 +18,7 @@ type timing struct {
 	// route is set by the route's first middleware; queueMark when the
 	// request enters the waiting defences. Both are written and read on the
 	// request's goroutine only.
-	route     string
+	route     *routeMetrics
 	queueMark time.Time
 	queueDone bool // the handler started: the waiting defences are behind
 	// wasted: the request did work (held a dependency slot, burnt CPU)
@@ -36,17 +35,21 @@ type depTiming struct {
 	dur  time.Duration
 }
 
-type timingKey struct{}
-
-func withTiming(ctx context.Context, t *timing) context.Context {
-	return context.WithValue(ctx, timingKey{}, t)
-}
-
-// timingFrom returns the request's timing, or nil outside the server's
-// middleware (callers then record nothing).
-func timingFrom(ctx context.Context) *timing {
-	t, _ := ctx.Value(timingKey{}).(*timing)
-	return t
+// timingOf returns the timing of the request w answers, or nil outside
+// the server's middleware (callers then record nothing). The timing rides
+// on the response writer rather than in the request's context, so that a
+// request refused at the door is never copied to carry it.
+func timingOf(w http.ResponseWriter) *timing {
+	for {
+		switch x := w.(type) {
+		case *timingWriter:
+			return x.t
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = x.Unwrap()
+		default:
+			return nil
+		}
+	}
 }
 
 // addQueue adds time spent waiting.
