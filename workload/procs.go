@@ -21,7 +21,7 @@ const busyPerProc = 0.6
 
 // lowWindows is how many windows in a row must want fewer cores before
 // ProcsAuto takes one away: it adds cores at once and removes them slowly.
-const lowWindows = 5
+const lowWindows = 10
 
 // procTuner adapts GOMAXPROCS to the load. A Go process with idle cores
 // wakes a thread for each goroutine made ready (to look for work to
