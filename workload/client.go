@@ -24,8 +24,9 @@ import (
 // copy; the zero value is HTTP/1.1 with 100 connections per host.
 type ClientOptions struct {
 	// Connections bounds the connection pool per host (HTTP/1.1: at most
-	// this many requests on the wire at once, the others wait for a
-	// connection as a real client's would). 0 means 100.
+	// this many connections open, dialing included, so at most this many
+	// requests on the wire at once; the others wait for a connection as a
+	// real client's would). 0 means 100.
 	Connections int
 	// HTTP2 speaks HTTP/2: h2c (prior knowledge) for http:// URLs, TLS
 	// with ALPN for https://.
