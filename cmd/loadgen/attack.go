@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/report"
 	"github.com/goodput-dev/goodput/workload"
 )
@@ -47,14 +48,14 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if fs.NArg() > 0 {
-		return usageErrorf("attack: unexpected argument %q (see loadgen attack --help)", fs.Arg(0))
+		return cli.Usagef("attack: unexpected argument %q (see loadgen attack --help)", fs.Arg(0))
 	}
 	cfg, err := cf.workloadConfig(fs)
 	if err != nil {
 		return err
 	}
 	if err := workload.Preflight(ctx, cf.url, preflightTimeout); err != nil {
-		return runErrorf("attack: %v", err)
+		return cli.Runf("attack: %v", err)
 	}
 	del, err := sf.open(ctx, cfg.Shard, stderr)
 	if err != nil {
@@ -66,7 +67,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	runner, err := workload.New(cfg)
 	if err != nil {
-		return usageErrorf("attack: %v", err)
+		return cli.Usagef("attack: %v", err)
 	}
 	header := cf.resultsHeader("attack", cfg, cfg.Start)
 	fmt.Fprintf(stderr, "attack: seed %d, shard %s, %d requests offered over %v\n", cfg.Seed, cfg.Shard, int(cfg.Schedule.Total()/float64(cfg.Shard.N())+0.5), cfg.Schedule.Duration())
@@ -83,7 +84,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	case "":
 		agg = report.NewAggregator(report.Options{})
 		if err := agg.AddHeader(header); err != nil {
-			return runErrorf("attack: %v", err)
+			return cli.Runf("attack: %v", err)
 		}
 		w = aggregatorWriter{agg}
 	default:
@@ -91,7 +92,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if *out != "-" {
 			f, err := os.Create(*out)
 			if err != nil {
-				return usageErrorf("attack: -o %s: %v", *out, err)
+				return cli.Usagef("attack: -o %s: %v", *out, err)
 			}
 			dst = f
 			close = f.Close
@@ -99,7 +100,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		rw, err = report.NewWriter(dst, header)
 		if err != nil {
 			_ = close()
-			return runErrorf("attack: %v", err)
+			return cli.Runf("attack: %v", err)
 		}
 		w = rw
 	}
@@ -128,15 +129,15 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		flushErr = rw.Flush()
 	}
 	if err := errors.Join(flushErr, close()); err != nil {
-		return runErrorf("attack: write %s: %v", *out, err)
+		return cli.Runf("attack: write %s: %v", *out, err)
 	}
 	counts := live.Snapshot()
 	interrupted := runErr != nil && ctx.Err() != nil
 	switch {
 	case interrupted && counts.Requests == 0:
-		return runErrorf("attack: interrupted before any result")
+		return cli.Runf("attack: interrupted before any result")
 	case runErr != nil && !interrupted:
-		return runErrorf("attack: %v", runErr)
+		return cli.Runf("attack: %v", runErr)
 	case interrupted:
 		fmt.Fprintf(stderr, "attack: interrupted after %d requests; results kept\n", counts.Requests)
 	}
@@ -146,7 +147,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if agg != nil {
 		sum := agg.Summary()
 		if err := report.WriteText(stdout, sum, report.TextOptions{Color: workload.IsTerminal(stdout)}); err != nil {
-			return runErrorf("attack: write summary: %v", err)
+			return cli.Runf("attack: write summary: %v", err)
 		}
 	} else if *out != "-" {
 		fmt.Fprintf(stderr, "attack: %d requests, %d attempts written to %s\n", counts.Requests, counts.Attempts, *out)

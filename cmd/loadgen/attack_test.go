@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/report"
 )
 
@@ -53,17 +54,6 @@ func okServer(t *testing.T) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) }))
 	t.Cleanup(srv.Close)
 	return srv
-}
-
-func exitOf(err error) int {
-	var e *exitError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &e):
-		return e.code
-	}
-	return exitRun
 }
 
 func TestAttackWritesEveryAttemptToTheFile(t *testing.T) {
@@ -148,33 +138,33 @@ func TestAttackBadUsage(t *testing.T) {
 		code int
 		text string
 	}{
-		{[]string{"--rate", "-1"}, exitUsage, "--rate"},
-		{[]string{"--phase", "10s@x"}, exitUsage, "--phase"},
-		{[]string{"--phase", "0s@10"}, exitUsage, "--phase"},
-		{[]string{"--arrival", "bursty"}, exitUsage, "--arrival"},
-		{[]string{"--retry-budget", "ratio:-1"}, exitUsage, "--retry-budget"},
-		{[]string{"--retry-on", "600"}, exitUsage, "--retry-on"},
-		{[]string{"--backoff", "linear"}, exitUsage, "--backoff"},
-		{[]string{"--jitter", "some"}, exitUsage, "--jitter"},
-		{[]string{"--throttle", "sre:0"}, exitUsage, "--throttle"},
-		{[]string{"--hedge-after", "p200"}, exitUsage, "--hedge-after"},
-		{[]string{"--tenant-dist", "zipf:-1"}, exitUsage, "--tenant-dist"},
-		{[]string{"--max-attempts", "0"}, exitUsage, "--max-attempts"},
-		{[]string{"--max-inflight", "0"}, exitUsage, "--max-inflight"},
-		{[]string{"--procs", "0"}, exitUsage, "--procs"},
-		{[]string{"--procs", "many"}, exitUsage, "--procs"},
-		{[]string{"--header", "nocolon"}, exitUsage, "--header"},
-		{[]string{"--body-file", "/no/such/file"}, exitUsage, "--body-file"},
-		{[]string{"--shard", "4/4"}, exitUsage, "--shard"},
-		{[]string{"--start-at", "tomorrow"}, exitUsage, "--start-at"},
-		{[]string{"--url", dead}, exitRun, ln.Addr().String()},
+		{[]string{"--rate", "-1"}, cli.ExitUsage, "--rate"},
+		{[]string{"--phase", "10s@x"}, cli.ExitUsage, "--phase"},
+		{[]string{"--phase", "0s@10"}, cli.ExitUsage, "--phase"},
+		{[]string{"--arrival", "bursty"}, cli.ExitUsage, "--arrival"},
+		{[]string{"--retry-budget", "ratio:-1"}, cli.ExitUsage, "--retry-budget"},
+		{[]string{"--retry-on", "600"}, cli.ExitUsage, "--retry-on"},
+		{[]string{"--backoff", "linear"}, cli.ExitUsage, "--backoff"},
+		{[]string{"--jitter", "some"}, cli.ExitUsage, "--jitter"},
+		{[]string{"--throttle", "sre:0"}, cli.ExitUsage, "--throttle"},
+		{[]string{"--hedge-after", "p200"}, cli.ExitUsage, "--hedge-after"},
+		{[]string{"--tenant-dist", "zipf:-1"}, cli.ExitUsage, "--tenant-dist"},
+		{[]string{"--max-attempts", "0"}, cli.ExitUsage, "--max-attempts"},
+		{[]string{"--max-inflight", "0"}, cli.ExitUsage, "--max-inflight"},
+		{[]string{"--procs", "0"}, cli.ExitUsage, "--procs"},
+		{[]string{"--procs", "many"}, cli.ExitUsage, "--procs"},
+		{[]string{"--header", "nocolon"}, cli.ExitUsage, "--header"},
+		{[]string{"--body-file", "/no/such/file"}, cli.ExitUsage, "--body-file"},
+		{[]string{"--shard", "4/4"}, cli.ExitUsage, "--shard"},
+		{[]string{"--start-at", "tomorrow"}, cli.ExitUsage, "--start-at"},
+		{[]string{"--url", dead}, cli.ExitRun, ln.Addr().String()},
 	}
 	for _, tt := range tests {
 		args := append([]string{"attack", "--url", srv.URL, "--duration", "100ms", "--quiet"}, tt.args...)
 		start := time.Now()
 		var stdout, stderr bytes.Buffer
 		err := run(context.Background(), args, &stdout, &stderr)
-		if code := exitOf(err); code != tt.code || err == nil || !strings.Contains(err.Error(), tt.text) {
+		if code := cli.Code(err); code != tt.code || err == nil || !strings.Contains(err.Error(), tt.text) {
 			t.Errorf("%v: exit %d, %v; want exit %d naming %q", tt.args, code, err, tt.code, tt.text)
 		}
 		if time.Since(start) > 10*time.Second {
@@ -258,7 +248,7 @@ func TestAttackShardFromTheEnvironmentAndStartAt(t *testing.T) {
 			t.Fatalf("record %+v not of shard 1", r)
 		}
 	}
-	if err := run(context.Background(), []string{"attack", "--url", srv.URL, "--quiet"}, &stdout, &stderr); exitOf(err) != exitUsage || !strings.Contains(err.Error(), "--shards") {
+	if err := run(context.Background(), []string{"attack", "--url", srv.URL, "--quiet"}, &stdout, &stderr); cli.Code(err) != cli.ExitUsage || !strings.Contains(err.Error(), "--shards") {
 		t.Fatalf("JOB_COMPLETION_INDEX without --shards: %v", err)
 	}
 }
@@ -284,7 +274,7 @@ func TestAttackWireHeaderRenamesTheContractHeaders(t *testing.T) {
 	}
 
 	err = run(context.Background(), []string{"attack", "--url", srv.URL, "--wire-header", "trace=X-Trace"}, &stdout, &stderr)
-	if exitOf(err) != exitUsage || !strings.Contains(err.Error(), "--wire-header") || !strings.Contains(err.Error(), "request-id") {
+	if cli.Code(err) != cli.ExitUsage || !strings.Contains(err.Error(), "--wire-header") || !strings.Contains(err.Error(), "request-id") {
 		t.Errorf("unknown role: got %v, want a usage error naming the flag and the valid roles", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/report"
 	"github.com/goodput-dev/goodput/workload"
 	"github.com/goodput-dev/goodput/workload/retry"
@@ -154,7 +155,7 @@ func parseWireHeaders(specs []string) (workload.WireHeaders, error) {
 }
 
 // flagErr is a usage error naming the flag.
-func flagErr(name string, err error) error { return usageErrorf("--%s: %v", name, err) }
+func flagErr(name string, err error) error { return cli.Usagef("--%s: %v", name, err) }
 
 // retryPolicy builds the client policy from the flags.
 func (c *clientFlags) retryPolicy() (retry.Policy, error) {
@@ -193,7 +194,7 @@ func (c *clientFlags) retryPolicy() (retry.Policy, error) {
 		return p, flagErr("hedge-after", err)
 	}
 	if err := p.Validate(); err != nil {
-		return p, usageErrorf("client flags: %v", err)
+		return p, cli.Usagef("client flags: %v", err)
 	}
 	return p, nil
 }
@@ -269,14 +270,14 @@ func (c *clientFlags) shardOf(fs *pflag.FlagSet) (workload.Shard, error) {
 	}
 	i, err := strconv.Atoi(env)
 	if err != nil {
-		return workload.Shard{}, usageErrorf("JOB_COMPLETION_INDEX=%q: want an integer", env)
+		return workload.Shard{}, cli.Usagef("JOB_COMPLETION_INDEX=%q: want an integer", env)
 	}
 	if c.shards < 1 {
 		return workload.Shard{}, flagErr("shards", fmt.Errorf("JOB_COMPLETION_INDEX=%d is set: give the shard count with --shards N", i))
 	}
 	s := workload.Shard{Index: i, Count: c.shards}
 	if err := s.Validate(); err != nil {
-		return s, usageErrorf("JOB_COMPLETION_INDEX=%d with --shards %d: %v", i, c.shards, err)
+		return s, cli.Usagef("JOB_COMPLETION_INDEX=%d with --shards %d: %v", i, c.shards, err)
 	}
 	return s, nil
 }
@@ -306,7 +307,7 @@ func (c *clientFlags) startInstant(now time.Time) (time.Time, error) {
 func (c *clientFlags) workloadConfig(fs *pflag.FlagSet) (workload.Config, error) {
 	var cfg workload.Config
 	if c.url == "" {
-		return cfg, usageErrorf("--url is required (e.g. --url http://127.0.0.1:8080/)")
+		return cfg, cli.Usagef("--url is required (e.g. --url http://127.0.0.1:8080/)")
 	}
 	sched, err := c.schedule()
 	if err != nil {
@@ -380,7 +381,7 @@ func (c *clientFlags) workloadConfig(fs *pflag.FlagSet) (workload.Config, error)
 		return cfg, flagErr("wire-header", err)
 	}
 	if _, err := workload.New(cfg); err != nil {
-		return cfg, usageErrorf("%v", err)
+		return cfg, cli.Usagef("%v", err)
 	}
 	return cfg, nil
 }

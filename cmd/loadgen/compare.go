@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/report"
 )
 
@@ -39,13 +40,13 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	if !slices.Contains(compareFormats, *format) {
-		return usageErrorf("compare: --format %q is not a format (valid: %s)", *format, strings.Join(compareFormats, ", "))
+		return cli.Usagef("compare: --format %q is not a format (valid: %s)", *format, strings.Join(compareFormats, ", "))
 	}
 	if *window <= 0 {
-		return usageErrorf("compare: --window must be positive, got %v", *window)
+		return cli.Usagef("compare: --window must be positive, got %v", *window)
 	}
 	if *slo < 0 {
-		return usageErrorf("compare: --slo must not be negative, got %v", *slo)
+		return cli.Usagef("compare: --slo must not be negative, got %v", *slo)
 	}
 	opts, err := rf.options()
 	if err != nil {
@@ -82,7 +83,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *output != "" && *output != "-" {
 		f, err := os.Create(*output)
 		if err != nil {
-			return usageErrorf("compare: -o: %v", err)
+			return cli.Usagef("compare: -o: %v", err)
 		}
 		file, out = f, f
 	}
@@ -100,7 +101,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	if err != nil {
-		return runErrorf("compare: %v", err)
+		return cli.Runf("compare: %v", err)
 	}
 	return nil
 }
@@ -116,7 +117,7 @@ type runArg struct {
 // a directory ("./a=b.mpk").
 func parseRunArgs(args []string) ([]runArg, error) {
 	if len(args) < 2 {
-		return nil, usageErrorf("compare: give at least two runs ([NAME=]FILE; see loadgen compare --help), got %d", len(args))
+		return nil, cli.Usagef("compare: give at least two runs ([NAME=]FILE; see loadgen compare --help), got %d", len(args))
 	}
 	out := make([]runArg, 0, len(args))
 	seen := map[string]bool{}
@@ -125,17 +126,17 @@ func parseRunArgs(args []string) ([]runArg, error) {
 		files := a
 		if name, rest, ok := strings.Cut(a, "="); ok && !strings.ContainsAny(name, `/\`) {
 			if name == "" || rest == "" {
-				return nil, usageErrorf("compare: %q: want NAME=FILE with a non-empty name and file", a)
+				return nil, cli.Usagef("compare: %q: want NAME=FILE with a non-empty name and file", a)
 			}
 			if seen[name] {
-				return nil, usageErrorf("compare: the label %q is given twice", name)
+				return nil, cli.Usagef("compare: the label %q is given twice", name)
 			}
 			seen[name] = true
 			r.label, files = name, rest
 		}
 		for _, f := range strings.Split(files, ",") {
 			if f == "" {
-				return nil, usageErrorf("compare: %q: empty file name", a)
+				return nil, cli.Usagef("compare: %q: empty file name", a)
 			}
 			r.files = append(r.files, f)
 		}

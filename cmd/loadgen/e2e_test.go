@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/internal/e2e"
 	"github.com/goodput-dev/goodput/report"
 )
@@ -137,12 +138,12 @@ func TestEndToEndBadInput(t *testing.T) {
 		wantCode int
 		wantText string // the one-line message must name this
 	}{
-		{"unknown flag", []string{"attack", "--no-such-flag"}, exitUsage, "--no-such-flag"},
-		{"negative rate", []string{"attack", "--url", "http://127.0.0.1:1/", "--rate", "-5", "--duration", "1s"}, exitUsage, "rate"},
-		{"unknown command", []string{"attak"}, exitUsage, "attak"},
-		{"unreachable url", []string{"attack", "--url", deadURL, "--rate", "10", "--duration", "2s", "--quiet"}, exitRun, strings.TrimSuffix(strings.TrimPrefix(deadURL, "http://"), "/")},
-		{"garbage results file", []string{"report", garbage}, exitUsage, garbage},
-		{"missing results file", []string{"report", filepath.Join(dir, "nope.mpk")}, exitUsage, "nope.mpk"},
+		{"unknown flag", []string{"attack", "--no-such-flag"}, cli.ExitUsage, "--no-such-flag"},
+		{"negative rate", []string{"attack", "--url", "http://127.0.0.1:1/", "--rate", "-5", "--duration", "1s"}, cli.ExitUsage, "rate"},
+		{"unknown command", []string{"attak"}, cli.ExitUsage, "attak"},
+		{"unreachable url", []string{"attack", "--url", deadURL, "--rate", "10", "--duration", "2s", "--quiet"}, cli.ExitRun, strings.TrimSuffix(strings.TrimPrefix(deadURL, "http://"), "/")},
+		{"garbage results file", []string{"report", garbage}, cli.ExitUsage, garbage},
+		{"missing results file", []string{"report", filepath.Join(dir, "nope.mpk")}, cli.ExitUsage, "nope.mpk"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 	"io"
 
 	"github.com/spf13/pflag"
+
+	"github.com/goodput-dev/goodput/internal/cli"
 )
 
 // newFlagSet returns a FlagSet for a subcommand that prints usage and
@@ -26,15 +28,15 @@ func newFlagSet(name, usage, examples string, stdout io.Writer) *pflag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args into fs, turning --help into errHelp (pflag has
+// parseFlags parses args into fs, turning --help into cli.ErrHelp (pflag has
 // already printed the usage) and any other failure into a usage error.
 func parseFlags(fs *pflag.FlagSet, args []string) error {
 	err := fs.Parse(args)
 	if errors.Is(err, pflag.ErrHelp) {
-		return errHelp
+		return cli.ErrHelp
 	}
 	if err != nil {
-		return usageErrorf("%s: %v (see loadgen %s --help)", fs.Name(), err, fs.Name())
+		return cli.Usagef("%s: %v (see loadgen %s --help)", fs.Name(), err, fs.Name())
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/goodput-dev/goodput/internal/cli"
 )
 
 // Every subcommand answers --help on stdout, once, with examples, and exits 0.
@@ -15,7 +17,7 @@ func TestHelpPrintedOnceWithExamples(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			err := run(context.Background(), []string{c.name, "--help"}, &stdout, &stderr)
-			assert.Equal(t, exitOK, exitCode(err, &stderr), "stderr: %s", stderr.String())
+			assert.Equal(t, cli.ExitOK, cli.Exit("loadgen", err, &stderr), "stderr: %s", stderr.String())
 			assert.Equal(t, 1, strings.Count(stdout.String(), "Usage:"), stdout.String())
 			assert.Contains(t, stdout.String(), "Examples:")
 		})

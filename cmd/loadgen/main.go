@@ -6,24 +6,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
+
+	"github.com/goodput-dev/goodput/internal/cli"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	go func() {
-		// A second signal after the first restores the default action, so
-		// a user who presses Ctrl-C twice is never stuck.
-		<-ctx.Done()
-		stop()
-	}()
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	os.Exit(exitCode(err, os.Stderr))
+	err := run(cli.InterruptContext(), os.Args[1:], os.Stdout, os.Stderr)
+	os.Exit(cli.Exit("loadgen", err, os.Stderr))
 }
 
 // command is one loadgen subcommand.
@@ -75,7 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	printUsage(stderr)
-	return usageErrorf("unknown command %q", args[0])
+	return cli.Usagef("unknown command %q", args[0])
 }
 
 func printUsage(w io.Writer) {
@@ -84,52 +76,4 @@ func printUsage(w io.Writer) {
 		list += fmt.Sprintf("  %-9s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, usageText, list)
-}
-
-// Exit codes, as documented in usageText and the README.
-const (
-	exitOK        = 0
-	exitAssertion = 1
-	exitUsage     = 2
-	exitRun       = 3
-)
-
-// exitError carries the exit code an error should end the process with.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
-// usageErrorf reports bad usage, flags or input files (exit code 2).
-func usageErrorf(format string, args ...any) error {
-	return &exitError{exitUsage, fmt.Errorf(format, args...)}
-}
-
-// runErrorf reports a run that could not be carried out (exit code 3).
-func runErrorf(format string, args ...any) error {
-	return &exitError{exitRun, fmt.Errorf(format, args...)}
-}
-
-// assertionError reports a run whose assertions or SLO checks failed (exit
-// code 1). The failures have already been printed.
-func assertionError(err error) error { return &exitError{exitAssertion, err} }
-
-// errHelp is returned when --help was asked for: exit 0, nothing more to say.
-var errHelp = errors.New("help requested")
-
-// exitCode maps err to the process exit code and prints it on stderr in one
-// line. Errors that carry no code are run errors (3).
-func exitCode(err error, stderr io.Writer) int {
-	if err == nil || errors.Is(err, errHelp) {
-		return exitOK
-	}
-	fmt.Fprintf(stderr, "loadgen: %v\n", err)
-	var e *exitError
-	if errors.As(err, &e) {
-		return e.code
-	}
-	return exitRun
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/report"
 )
 
@@ -29,10 +30,10 @@ func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	files := fs.Args()
 	if *output == "" {
-		return usageErrorf("merge: -o FILE is required (- for stdout)")
+		return cli.Usagef("merge: -o FILE is required (- for stdout)")
 	}
 	if len(files) == 0 {
-		return usageErrorf("merge: no results files given (see loadgen merge --help)")
+		return cli.Usagef("merge: no results files given (see loadgen merge --help)")
 	}
 
 	// First pass: the headers, to refuse files of different runs before
@@ -40,7 +41,7 @@ func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	headers := make([]report.Header, len(files))
 	for i, name := range files {
 		if name == "-" {
-			return usageErrorf("merge: reading stdin is not supported: merge reads each file twice")
+			return cli.Usagef("merge: reading stdin is not supported: merge reads each file twice")
 		}
 		err := readResultsFile(name, func(rd *report.Reader) error {
 			headers[i] = rd.Header()
@@ -52,12 +53,12 @@ func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	for i := 1; i < len(headers); i++ {
 		if err := report.SameRun(headers[0], headers[i]); err != nil {
-			return usageErrorf("merge: %s and %s: %v", files[0], files[i], err)
+			return cli.Usagef("merge: %s and %s: %v", files[0], files[i], err)
 		}
 	}
 	merged, err := report.MergeHeaders(headers)
 	if err != nil {
-		return usageErrorf("merge: %v", err)
+		return cli.Usagef("merge: %v", err)
 	}
 
 	var out io.Writer = stdout
@@ -65,7 +66,7 @@ func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *output != "-" {
 		tmp, err = os.CreateTemp(filepath.Dir(*output), filepath.Base(*output)+".tmp-*")
 		if err != nil {
-			return usageErrorf("merge: -o: %v", err)
+			return cli.Usagef("merge: -o: %v", err)
 		}
 		defer func() {
 			if tmp != nil {
@@ -77,7 +78,7 @@ func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	w, err := report.NewWriter(out, merged)
 	if err != nil {
-		return runErrorf("merge: %v", err)
+		return cli.Runf("merge: %v", err)
 	}
 	for _, name := range files {
 		err := readResultsFile(name, func(rd *report.Reader) error {
@@ -88,20 +89,20 @@ func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			var we writeError
 			if errors.As(err, &we) {
-				return runErrorf("merge: %v", we.err)
+				return cli.Runf("merge: %v", we.err)
 			}
 			return err
 		}
 	}
 	if err := w.Flush(); err != nil {
-		return runErrorf("merge: %v", err)
+		return cli.Runf("merge: %v", err)
 	}
 	if tmp != nil {
 		if err := tmp.Close(); err != nil {
-			return runErrorf("merge: close %s: %v", tmp.Name(), err)
+			return cli.Runf("merge: close %s: %v", tmp.Name(), err)
 		}
 		if err := os.Rename(tmp.Name(), *output); err != nil {
-			return runErrorf("merge: %v", err)
+			return cli.Runf("merge: %v", err)
 		}
 		tmp = nil
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/profiles"
 )
 
@@ -25,7 +26,7 @@ func runProfiles(_ context.Context, args []string, stdout, _ io.Writer) error {
 	case 0:
 		list, err := profiles.Builtins()
 		if err != nil {
-			return runErrorf("profiles: %v", err)
+			return cli.Runf("profiles: %v", err)
 		}
 		width := 0
 		for _, b := range list {
@@ -33,20 +34,20 @@ func runProfiles(_ context.Context, args []string, stdout, _ io.Writer) error {
 		}
 		for _, b := range list {
 			if _, err := fmt.Fprintf(stdout, "%-*s  %s\n", width, b.Name, b.Description); err != nil {
-				return runErrorf("profiles: %v", err)
+				return cli.Runf("profiles: %v", err)
 			}
 		}
 		return nil
 	case 1:
 		data, err := profiles.BuiltinSource(fs.Arg(0))
 		if err != nil {
-			return usageErrorf("profiles: %v (see loadgen profiles)", err)
+			return cli.Usagef("profiles: %v (see loadgen profiles)", err)
 		}
 		if _, err := stdout.Write(data); err != nil {
-			return runErrorf("profiles: %v", err)
+			return cli.Runf("profiles: %v", err)
 		}
 		return nil
 	default:
-		return usageErrorf("profiles: want at most one profile name, got %d arguments", fs.NArg())
+		return cli.Usagef("profiles: want at most one profile name, got %d arguments", fs.NArg())
 	}
 }

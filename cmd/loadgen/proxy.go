@@ -12,6 +12,7 @@ import (
 
 	"github.com/goodput-dev/goodput/faults"
 	"github.com/goodput-dev/goodput/faults/proxy"
+	"github.com/goodput-dev/goodput/internal/cli"
 )
 
 const proxyExamples = `  # Put a fault proxy in front of a dependency and slow 30% of its calls
@@ -42,20 +43,20 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if fs.NArg() > 0 {
-		return usageErrorf("proxy: unexpected argument %q (see loadgen proxy --help)", fs.Arg(0))
+		return cli.Usagef("proxy: unexpected argument %q (see loadgen proxy --help)", fs.Arg(0))
 	}
 	if *token == "" {
 		*token = os.Getenv("LOADGEN_PROXY_TOKEN")
 	}
 	if *upstream == "" {
-		return usageErrorf("proxy: --upstream is required (the URL of the service behind the proxy)")
+		return cli.Usagef("proxy: --upstream is required (the URL of the service behind the proxy)")
 	}
 	up, err := url.Parse(*upstream)
 	if err != nil || up.Scheme == "" || up.Host == "" {
-		return usageErrorf("proxy: --upstream %q: want an absolute URL such as http://127.0.0.1:8080", *upstream)
+		return cli.Usagef("proxy: --upstream %q: want an absolute URL such as http://127.0.0.1:8080", *upstream)
 	}
 	if err := proxy.CheckControlAddr(*control, *token); err != nil {
-		return usageErrorf("proxy: --control: %v", err)
+		return cli.Usagef("proxy: --control: %v", err)
 	}
 	if *seed == 0 {
 		*seed = uint64(time.Now().UnixNano())
@@ -63,7 +64,7 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	p, err := proxy.New(proxy.Config{Upstream: up, Token: *token, Seed: *seed, Logger: logger, DrainTimeout: *drain})
 	if err != nil {
-		return usageErrorf("proxy: %v", err)
+		return cli.Usagef("proxy: %v", err)
 	}
 	for i, js := range *initial {
 		s, err := faults.DecodeSpec([]byte(js))
@@ -71,21 +72,21 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			err = p.Add(s)
 		}
 		if err != nil {
-			return usageErrorf("proxy: --fault #%d: %v", i+1, err)
+			return cli.Usagef("proxy: --fault #%d: %v", i+1, err)
 		}
 	}
 	data, err := net.Listen("tcp", *listen)
 	if err != nil {
-		return runErrorf("proxy: --listen: %v", err)
+		return cli.Runf("proxy: --listen: %v", err)
 	}
 	ctl, err := net.Listen("tcp", *control)
 	if err != nil {
 		data.Close()
-		return runErrorf("proxy: --control: %v", err)
+		return cli.Runf("proxy: --control: %v", err)
 	}
 	fmt.Fprintf(stdout, "proxy: http://%s → %s, control API on http://%s, seed %d\n", data.Addr(), up, ctl.Addr(), *seed)
 	if err := p.Serve(ctx, data, ctl); err != nil {
-		return runErrorf("proxy: %v", err)
+		return cli.Runf("proxy: %v", err)
 	}
 	fmt.Fprintln(stdout, "proxy: stopped, faults removed")
 	return nil

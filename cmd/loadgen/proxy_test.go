@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/goodput-dev/goodput/faults"
+	"github.com/goodput-dev/goodput/internal/cli"
 )
 
 func TestProxyFlagErrorsAreUsageErrors(t *testing.T) {
@@ -36,7 +37,7 @@ func TestProxyFlagErrorsAreUsageErrors(t *testing.T) {
 		var stdout, stderr bytes.Buffer
 		err := run(t.Context(), tc.args, &stdout, &stderr)
 		require.Error(t, err, "%v", tc.args)
-		assert.Equal(t, exitUsage, exitCode(err, io.Discard), "%v: %v", tc.args, err)
+		assert.Equal(t, cli.ExitUsage, cli.Exit("loadgen", err, io.Discard), "%v: %v", tc.args, err)
 		assert.Contains(t, err.Error(), tc.want)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/report"
 	"github.com/goodput-dev/goodput/workload"
 )
@@ -55,11 +56,11 @@ func runRamp(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if fs.NArg() > 0 {
-		return usageErrorf("ramp: unexpected argument %q (see loadgen ramp --help)", fs.Arg(0))
+		return cli.Usagef("ramp: unexpected argument %q (see loadgen ramp --help)", fs.Arg(0))
 	}
 	for _, name := range []string{"rate", "duration", "phase"} {
 		if fs.Changed(name) {
-			return usageErrorf("ramp: --%s does not apply: the steps come from --from, --to, --step and --step-duration", name)
+			return cli.Usagef("ramp: --%s does not apply: the steps come from --from, --to, --step and --step-duration", name)
 		}
 	}
 	rates, err := rampRates(*from, *to, *step)
@@ -67,16 +68,16 @@ func runRamp(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if *stepDur <= 0 {
-		return usageErrorf("ramp: --step-duration must be positive, got %v", *stepDur)
+		return cli.Usagef("ramp: --step-duration must be positive, got %v", *stepDur)
 	}
 	if *slo < 0 {
-		return usageErrorf("ramp: --slo must not be negative, got %v", *slo)
+		return cli.Usagef("ramp: --slo must not be negative, got %v", *slo)
 	}
 	if !slices.Contains([]string{"text", "json", "html"}, *format) {
-		return usageErrorf("ramp: --format %q is not a format (valid: text, json, html)", *format)
+		return cli.Usagef("ramp: --format %q is not a format (valid: text, json, html)", *format)
 	}
 	if *output == "-" && *reportTo == "" {
-		return usageErrorf("ramp: -o - writes the results to stdout: give --report FILE for the report")
+		return cli.Usagef("ramp: -o - writes the results to stdout: give --report FILE for the report")
 	}
 	if err := vf.parse(); err != nil {
 		return err
@@ -93,21 +94,21 @@ func runRamp(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		phases[i] = workload.Phase{Name: fmt.Sprintf("step %g/s", r), Duration: *stepDur, From: r, To: r}
 	}
 	if cfg.Schedule, err = workload.NewSchedule(phases...); err != nil {
-		return usageErrorf("ramp: %v", err)
+		return cli.Usagef("ramp: %v", err)
 	}
 	objective := *slo
 	if objective == 0 {
 		objective = cfg.Retry.SLO()
 	}
 	if err := workload.Preflight(ctx, cf.url, preflightTimeout); err != nil {
-		return runErrorf("ramp: %v", err)
+		return cli.Runf("ramp: %v", err)
 	}
 	if cfg.Start.IsZero() {
 		cfg.Start = time.Now()
 	}
 	runner, err := workload.New(cfg)
 	if err != nil {
-		return usageErrorf("ramp: %v", err)
+		return cli.Usagef("ramp: %v", err)
 	}
 	header := cf.resultsHeader("ramp", cfg, cfg.Start)
 	header.SLO = objective
@@ -115,7 +116,7 @@ func runRamp(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 	rw := &rampWriter{agg: report.NewAggregator(report.Options{SLO: objective})}
 	if err := rw.agg.AddHeader(header); err != nil {
-		return runErrorf("ramp: %v", err)
+		return cli.Runf("ramp: %v", err)
 	}
 	closeOut := func() error { return nil }
 	var streamW *report.Writer
@@ -124,13 +125,13 @@ func runRamp(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if *output != "-" {
 			f, err := os.Create(*output)
 			if err != nil {
-				return usageErrorf("ramp: -o %s: %v", *output, err)
+				return cli.Usagef("ramp: -o %s: %v", *output, err)
 			}
 			dst, closeOut = f, f.Close
 		}
 		if streamW, err = report.NewWriter(dst, header); err != nil {
 			_ = closeOut()
-			return runErrorf("ramp: %v", err)
+			return cli.Runf("ramp: %v", err)
 		}
 		rw.out = streamW
 	}
@@ -160,11 +161,11 @@ func runRamp(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		flushErr = streamW.Flush()
 	}
 	if err := errors.Join(flushErr, closeOut()); err != nil {
-		return runErrorf("ramp: write %s: %v", *output, err)
+		return cli.Runf("ramp: write %s: %v", *output, err)
 	}
 	if runErr != nil {
 		if ctx.Err() == nil {
-			return runErrorf("ramp: %v", runErr)
+			return cli.Runf("ramp: %v", runErr)
 		}
 		fmt.Fprintln(stderr, "ramp: interrupted; reporting the steps that completed")
 	}
@@ -185,15 +186,15 @@ func runRamp(ctx context.Context, args []string, stdout, stderr io.Writer) error
 func rampRates(from, to, step float64) ([]float64, error) {
 	switch {
 	case !(from > 0) || math.IsInf(from, 0):
-		return nil, usageErrorf("ramp: --from must be a positive rate (requests/s), got %v", from)
+		return nil, cli.Usagef("ramp: --from must be a positive rate (requests/s), got %v", from)
 	case !(to >= from) || math.IsInf(to, 0):
-		return nil, usageErrorf("ramp: --to must be a rate ≥ --from (%v), got %v", from, to)
+		return nil, cli.Usagef("ramp: --to must be a rate ≥ --from (%v), got %v", from, to)
 	case !(step > 0):
-		return nil, usageErrorf("ramp: --step must be a positive rate (requests/s), got %v", step)
+		return nil, cli.Usagef("ramp: --step must be a positive rate (requests/s), got %v", step)
 	}
 	n := int(math.Floor((to-from)/step+1e-9)) + 1
 	if n > rampMaxSteps {
-		return nil, usageErrorf("ramp: %d steps from %v to %v by %v: at most %d", n, from, to, step, rampMaxSteps)
+		return nil, cli.Usagef("ramp: %d steps from %v to %v by %v: at most %d", n, from, to, step, rampMaxSteps)
 	}
 	rates := make([]float64, n)
 	for i := range rates {
@@ -209,7 +210,7 @@ func writeRampReport(stdout io.Writer, path, format string, s *report.Summary) e
 	if path != "" && path != "-" {
 		f, err := os.Create(path)
 		if err != nil {
-			return usageErrorf("ramp: --report: %v", err)
+			return cli.Usagef("ramp: --report: %v", err)
 		}
 		file, out = f, f
 	}
@@ -228,7 +229,7 @@ func writeRampReport(stdout io.Writer, path, format string, s *report.Summary) e
 		}
 	}
 	if err != nil {
-		return runErrorf("ramp: write report: %v", err)
+		return cli.Runf("ramp: write report: %v", err)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/report"
 )
 
@@ -65,20 +66,20 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if !slices.Contains(reportFormats(), *format) {
-		return usageErrorf("report: --format %q is not a format (valid: %s)", *format, strings.Join(reportFormats(), ", "))
+		return cli.Usagef("report: --format %q is not a format (valid: %s)", *format, strings.Join(reportFormats(), ", "))
 	}
 	if *window < time.Millisecond {
-		return usageErrorf("report: --window must be at least 1ms, got %v", *window)
+		return cli.Usagef("report: --window must be at least 1ms, got %v", *window)
 	}
 	if *slo < 0 {
-		return usageErrorf("report: --slo must not be negative, got %v", *slo)
+		return cli.Usagef("report: --slo must not be negative, got %v", *slo)
 	}
 	if *color != "auto" && *color != "always" && *color != "never" {
-		return usageErrorf("report: --color %q is not valid (valid: auto, always, never)", *color)
+		return cli.Usagef("report: --color %q is not valid (valid: auto, always, never)", *color)
 	}
 	files := fs.Args()
 	if len(files) == 0 {
-		return usageErrorf("report: no results file given (use - for stdin; see loadgen report --help)")
+		return cli.Usagef("report: no results file given (use - for stdin; see loadgen report --help)")
 	}
 
 	agg := report.NewAggregator(report.Options{Window: *window, SLO: *slo})
@@ -93,7 +94,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *output != "" && *output != "-" {
 		f, err := os.Create(*output)
 		if err != nil {
-			return usageErrorf("report: -o: %v", err)
+			return cli.Usagef("report: -o: %v", err)
 		}
 		file, out = f, f
 	}
@@ -105,7 +106,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	if err != nil {
-		return runErrorf("report: %v", err)
+		return cli.Runf("report: %v", err)
 	}
 	if err := writeExtraOutputs(s, outs, *outDir, *windows); err != nil {
 		return err
@@ -146,7 +147,7 @@ func writeExtraOutputs(s *report.Summary, outs map[string]*string, dir string, w
 	}
 	if dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return usageErrorf("report: --out-dir: %v", err)
+			return cli.Usagef("report: --out-dir: %v", err)
 		}
 		for _, f := range reportFormats() {
 			files[filepath.Join(dir, outDirFile(f))] = f
@@ -160,14 +161,14 @@ func writeExtraOutputs(s *report.Summary, outs map[string]*string, dir string, w
 	for _, p := range paths {
 		f, err := os.Create(p)
 		if err != nil {
-			return usageErrorf("report: %v", err)
+			return cli.Usagef("report: %v", err)
 		}
 		err = writeReport(f, files[p], s, report.TextOptions{Windows: windows})
 		if cerr := f.Close(); err == nil && cerr != nil {
 			err = cerr
 		}
 		if err != nil {
-			return runErrorf("report: write %s: %v", p, err)
+			return cli.Runf("report: write %s: %v", p, err)
 		}
 	}
 	return nil
@@ -208,20 +209,20 @@ func readResultsFile(name string, read func(*report.Reader) error, warn func(err
 			if errors.As(err, &pe) {
 				err = pe.Err
 			}
-			return usageErrorf("read results %s: %v", name, err)
+			return cli.Usagef("read results %s: %v", name, err)
 		}
 		defer f.Close()
 		in = f
 	}
 	rd, err := report.NewReader(in)
 	if err != nil {
-		return usageErrorf("read results %s: %v", name, err)
+		return cli.Usagef("read results %s: %v", name, err)
 	}
 	if err := read(rd); err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return runErrorf("read results %s: interrupted", name)
+			return cli.Runf("read results %s: interrupted", name)
 		}
-		return usageErrorf("read results %s: %v", name, err)
+		return cli.Usagef("read results %s: %v", name, err)
 	}
 	if trunc := rd.Truncated(); trunc != nil {
 		warn(trunc)

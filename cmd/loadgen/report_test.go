@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/report"
 )
 
@@ -64,7 +65,7 @@ func runCLI(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), args, &stdout, &stderr)
-	code := exitCode(err, &stderr)
+	code := cli.Exit("loadgen", err, &stderr)
 	return stdout.String(), stderr.String(), code
 }
 
@@ -172,7 +173,7 @@ func TestReportRefusesDifferentRuns(t *testing.T) {
 	writeResults(t, a, "baseline", 0, 1)
 	writeResults(t, b, "candidate", 0, 1)
 	_, stderr, code := runCLI(t, "report", a, b)
-	assert.Equal(t, exitUsage, code)
+	assert.Equal(t, cli.ExitUsage, code)
 	assert.Contains(t, stderr, "b.mpk")
 	assert.Contains(t, stderr, `"baseline"`)
 	assert.Contains(t, stderr, `"candidate"`)
@@ -200,7 +201,7 @@ func TestReportBadInput(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, stderr, code := runCLI(t, tt.args...)
-			assert.Equal(t, exitUsage, code)
+			assert.Equal(t, cli.ExitUsage, code)
 			assert.Contains(t, stderr, tt.want)
 		})
 	}
@@ -229,7 +230,7 @@ func TestReportTruncatedFileWarns(t *testing.T) {
 func TestReportHelp(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), []string{"report", "--help"}, &stdout, &stderr)
-	assert.True(t, errors.Is(err, errHelp))
+	assert.True(t, errors.Is(err, cli.ErrHelp))
 	assert.Contains(t, stdout.String(), "Examples:")
 	assert.Contains(t, stdout.String(), "--window")
 	assert.Contains(t, stdout.String(), "loadgen report --format json")
@@ -264,7 +265,7 @@ func TestMerge(t *testing.T) {
 
 	// A merged file refuses to merge again with a shard it holds.
 	_, stderr, code = runCLI(t, "merge", "-o", filepath.Join(dir, "again.mpk"), out, files[1])
-	assert.Equal(t, exitUsage, code)
+	assert.Equal(t, cli.ExitUsage, code)
 	assert.Contains(t, stderr, "both hold shard 1")
 	_, err = os.Stat(filepath.Join(dir, "again.mpk"))
 	assert.True(t, os.IsNotExist(err), "nothing written when the merge is refused")
@@ -289,7 +290,7 @@ func TestMergeBadInput(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, stderr, code := runCLI(t, tt.args...)
-			assert.Equal(t, exitUsage, code)
+			assert.Equal(t, cli.ExitUsage, code)
 			assert.Contains(t, stderr, tt.want)
 		})
 	}

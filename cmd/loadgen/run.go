@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/goodput-dev/goodput/harness"
+	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/profiles"
 	"github.com/goodput-dev/goodput/workload"
 )
@@ -72,22 +73,22 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	case 1:
 		name = fs.Arg(0)
 	default:
-		return usageErrorf("run: want one profile, got %d: %s", fs.NArg(), strings.Join(fs.Args(), " "))
+		return cli.Usagef("run: want one profile, got %d: %s", fs.NArg(), strings.Join(fs.Args(), " "))
 	}
 	doc, err := profiles.Open(name)
 	if err != nil {
-		return usageErrorf("run: %v", err)
+		return cli.Usagef("run: %v", err)
 	}
 	runs, err := doc.Resolve(profiles.Options{Short: *short, Variants: *variants, Set: *sets})
 	if err != nil {
-		return usageErrorf("run: profile %s refused:\n%v", doc.Name(), err)
+		return cli.Usagef("run: profile %s refused:\n%v", doc.Name(), err)
 	}
 	if err := shardable(runs, shard, sh.shard); err != nil {
 		return err
 	}
 	if *dryRun {
 		if err := harness.DryRun(stdout, runs); err != nil {
-			return runErrorf("run: %v", err)
+			return cli.Runf("run: %v", err)
 		}
 		return nil
 	}
@@ -101,13 +102,13 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var cfgErr *harness.ConfigError
 	switch {
 	case errors.As(err, &cfgErr):
-		return usageErrorf("run: %v", err)
+		return cli.Usagef("run: %v", err)
 	case err != nil:
-		return runErrorf("run: %v", err)
+		return cli.Runf("run: %v", err)
 	case res.Interrupted:
-		return runErrorf("run: interrupted; the partial results and reports were written (%s)", strings.Join(res.Files, ", "))
+		return cli.Runf("run: interrupted; the partial results and reports were written (%s)", strings.Join(res.Files, ", "))
 	case res.Failed > 0:
-		return assertionError(fmt.Errorf("run: %d assertion(s) failed", res.Failed))
+		return cli.Assertion(fmt.Errorf("run: %d assertion(s) failed", res.Failed))
 	}
 	return nil
 }
@@ -126,7 +127,7 @@ func shardable(runs []profiles.Run, shard workload.Shard, flag string) error {
 	}
 	for _, r := range runs {
 		if r.Scenario.Target.Embedded != nil {
-			return usageErrorf("run: %s: the profile's target.embedded cannot be sharded: each shard would start a target of its own; "+
+			return cli.Usagef("run: %s: the profile's target.embedded cannot be sharded: each shard would start a target of its own; "+
 				"start the service once and point every shard at it: --set target.embedded=null --set target.url=http://HOST:PORT (and --set target.admin=http://HOST:PORT for its faults)", how)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/report"
 )
 
@@ -36,7 +37,7 @@ func TestRunShardFlagsAreRefusedClearly(t *testing.T) {
 				t.Setenv("JOB_COMPLETION_INDEX", c.env)
 			}
 			_, stderr, code := runCLI(t, c.args...)
-			assert.Equal(t, exitUsage, code, stderr)
+			assert.Equal(t, cli.ExitUsage, code, stderr)
 			for _, w := range c.want {
 				assert.Contains(t, stderr, w)
 			}

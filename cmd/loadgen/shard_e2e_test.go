@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/report"
 )
 
@@ -87,7 +88,7 @@ func TestEndToEndShardedRunMergesIntoTheUnshardedRun(t *testing.T) {
 	res = runLoadgen(t, "attack", "--url", url, "--rate", "50", "--duration", "1s", "--seed", "12", "--quiet", "-o", other)
 	require.Equal(t, 0, res.code, res.stderr)
 	res = runLoadgen(t, "merge", "-o", filepath.Join(dir, "bad.mpk"), shardFiles[0], other)
-	assert.Equal(t, exitUsage, res.code)
+	assert.Equal(t, cli.ExitUsage, res.code)
 	assert.Contains(t, res.stderr, "other-seed.mpk")
 	assert.NoFileExists(t, filepath.Join(dir, "bad.mpk"))
 }

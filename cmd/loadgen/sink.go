@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/goodput-dev/goodput/faults"
+	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/report"
 	"github.com/goodput-dev/goodput/workload"
 	"github.com/goodput-dev/goodput/workload/sink"
@@ -62,21 +63,21 @@ type deliveries struct {
 func (f *sinkFlags) open(ctx context.Context, shard workload.Shard, stderr io.Writer) (*deliveries, error) {
 	if f.addr == "" {
 		if f.admin != "" {
-			return nil, usageErrorf("attack: --target-admin is only used with --sink")
+			return nil, cli.Usagef("attack: --target-admin is only used with --sink")
 		}
 		return nil, nil
 	}
 	if f.admin == "" {
-		return nil, usageErrorf("attack: --sink needs --target-admin URL, the target's admin API, to tell it where to deliver")
+		return nil, cli.Usagef("attack: --sink needs --target-admin URL, the target's admin API, to tell it where to deliver")
 	}
 	if u, err := url.Parse(f.admin); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, usageErrorf("attack: --target-admin: %q, want an http:// or https:// URL", f.admin)
+		return nil, cli.Usagef("attack: --target-admin: %q, want an http:// or https:// URL", f.admin)
 	}
 	if shard.N() > 1 {
-		return nil, usageErrorf("attack: --sink with shard %s: the target delivers to one URL, so run async load unsharded", shard)
+		return nil, cli.Usagef("attack: --sink with shard %s: the target delivers to one URL, so run async load unsharded", shard)
 	}
 	if f.grace < 0 {
-		return nil, usageErrorf("attack: --sink-grace: %v, want ≥ 0", f.grace)
+		return nil, cli.Usagef("attack: --sink-grace: %v, want ≥ 0", f.grace)
 	}
 	token := f.adminToken
 	if token == "" {
@@ -85,7 +86,7 @@ func (f *sinkFlags) open(ctx context.Context, shard workload.Shard, stderr io.Wr
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", f.addr)
 	if err != nil {
-		return nil, usageErrorf("attack: --sink %s: %v", f.addr, err)
+		return nil, cli.Usagef("attack: --sink %s: %v", f.addr, err)
 	}
 	// The sink answers on every path; this is the URL sink.Sink.URL gives.
 	d := &deliveries{grace: f.grace, ln: ln, url: "http://" + ln.Addr().String() + "/deliveries",
@@ -94,7 +95,7 @@ func (f *sinkFlags) open(ctx context.Context, shard workload.Shard, stderr io.Wr
 	defer cancel()
 	if d.prev, err = d.admin.DeliverTo(cctx, d.url); err != nil {
 		_ = ln.Close()
-		return nil, runErrorf("attack: tell the target to deliver to %s: %v", d.url, err)
+		return nil, cli.Runf("attack: tell the target to deliver to %s: %v", d.url, err)
 	}
 	fmt.Fprintf(stderr, "attack: delivery sink on %s (the target at %s delivers there)\n", d.url, f.admin)
 	return d, nil

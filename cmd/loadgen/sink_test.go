@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/goodput-dev/goodput/faults"
+	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/report"
 	"github.com/goodput-dev/goodput/target"
 	"github.com/goodput-dev/goodput/target/dep"
@@ -222,18 +223,18 @@ func TestAttackSinkBadUsage(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"--sink", "127.0.0.1:0"}, exitUsage, "--target-admin"},
-		{[]string{"--target-admin", srv.URL}, exitUsage, "--sink"},
-		{[]string{"--sink", "127.0.0.1:0", "--target-admin", "127.0.0.1:8081"}, exitUsage, "--target-admin"},
-		{[]string{"--sink", "127.0.0.1:0", "--target-admin", srv.URL, "--sink-grace", "-1s"}, exitUsage, "--sink-grace"},
-		{[]string{"--sink", "256.0.0.1:0", "--target-admin", srv.URL}, exitUsage, "--sink"},
-		{[]string{"--sink", "127.0.0.1:0", "--target-admin", srv.URL, "--shard", "1/2"}, exitUsage, "unsharded"},
-		{[]string{"--sink", "127.0.0.1:0", "--target-admin", deadAdmin}, exitRun, "deliver to"},
+		{[]string{"--sink", "127.0.0.1:0"}, cli.ExitUsage, "--target-admin"},
+		{[]string{"--target-admin", srv.URL}, cli.ExitUsage, "--sink"},
+		{[]string{"--sink", "127.0.0.1:0", "--target-admin", "127.0.0.1:8081"}, cli.ExitUsage, "--target-admin"},
+		{[]string{"--sink", "127.0.0.1:0", "--target-admin", srv.URL, "--sink-grace", "-1s"}, cli.ExitUsage, "--sink-grace"},
+		{[]string{"--sink", "256.0.0.1:0", "--target-admin", srv.URL}, cli.ExitUsage, "--sink"},
+		{[]string{"--sink", "127.0.0.1:0", "--target-admin", srv.URL, "--shard", "1/2"}, cli.ExitUsage, "unsharded"},
+		{[]string{"--sink", "127.0.0.1:0", "--target-admin", deadAdmin}, cli.ExitRun, "deliver to"},
 	} {
 		var stderr strings.Builder
 		err := run(context.Background(), append([]string{"attack", "--url", srv.URL, "--rate", "10", "--duration", "1s", "--quiet"}, tt.args...), io.Discard, &stderr)
-		if exitOf(err) != tt.code || err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("%v: exit %d, error %v; want exit %d naming %q", tt.args, exitOf(err), err, tt.code, tt.want)
+		if cli.Code(err) != tt.code || err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: exit %d, error %v; want exit %d naming %q", tt.args, cli.Code(err), err, tt.code, tt.want)
 		}
 	}
 }

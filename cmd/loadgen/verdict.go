@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/report"
 )
 
@@ -52,16 +53,16 @@ func (r *recoveryFlags) register(fs *pflag.FlagSet) {
 // are usage errors.
 func (r *recoveryFlags) options() (report.RecoveryOptions, error) {
 	if r.recWindow <= 0 {
-		return report.RecoveryOptions{}, usageErrorf("--recovery-window must be positive, got %v", r.recWindow)
+		return report.RecoveryOptions{}, cli.Usagef("--recovery-window must be positive, got %v", r.recWindow)
 	}
 	if r.recWarmUp < 0 {
-		return report.RecoveryOptions{}, usageErrorf("--recovery-warmup must not be negative, got %v", r.recWarmUp)
+		return report.RecoveryOptions{}, cli.Usagef("--recovery-warmup must not be negative, got %v", r.recWarmUp)
 	}
 	if !(r.recGoodput > 0 && r.recGoodput <= 1) {
-		return report.RecoveryOptions{}, usageErrorf("--recovery-goodput must be in (0, 1], got %v", r.recGoodput)
+		return report.RecoveryOptions{}, cli.Usagef("--recovery-goodput must be in (0, 1], got %v", r.recGoodput)
 	}
 	if !(r.recP99 >= 1) {
-		return report.RecoveryOptions{}, usageErrorf("--recovery-p99-factor must be ≥ 1, got %v", r.recP99)
+		return report.RecoveryOptions{}, cli.Usagef("--recovery-p99-factor must be ≥ 1, got %v", r.recP99)
 	}
 	return report.RecoveryOptions{Window: r.recWindow, Goodput: r.recGoodput, P99Factor: r.recP99, WarmUp: r.recWarmUp}, nil
 }
@@ -84,7 +85,7 @@ func (v *verdictFlags) parse() error {
 	}
 	as, err := report.ParseAssertions(v.asserts)
 	if err != nil {
-		return usageErrorf("--assert: %v", err)
+		return cli.Usagef("--assert: %v", err)
 	}
 	v.assertions = as
 	v.recoveryOpt = opts
@@ -110,7 +111,7 @@ func (v *verdictFlags) finish(s *report.Summary, stderr io.Writer) error {
 		return nil
 	}
 	if err := report.WriteVerdicts(stderr, s.Assertions); err != nil {
-		return runErrorf("%v", err)
+		return cli.Runf("%v", err)
 	}
 	if v.junit != "" {
 		if err := v.writeJUnit(s); err != nil {
@@ -118,7 +119,7 @@ func (v *verdictFlags) finish(s *report.Summary, stderr io.Writer) error {
 		}
 	}
 	if n := report.Failed(s.Assertions); n > 0 {
-		return assertionError(fmt.Errorf("%d of %d assertions failed", n, len(s.Assertions)))
+		return cli.Assertion(fmt.Errorf("%d of %d assertions failed", n, len(s.Assertions)))
 	}
 	return nil
 }
@@ -126,7 +127,7 @@ func (v *verdictFlags) finish(s *report.Summary, stderr io.Writer) error {
 func (v *verdictFlags) writeJUnit(s *report.Summary) error {
 	f, err := os.Create(v.junit)
 	if err != nil {
-		return usageErrorf("--junit: %v", err)
+		return cli.Usagef("--junit: %v", err)
 	}
 	name := s.Label
 	if name == "" {
@@ -138,7 +139,7 @@ func (v *verdictFlags) writeJUnit(s *report.Summary) error {
 		err = cerr
 	}
 	if err != nil {
-		return runErrorf("write %s: %v", v.junit, err)
+		return cli.Runf("write %s: %v", v.junit, err)
 	}
 	return nil
 }

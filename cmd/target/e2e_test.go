@@ -14,9 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goodput-dev/goodput/internal/e2e"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/goodput-dev/goodput/internal/e2e"
 )
 
 // The tests in this file run the real binaries, target and loadgen, as

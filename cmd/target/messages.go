@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/target"
 	"github.com/goodput-dev/goodput/target/backlog"
 )
@@ -52,7 +53,7 @@ func (m *messageFlags) apply(fs *pflag.FlagSet, cfg *target.Config) error {
 	set := func(name string, apply func() error) {
 		if err == nil && fs.Changed(name) {
 			if aerr := apply(); aerr != nil {
-				err = usageErrorf("--%s: %w", name, aerr)
+				err = cli.Usagef("--%s: %w", name, aerr)
 			}
 		}
 	}

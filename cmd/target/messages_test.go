@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/goodput-dev/goodput/internal/cli"
 )
 
 func TestRunMessageFlags(t *testing.T) {
@@ -43,7 +45,7 @@ func TestRunMessageFlags(t *testing.T) {
 		var stdout, stderr bytes.Buffer
 		err := run(context.Background(), tt.args, &stdout, &stderr)
 		require.Error(t, err, tt.args)
-		assert.Equal(t, exitUsage, exitCode(err, &stderr), tt.args)
+		assert.Equal(t, cli.ExitUsage, cli.Exit("target", err, &stderr), tt.args)
 		assert.Contains(t, stderr.String(), tt.want, tt.args)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/spf13/pflag"
 
+	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/target"
 	"github.com/goodput-dev/goodput/target/dep"
 )
@@ -101,13 +102,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		shown.AdminToken = "" // never printed
 		b, err := yaml.Marshal(shown)
 		if err != nil {
-			return runErrorf("print config: %w", err)
+			return cli.Runf("print config: %w", err)
 		}
 		if cfg.AdminToken != "" {
 			b = append([]byte("# admin_token is set (not shown)\n"), b...)
 		}
 		if _, err := stdout.Write(b); err != nil {
-			return runErrorf("write stdout: %w", err)
+			return cli.Runf("write stdout: %w", err)
 		}
 		return nil
 	}
@@ -119,25 +120,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	srv, err := target.New(cfg, target.WithLogger(logger))
 	if err != nil {
-		return usageErrorf("%w", err)
+		return cli.Usagef("%w", err)
 	}
 	var lc net.ListenConfig
 	apiLn, err := lc.Listen(ctx, "tcp", cfg.Listen)
 	if err != nil {
-		return runErrorf("--listen %s: %w", cfg.Listen, err)
+		return cli.Runf("--listen %s: %w", cfg.Listen, err)
 	}
 	adminLn, err := lc.Listen(ctx, "tcp", cfg.AdminAddress())
 	if err != nil {
 		_ = apiLn.Close()
-		return runErrorf("--admin %s: %w", cfg.AdminAddress(), err)
+		return cli.Runf("--admin %s: %w", cfg.AdminAddress(), err)
 	}
 	if _, err := fmt.Fprintf(stdout, "target: listening on http://%s (admin http://%s)\n", apiLn.Addr(), adminLn.Addr()); err != nil {
 		_ = apiLn.Close()
 		_ = adminLn.Close()
-		return runErrorf("write stdout: %w", err)
+		return cli.Runf("write stdout: %w", err)
 	}
 	if err := srv.Serve(ctx, apiLn, adminLn); err != nil {
-		return runErrorf("%w", err)
+		return cli.Runf("%w", err)
 	}
 	return nil
 }
@@ -223,33 +224,33 @@ func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) 
 			}
 		}
 		fmt.Fprint(stdout, usageTail)
-		return target.Config{}, opts, errHelp
+		return target.Config{}, opts, cli.ErrHelp
 	}
 	if err != nil {
-		return target.Config{}, opts, usageErrorf("%v (see target --help)", err)
+		return target.Config{}, opts, cli.Usagef("%v (see target --help)", err)
 	}
 	if fs.NArg() > 0 {
-		return target.Config{}, opts, usageErrorf("unexpected argument %q (see target --help)", fs.Arg(0))
+		return target.Config{}, opts, cli.Usagef("unexpected argument %q (see target --help)", fs.Arg(0))
 	}
 
 	cfg, err := target.Preset(opts.preset)
 	if err != nil {
-		return cfg, opts, usageErrorf("--preset: %w", err)
+		return cfg, opts, cli.Usagef("--preset: %w", err)
 	}
 	if opts.configFile != "" {
 		data, err := os.ReadFile(opts.configFile)
 		if err != nil {
-			return cfg, opts, usageErrorf("--config: %w", err)
+			return cfg, opts, cli.Usagef("--config: %w", err)
 		}
 		if cfg, err = target.DecodeYAML(cfg, fs.Changed("preset"), opts.configFile, data); err != nil {
-			return cfg, opts, usageErrorf("--config: %w", err)
+			return cfg, opts, cli.Usagef("--config: %w", err)
 		}
 	}
 
 	set := func(name string, apply func() error) {
 		if err == nil && fs.Changed(name) {
 			if aerr := apply(); aerr != nil {
-				err = usageErrorf("--%s: %w", name, aerr)
+				err = cli.Usagef("--%s: %w", name, aerr)
 			}
 		}
 	}
@@ -334,7 +335,7 @@ func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) 
 		return cfg, opts, err
 	}
 	if err := cfg.Validate(); err != nil {
-		return cfg, opts, usageErrorf("%w", err)
+		return cfg, opts, cli.Usagef("%w", err)
 	}
 	return cfg, opts, nil
 }

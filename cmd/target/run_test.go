@@ -17,6 +17,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/goodput-dev/goodput/internal/cli"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -115,7 +117,7 @@ func TestRunBadUsage(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			err := run(context.Background(), tt.args, &stdout, &stderr)
 			require.Error(t, err)
-			assert.Equal(t, exitUsage, exitCode(err, &stderr))
+			assert.Equal(t, cli.ExitUsage, cli.Exit("target", err, &stderr))
 			assert.Contains(t, stderr.String(), tt.want)
 			assert.Equal(t, 1, strings.Count(stderr.String(), "\n"), "one line: %q", stderr.String())
 		})
@@ -127,15 +129,15 @@ func TestRunCannotListen(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), []string{"--listen", strings.TrimPrefix(api, "http://")}, &stdout, &stderr)
 	require.Error(t, err)
-	assert.Equal(t, exitRun, exitCode(err, &stderr))
+	assert.Equal(t, cli.ExitRun, cli.Exit("target", err, &stderr))
 	assert.Contains(t, stderr.String(), "--listen")
 }
 
 func TestRunHelp(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), []string{"--help"}, &stdout, &stderr)
-	assert.True(t, errors.Is(err, errHelp))
-	assert.Equal(t, exitOK, exitCode(err, &stderr))
+	assert.True(t, errors.Is(err, cli.ErrHelp))
+	assert.Equal(t, cli.ExitOK, cli.Exit("target", err, &stderr))
 	assert.Contains(t, stdout.String(), "Examples:")
 	assert.Contains(t, stdout.String(), "--db-latency")
 }

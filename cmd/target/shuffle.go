@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/target/backlog"
 )
 
@@ -82,22 +83,22 @@ func runShuffleShard(_ context.Context, args []string, stdout, _ io.Writer) erro
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
 		fmt.Fprint(stdout, shuffleUsageTail)
-		return errHelp
+		return cli.ErrHelp
 	}
 	if err != nil {
-		return usageErrorf("shuffle-shard: %w", err)
+		return cli.Usagef("shuffle-shard: %w", err)
 	}
 	switch {
 	case fs.NArg() > 0:
-		return usageErrorf("shuffle-shard: unexpected argument %q", fs.Arg(0))
+		return cli.Usagef("shuffle-shard: unexpected argument %q", fs.Arg(0))
 	case nodes < 1 || nodes > backlog.MaxQueues:
-		return usageErrorf("shuffle-shard: --nodes %d: want 1..%d", nodes, backlog.MaxQueues)
+		return cli.Usagef("shuffle-shard: --nodes %d: want 1..%d", nodes, backlog.MaxQueues)
 	case shardSize < 1 || shardSize > nodes || shardSize > backlog.MaxShardSize:
-		return usageErrorf("shuffle-shard: --shard-size %d: want 1..min(--nodes %d, %d)", shardSize, nodes, backlog.MaxShardSize)
+		return cli.Usagef("shuffle-shard: --shard-size %d: want 1..min(--nodes %d, %d)", shardSize, nodes, backlog.MaxShardSize)
 	case tenants < 2 || tenants > maxShuffleTenants:
-		return usageErrorf("shuffle-shard: --tenants %d: want 2..%d", tenants, maxShuffleTenants)
+		return cli.Usagef("shuffle-shard: --tenants %d: want 2..%d", tenants, maxShuffleTenants)
 	case format != "text" && format != "json":
-		return usageErrorf("shuffle-shard: --format %q: want text or json", format)
+		return cli.Usagef("shuffle-shard: --format %q: want text or json", format)
 	}
 
 	exact := backlog.ExactOverlap(nodes, shardSize)
@@ -109,7 +110,7 @@ func runShuffleShard(_ context.Context, args []string, stdout, _ io.Writer) erro
 	if format == "json" {
 		enc := json.NewEncoder(stdout)
 		if err := enc.Encode(rep); err != nil {
-			return runErrorf("write output: %w", err)
+			return cli.Runf("write output: %w", err)
 		}
 		return nil
 	}
@@ -120,7 +121,7 @@ func runShuffleShard(_ context.Context, args []string, stdout, _ io.Writer) erro
 		fmt.Fprintf(tw, "%d\t%.4f%%\t%.4f%%\t\n", o.Shared, 100*o.Exact, 100*o.Measured)
 	}
 	if err := tw.Flush(); err != nil {
-		return runErrorf("write output: %w", err)
+		return cli.Runf("write output: %w", err)
 	}
 	return nil
 }

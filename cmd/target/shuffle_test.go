@@ -8,6 +8,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/goodput-dev/goodput/internal/cli"
 )
 
 func TestShuffleShardJSONMatchesTheTalk(t *testing.T) {
@@ -63,13 +65,12 @@ func TestShuffleShardBadFlags(t *testing.T) {
 	} {
 		var out bytes.Buffer
 		err := runShuffleShard(context.Background(), args, &out, &out)
-		var e *exitError
-		if !errors.As(err, &e) || e.code != exitUsage {
+		if cli.Code(err) != cli.ExitUsage {
 			t.Errorf("%v: err %v, want a usage error (exit 2)", args, err)
 		}
 	}
 	var out bytes.Buffer
-	if err := runShuffleShard(context.Background(), []string{"--help"}, &out, &out); !errors.Is(err, errHelp) || !strings.Contains(out.String(), "--shard-size") {
+	if err := runShuffleShard(context.Background(), []string{"--help"}, &out, &out); !errors.Is(err, cli.ErrHelp) || !strings.Contains(out.String(), "--shard-size") {
 		t.Errorf("--help: err %v, output %q", err, out.String())
 	}
 }
