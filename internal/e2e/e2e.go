@@ -52,6 +52,24 @@ func Build(t testing.TB) Binaries {
 	return b
 }
 
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 // listening is the line target prints on stdout when it is ready.
 var listening = regexp.MustCompile(`^target: listening on (http://127\.0\.0\.1:\d+) \(admin (http://127\.0\.0\.1:\d+)\)$`)
 
@@ -63,7 +81,7 @@ func StartTarget(t testing.TB, args ...string) (api, admin string) {
 	cmd := exec.Command(Build(t).Target, append([]string{"--listen", "127.0.0.1:0"}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
-	var stderr bytes.Buffer
+	var stderr syncBuffer // read while the process may still write it
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())
 	first := make(chan string, 1)
