@@ -1,7 +1,6 @@
 package harness
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -114,21 +113,6 @@ func variantStarts(at time.Time, preps []*prepared) []time.Time {
 		at = at.Add(d + requestBound(p.policy) + variantSettle)
 	}
 	return out
-}
-
-// waitUntil waits until the wall-clock instant at, or ctx's end, and
-// returns how late, by this machine's clock, it returned after at (0 when
-// at had not passed).
-func waitUntil(ctx context.Context, at time.Time) time.Duration {
-	if wait := time.Until(at); wait > 0 {
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-		case <-t.C:
-		}
-		t.Stop()
-	}
-	return max(0, time.Since(at))
 }
 
 // shardTimeline returns the part of tl this generator applies, and the

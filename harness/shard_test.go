@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/goodput-dev/goodput/faults"
@@ -88,32 +87,6 @@ func TestVariantStartsLeaveRoomForEachVariant(t *testing.T) {
 			t.Errorf("variant %d starts at %v, want %v", i, got[i], want[i])
 		}
 	}
-}
-
-func TestWaitUntilMeasuresStartLateness(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		ctx := context.Background()
-		now := time.Now()
-		if late := waitUntil(ctx, now.Add(3*time.Second)); late != 0 {
-			t.Errorf("waiting for a future instant: %v late, want 0", late)
-		}
-		if waited := time.Since(now); waited != 3*time.Second {
-			t.Errorf("returned after %v, want 3s", waited)
-		}
-		if late := waitUntil(ctx, time.Now().Add(-1500*time.Millisecond)); late != 1500*time.Millisecond {
-			t.Errorf("an instant 1.5s ago: %v late, want 1.5s", late)
-		}
-		cctx, cancel := context.WithCancel(ctx)
-		go func() {
-			time.Sleep(time.Second) // fake time: the bubble's clock advances
-			cancel()
-		}()
-		start := time.Now()
-		waitUntil(cctx, start.Add(time.Minute))
-		if waited := time.Since(start); waited != time.Second {
-			t.Errorf("a cancelled wait returned after %v, want 1s", waited)
-		}
-	})
 }
 
 // shardEntries is a timeline with one fault of each kind of target.

@@ -231,7 +231,7 @@ func (p *prepared) play(ctx context.Context, svc *service, start time.Time, agre
 	host, _ := os.Hostname()
 	var late time.Duration
 	if agreed {
-		late = waitUntil(ctx, start)
+		late = workload.WaitUntil(ctx, start)
 	}
 	w, err := report.NewWriter(buf, report.Header{
 		Tool:     opts.tool(),
