@@ -62,7 +62,8 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer del.close(ctx)
-	if cfg.Start.IsZero() {
+	agreed := !cfg.Start.IsZero() // --start-at
+	if !agreed {
 		cfg.Start = time.Now()
 	}
 	runner, err := workload.New(cfg)
@@ -71,6 +72,11 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	header := cf.resultsHeader("attack", cfg, cfg.Start)
 	fmt.Fprintf(stderr, "attack: seed %d, shard %s, %d requests offered over %v\n", cfg.Seed, cfg.Shard, int(cfg.Schedule.Total()/float64(cfg.Shard.N())+0.5), cfg.Schedule.Duration())
+	if agreed {
+		// The header records how late after the agreed instant this
+		// generator began, as loadgen run's shards do.
+		header.Shard.ClockOffset = workload.WaitUntil(ctx, cfg.Start)
+	}
 
 	// Where records go: a results stream (file or stdout), or an aggregator
 	// for the text summary.

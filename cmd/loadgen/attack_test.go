@@ -248,6 +248,20 @@ func TestAttackShardFromTheEnvironmentAndStartAt(t *testing.T) {
 			t.Fatalf("record %+v not of shard 1", r)
 		}
 	}
+	if off := h.Shard.ClockOffset; off < 0 || off > time.Second {
+		t.Fatalf("clock offset %v of a shard that waited for its start, want ≈ 0", off)
+	}
+	// A shard that begins after the agreed instant says how late it was.
+	stdout.Reset()
+	past := time.Now().Add(-600 * time.Millisecond).UTC().Format(time.RFC3339Nano)
+	args = []string{"attack", "--url", srv.URL, "--rate", "100", "--duration", "2s", "--shards", "4", "--start-at", past, "--quiet", "-o", "-"}
+	if err := run(context.Background(), args, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	h, _, _ = readResults(t, &stdout)
+	if off := h.Shard.ClockOffset; off < 600*time.Millisecond || off > 10*time.Second {
+		t.Fatalf("clock offset %v of a shard that began 600ms late, want ≥ 600ms", off)
+	}
 	if err := run(context.Background(), []string{"attack", "--url", srv.URL, "--quiet"}, &stdout, &stderr); cli.Code(err) != cli.ExitUsage || !strings.Contains(err.Error(), "--shards") {
 		t.Fatalf("JOB_COMPLETION_INDEX without --shards: %v", err)
 	}
