@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/goodput-dev/goodput/profiles"
+	"github.com/goodput-dev/goodput/workload"
 )
 
 func TestUnreachableTarget(t *testing.T) {
@@ -53,7 +54,7 @@ func TestDryRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
-	if err := DryRun(&b, runs); err != nil {
+	if err := DryRun(&b, runs, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -61,5 +62,37 @@ func TestDryRun(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("dry run lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestDryRunOfAShard: a shard's dry run shows its share of each phase's
+// rate and leaves the admin API's faults to the fault shard.
+func TestDryRunOfAShard(t *testing.T) {
+	doc, err := profiles.Open("slow-dependency")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := doc.Resolve(profiles.Options{Variants: []string{"shared"},
+		Set: []string{"target.embedded=null", "target.url=http://127.0.0.1:9", "target.admin=http://127.0.0.1:8"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := DryRun(&b, runs, Options{Shard: workload.Shard{Index: 1, Count: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"# shard 1 of 2: offers 1/2 of every phase's rate; shard 0 applies",
+		"phase baseline       125/s", "apply  slow-search (latency on search), applied by shard 0"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run lacks %q:\n%s", want, out)
+		}
+	}
+	b.Reset()
+	if err := DryRun(&b, runs, Options{Shard: workload.Shard{Index: 0, Count: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	if out := b.String(); strings.Contains(out, "applied by shard") || !strings.Contains(out, "apply  slow-search (latency on search)") {
+		t.Errorf("the fault shard's dry run should apply the fault itself:\n%s", out)
 	}
 }

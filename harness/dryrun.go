@@ -7,13 +7,21 @@ import (
 	"strings"
 	"time"
 
+	"github.com/goodput-dev/goodput/faults"
 	"github.com/goodput-dev/goodput/profiles"
 )
 
-// DryRun prints what Play would do, without starting anything: each
-// variant's resolved scenario (defaults filled in) and its timeline of
-// phases and faults.
-func DryRun(w io.Writer, runs []profiles.Run) error {
+// DryRun prints what Play would do with opts, without starting anything:
+// each variant's resolved scenario (defaults filled in) and its timeline of
+// phases and faults. For a shard of a sharded run (opts.Shard) the timeline
+// is the shard's own: its share of each phase's rate, and which faults it
+// applies (load and proxy faults on its own slice of the load; the
+// target's admin API faults only on opts.FaultShard).
+func DryRun(w io.Writer, runs []profiles.Run, opts Options) error {
+	if opts.sharded() {
+		fmt.Fprintf(w, "# shard %d of %d: offers 1/%d of every phase's rate; shard %d applies the faults on the target's admin API\n",
+			opts.Shard.Index, opts.Shard.N(), opts.Shard.N(), opts.FaultShard)
+	}
 	for i, r := range runs {
 		if i > 0 {
 			fmt.Fprintln(w)
@@ -25,15 +33,16 @@ func DryRun(w io.Writer, runs []profiles.Run) error {
 			return fmt.Errorf("dry run: %w", err)
 		}
 		fmt.Fprintln(w, "# timeline")
-		for _, line := range timeline(r.Scenario) {
+		for _, line := range timeline(r.Scenario, &opts) {
 			fmt.Fprintln(w, "#   "+line)
 		}
 	}
 	return nil
 }
 
-// timeline lists the phases and fault actions of s in time order.
-func timeline(s *profiles.Scenario) []string {
+// timeline lists the phases and fault actions of s in time order, as the
+// shard of opts plays them.
+func timeline(s *profiles.Scenario, opts *Options) []string {
 	type item struct {
 		at   time.Duration
 		rank int // phases before faults at the same instant
@@ -41,10 +50,11 @@ func timeline(s *profiles.Scenario) []string {
 	}
 	var items []item
 	at := time.Duration(0)
+	n := float64(opts.Shard.N())
 	for _, p := range schedulePhases(s) {
-		rate := fmt.Sprintf("%g/s", p.From)
+		rate := fmt.Sprintf("%g/s", p.From/n)
 		if p.To != p.From {
-			rate = fmt.Sprintf("%g→%g/s", p.From, p.To)
+			rate = fmt.Sprintf("%g→%g/s", p.From/n, p.To/n)
 		}
 		items = append(items, item{at, 0, fmt.Sprintf("phase %-14s %-12s for %v", p.Name, rate, p.Duration)})
 		at += p.Duration
@@ -52,6 +62,9 @@ func timeline(s *profiles.Scenario) []string {
 	end := at
 	for _, f := range s.Faults {
 		what := fmt.Sprintf("%s (%s on %s)", f.Name, f.Kind, f.Target)
+		if f.Target != faults.TargetLoad && f.Target != proxyName && !opts.appliesShared() {
+			what += fmt.Sprintf(", applied by shard %d", opts.FaultShard)
+		}
 		items = append(items, item{f.At, 1, "apply  " + what})
 		switch {
 		case f.Kind == profiles.FaultBurst:

@@ -86,14 +86,14 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := shardable(runs, shard, sh.shard); err != nil {
 		return err
 	}
+	opts := harness.Options{Name: strings.TrimSuffix(name, ".yaml"), OutDir: *out, Stdout: stdout, Terminal: isTerminal(stdout), Seed: *seed, Tool: "goodput/loadgen",
+		Shard: shard, FaultShard: *faultShard, StartAt: startAt, Procs: procs}
 	if *dryRun {
-		if err := harness.DryRun(stdout, runs); err != nil {
+		if err := harness.DryRun(stdout, runs, opts); err != nil {
 			return cli.Runf("run: %v", err)
 		}
 		return nil
 	}
-	opts := harness.Options{Name: strings.TrimSuffix(name, ".yaml"), OutDir: *out, Stdout: stdout, Terminal: isTerminal(stdout), Seed: *seed, Tool: "goodput/loadgen",
-		Shard: shard, FaultShard: *faultShard, StartAt: startAt, Procs: procs}
 	if !*quiet {
 		opts.Progress = stderr
 		opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
