@@ -187,8 +187,6 @@ func (p *prepared) play(ctx context.Context, svc *service, start time.Time, agre
 	if err != nil {
 		return nil, &ConfigError{fmt.Errorf("phases: %w", err)}
 	}
-	client := workload.NewHTTPClient(workload.ClientOptions{Connections: s.Client.Connections, HTTP2: s.Client.HTTP2})
-	defer client.CloseIdleConnections()
 	runner, err := workload.New(workload.Config{
 		Schedule:    sched,
 		Arrival:     arrival(s.Arrival),
@@ -198,7 +196,7 @@ func (p *prepared) play(ctx context.Context, svc *service, start time.Time, agre
 		Tenants:     workload.Tenants{Count: s.Tenants.Count, Zipf: s.Tenants.Distribution.S},
 		Retry:       p.policy,
 		MaxInFlight: s.Client.MaxInflight,
-		Client:      client,
+		HTTP:        workload.ClientOptions{Connections: s.Client.Connections, HTTP2: s.Client.HTTP2},
 		Start:       start,
 		Shard:       opts.Shard,
 		Procs:       opts.Procs,
