@@ -237,7 +237,15 @@ func (s *fastSender) send(ctx context.Context, q *request, n int, timeout time.D
 	if timeout > 0 {
 		deadline = time.Now().Add(timeout)
 	}
+	// Wait for a connection first: a request queued behind the pool holds
+	// nothing but its goroutine.
 	pool := s.pool(rawURL)
+	pc, reused, err := pool.get(ctx, deadline, false)
+	if err != nil {
+		res.End = time.Since(q.r.start)
+		res.Outcome = Classify(err, ctx.Err() != nil)
+		return 0, false
+	}
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
@@ -276,7 +284,7 @@ func (s *fastSender) send(ctx context.Context, q *request, n int, timeout time.D
 		res.BytesOut = uint32(t.bodyLen)
 	}
 	resp.SkipBody = t.method == http.MethodHead
-	err := pool.do(ctx, deadline, req, resp, watch)
+	err = pool.do(ctx, deadline, pc, reused, req, resp, watch)
 	res.End = time.Since(q.r.start)
 	if err != nil {
 		res.Outcome = Classify(err, ctx.Err() != nil)
@@ -331,9 +339,9 @@ type connPool struct {
 	mu        sync.Mutex
 	idle      []*pconn // LIFO
 	busy      map[*pconn]struct{}
-	open      int           // connections busy, idle or being dialed
-	dialing   int           // of which being dialed
-	waiters   []*connWaiter // FIFO
+	open      int // connections busy, idle or being dialed
+	dialing   int // of which being dialed
+	waiters   waitQueue
 	aborted   bool
 	dialCtx   context.Context // ends the dials in progress when canceled
 	stopDials context.CancelFunc
@@ -351,7 +359,67 @@ type pconn struct {
 // only new connections.
 type connWaiter struct {
 	fresh bool
+	done  bool            // served or gone; under connPool.mu
 	ch    chan connResult // buffered: a hand-off never blocks
+}
+
+// waitQueue is the FIFO of requests waiting for a connection. Thousands
+// may wait when the generator is its own bottleneck, so a waiter that
+// leaves is only marked done and skipped later, and the front advances
+// without moving the rest. Used under connPool.mu.
+type waitQueue struct {
+	q    []*connWaiter
+	head int // q[:head] are gone
+	n    int // waiters not done
+}
+
+func (wq *waitQueue) push(w *connWaiter) {
+	wq.q = append(wq.q, w)
+	wq.n++
+}
+
+// take marks w done, reporting whether it was still waiting.
+func (wq *waitQueue) take(w *connWaiter) bool {
+	if w.done {
+		return false
+	}
+	w.done = true
+	wq.n--
+	return true
+}
+
+// first returns the first waiter still waiting (not fresh, when
+// reusedConn: a fresh waiter takes only a new connection), or nil.
+func (wq *waitQueue) first(reusedConn bool) *connWaiter {
+	for wq.head < len(wq.q) && wq.q[wq.head].done {
+		wq.q[wq.head] = nil
+		wq.head++
+	}
+	if wq.head == len(wq.q) {
+		wq.q, wq.head = wq.q[:0], 0
+	} else if wq.head > 1024 && wq.head > len(wq.q)/2 {
+		wq.q = wq.q[:copy(wq.q, wq.q[wq.head:])]
+		clear(wq.q[len(wq.q):cap(wq.q)])
+		wq.head = 0
+	}
+	for _, w := range wq.q[wq.head:] {
+		if !w.done && !(reusedConn && w.fresh) {
+			return w
+		}
+	}
+	return nil
+}
+
+// drain marks every waiter done and returns those that were waiting.
+func (wq *waitQueue) drain() []*connWaiter {
+	var out []*connWaiter
+	for _, w := range wq.q[wq.head:] {
+		if wq.take(w) {
+			out = append(out, w)
+		}
+	}
+	*wq = waitQueue{}
+	return out
 }
 
 type connResult struct {
@@ -382,17 +450,20 @@ var errAborted = errors.New("run interrupted: no new connections")
 // errNoConn is returned when no connection came free before the deadline.
 var errNoConn = fmt.Errorf("no free connection before the attempt's deadline: %w", os.ErrDeadlineExceeded)
 
-// do sends req and reads resp on a pooled connection, bounded by deadline
-// (zero: none) and ctx. A request that fails on a reused connection before
+// do sends req and reads resp on pc, a connection from get (reused: it
+// carried requests before), bounded by deadline (zero: none) and ctx, and
+// gives pc back. A request that fails on a reused connection before
 // any answer (the server closed it while idle) is sent once more on a new
 // connection, as every HTTP client does.
-func (p *connPool) do(ctx context.Context, deadline time.Time, req *fasthttp.Request, resp *fasthttp.Response, watch bool) error {
+func (p *connPool) do(ctx context.Context, deadline time.Time, pc *pconn, reused bool, req *fasthttp.Request, resp *fasthttp.Response, watch bool) error {
 	for try := 0; ; try++ {
-		pc, reused, err := p.get(ctx, deadline, try > 0)
-		if err != nil {
-			return err
+		if try > 0 {
+			var err error
+			if pc, reused, err = p.get(ctx, deadline, true); err != nil {
+				return err
+			}
 		}
-		err = p.exchange(ctx, pc, deadline, req, resp, watch)
+		err := p.exchange(ctx, pc, deadline, req, resp, watch)
 		if err == nil {
 			p.put(pc, !resp.ConnectionClose())
 			return nil
@@ -460,7 +531,7 @@ func (p *connPool) get(ctx context.Context, deadline time.Time, fresh bool) (*pc
 		return pc, true, nil
 	}
 	w := &connWaiter{fresh: fresh, ch: make(chan connResult, 1)}
-	p.waiters = append(p.waiters, w)
+	p.waiters.push(w)
 	if p.open < p.max && p.dialing < maxDials {
 		p.dialFor(w)
 	}
@@ -488,24 +559,13 @@ func (p *connPool) get(ctx context.Context, deadline time.Time, fresh bool) (*pc
 func (p *connPool) abandon(w *connWaiter) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.unwait(w) {
+	if p.waiters.take(w) {
 		return
 	}
 	if r := <-w.ch; r.pc != nil {
 		delete(p.busy, r.pc)
 		p.handOff(r.pc, r.reused)
 	}
-}
-
-// unwait removes w from the waiters, reporting whether it was there.
-// p.mu is held.
-func (p *connPool) unwait(w *connWaiter) bool {
-	i := slices.Index(p.waiters, w)
-	if i < 0 {
-		return false
-	}
-	p.waiters = slices.Delete(p.waiters, i, i+1)
-	return true
 }
 
 // dialFor dials a connection, first offered to w. p.mu is held and
@@ -525,13 +585,13 @@ func (p *connPool) dialFor(w *connWaiter) {
 		}
 		if err != nil {
 			p.open--
-			if p.unwait(w) {
+			if p.waiters.take(w) {
 				w.ch <- connResult{err: err}
 			}
 			p.redial()
 			return
 		}
-		if p.unwait(w) {
+		if p.waiters.take(w) {
 			p.busy[pc] = struct{}{}
 			w.ch <- connResult{pc: pc}
 		} else {
@@ -546,19 +606,16 @@ func (p *connPool) dialFor(w *connWaiter) {
 // failed). The connection goes to whoever waits first when it is ready.
 // p.mu is held.
 func (p *connPool) redial() {
-	if !p.aborted && len(p.waiters) > p.dialing && p.open < p.max && p.dialing < maxDials {
-		p.dialFor(p.waiters[0])
+	if !p.aborted && p.waiters.n > p.dialing && p.open < p.max && p.dialing < maxDials {
+		p.dialFor(p.waiters.first(false))
 	}
 }
 
 // handOff gives pc to the first waiter that takes it, or to the idle list.
 // p.mu is held.
 func (p *connPool) handOff(pc *pconn, reused bool) {
-	for i, w := range p.waiters {
-		if w.fresh && reused {
-			continue
-		}
-		p.waiters = slices.Delete(p.waiters, i, i+1)
+	if w := p.waiters.first(reused); w != nil {
+		p.waiters.take(w)
 		p.busy[pc] = struct{}{}
 		w.ch <- connResult{pc: pc, reused: reused}
 		return
@@ -632,10 +689,9 @@ func (p *connPool) abort() {
 	}
 	p.open -= len(p.idle)
 	p.idle = nil
-	for _, w := range p.waiters {
+	for _, w := range p.waiters.drain() {
 		w.ch <- connResult{err: errAborted}
 	}
-	p.waiters = nil
 	p.mu.Unlock()
 	for _, c := range conns {
 		_ = c.Close()

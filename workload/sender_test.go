@@ -416,3 +416,41 @@ func TestConnPoolBoundsDialsAndConnections(t *testing.T) {
 		t.Fatalf("%d connections open at once, want ≤ %d", n, bound)
 	}
 }
+
+func TestWaitQueue(t *testing.T) {
+	var wq waitQueue
+	a, b, c := &connWaiter{}, &connWaiter{fresh: true}, &connWaiter{}
+	for _, w := range []*connWaiter{a, b, c} {
+		wq.push(w)
+	}
+	if got := wq.first(false); got != a {
+		t.Fatalf("first = %p, want a", got)
+	}
+	if !wq.take(a) || wq.take(a) {
+		t.Fatal("take(a) twice: want true, then false")
+	}
+	if got := wq.first(true); got != c {
+		t.Fatalf("first for a reused connection = %p, want c (b takes only a new one)", got)
+	}
+	if got := wq.first(false); got != b {
+		t.Fatalf("first for a new connection = %p, want b", got)
+	}
+	if wq.n != 2 {
+		t.Fatalf("%d waiting, want 2", wq.n)
+	}
+	if got := wq.drain(); len(got) != 2 || got[0] != b || got[1] != c || wq.n != 0 || wq.first(false) != nil {
+		t.Fatalf("drain = %v, then %d waiting", got, wq.n)
+	}
+	// Many leave from the front: the queue compacts and keeps its order.
+	ws := make([]*connWaiter, 5000)
+	for i := range ws {
+		ws[i] = &connWaiter{}
+		wq.push(ws[i])
+	}
+	for _, w := range ws[:4000] {
+		wq.take(w)
+	}
+	if got := wq.first(false); got != ws[4000] || len(wq.q) > 1000 {
+		t.Fatalf("after 4,000 left: first is not the 4,001st or the queue kept %d slots", len(wq.q))
+	}
+}
