@@ -98,7 +98,8 @@ func envInt(name string, def int) int {
 
 // BenchmarkAttackThroughput plays a constant rate against a minimal Go HTTP
 // server in another process on 127.0.0.1 and reports achieved rate, lag
-// p50 and p99, CPU time and context switches per request of this process
+// p50 and p99, allocations (count and bytes) per request, CPU time and
+// context switches per request of this process
 // (user+sys; on a virtual machine most of the CPU time per request is spent
 // switching threads), peak RSS and the
 // peak heap and stack in use. Rates and length: GOODPUT_BENCH_RATES
@@ -170,6 +171,8 @@ func benchAttack(b *testing.B, addr string, rate int, d time.Duration) {
 		}
 	}()
 	var before, after syscall.Rusage
+	var msBefore, msAfter runtime.MemStats
+	runtime.ReadMemStats(&msBefore)
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &before)
 	start := time.Now()
 	if err := stream.Serve(func(sink Sink) error { return r.Run(context.Background(), sink) }); err != nil {
@@ -179,6 +182,7 @@ func benchAttack(b *testing.B, addr string, rate int, d time.Duration) {
 	close(stopSampling)
 	<-sampled
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+	runtime.ReadMemStats(&msAfter)
 	cpu := time.Duration(after.Utime.Nano()-before.Utime.Nano()) + time.Duration(after.Stime.Nano()-before.Stime.Nano())
 	if counter.requests != int64(rate)*int64(d/time.Second) {
 		b.Fatalf("%d requests recorded, want %d", counter.requests, int64(rate)*int64(d/time.Second))
@@ -189,6 +193,8 @@ func benchAttack(b *testing.B, addr string, rate int, d time.Duration) {
 	b.ReportMetric(float64(counter.lag.ValueAtQuantile(99))/1000, "lag-p99-ms")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(counter.requests-counter.dropped), "cpu-µs/req")
 	b.ReportMetric(float64(after.Nvcsw+after.Nivcsw-before.Nvcsw-before.Nivcsw)/float64(counter.requests-counter.dropped), "ctxsw/req")
+	b.ReportMetric(float64(msAfter.Mallocs-msBefore.Mallocs)/float64(counter.requests), "allocs/req")
+	b.ReportMetric(float64(msAfter.TotalAlloc-msBefore.TotalAlloc)/float64(counter.requests), "B/req")
 	b.ReportMetric(float64(after.Maxrss)/1024, "maxrss-MB")
 	b.ReportMetric(wall.Seconds(), "wall-s")
 	b.ReportMetric(float64(peakStack)/(1<<20), "peak-stack-MB")
