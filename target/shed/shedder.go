@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/goodput-dev/goodput/internal/waitlist"
 )
 
 // Discipline is the order in which a [Shedder] serves its wait queue. The
@@ -178,7 +180,7 @@ type Shedder struct {
 
 	mu       sync.Mutex
 	inFlight int
-	q        waitList
+	q        waitlist.List[*waiter]
 	codel    codel
 	estimate time.Duration // EWMA of service times
 }
@@ -246,7 +248,7 @@ func (s *Shedder) InFlight() int {
 func (s *Shedder) Queued() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.q.n
+	return s.q.Len()
 }
 
 // ServiceTime returns the service time the deadline check expects:
@@ -341,7 +343,7 @@ func (s *Shedder) acquire(ctx context.Context, now time.Time, a Attrs) (Permit, 
 		s.obs.Rejected(r)
 		return Permit{}, r
 	}
-	if s.inFlight < lim && s.q.n == 0 {
+	if s.inFlight < lim && s.q.Len() == 0 {
 		s.inFlight++
 		p := Permit{s: s, admitted: now, inFlight: s.inFlight}
 		s.mu.Unlock()
@@ -353,19 +355,20 @@ func (s *Shedder) acquire(ctx context.Context, now time.Time, a Attrs) (Permit, 
 		s.obs.Rejected(ReasonLimit)
 		return Permit{}, ReasonLimit
 	}
-	if s.q.n == 0 {
+	if s.q.Len() == 0 {
 		s.codel.empty(now)
 	}
-	if s.q.n >= s.cfg.QueueSize {
+	if s.q.Len() >= s.cfg.QueueSize {
 		if !s.newestFirst(now) {
 			s.mu.Unlock()
 			s.obs.Rejected(ReasonQueueFull)
 			return Permit{}, ReasonQueueFull
 		}
-		s.decide(s.q.popFront(), ReasonQueueFull)
+		s.decide(s.q.PopFront(), ReasonQueueFull)
 	}
 	w := &waiter{enqueued: now, deadline: a.Deadline, ready: make(chan struct{}, 1)}
-	s.q.pushBack(w)
+	w.Value = w
+	s.q.PushBack(&w.Elem)
 	s.dispatch(now)
 	wait, timeoutReason := s.cfg.MaxWait, ReasonQueueTimeout
 	if !a.Deadline.IsZero() {
@@ -374,7 +377,7 @@ func (s *Shedder) acquire(ctx context.Context, now time.Time, a Attrs) (Permit, 
 			wait, timeoutReason = d, ReasonDeadline
 		}
 	}
-	if !w.decided && s.cfg.Discipline == CoDel && s.codel.overloaded(now, s.q.n) {
+	if !w.decided && s.cfg.Discipline == CoDel && s.codel.overloaded(now, s.q.Len()) {
 		// Enqueued into an overloaded queue: wait at most the target, as
 		// in "Fail at Scale" (the sweep in dispatch catches the rest).
 		if d := s.cfg.CoDelTarget + 1; d < wait {
@@ -394,8 +397,8 @@ func (s *Shedder) acquire(ctx context.Context, now time.Time, a Attrs) (Permit, 
 		t.Stop()
 		s.mu.Lock()
 		if !w.decided {
-			s.q.remove(w)
-			if s.q.n == 0 {
+			s.q.Remove(&w.Elem)
+			if s.q.Len() == 0 {
 				s.codel.empty(time.Now())
 			}
 			w.decided, w.reason = true, timeoutReason
@@ -436,7 +439,7 @@ func (s *Shedder) refuse(now time.Time, a Attrs, lim int) Reason {
 		return ReasonDeadline
 	}
 	if a.Priority == Sheddable &&
-		(s.q.n > 0 || float64(s.inFlight) >= s.cfg.SheddableFraction*float64(lim)) {
+		(s.q.Len() > 0 || float64(s.inFlight) >= s.cfg.SheddableFraction*float64(lim)) {
 		return ReasonPriority
 	}
 	return 0
@@ -448,7 +451,7 @@ func (s *Shedder) newestFirst(now time.Time) bool {
 	case LIFO:
 		return true
 	case CoDel:
-		return s.codel.overloaded(now, s.q.n)
+		return s.codel.overloaded(now, s.q.Len())
 	}
 	return false
 }
@@ -464,16 +467,16 @@ func (s *Shedder) decide(w *waiter, r Reason) {
 func (s *Shedder) dispatch(now time.Time) {
 	newest := s.newestFirst(now)
 	if newest && s.cfg.Discipline == CoDel {
-		for s.q.n > 0 && s.codel.expired(now, s.q.head.enqueued) {
-			s.decide(s.q.popFront(), ReasonCoDel)
+		for s.q.Len() > 0 && s.codel.expired(now, s.q.Front().Value.enqueued) {
+			s.decide(s.q.PopFront(), ReasonCoDel)
 		}
 	}
-	for s.q.n > 0 && s.inFlight < s.cfg.Limiter.Limit() {
+	for s.q.Len() > 0 && s.inFlight < s.cfg.Limiter.Limit() {
 		var w *waiter
 		if newest {
-			w = s.q.popBack()
+			w = s.q.PopBack()
 		} else {
-			w = s.q.popFront()
+			w = s.q.PopFront()
 		}
 		if s.late(now, w.deadline) {
 			s.decide(w, ReasonDeadline)
@@ -483,7 +486,7 @@ func (s *Shedder) dispatch(now time.Time) {
 		w.admitted, w.inFlight = now, s.inFlight
 		s.decide(w, 0)
 	}
-	if s.q.n == 0 {
+	if s.q.Len() == 0 {
 		s.codel.empty(now)
 	}
 }
