@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/goodput-dev/goodput/internal/waitlist"
 )
 
 // sem is a counting semaphore with a bounded FIFO wait: the core of Pool
@@ -13,18 +15,16 @@ type sem struct {
 	maxWaiters int
 	maxWait    time.Duration
 
-	mu      sync.Mutex
-	inUse   int
-	waiting int
-	head    *semWaiter // oldest
-	tail    *semWaiter
+	mu    sync.Mutex
+	inUse int
+	queue waitlist.List[*semWaiter] // FIFO
 }
 
-// semWaiter is one waiting caller and its node in the FIFO list.
+// semWaiter is one waiting caller and its node in the queue.
 type semWaiter struct {
-	next, prev *semWaiter
-	ready      chan struct{} // buffered 1; signalled when the slot is handed over
-	granted    bool
+	waitlist.Elem[*semWaiter]
+	ready   chan struct{} // buffered 1; signalled when the slot is handed over
+	granted bool
 }
 
 // acquire takes a slot, waiting if it must. It returns how long it waited,
@@ -36,12 +36,13 @@ func (s *sem) acquire(ctx context.Context) (time.Duration, error) {
 		s.mu.Unlock()
 		return 0, nil
 	}
-	if s.waiting >= s.maxWaiters {
+	if s.queue.Len() >= s.maxWaiters {
 		s.mu.Unlock()
 		return 0, ErrFull
 	}
 	w := &semWaiter{ready: make(chan struct{}, 1)}
-	s.push(w)
+	w.Value = w
+	s.queue.PushBack(&w.Elem)
 	s.mu.Unlock()
 
 	start := time.Now()
@@ -63,7 +64,7 @@ func (s *sem) acquire(ctx context.Context) (time.Duration, error) {
 		s.releaseLocked()
 		return 0, err
 	}
-	s.remove(w)
+	s.queue.Remove(&w.Elem)
 	return 0, err
 }
 
@@ -75,45 +76,18 @@ func (s *sem) release() {
 }
 
 func (s *sem) releaseLocked() {
-	if s.head == nil {
+	if s.queue.Len() == 0 {
 		s.inUse--
 		return
 	}
-	w := s.head
-	s.remove(w)
+	w := s.queue.PopFront()
 	w.granted = true
 	w.ready <- struct{}{}
-}
-
-func (s *sem) push(w *semWaiter) {
-	w.prev = s.tail
-	if s.tail != nil {
-		s.tail.next = w
-	} else {
-		s.head = w
-	}
-	s.tail = w
-	s.waiting++
-}
-
-func (s *sem) remove(w *semWaiter) {
-	if w.prev != nil {
-		w.prev.next = w.next
-	} else {
-		s.head = w.next
-	}
-	if w.next != nil {
-		w.next.prev = w.prev
-	} else {
-		s.tail = w.prev
-	}
-	w.next, w.prev = nil, nil
-	s.waiting--
 }
 
 // counts returns the slots in use and the callers waiting.
 func (s *sem) counts() (inUse, waiting int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.inUse, s.waiting
+	return s.inUse, s.queue.Len()
 }
