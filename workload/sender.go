@@ -21,6 +21,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/goodput-dev/goodput/internal/waitlist"
 	"github.com/goodput-dev/goodput/report"
 	"github.com/goodput-dev/goodput/workload/retry"
 )
@@ -339,9 +340,9 @@ type connPool struct {
 	mu        sync.Mutex
 	idle      []*pconn // LIFO
 	busy      map[*pconn]struct{}
-	open      int // connections busy, idle or being dialed
-	dialing   int // of which being dialed
-	waiters   waitQueue
+	open      int                        // connections busy, idle or being dialed
+	dialing   int                        // of which being dialed
+	waiters   waitlist.List[*connWaiter] // FIFO; in it while waiting
 	aborted   bool
 	dialCtx   context.Context // ends the dials in progress when canceled
 	stopDials context.CancelFunc
@@ -355,71 +356,12 @@ type pconn struct {
 	lastUse time.Time
 }
 
-// connWaiter is a request waiting for a connection. fresh waiters take
-// only new connections.
+// connWaiter is a request waiting for a connection, and its node in the
+// pool's queue. fresh waiters take only new connections.
 type connWaiter struct {
+	waitlist.Elem[*connWaiter]
 	fresh bool
-	done  bool            // served or gone; under connPool.mu
 	ch    chan connResult // buffered: a hand-off never blocks
-}
-
-// waitQueue is the FIFO of requests waiting for a connection. Thousands
-// may wait when the generator is its own bottleneck, so a waiter that
-// leaves is only marked done and skipped later, and the front advances
-// without moving the rest. Used under connPool.mu.
-type waitQueue struct {
-	q    []*connWaiter
-	head int // q[:head] are gone
-	n    int // waiters not done
-}
-
-func (wq *waitQueue) push(w *connWaiter) {
-	wq.q = append(wq.q, w)
-	wq.n++
-}
-
-// take marks w done, reporting whether it was still waiting.
-func (wq *waitQueue) take(w *connWaiter) bool {
-	if w.done {
-		return false
-	}
-	w.done = true
-	wq.n--
-	return true
-}
-
-// first returns the first waiter still waiting (not fresh, when
-// reusedConn: a fresh waiter takes only a new connection), or nil.
-func (wq *waitQueue) first(reusedConn bool) *connWaiter {
-	for wq.head < len(wq.q) && wq.q[wq.head].done {
-		wq.q[wq.head] = nil
-		wq.head++
-	}
-	if wq.head == len(wq.q) {
-		wq.q, wq.head = wq.q[:0], 0
-	} else if wq.head > 1024 && wq.head > len(wq.q)/2 {
-		wq.q = wq.q[:copy(wq.q, wq.q[wq.head:])]
-		clear(wq.q[len(wq.q):cap(wq.q)])
-		wq.head = 0
-	}
-	for _, w := range wq.q[wq.head:] {
-		if !w.done && !(reusedConn && w.fresh) {
-			return w
-		}
-	}
-	return nil
-}
-
-// drain marks every waiter done and returns those that were waiting.
-func (wq *waitQueue) drain() []*connWaiter {
-	var out []*connWaiter
-	for _, w := range wq.q[wq.head:] {
-		if wq.take(w) {
-			out = append(out, w)
-		}
-	}
-	*wq = waitQueue{}
-	return out
 }
 
 type connResult struct {
@@ -531,7 +473,8 @@ func (p *connPool) get(ctx context.Context, deadline time.Time, fresh bool) (*pc
 		return pc, true, nil
 	}
 	w := &connWaiter{fresh: fresh, ch: make(chan connResult, 1)}
-	p.waiters.push(w)
+	w.Value = w
+	p.waiters.PushBack(&w.Elem)
 	if p.open < p.max && p.dialing < maxDials {
 		p.dialFor(w)
 	}
@@ -559,7 +502,7 @@ func (p *connPool) get(ctx context.Context, deadline time.Time, fresh bool) (*pc
 func (p *connPool) abandon(w *connWaiter) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.waiters.take(w) {
+	if p.waiters.Remove(&w.Elem) {
 		return
 	}
 	if r := <-w.ch; r.pc != nil {
@@ -585,13 +528,13 @@ func (p *connPool) dialFor(w *connWaiter) {
 		}
 		if err != nil {
 			p.open--
-			if p.waiters.take(w) {
+			if p.waiters.Remove(&w.Elem) {
 				w.ch <- connResult{err: err}
 			}
 			p.redial()
 			return
 		}
-		if p.waiters.take(w) {
+		if p.waiters.Remove(&w.Elem) {
 			p.busy[pc] = struct{}{}
 			w.ch <- connResult{pc: pc}
 		} else {
@@ -606,19 +549,21 @@ func (p *connPool) dialFor(w *connWaiter) {
 // failed). The connection goes to whoever waits first when it is ready.
 // p.mu is held.
 func (p *connPool) redial() {
-	if !p.aborted && p.waiters.n > p.dialing && p.open < p.max && p.dialing < maxDials {
-		p.dialFor(p.waiters.first(false))
+	if !p.aborted && p.waiters.Len() > p.dialing && p.open < p.max && p.dialing < maxDials {
+		p.dialFor(p.waiters.Front().Value)
 	}
 }
 
 // handOff gives pc to the first waiter that takes it, or to the idle list.
 // p.mu is held.
 func (p *connPool) handOff(pc *pconn, reused bool) {
-	if w := p.waiters.first(reused); w != nil {
-		p.waiters.take(w)
-		p.busy[pc] = struct{}{}
-		w.ch <- connResult{pc: pc, reused: reused}
-		return
+	for e := p.waiters.Front(); e != nil; e = e.Next() {
+		if w := e.Value; !reused || !w.fresh {
+			p.waiters.Remove(e)
+			p.busy[pc] = struct{}{}
+			w.ch <- connResult{pc: pc, reused: reused}
+			return
+		}
 	}
 	pc.lastUse = time.Now()
 	p.idle = append(p.idle, pc)
@@ -689,8 +634,8 @@ func (p *connPool) abort() {
 	}
 	p.open -= len(p.idle)
 	p.idle = nil
-	for _, w := range p.waiters.drain() {
-		w.ch <- connResult{err: errAborted}
+	for p.waiters.Len() > 0 {
+		p.waiters.PopFront().ch <- connResult{err: errAborted}
 	}
 	p.mu.Unlock()
 	for _, c := range conns {
