@@ -1,9 +1,7 @@
 package faults
 
 import (
-	"context"
 	"maps"
-	"net"
 	"reflect"
 	"slices"
 	"strings"
@@ -13,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/goodput-dev/goodput/internal/e2e"
 	"github.com/goodput-dev/goodput/target"
 	"github.com/goodput-dev/goodput/target/dep"
 )
@@ -33,24 +32,8 @@ func startTarget(t *testing.T, token string) *refTarget {
 	cfg.DrainTimeout = dep.Duration(time.Second)
 	srv, err := target.New(cfg)
 	require.NoError(t, err)
-	api, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	adm, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, api, adm) }()
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		assert.NoError(t, <-done)
-	}
-	t.Cleanup(stop)
-	return &refTarget{admin: &AdminClient{BaseURL: "http://" + adm.Addr().String(), Token: token}, stop: stop}
+	_, admin, stop := e2e.Serve(t, srv)
+	return &refTarget{admin: &AdminClient{BaseURL: admin, Token: token}, stop: stop}
 }
 
 func TestFullDepBodyNamesEveryField(t *testing.T) {

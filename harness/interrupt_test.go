@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/goodput-dev/goodput/faults"
+	"github.com/goodput-dev/goodput/internal/e2e"
 	"github.com/goodput-dev/goodput/profiles"
 	"github.com/goodput-dev/goodput/report"
 	"github.com/goodput-dev/goodput/target"
@@ -29,24 +29,8 @@ func startReference(t *testing.T) (api, admin string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	apiLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	adminLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, apiLn, adminLn) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("target: %v", err)
-		}
-	})
-	return "http://" + apiLn.Addr().String(), "http://" + adminLn.Addr().String()
+	api, admin, _ = e2e.Serve(t, srv)
+	return api, admin
 }
 
 // TestInterruptRollsBackAndReports cancels a play while a fault is in

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/goodput-dev/goodput/faults"
+	"github.com/goodput-dev/goodput/internal/e2e"
 	"github.com/goodput-dev/goodput/target"
 )
 
@@ -108,27 +109,10 @@ func TestRunInterruptedExits3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srvCtx, stopSrv := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(srvCtx, api, admin) }()
-	defer func() {
-		stopSrv()
-		if err := <-served; err != nil {
-			t.Errorf("target: %v", err)
-		}
-	}()
-	adminURL := "http://" + admin.Addr().String()
+	apiURL, adminURL, _ := e2e.Serve(t, srv)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "slow.yaml")
-	profile := "target: {url: \"http://" + api.Addr().String() + "\", admin: \"" + adminURL + "\"}\n" +
+	profile := "target: {url: \"" + apiURL + "\", admin: \"" + adminURL + "\"}\n" +
 		"requests: [{name: items, path: /api/items/1}]\n" +
 		"phases: [{name: steady, duration: 30s, rate: 20}]\n" +
 		"faults: [{name: slow-db, kind: delay, target: db, at: 100ms, for: 20s, delay: 30ms}]\n" +

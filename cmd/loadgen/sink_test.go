@@ -15,6 +15,7 @@ import (
 
 	"github.com/goodput-dev/goodput/faults"
 	"github.com/goodput-dev/goodput/internal/cli"
+	"github.com/goodput-dev/goodput/internal/e2e"
 	"github.com/goodput-dev/goodput/report"
 	"github.com/goodput-dev/goodput/target"
 	"github.com/goodput-dev/goodput/target/dep"
@@ -39,24 +40,8 @@ func messagesTarget(t *testing.T, stall bool) (srv *target.Server, api, admin st
 	if srv, err = target.New(cfg); err != nil {
 		t.Fatal(err)
 	}
-	apiLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	adminLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, apiLn, adminLn) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("target: %v", err)
-		}
-	})
-	return srv, "http://" + apiLn.Addr().String(), "http://" + adminLn.Addr().String()
+	api, admin, _ = e2e.Serve(t, srv)
+	return srv, api, admin
 }
 
 // messageBody writes a POST /api/messages body to a file.

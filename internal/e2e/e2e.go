@@ -1,14 +1,16 @@
-// Package e2e is what the end-to-end tests of cmd/loadgen and cmd/target
-// share: the real binaries, built once per test binary, and the reference
-// target started as a process on free loopback ports. It is test support;
-// nothing in the product imports it.
+// Package e2e is what the end-to-end tests share: the real binaries, built
+// once per test binary, and the reference target started as a process or
+// served in-process on free loopback ports. It is test support; nothing in
+// the product imports it.
 package e2e
 
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +22,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/goodput-dev/goodput/target"
 )
 
 // Binaries are the paths of the built loadgen and target.
@@ -110,4 +114,30 @@ func StartTarget(t testing.TB, args ...string) (api, admin string) {
 		t.Fatalf("target printed no address in 30s; stderr:\n%s", stderr.String())
 		return "", ""
 	}
+}
+
+// Serve serves srv in-process on free 127.0.0.1 ports and returns its API
+// and admin base URLs, and stop, which ends it and asserts a clean drain.
+// stop may be called more than once; it also runs when the test ends.
+func Serve(t testing.TB, srv *target.Server) (api, admin string, stop func()) {
+	t.Helper()
+	apiLn, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	adminLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		apiLn.Close()
+		require.NoError(t, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, apiLn, adminLn) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			assert.NoError(t, <-done, "target")
+		})
+	}
+	t.Cleanup(stop)
+	return "http://" + apiLn.Addr().String(), "http://" + adminLn.Addr().String(), stop
 }
