@@ -19,6 +19,31 @@ import (
 	"github.com/goodput-dev/goodput/report"
 )
 
+// readResultsAt is readResults of the file at path.
+func readResultsAt(t *testing.T, path string) (report.Header, []report.Result, []report.Event) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	return readResults(t, f)
+}
+
+// interruptedAttackReturns waits for an attack whose context was canceled
+// to return done's nil error, within 10 s.
+func interruptedAttackReturns(t *testing.T, done <-chan error) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("interrupted attack: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("attack did not return within 10 s of the interrupt")
+	}
+}
+
 // readResults reads a results stream: its header and records.
 func readResults(t *testing.T, r io.Reader) (report.Header, []report.Result, []report.Event) {
 	t.Helper()
@@ -64,12 +89,7 @@ func TestAttackWritesEveryAttemptToTheFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("attack: %v\n%s", err, stderr.String())
 	}
-	f, err := os.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h, rs, _ := readResults(t, f)
+	h, rs, _ := readResultsAt(t, out)
 	if h.Seed != 7 || h.Shard.Count != 1 || len(h.Phases) != 1 || h.SLO != 10*time.Second || len(h.Scenario) == 0 {
 		t.Fatalf("header %+v", h)
 	}
@@ -194,20 +214,8 @@ func TestAttackInterruptedKeepsEveryCompletedAttempt(t *testing.T) {
 		t.Fatal("no traffic within 10 s")
 	}
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("interrupted attack: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("attack did not return within 10 s of the interrupt")
-	}
-	f, err := os.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	_, rs, evs := readResults(t, f)
+	interruptedAttackReturns(t, done)
+	_, rs, evs := readResultsAt(t, out)
 	if len(rs) < 10 || evs[len(evs)-1].Kind != report.EventInterrupted {
 		t.Fatalf("%d records, events %+v", len(rs), evs)
 	}

@@ -67,12 +67,7 @@ func TestAttackSinkRecordsDeliveries(t *testing.T) {
 	if err != nil {
 		t.Fatalf("attack: %v\n%s", err, stderr.String())
 	}
-	f, err := os.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	_, rs, _ := readResults(t, f)
+	_, rs, _ := readResultsAt(t, out)
 	accepted := map[uint64]report.Result{}
 	for _, r := range rs {
 		if r.Final && r.Status == 202 {
@@ -138,20 +133,8 @@ func TestAttackSinkInterruptedKeepsResults(t *testing.T) {
 		}
 	}
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("interrupted attack: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("attack did not return within 10 s of the interrupt")
-	}
-	f, err := os.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	_, rs, evs := readResults(t, f)
+	interruptedAttackReturns(t, done)
+	_, rs, evs := readResultsAt(t, out)
 	var ok, undelivered int
 	for _, r := range rs {
 		switch {
@@ -285,12 +268,7 @@ func TestAttackSinkIgnoresTheLastRunsBacklog(t *testing.T) {
 		t.Errorf("second attack: %d accepted, %d delivered, %d undelivered, %d unmatched, %d stale; want all of its own delivered and the first attack's %d stale\n%s",
 			n(1), n(2), n(3), n(4), n(5), left, second.String())
 	}
-	f, err := os.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	_, rs, _ := readResults(t, f)
+	_, rs, _ := readResultsAt(t, out)
 	deliveries := 0
 	for _, r := range rs {
 		if r.Attempt == 0 && !r.Final {
