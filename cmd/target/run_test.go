@@ -19,27 +19,10 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/goodput-dev/goodput/internal/cli"
+	"github.com/goodput-dev/goodput/internal/e2e"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// syncBuffer is a bytes.Buffer safe for the writer goroutine and a reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 var listening = regexp.MustCompile(`^target: listening on (http://127\.0\.0\.1:\d+) \(admin (http://127\.0\.0\.1:\d+)\)\n$`)
 
@@ -48,7 +31,7 @@ var listening = regexp.MustCompile(`^target: listening on (http://127\.0\.0\.1:\
 func startRun(t *testing.T, args ...string) (api, admin string, stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
+	var stdout, stderr e2e.SyncBuffer
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, append([]string{"--listen", "127.0.0.1:0"}, args...), &stdout, &stderr) }()
 	var m []string

@@ -56,19 +56,20 @@ func Build(t testing.TB) Binaries {
 	return b
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for concurrent use: a process's output
+// read while the process may still write it.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
@@ -85,7 +86,7 @@ func StartTarget(t testing.TB, args ...string) (api, admin string) {
 	cmd := exec.Command(Build(t).Target, append([]string{"--listen", "127.0.0.1:0"}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
-	var stderr syncBuffer // read while the process may still write it
+	var stderr SyncBuffer // read while the process may still write it
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())
 	first := make(chan string, 1)
