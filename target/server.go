@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/goodput-dev/goodput/internal/serve"
 	"github.com/goodput-dev/goodput/target/backlog"
 	"github.com/goodput-dev/goodput/target/dep"
 	"github.com/goodput-dev/goodput/target/paginate"
@@ -201,36 +202,11 @@ func (s *Server) Serve(ctx context.Context, api, admin net.Listener) error {
 	defer stopConsumers()
 	consumed := make(chan error, 1)
 	go func() { consumed <- s.RunConsumers(consumeCtx) }()
-	servers := []*http.Server{s.httpServer(ctx, s.Handler())}
-	listeners := []net.Listener{api}
+	servers := []serve.Server{{Server: s.httpServer(ctx, s.Handler()), Listener: api}}
 	if admin != nil {
-		servers = append(servers, s.httpServer(ctx, s.AdminHandler()))
-		listeners = append(listeners, admin)
+		servers = append(servers, serve.Server{Server: s.httpServer(ctx, s.AdminHandler()), Listener: admin})
 	}
-	var wg sync.WaitGroup
-	errc := make(chan error, len(servers))
-	for i, srv := range servers {
-		ln := listeners[i]
-		wg.Go(func() {
-			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-				errc <- fmt.Errorf("serve %s: %w", ln.Addr(), err)
-			}
-		})
-	}
-	var err error
-	select {
-	case <-ctx.Done():
-	case err = <-errc:
-	}
-	dctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.DrainTimeout))
-	defer cancel()
-	for _, srv := range servers {
-		if serr := srv.Shutdown(dctx); serr != nil {
-			err = errors.Join(err, fmt.Errorf("drain: %w", serr))
-			_ = srv.Close()
-		}
-	}
-	wg.Wait()
+	err := serve.Run(ctx, time.Duration(cfg.DrainTimeout), nil, servers...)
 	s.inFlight.Wait()
 	stopConsumers()
 	if cerr := <-consumed; cerr != nil {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/goodput-dev/goodput/faults"
+	"github.com/goodput-dev/goodput/internal/serve"
 )
 
 // Config is how a Proxy is built.
@@ -411,40 +412,14 @@ func CheckControlAddr(addr, token string) error {
 // the rest are cut off. It closes both listeners and returns after every
 // goroutine it started has ended; the error is nil after a clean shutdown.
 func (p *Proxy) Serve(ctx context.Context, data, control net.Listener) error {
-	srvs := []*http.Server{
-		{Handler: p, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(p.logger.Handler(), slog.LevelWarn)},
-		{Handler: p.ControlHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(p.logger.Handler(), slog.LevelWarn)},
-	}
-	lns := []net.Listener{data, control}
-	var wg sync.WaitGroup
-	errc := make(chan error, len(srvs))
-	for i, srv := range srvs {
-		ln := lns[i]
-		wg.Go(func() {
-			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-				errc <- fmt.Errorf("serve %s: %w", ln.Addr(), err)
-			}
-		})
-	}
-	var err error
-	select {
-	case <-ctx.Done():
-	case err = <-errc:
-	}
-	p.Reset()
+	logger := slog.NewLogLogger(p.logger.Handler(), slog.LevelWarn)
 	drain := p.cfg.DrainTimeout
 	if drain <= 0 {
 		drain = 5 * time.Second
 	}
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drain)
-	defer cancel()
-	for _, srv := range srvs {
-		if serr := srv.Shutdown(dctx); serr != nil {
-			err = errors.Join(err, fmt.Errorf("drain: %w", serr))
-			_ = srv.Close() // cut off what did not drain
-		}
-	}
-	wg.Wait()
+	err := serve.Run(ctx, drain, func() { p.Reset() }, // let held requests go
+		serve.Server{Server: &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second, ErrorLog: logger}, Listener: data},
+		serve.Server{Server: &http.Server{Handler: p.ControlHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: logger}, Listener: control})
 	if t, ok := p.rp.Transport.(interface{ CloseIdleConnections() }); ok {
 		t.CloseIdleConnections()
 	}
