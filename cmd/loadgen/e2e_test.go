@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -20,7 +18,6 @@ import (
 
 	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/internal/e2e"
-	"github.com/goodput-dev/goodput/report"
 )
 
 // The tests in this file run the real binaries as processes, the way a user
@@ -189,31 +186,15 @@ func TestEndToEndInterruptKeepsResults(t *testing.T) {
 	}
 	t.Logf("exited %v after SIGINT, code %d", time.Since(interrupted), cmd.ProcessState.ExitCode())
 
-	f, err := os.Open(out)
-	require.NoError(t, err)
-	defer f.Close()
-	r, err := report.NewReader(bufio.NewReader(f))
-	require.NoError(t, err)
-	var (
-		res    report.Result
-		ev     report.Event
-		n      int
-		finals int
-	)
-	for {
-		kind, err := r.Next(&res, &ev)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		require.NoError(t, err)
-		if kind == report.RecordResult {
-			n++
-			if res.Final {
-				finals++
-			}
+	// readResultsAt fails the test on a truncated stream: an interrupted
+	// run still ends with whole records.
+	_, rs, _ := readResultsAt(t, out)
+	n, finals := len(rs), 0
+	for _, res := range rs {
+		if res.Final {
+			finals++
 		}
 	}
-	require.NoError(t, r.Truncated(), "an interrupted run still ends with whole records")
 	assert.Greater(t, n, 0)
 	assert.Greater(t, finals, 0)
 

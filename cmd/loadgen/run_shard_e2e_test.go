@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -167,36 +166,23 @@ func depState(t *testing.T, admin, name string) string {
 // (the dependency takes 5ms, 30ms with the fault).
 func headerAndFaultEvents(t *testing.T, path string) (report.Header, []string, float64) {
 	t.Helper()
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	r, err := report.NewReader(bufio.NewReader(f))
-	require.NoError(t, err)
-	var (
-		res      report.Result
-		ev       report.Event
-		faults   []string
-		in, slow int
-	)
-	for {
-		kind, err := r.Next(&res, &ev)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		require.NoError(t, err)
-		if kind == report.RecordResult && res.Intended >= 700*time.Millisecond && res.Intended <= 1300*time.Millisecond {
+	h, rs, evs := readResultsAt(t, path)
+	var faults []string
+	var in, slow int
+	for _, res := range rs {
+		if res.Intended >= 700*time.Millisecond && res.Intended <= 1300*time.Millisecond {
 			in++
 			if res.AttemptLatency() >= 20*time.Millisecond {
 				slow++
 			}
 		}
-		if kind == report.RecordEvent {
-			switch ev.Kind {
-			case report.EventFaultApplied, report.EventFaultRemoved, report.EventFaultFailed:
-				faults = append(faults, ev.Kind.String()+" "+ev.Name)
-			}
+	}
+	for _, ev := range evs {
+		switch ev.Kind {
+		case report.EventFaultApplied, report.EventFaultRemoved, report.EventFaultFailed:
+			faults = append(faults, ev.Kind.String()+" "+ev.Name)
 		}
 	}
 	require.Positive(t, in, "%s: no attempt intended while the fault was in place", path)
-	return r.Header(), faults, float64(slow) / float64(in)
+	return h, faults, float64(slow) / float64(in)
 }

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +17,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/goodput-dev/goodput/internal/cli"
-	"github.com/goodput-dev/goodput/report"
 )
 
 // Four loadgen processes started as the shards of a Kubernetes Indexed Job
@@ -119,23 +116,10 @@ func summaryOf(t *testing.T, path string) jsonSummary {
 // results file (one per request: its final record).
 func intendedStarts(t *testing.T, path string) []time.Duration {
 	t.Helper()
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	r, err := report.NewReader(bufio.NewReader(f))
-	require.NoError(t, err)
-	var (
-		res    report.Result
-		ev     report.Event
-		starts []time.Duration
-	)
-	for {
-		kind, err := r.Next(&res, &ev)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		require.NoError(t, err)
-		if kind == report.RecordResult && res.Final {
+	_, rs, _ := readResultsAt(t, path)
+	var starts []time.Duration
+	for _, res := range rs {
+		if res.Final {
 			starts = append(starts, res.Intended)
 		}
 	}
