@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"time"
 
@@ -94,15 +93,11 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		w = aggregatorWriter{agg}
 	default:
-		dst := stdout
-		if *out != "-" {
-			f, err := os.Create(*out)
-			if err != nil {
-				return cli.Usagef("attack: -o %s: %v", *out, err)
-			}
-			dst = f
-			close = f.Close
+		dst, err := openOutput("attack", *out, stdout)
+		if err != nil {
+			return err
 		}
+		close = dst.Close
 		rw, err = report.NewWriter(dst, header)
 		if err != nil {
 			_ = close()

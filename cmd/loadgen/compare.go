@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -78,14 +77,9 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	c := report.Compare(cmpRuns)
 
-	var out io.Writer = stdout
-	var file *os.File
-	if *output != "" && *output != "-" {
-		f, err := os.Create(*output)
-		if err != nil {
-			return cli.Usagef("compare: -o: %v", err)
-		}
-		file, out = f, f
+	out, err := openOutput("compare", *output, stdout)
+	if err != nil {
+		return err
 	}
 	switch *format {
 	case "json":
@@ -95,10 +89,8 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	default:
 		err = c.WriteText(out)
 	}
-	if file != nil {
-		if cerr := file.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("close %s: %w", *output, cerr)
-		}
+	if cerr := out.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("close %s: %w", *output, cerr)
 	}
 	if err != nil {
 		return cli.Runf("compare: %v", err)

@@ -121,14 +121,11 @@ func runRamp(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	closeOut := func() error { return nil }
 	var streamW *report.Writer
 	if *output != "" {
-		dst := stdout
-		if *output != "-" {
-			f, err := os.Create(*output)
-			if err != nil {
-				return cli.Usagef("ramp: -o %s: %v", *output, err)
-			}
-			dst, closeOut = f, f.Close
+		dst, err := openOutput("ramp", *output, stdout)
+		if err != nil {
+			return err
 		}
+		closeOut = dst.Close
 		if streamW, err = report.NewWriter(dst, header); err != nil {
 			_ = closeOut()
 			return cli.Runf("ramp: %v", err)

@@ -89,21 +89,14 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	s := agg.Summary()
 	vf.analyze(s)
 
-	var out io.Writer = stdout
-	var file *os.File
-	if *output != "" && *output != "-" {
-		f, err := os.Create(*output)
-		if err != nil {
-			return cli.Usagef("report: -o: %v", err)
-		}
-		file, out = f, f
+	out, err := openOutput("report", *output, stdout)
+	if err != nil {
+		return err
 	}
-	opts := report.TextOptions{Windows: *windows, Color: *color == "always" || (*color == "auto" && file == nil && isTerminal(stdout))}
-	err := writeReport(out, *format, s, opts)
-	if file != nil {
-		if cerr := file.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("close %s: %w", *output, cerr)
-		}
+	opts := report.TextOptions{Windows: *windows, Color: *color == "always" || (*color == "auto" && !out.toFile() && isTerminal(stdout))}
+	err = writeReport(out, *format, s, opts)
+	if cerr := out.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("close %s: %w", *output, cerr)
 	}
 	if err != nil {
 		return cli.Runf("report: %v", err)
