@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/goodput-dev/goodput/internal/e2e"
 	"github.com/goodput-dev/goodput/report"
 	"github.com/goodput-dev/goodput/workload"
 	"github.com/goodput-dev/goodput/workload/retry"
@@ -39,7 +40,7 @@ func (c *collect) Event(e *report.Event) { c.mu.Lock(); c.events = append(c.even
 func TestSurgeOnTheRealRunner(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	defer srv.Close()
-	upTo(t, 3, func() error { return surgeOnce(t, srv.URL) })
+	e2e.UpTo(t, 3, func() error { return surgeOnce(t, srv.URL) })
 }
 
 func surgeOnce(t *testing.T, url string) error {

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/goodput-dev/goodput/internal/e2e"
 	"github.com/goodput-dev/goodput/report"
 	"github.com/goodput-dev/goodput/target/dep"
 )
@@ -18,7 +19,7 @@ import (
 
 func TestTimelineAgainstTheTargetIsOnTime(t *testing.T) {
 	tg := startTarget(t, "tok")
-	upTo(t, 3, func() error {
+	e2e.UpTo(t, 3, func() error {
 		applied, removed := playOnTime(t, tg)
 		slices.Sort(applied)
 		slices.Sort(removed)

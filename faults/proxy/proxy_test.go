@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/goodput-dev/goodput/faults"
+	"github.com/goodput-dev/goodput/internal/e2e"
 	"github.com/goodput-dev/goodput/target/dep"
 )
 
@@ -105,7 +106,7 @@ func TestProxyAddsLatencyWithJitter(t *testing.T) {
 	}), "")
 	require.NoError(t, r.control.Add(t.Context(), faults.Spec{Name: "slow", Kind: "delay",
 		Delay: dep.Duration(100 * time.Millisecond), Jitter: dep.Duration(20 * time.Millisecond)}))
-	upTo(t, 3, func() error {
+	e2e.UpTo(t, 3, func() error {
 		mu.Lock()
 		added = nil
 		mu.Unlock()
