@@ -1,8 +1,9 @@
 // Package waitlist is the queue behind every wait in goodput: requests
-// waiting for admission, a bulkhead slot or a connection. It is a doubly
-// linked list in arrival order whose elements the caller embeds in its
-// waiter, so queueing allocates nothing of its own and a waiter that gives
-// up leaves from the middle in constant time.
+// waiting for admission, a bulkhead slot or a connection (and the tenant
+// throttle's recency order). It is a doubly linked list in arrival order
+// whose elements the caller embeds in its waiter, so queueing allocates
+// nothing of its own and a waiter that gives up leaves from the middle in
+// constant time.
 package waitlist
 
 // Elem links one waiter into a List: embed it in the waiter and set Value

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/goodput-dev/goodput/internal/waitlist"
 )
 
 // DefaultTenantHeader names the tenant of a request.
@@ -74,17 +76,16 @@ type Throttle struct {
 
 	mu       sync.Mutex
 	tenants  map[string]*tenant
-	newest   *tenant // most recently seen; list runs newest → oldest
-	oldest   *tenant
+	recency  waitlist.List[*tenant] // the least recently seen at the front
 	overflow *rate.Limiter
 }
 
 // tenant is one tracked tenant and its node in the recency list.
 type tenant struct {
-	name         string
-	lim          *rate.Limiter
-	last         time.Time
-	newer, older *tenant
+	waitlist.Elem[*tenant]
+	name string
+	lim  *rate.Limiter
+	last time.Time
 }
 
 // NewThrottle returns a Throttle for cfg.
@@ -144,16 +145,16 @@ func (t *Throttle) AllowAt(now time.Time, name string) (ok bool, retryAfter time
 func (t *Throttle) lookup(now time.Time, name string) *rate.Limiter {
 	if tn, ok := t.tenants[name]; ok {
 		tn.last = now
-		t.unlink(tn)
-		t.pushNewest(tn)
+		t.recency.Remove(&tn.Elem)
+		t.recency.PushBack(&tn.Elem)
 		return tn.lim
 	}
 	if len(t.tenants) >= t.cfg.MaxTenants {
-		if now.Sub(t.oldest.last) < t.refill {
+		old := t.recency.Front().Value
+		if now.Sub(old.last) < t.refill {
 			return t.overflow
 		}
-		old := t.oldest
-		t.unlink(old)
+		t.recency.Remove(&old.Elem)
 		delete(t.tenants, old.name)
 	}
 	tn := &tenant{
@@ -161,33 +162,10 @@ func (t *Throttle) lookup(now time.Time, name string) *rate.Limiter {
 		lim:  rate.NewLimiter(rate.Limit(t.cfg.Rate), t.cfg.Burst),
 		last: now,
 	}
+	tn.Value = tn
 	t.tenants[tn.name] = tn
-	t.pushNewest(tn)
+	t.recency.PushBack(&tn.Elem)
 	return tn.lim
-}
-
-func (t *Throttle) unlink(tn *tenant) {
-	if tn.newer != nil {
-		tn.newer.older = tn.older
-	} else {
-		t.newest = tn.older
-	}
-	if tn.older != nil {
-		tn.older.newer = tn.newer
-	} else {
-		t.oldest = tn.newer
-	}
-	tn.newer, tn.older = nil, nil
-}
-
-func (t *Throttle) pushNewest(tn *tenant) {
-	tn.older = t.newest
-	if t.newest != nil {
-		t.newest.newer = tn
-	} else {
-		t.oldest = tn
-	}
-	t.newest = tn
 }
 
 // Middleware returns next behind the throttle: a request whose tenant
