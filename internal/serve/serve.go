@@ -18,12 +18,17 @@ type Server struct {
 	Listener net.Listener
 }
 
+// ErrCutOff is in the error Run returns for each server whose drain ended
+// with requests still running (their connections were closed).
+var ErrCutOff = errors.New("cut off")
+
 // Run serves each server on its listener until ctx ends or one of them
 // fails. It then calls stopping (when not nil) and shuts every server down:
 // requests in flight get drain to finish, and the connections of those
 // that did not finish are closed. It returns after every server has
 // returned, with the failure that ended the run joined with a "drain"
-// error for each server the drain cut off; nil after a clean shutdown.
+// error (ErrCutOff) for each server the drain cut off; nil after a clean
+// shutdown.
 func Run(ctx context.Context, drain time.Duration, stopping func(), servers ...Server) error {
 	var wg sync.WaitGroup
 	errc := make(chan error, len(servers))
@@ -34,10 +39,11 @@ func Run(ctx context.Context, drain time.Duration, stopping func(), servers ...S
 			}
 		})
 	}
-	var err error
+	var errs []error
 	select {
 	case <-ctx.Done():
-	case err = <-errc:
+	case err := <-errc:
+		errs = append(errs, err)
 	}
 	if stopping != nil {
 		stopping()
@@ -46,10 +52,29 @@ func Run(ctx context.Context, drain time.Duration, stopping func(), servers ...S
 	defer cancel()
 	for _, s := range servers {
 		if serr := s.Shutdown(dctx); serr != nil {
-			err = errors.Join(err, fmt.Errorf("drain: %w", serr))
+			errs = append(errs, fmt.Errorf("drain %s: %w: %w", s.Listener.Addr(), ErrCutOff, serr))
 			_ = s.Close() // cut off what did not drain
 		}
 	}
 	wg.Wait()
-	return err
+	return errors.Join(errs...)
+}
+
+// Failures returns the error of Run without its cut-offs: what went wrong
+// other than requests still running when the drain ended.
+func Failures(err error) error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		if errors.Is(err, ErrCutOff) {
+			return nil
+		}
+		return err
+	}
+	var kept []error
+	for _, e := range j.Unwrap() {
+		if !errors.Is(e, ErrCutOff) {
+			kept = append(kept, e)
+		}
+	}
+	return errors.Join(kept...)
 }

@@ -73,8 +73,11 @@ func TestRunDrainsThenCutsOff(t *testing.T) {
 			if !stopped {
 				t.Error("stopping was not called")
 			}
-			if isDrain := err != nil && strings.Contains(err.Error(), "drain"); isDrain != tc.wantDrain {
-				t.Errorf("Run = %v, want a drain error: %v", err, tc.wantDrain)
+			if isDrain := errors.Is(err, ErrCutOff) && strings.Contains(err.Error(), "drain"); isDrain != tc.wantDrain {
+				t.Errorf("Run = %v, want a drain cut-off: %v", err, tc.wantDrain)
+			}
+			if Failures(err) != nil {
+				t.Errorf("Failures(%v) = %v, want nil: nothing but a cut-off", err, Failures(err))
 			}
 			if cerr := <-got; (cerr == nil) == tc.wantDrain {
 				t.Errorf("client: %v", cerr)
@@ -95,7 +98,7 @@ func TestRunEndsWhenAServerFails(t *testing.T) {
 	err := Run(context.Background(), time.Second, nil,
 		Server{&http.Server{Handler: http.NotFoundHandler()}, good},
 		Server{&http.Server{Handler: http.NotFoundHandler()}, bad})
-	if err == nil || !errors.Is(err, net.ErrClosed) {
-		t.Fatalf("Run = %v, want the closed listener's error", err)
+	if err == nil || !errors.Is(err, net.ErrClosed) || !errors.Is(Failures(err), net.ErrClosed) {
+		t.Fatalf("Run = %v (failures %v), want the closed listener's error", err, Failures(err))
 	}
 }

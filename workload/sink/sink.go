@@ -37,6 +37,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/goodput-dev/goodput/internal/serve"
 	"github.com/goodput-dev/goodput/report"
 )
 
@@ -156,23 +157,13 @@ func New(ln net.Listener, cfg Config) (*Sink, error) {
 func (s *Sink) URL() string { return "http://" + s.ln.Addr().String() + "/deliveries" }
 
 // Run serves deliveries until ctx ends, then stops the server, waiting up
-// to 5 s for deliveries in flight, and returns. It closes the listener.
+// to 5 s for deliveries in flight, and returns. It closes the listener. A
+// service that is still delivering then (messages of another load, or late
+// ones) is cut off without an error: Drain has already swept, so those
+// deliveries would only have been counted as late.
 func (s *Sink) Run(ctx context.Context) error {
-	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(s.ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("sink serve %s: %w", s.ln.Addr(), err)
-	case <-ctx.Done():
-	}
-	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	err := s.srv.Shutdown(shutCtx)
-	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
-		err = errors.Join(err, serr)
-	}
-	if err != nil {
-		return fmt.Errorf("sink shutdown %s: %w", s.ln.Addr(), err)
+	if err := serve.Failures(serve.Run(ctx, 5*time.Second, nil, serve.Server{Server: s.srv, Listener: s.ln})); err != nil {
+		return fmt.Errorf("sink: %w", err)
 	}
 	return nil
 }
