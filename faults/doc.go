@@ -20,7 +20,7 @@
 // into a validated Entry of a Timeline.
 //
 // Timeline.Run applies and removes the entries on time, records how late
-// each action was (report.Event.At − Event.Scheduled), and always rolls
+// each action was (results.Event.At − Event.Scheduled), and always rolls
 // back: at its end, on error and when its context is cancelled, every
 // fault still in place is removed and every injector that took a snapshot
 // (the reference target's dependency settings, the proxy's fault list) is

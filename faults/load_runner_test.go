@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/goodput-dev/goodput/internal/e2e"
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/workload"
 	"github.com/goodput-dev/goodput/workload/retry"
 )
@@ -21,16 +21,20 @@ import (
 // collect is a workload.Sink that keeps every record and event.
 type collect struct {
 	mu      sync.Mutex
-	results []report.Result
-	events  []report.Event
+	results []results.Result
+	events  []results.Event
 }
 
-func (c *collect) Record(r *report.Result) {
+func (c *collect) Record(r *results.Result) {
 	c.mu.Lock()
 	c.results = append(c.results, *r)
 	c.mu.Unlock()
 }
-func (c *collect) Event(e *report.Event) { c.mu.Lock(); c.events = append(c.events, *e); c.mu.Unlock() }
+func (c *collect) Event(e *results.Event) {
+	c.mu.Lock()
+	c.events = append(c.events, *e)
+	c.mu.Unlock()
+}
 
 // TestSurgeOnTheRealRunner plays a surge through the timeline on the load
 // engine's Runner against a loopback server: the fault events land in the
@@ -71,14 +75,14 @@ func surgeOnce(t *testing.T, url string) error {
 	// The events say when the surge really began and ended (on a busy
 	// machine, a little after 400 and 900 ms).
 	var window []time.Duration
-	var kinds []report.EventKind
+	var kinds []results.EventKind
 	for _, e := range sink.events {
 		if e.Name == "surge" {
 			window = append(window, e.At)
 			kinds = append(kinds, e.Kind)
 		}
 	}
-	if !slices.Equal(kinds, []report.EventKind{report.EventFaultApplied, report.EventFaultRemoved}) {
+	if !slices.Equal(kinds, []results.EventKind{results.EventFaultApplied, results.EventFaultRemoved}) {
 		return fmt.Errorf("surge events in the stream: %v, want applied then removed", kinds)
 	}
 	from, to := window[0], window[1]

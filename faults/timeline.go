@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 )
 
 // Injector puts faults in place on one kind of target and takes them
@@ -93,7 +93,7 @@ type Timeline struct {
 	Entries []Entry
 	// Emit receives every fault event (applied, removed, failed), one at
 	// a time (never concurrently), while Run runs; nil drops them.
-	Emit func(report.Event)
+	Emit func(results.Event)
 	// Logger logs each action and the rollback; nil discards.
 	Logger *slog.Logger
 	// ActionTimeout bounds one apply or remove call; 0 means 5s.
@@ -358,7 +358,7 @@ func (p *play) lane(ctx context.Context, actions []action) error {
 }
 
 // done records the outcome of a and emits its event.
-func (p *play) done(a action, err error) report.Event {
+func (p *play) done(a action, err error) results.Event {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ev := p.t.event(p.start, a, err, "")
@@ -415,9 +415,9 @@ func (t *Timeline) act(ctx context.Context, a action) error {
 }
 
 // event describes the outcome of a (done at now).
-func (t *Timeline) event(start time.Time, a action, err error, note string) report.Event {
-	ev := report.Event{
-		Kind:      report.EventFaultApplied,
+func (t *Timeline) event(start time.Time, a action, err error, note string) results.Event {
+	ev := results.Event{
+		Kind:      results.EventFaultApplied,
 		At:        time.Since(start),
 		Scheduled: a.at,
 		Name:      a.entry.Name,
@@ -425,13 +425,13 @@ func (t *Timeline) event(start time.Time, a action, err error, note string) repo
 		Detail:    describe(a.entry),
 	}
 	if a.remove {
-		ev.Kind = report.EventFaultRemoved
+		ev.Kind = results.EventFaultRemoved
 	}
 	if note != "" {
 		ev.Detail += " (" + note + ")"
 	}
 	if err != nil {
-		ev.Kind = report.EventFaultFailed
+		ev.Kind = results.EventFaultFailed
 		ev.Detail = actionVerb(a) + " " + ev.Detail + ": " + err.Error()
 	}
 	return ev
@@ -444,7 +444,7 @@ func actionVerb(a action) string {
 	return "apply"
 }
 
-func (t *Timeline) emit(ev report.Event) {
+func (t *Timeline) emit(ev results.Event) {
 	if t.Emit != nil {
 		t.Emit(ev)
 	}

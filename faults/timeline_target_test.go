@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/goodput-dev/goodput/internal/e2e"
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/target/dep"
 )
 
@@ -52,9 +52,9 @@ func playOnTime(t *testing.T, tg *refTarget) (applied, removed []time.Duration) 
 		late := ev.At - ev.Scheduled
 		assert.GreaterOrEqual(t, late, time.Duration(0), "never early: %+v", ev)
 		switch ev.Kind {
-		case report.EventFaultApplied:
+		case results.EventFaultApplied:
 			applied = append(applied, late)
-		case report.EventFaultRemoved:
+		case results.EventFaultRemoved:
 			removed = append(removed, late)
 		default:
 			t.Errorf("unexpected event %+v", ev)
@@ -71,7 +71,7 @@ func TestTimelineCancelMidWindowRestoresTheDependency(t *testing.T) {
 	before, err := tg.admin.Deps(ctx)
 	require.NoError(t, err)
 
-	applied := make(chan report.Event, 8)
+	applied := make(chan results.Event, 8)
 	tl := &Timeline{
 		Entries: []Entry{
 			{Name: "slow", Target: "db", For: time.Minute, Fault: Delay{Delay: 500 * time.Millisecond, Jitter: 100 * time.Millisecond}},
@@ -79,8 +79,8 @@ func TestTimelineCancelMidWindowRestoresTheDependency(t *testing.T) {
 			{Name: "errors", Target: "search", Fault: Abort{Status: 503}, Probability: 0.5},
 			{Name: "blackhole", Target: "search", Fault: Stall{}},
 		},
-		Emit: func(ev report.Event) {
-			if ev.Kind == report.EventFaultApplied {
+		Emit: func(ev results.Event) {
+			if ev.Kind == results.EventFaultApplied {
 				applied <- ev
 			}
 		},
@@ -138,8 +138,8 @@ func TestTimelineReportsARollbackThatFails(t *testing.T) {
 	applied := make(chan struct{}, 1)
 	tl := &Timeline{
 		Entries: []Entry{{Name: "blackhole", Target: "db", Fault: Stall{}}},
-		Emit: func(ev report.Event) {
-			if ev.Kind == report.EventFaultApplied {
+		Emit: func(ev results.Event) {
+			if ev.Kind == results.EventFaultApplied {
 				applied <- struct{}{}
 			}
 		},
@@ -168,8 +168,8 @@ func TestTimelineCapsTheTargetsConcurrencyAndRestoresIt(t *testing.T) {
 	applied := make(chan struct{}, 1)
 	tl := &Timeline{
 		Entries: []Entry{{Name: "squeeze", Target: TargetService, Fault: Capacity{Concurrency: 2}}},
-		Emit: func(ev report.Event) {
-			if ev.Kind == report.EventFaultApplied {
+		Emit: func(ev results.Event) {
+			if ev.Kind == results.EventFaultApplied {
 				applied <- struct{}{}
 			}
 		},

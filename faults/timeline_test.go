@@ -12,10 +12,9 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/goodput-dev/goodput/results"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/goodput-dev/goodput/report"
 )
 
 // recorder is an Injector that writes down what it was asked to do and
@@ -68,19 +67,19 @@ func (r *recorder) calls() []string {
 // events collects a timeline's events.
 type events struct {
 	mu   sync.Mutex
-	list []report.Event
+	list []results.Event
 }
 
-func (e *events) emit(ev report.Event) {
+func (e *events) emit(ev results.Event) {
 	e.mu.Lock()
 	e.list = append(e.list, ev)
 	e.mu.Unlock()
 }
 
-func (e *events) all() []report.Event {
+func (e *events) all() []results.Event {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return append([]report.Event(nil), e.list...)
+	return append([]results.Event(nil), e.list...)
 }
 
 func TestTimelineAppliesAndRemovesOnTime(t *testing.T) {
@@ -116,12 +115,12 @@ func TestTimelineAppliesAndRemovesOnTime(t *testing.T) {
 		for _, ev := range got {
 			assert.Equal(t, ev.Scheduled, ev.At, "no lateness in fake time: %+v", ev)
 		}
-		assert.Equal(t, report.EventFaultApplied, got[0].Kind)
+		assert.Equal(t, results.EventFaultApplied, got[0].Kind)
 		assert.Equal(t, "slow", got[0].Name)
 		assert.Equal(t, "db", got[0].Target)
 		assert.Equal(t, `delay {"delay":"1s"}`, got[0].Detail)
 		assert.Equal(t, `abort {"probability":0.5,"status":503}`, got[2].Detail)
-		assert.Equal(t, report.EventFaultRemoved, got[4].Kind)
+		assert.Equal(t, results.EventFaultRemoved, got[4].Kind)
 	})
 }
 
@@ -153,7 +152,7 @@ func TestTimelineRollsBackOnCancel(t *testing.T) {
 		assert.Equal(t, 1, rec.restores)
 		got := evs.all()
 		require.Len(t, got, 4)
-		assert.Equal(t, report.EventFaultRemoved, got[2].Kind)
+		assert.Equal(t, results.EventFaultRemoved, got[2].Kind)
 		assert.Contains(t, got[2].Detail, "rollback")
 		assert.Equal(t, 5*time.Second, got[2].At)
 		assert.Contains(t, logs.String(), `msg="fault rollback" in_place=2 cause="context deadline exceeded"`)
@@ -180,7 +179,7 @@ func TestTimelineRollsBackWhenAnApplyFails(t *testing.T) {
 		assert.Equal(t, []string{"apply slow @0s", "apply errors @1s", "remove slow @1s"}, rec.calls())
 		got := evs.all()
 		require.Len(t, got, 3)
-		assert.Equal(t, report.EventFaultFailed, got[1].Kind)
+		assert.Equal(t, results.EventFaultFailed, got[1].Kind)
 		assert.Contains(t, got[1].Detail, "refused")
 	})
 }

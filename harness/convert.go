@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/goodput-dev/goodput/profiles"
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/workload"
 	"github.com/goodput-dev/goodput/workload/retry"
 )
@@ -89,11 +89,11 @@ func schedulePhases(s *profiles.Scenario) []workload.Phase {
 }
 
 // phaseInfos describes the phases for the results header.
-func phaseInfos(phases []workload.Phase) []report.PhaseInfo {
-	out := make([]report.PhaseInfo, len(phases))
+func phaseInfos(phases []workload.Phase) []results.PhaseInfo {
+	out := make([]results.PhaseInfo, len(phases))
 	var at time.Duration
 	for i, p := range phases {
-		out[i] = report.PhaseInfo{Name: p.Name, Offset: at, Duration: p.Duration, FromRPS: p.From, ToRPS: p.To}
+		out[i] = results.PhaseInfo{Name: p.Name, Offset: at, Duration: p.Duration, FromRPS: p.From, ToRPS: p.To}
 		at += p.Duration
 	}
 	return out

@@ -12,6 +12,7 @@ import (
 
 	"github.com/goodput-dev/goodput/profiles"
 	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/workload"
 )
 
@@ -267,7 +268,7 @@ func summarize(file string, s *profiles.Scenario) (*report.Summary, error) {
 		return nil, fmt.Errorf("read results %s: %w", file, err)
 	}
 	defer f.Close()
-	rd, err := report.NewReader(f)
+	rd, err := results.NewReader(f)
 	if err != nil {
 		return nil, fmt.Errorf("read results %s: %w", file, err)
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/goodput-dev/goodput/faults"
 	"github.com/goodput-dev/goodput/internal/e2e"
 	"github.com/goodput-dev/goodput/profiles"
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/target"
 )
 
@@ -94,13 +94,13 @@ report: {formats: [text, json]}
 		t.Fatal(err)
 	}
 	defer f.Close()
-	rd, err := report.NewReader(f)
+	rd, err := results.NewReader(f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	kinds := map[report.EventKind]int{}
-	var res report.Result
-	var ev report.Event
+	kinds := map[results.EventKind]int{}
+	var res results.Result
+	var ev results.Event
 	for {
 		k, err := rd.Next(&res, &ev)
 		if err != nil {
@@ -109,11 +109,11 @@ report: {formats: [text, json]}
 			}
 			t.Fatal(err)
 		}
-		if k == report.RecordEvent {
+		if k == results.RecordEvent {
 			kinds[ev.Kind]++
 		}
 	}
-	for _, k := range []report.EventKind{report.EventFaultApplied, report.EventFaultRemoved, report.EventInterrupted} {
+	for _, k := range []results.EventKind{results.EventFaultApplied, results.EventFaultRemoved, results.EventInterrupted} {
 		if kinds[k] != 1 {
 			t.Errorf("%v events: %d, want 1 (all: %v)", k, kinds[k], kinds)
 		}

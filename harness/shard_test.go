@@ -15,7 +15,7 @@ import (
 
 	"github.com/goodput-dev/goodput/faults"
 	"github.com/goodput-dev/goodput/profiles"
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/target/dep"
 	"github.com/goodput-dev/goodput/workload"
 	"github.com/goodput-dev/goodput/workload/retry"
@@ -211,7 +211,7 @@ report: {formats: [text, json]}
 		t.Fatal(err)
 	}
 	defer f.Close()
-	r, err := report.NewReader(bufio.NewReader(f))
+	r, err := results.NewReader(bufio.NewReader(f))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,8 +220,8 @@ report: {formats: [text, json]}
 		t.Errorf("header start %v shard %+v, want shard 1/2 from %v, a small non-negative start lateness", h.Start, h.Shard, startAt)
 	}
 	var (
-		res      report.Result
-		ev       report.Event
+		res      results.Result
+		ev       results.Event
 		applied  []string
 		requests int
 		bursts   int
@@ -235,9 +235,9 @@ report: {formats: [text, json]}
 			t.Fatal(err)
 		}
 		switch {
-		case kind == report.RecordEvent && ev.Kind == report.EventFaultApplied:
+		case kind == results.RecordEvent && ev.Kind == results.EventFaultApplied:
 			applied = append(applied, ev.Name)
-		case kind == report.RecordResult && res.Final:
+		case kind == results.RecordResult && res.Final:
 			requests++
 			if res.RequestID&(1<<63) != 0 {
 				bursts++
@@ -282,7 +282,7 @@ phases: [{name: steady, duration: 2s, rate: 100}]
 		t.Fatal(err)
 	}
 	defer f.Close()
-	r, err := report.NewReader(bufio.NewReader(f))
+	r, err := results.NewReader(bufio.NewReader(f))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +290,7 @@ phases: [{name: steady, duration: 2s, rate: 100}]
 		t.Errorf("ClockOffset = %v, want the shard's lateness, a little over 1s", off)
 	}
 	sum := out.Variants[0].Summary
-	dropped := sum.Outcomes[report.OutcomeGeneratorDropped.String()]
+	dropped := sum.Outcomes[results.OutcomeGeneratorDropped.String()]
 	if sum.Requests < 95 || sum.Requests > 105 || dropped < 45 || dropped > 70 {
 		t.Errorf("%d requests, %d generator_dropped: want its 100, about the first second's 50 dropped", sum.Requests, dropped)
 	}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/goodput-dev/goodput/faults"
 	"github.com/goodput-dev/goodput/profiles"
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/workload"
 	"github.com/goodput-dev/goodput/workload/retry"
 	"github.com/goodput-dev/goodput/workload/sink"
@@ -134,7 +134,7 @@ func (f *forwarder) set(to workload.Sink) {
 }
 
 // Record passes r on to the run's stream.
-func (f *forwarder) Record(r *report.Result) {
+func (f *forwarder) Record(r *results.Result) {
 	f.mu.Lock()
 	to := f.to
 	f.mu.Unlock()
@@ -154,7 +154,7 @@ type observed struct {
 var _ workload.Sink = observed{}
 
 // Record registers r with the delivery sink and records it.
-func (o observed) Record(r *report.Result) {
+func (o observed) Record(r *results.Result) {
 	o.deliveries.Observe(r)
 	o.Sink.Record(r)
 }
@@ -231,7 +231,7 @@ func (p *prepared) play(ctx context.Context, svc *service, start time.Time, agre
 	if agreed {
 		late = workload.WaitUntil(ctx, start)
 	}
-	w, err := report.NewWriter(buf, report.Header{
+	w, err := results.NewWriter(buf, results.Header{
 		Tool:     opts.tool(),
 		Host:     host,
 		Start:    start,
@@ -240,7 +240,7 @@ func (p *prepared) play(ctx context.Context, svc *service, start time.Time, agre
 		Scenario: s.JSON(),
 		SLO:      s.SLO.Latency,
 		Phases:   phaseInfos(p.phases),
-		Shard:    report.ShardInfo{Index: opts.Shard.Index, Count: opts.Shard.N(), ClockOffset: late},
+		Shard:    results.ShardInfo{Index: opts.Shard.Index, Count: opts.Shard.N(), ClockOffset: late},
 	})
 	if err != nil {
 		f.Close()
@@ -251,7 +251,7 @@ func (p *prepared) play(ctx context.Context, svc *service, start time.Time, agre
 	live := workload.NewLive(s.SLO.Latency)
 	stream := workload.NewStream(w, live, 0)
 	serveErr := stream.Serve(func(sink workload.Sink) error {
-		tl.Emit = func(e report.Event) { sink.Event(&e) }
+		tl.Emit = func(e results.Event) { sink.Event(&e) }
 		// The timeline ends with the run; it rolls back on its own context,
 		// so an interrupted run's faults are removed too.
 		tlCtx, stopTL := context.WithCancel(context.WithoutCancel(ctx))
@@ -290,7 +290,7 @@ func (p *prepared) play(ctx context.Context, svc *service, start time.Time, agre
 		if runErr != nil && ctx.Err() != nil {
 			out.interrupted = true
 			at := runner.Elapsed()
-			sink.Event(&report.Event{Kind: report.EventInterrupted, At: at, Scheduled: at, Name: p.label, Detail: context.Cause(ctx).Error()})
+			sink.Event(&results.Event{Kind: results.EventInterrupted, At: at, Scheduled: at, Name: p.label, Detail: context.Cause(ctx).Error()})
 			return nil
 		}
 		return runErr

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -12,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/goodput-dev/goodput/results"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 )
@@ -66,15 +67,15 @@ type Options struct {
 
 // outcomeSlots is the size of per-outcome count arrays: every known class
 // plus one slot for classes this version does not know.
-const outcomeSlots = int(numOutcomes) + 1
+const outcomeSlots = int(results.NumOutcomes) + 1
 
 type outcomeCounts [outcomeSlots]int64
 
-func outcomeSlot(o Outcome) int {
+func outcomeSlot(o results.Outcome) int {
 	if o.Valid() {
 		return int(o)
 	}
-	return int(numOutcomes)
+	return int(results.NumOutcomes)
 }
 
 // tally is the counts shared by the run, each phase and each window.
@@ -112,8 +113,8 @@ type timingSum struct {
 	n, queue, app, dep int64
 }
 
-func (t *timingSum) add(st ServerTiming) {
-	if st == (ServerTiming{}) {
+func (t *timingSum) add(st results.ServerTiming) {
+	if st == (results.ServerTiming{}) {
 		return
 	}
 	t.n++
@@ -132,7 +133,7 @@ func (t *timingSum) ms() *ServerTimingMs {
 
 // source is one results stream added with AddHeader.
 type source struct {
-	h      Header
+	h      results.Header
 	shards []int
 }
 
@@ -209,53 +210,19 @@ func NewAggregator(opts Options) *Aggregator {
 	}
 }
 
-// describe names a stream's header in messages.
-func describe(h Header) string {
-	label := h.Label
-	if label == "" {
-		label = "(unlabelled)"
-	}
-	return fmt.Sprintf("run %q (host %s, shard %d/%d, seed %d)", label, h.Host, h.Shard.Index, max(h.Shard.Count, 1), h.Seed)
-}
-
-// shardsOf returns the shard indexes a stream holds.
-func shardsOf(h Header) []int {
-	if len(h.Merged) > 0 {
-		return h.Merged
-	}
-	return []int{h.Shard.Index}
-}
-
-// SameRun returns nil when a and b are headers of the same run (equal
-// scenario, and equal seed or distinct shards of one sharded run), and an
-// error naming both otherwise.
-func SameRun(a, b Header) error {
-	if !bytes.Equal(a.Scenario, b.Scenario) {
-		return fmt.Errorf("results of different runs: %s and %s have different scenarios", describe(a), describe(b))
-	}
-	ca, cb := max(a.Shard.Count, 1), max(b.Shard.Count, 1)
-	if ca != cb {
-		return fmt.Errorf("results of different runs: %s has %d shards but %s has %d", describe(a), ca, describe(b), cb)
-	}
-	if a.Seed != b.Seed && (ca == 1 || slices.ContainsFunc(shardsOf(a), func(i int) bool { return slices.Contains(shardsOf(b), i) })) {
-		return fmt.Errorf("results of different runs: %s and %s have different seeds and are not distinct shards of one run", describe(a), describe(b))
-	}
-	return nil
-}
-
 // AddHeader registers a results stream. It refuses a stream of another run
 // than the ones already added (see SameRun).
-func (a *Aggregator) AddHeader(h Header) error {
+func (a *Aggregator) AddHeader(h results.Header) error {
 	for _, s := range a.sources {
-		if err := SameRun(s.h, h); err != nil {
+		if err := results.SameRun(s.h, h); err != nil {
 			return err
 		}
 	}
-	shards := shardsOf(h)
+	shards := h.Shards()
 	for _, s := range a.sources {
 		for _, i := range shards {
 			if slices.Contains(s.shards, i) {
-				a.Warn(fmt.Sprintf("shard %d appears in two streams (%s and %s): its records are counted twice", i, describe(s.h), describe(h)))
+				a.Warn(fmt.Sprintf("shard %d appears in two streams (%s and %s): its records are counted twice", i, s.h.Describe(), h.Describe()))
 			}
 		}
 	}
@@ -263,7 +230,7 @@ func (a *Aggregator) AddHeader(h Header) error {
 	// than a window apart from it.
 	for _, s := range a.sources {
 		if d := h.Start.Sub(s.h.Start); d > a.width || d < -a.width {
-			a.Warn(fmt.Sprintf("shards started %v apart (%s and %s), more than one window: windows mix different moments", d.Round(time.Millisecond), describe(s.h), describe(h)))
+			a.Warn(fmt.Sprintf("shards started %v apart (%s and %s), more than one window: windows mix different moments", d.Round(time.Millisecond), s.h.Describe(), h.Describe()))
 			break
 		}
 	}
@@ -405,7 +372,7 @@ func recordPacked(h **hdr.PackedHistogram, v int64) {
 }
 
 // AddResult folds one record in.
-func (a *Aggregator) AddResult(r *Result) {
+func (a *Aggregator) AddResult(r *results.Result) {
 	a.records++
 	slot := outcomeSlot(r.Outcome)
 	ph := a.phase(r.Phase)
@@ -426,7 +393,7 @@ func (a *Aggregator) AddResult(r *Result) {
 			ph.requests++
 			ph.outcomes[slot]++
 		}
-		if r.Outcome == OutcomeOK {
+		if r.Outcome == results.OutcomeOK {
 			lat := r.Latency()
 			us := micros(lat)
 			_ = a.latency.RecordValue(us)
@@ -451,7 +418,7 @@ func (a *Aggregator) AddResult(r *Result) {
 	}
 }
 
-func (a *Aggregator) addAttempt(r *Result, slot int, ph *phaseAcc) {
+func (a *Aggregator) addAttempt(r *results.Result, slot int, ph *phaseAcc) {
 	a.total.attempts++
 	a.total.attemptOutcomes[slot]++
 	answered := r.Status != 0
@@ -504,7 +471,7 @@ func (a *Aggregator) addAttempt(r *Result, slot int, ph *phaseAcc) {
 	if r.Tenant != "" {
 		a.byTenant.add(r.Tenant)
 		ws.tenants.add(r.Tenant)
-		if r.Outcome != OutcomeOK {
+		if r.Outcome != results.OutcomeOK {
 			a.failing.add(r.Tenant)
 			we.failing.add(r.Tenant)
 		}
@@ -527,14 +494,14 @@ func (a *Aggregator) spread(start, end time.Duration, si, ei int) {
 
 // AddEvent folds one event in: faults become disturbances, failures and
 // interruptions become warnings.
-func (a *Aggregator) AddEvent(e *Event) {
+func (a *Aggregator) AddEvent(e *results.Event) {
 	a.records++
 	a.events++
 	a.maxEnd = max(a.maxEnd, e.At)
 	switch e.Kind {
-	case EventFaultApplied:
+	case results.EventFaultApplied:
 		a.faults = append(a.faults, openFault{name: e.Name, target: e.Target, start: e.At})
-	case EventFaultRemoved:
+	case results.EventFaultRemoved:
 		for i, f := range a.faults {
 			if f.name == e.Name && f.target == e.Target {
 				a.dists = append(a.dists, Disturbance{Name: f.name, Target: f.target, StartS: f.start.Seconds(), EndS: e.At.Seconds(), Removed: true})
@@ -542,15 +509,15 @@ func (a *Aggregator) AddEvent(e *Event) {
 				break
 			}
 		}
-	case EventFaultFailed:
+	case results.EventFaultFailed:
 		a.failed = append(a.failed, fmt.Sprintf("fault %q on %q failed at %.1fs: %s", e.Name, e.Target, e.At.Seconds(), e.Detail))
-	case EventInterrupted:
+	case results.EventInterrupted:
 		if !a.interrupted || e.At < a.interruptedAt {
 			a.interruptedAt = e.At
 		}
 		a.interrupted = true
-	case EventNote:
-		if e.Name == NoteRampStopped && e.At > 0 && (a.stoppedAt == 0 || e.At < a.stoppedAt) {
+	case results.EventNote:
+		if e.Name == results.NoteRampStopped && e.At > 0 && (a.stoppedAt == 0 || e.At < a.stoppedAt) {
 			a.stoppedAt = e.At
 		}
 	}
@@ -633,12 +600,12 @@ func packedP99ms(p *hdr.PackedHistogram) float64 {
 func outcomeMap(c *outcomeCounts, all bool) map[string]int64 {
 	m := make(map[string]int64)
 	for i, n := range c {
-		if n == 0 && (!all || i == int(numOutcomes)) {
+		if n == 0 && (!all || i == int(results.NumOutcomes)) {
 			continue
 		}
 		name := "unknown"
-		if i < int(numOutcomes) {
-			name = Outcome(i).String()
+		if i < int(results.NumOutcomes) {
+			name = results.Outcome(i).String()
 		}
 		m[name] = n
 	}
@@ -667,12 +634,12 @@ func (a *Aggregator) Summary() *Summary {
 		GoodputRPS:      perSecond(a.total.good, dur),
 		GoodputRatio:    ratio(a.total.good, a.total.requests),
 		Amplification:   ratio(a.total.attempts, a.total.requests),
-		ShedRatio:       ratio(a.total.attemptOutcomes[OutcomeShed], a.total.attempts),
+		ShedRatio:       ratio(a.total.attemptOutcomes[results.OutcomeShed], a.total.attempts),
 		Outcomes:        outcomeMap(&a.total.outcomes, true),
 		AttemptOutcomes: outcomeMap(&a.total.attemptOutcomes, true),
 		StatusCodes:     make(map[string]int64),
 		Latency:         latencyOf(a.latency),
-		Generator:       a.generator(a.lag, a.total.outcomes[OutcomeGeneratorDropped]),
+		Generator:       a.generator(a.lag, a.total.outcomes[results.OutcomeGeneratorDropped]),
 		ServerTiming:    a.timing.ms(),
 		Windows:         []Window{},
 		Phases:          []PhaseStats{},
@@ -738,7 +705,7 @@ func (a *Aggregator) fillHeader(s *Summary) {
 		for _, sh := range src.shards {
 			shards[sh] = true
 		}
-		for _, host := range splitHosts(h.Host) {
+		for _, host := range h.Hosts() {
 			hosts[host] = true
 		}
 	}
@@ -796,7 +763,7 @@ func (a *Aggregator) windowSummaries() []Window {
 }
 
 func (a *Aggregator) phaseSummaries() []PhaseStats {
-	var infos []PhaseInfo
+	var infos []results.PhaseInfo
 	if len(a.sources) > 0 {
 		infos = a.sources[0].h.Phases
 	}
@@ -825,11 +792,11 @@ func (a *Aggregator) phaseSummaries() []PhaseStats {
 			GoodputRPS:      perSecond(p.good, info.Duration),
 			GoodputRatio:    ratio(p.good, p.requests),
 			Amplification:   ratio(p.attempts, p.requests),
-			ShedRatio:       ratio(p.attemptOutcomes[OutcomeShed], p.attempts),
+			ShedRatio:       ratio(p.attemptOutcomes[results.OutcomeShed], p.attempts),
 			Outcomes:        outcomeMap(&p.outcomes, true),
 			AttemptOutcomes: outcomeMap(&p.attemptOutcomes, true),
 			Latency:         latencyOf(p.lat),
-			Generator:       a.generator(p.lag, p.outcomes[OutcomeGeneratorDropped]),
+			Generator:       a.generator(p.lag, p.outcomes[results.OutcomeGeneratorDropped]),
 			DeliveryAgeMs:   age,
 		})
 	}
@@ -858,17 +825,6 @@ func (a *Aggregator) warnings(s *Summary) []string {
 		w = append(w, "the run was interrupted before its schedule ended")
 	}
 	return w
-}
-
-// splitHosts splits a merged header's comma-separated host list.
-func splitHosts(h string) []string {
-	var out []string
-	for _, s := range bytes.Split([]byte(h), []byte(",")) {
-		if len(s) > 0 {
-			out = append(out, string(s))
-		}
-	}
-	return out
 }
 
 // spaceSaving finds the heaviest keys of a stream in bounded memory
@@ -925,9 +881,9 @@ func (s *spaceSaving) top(n int) []TenantCount {
 // ReadInto feeds every record of rd to a, until the end of the stream or
 // until ctx is done. A stream cut mid-record ends without error: check
 // rd.Truncated.
-func ReadInto(ctx context.Context, a *Aggregator, rd *Reader) error {
-	var res Result
-	var ev Event
+func ReadInto(ctx context.Context, a *Aggregator, rd *results.Reader) error {
+	var res results.Result
+	var ev results.Event
 	for n := 0; ; n++ {
 		if n%(1<<16) == 0 && ctx.Err() != nil {
 			return ctx.Err()
@@ -938,9 +894,9 @@ func ReadInto(ctx context.Context, a *Aggregator, rd *Reader) error {
 			return nil
 		case err != nil:
 			return err
-		case kind == RecordResult:
+		case kind == results.RecordResult:
 			a.AddResult(&res)
-		case kind == RecordEvent:
+		case kind == results.RecordEvent:
 			a.AddEvent(&ev)
 		}
 	}

@@ -13,22 +13,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goodput-dev/goodput/results"
+
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // steadyRun returns n requests at rate rps, each answered ok after lat.
-func steadyRun(n int, rps float64, lat time.Duration) []Result {
-	out := make([]Result, n)
+func steadyRun(n int, rps float64, lat time.Duration) []results.Result {
+	out := make([]results.Result, n)
 	for i := range out {
 		at := time.Duration(float64(i) * float64(time.Second) / rps)
-		out[i] = Result{RequestID: uint64(i + 1), Attempt: 1, Final: true, Intended: at, Start: at, End: at + lat, Status: 200}
+		out[i] = results.Result{RequestID: uint64(i + 1), Attempt: 1, Final: true, Intended: at, Start: at, End: at + lat, Status: 200}
 	}
 	return out
 }
 
 func TestAggregatorSteadyRun(t *testing.T) {
 	a := NewAggregator(Options{})
-	h := Header{SLO: 100 * time.Millisecond, Phases: []PhaseInfo{{Name: "steady", Duration: 3 * time.Second, FromRPS: 200, ToRPS: 200}}}
+	h := results.Header{SLO: 100 * time.Millisecond, Phases: []results.PhaseInfo{{Name: "steady", Duration: 3 * time.Second, FromRPS: 200, ToRPS: 200}}}
 	if err := a.AddHeader(h); err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +44,7 @@ func TestAggregatorSteadyRun(t *testing.T) {
 	if s.OfferedRPS != 200 || s.GoodputRPS != 200 || s.GoodputRatio != 1 || s.ThroughputRPS != 200 || s.Amplification != 1 {
 		t.Fatalf("rates: %+v", s)
 	}
-	if s.Outcomes["ok"] != 600 || s.Outcomes["shed"] != 0 || len(s.Outcomes) != int(numOutcomes) {
+	if s.Outcomes["ok"] != 600 || s.Outcomes["shed"] != 0 || len(s.Outcomes) != int(results.NumOutcomes) {
 		t.Fatalf("outcomes %v", s.Outcomes)
 	}
 	if s.StatusCodes["200"] != 600 || len(s.StatusCodes) != 1 {
@@ -75,19 +77,19 @@ func TestAggregatorSteadyRun(t *testing.T) {
 
 func TestAggregatorGoodputUsesSLOFromIntendedStart(t *testing.T) {
 	a := NewAggregator(Options{SLO: 50 * time.Millisecond})
-	if err := a.AddHeader(Header{SLO: time.Second}); err != nil {
+	if err := a.AddHeader(results.Header{SLO: time.Second}); err != nil {
 		t.Fatal(err)
 	}
-	rs := []Result{
+	rs := []results.Result{
 		// ok in 30 ms from a late start: 60 ms from intended start, over the SLO.
 		{RequestID: 1, Attempt: 1, Final: true, Intended: 0, Start: 30 * time.Millisecond, End: 60 * time.Millisecond, Status: 200},
 		// ok in 40 ms from intended start.
 		{RequestID: 2, Attempt: 1, Final: true, Intended: 0, Start: 0, End: 40 * time.Millisecond, Status: 200},
 		// shed, then ok on retry within the SLO: counts, with two attempts.
-		{RequestID: 3, Attempt: 1, Intended: 0, Start: 0, End: time.Millisecond, Status: 503, Outcome: OutcomeShed},
+		{RequestID: 3, Attempt: 1, Intended: 0, Start: 0, End: time.Millisecond, Status: 503, Outcome: results.OutcomeShed},
 		{RequestID: 3, Attempt: 2, Final: true, Intended: 0, Start: 10 * time.Millisecond, End: 50 * time.Millisecond, Status: 200},
 		// failed.
-		{RequestID: 4, Attempt: 1, Final: true, Intended: 0, Start: 0, End: time.Millisecond, Status: 500, Outcome: OutcomeServerError},
+		{RequestID: 4, Attempt: 1, Final: true, Intended: 0, Start: 0, End: time.Millisecond, Status: 500, Outcome: results.OutcomeServerError},
 	}
 	for _, r := range rs {
 		a.AddResult(&r)
@@ -113,7 +115,7 @@ func TestAggregatorPercentilesMatchHdrHistogram(t *testing.T) {
 	_, recs := syntheticRun(1)
 	want := hdr.New(histLowest, histHighest, histDigits)
 	for _, r := range recs {
-		if r.kind == RecordResult && r.res.Final && r.res.Outcome == OutcomeOK {
+		if r.kind == results.RecordResult && r.res.Final && r.res.Outcome == results.OutcomeOK {
 			if err := want.RecordValue(int64(r.res.Latency() / time.Microsecond)); err != nil {
 				t.Fatal(err)
 			}
@@ -132,7 +134,7 @@ func TestAggregatorPercentilesMatchHdrHistogram(t *testing.T) {
 
 // splitStream writes the records of a run into two shard streams, each
 // record going to a random one.
-func splitStream(t *testing.T, h Header, recs []record, seed uint64) ([]byte, []byte) {
+func splitStream(t *testing.T, h results.Header, recs []record, seed uint64) ([]byte, []byte) {
 	rng := rand.New(rand.NewPCG(seed, 0))
 	var parts [2][]record
 	for _, r := range recs {
@@ -140,7 +142,7 @@ func splitStream(t *testing.T, h Header, recs []record, seed uint64) ([]byte, []
 		parts[i] = append(parts[i], r)
 	}
 	h0, h1 := h, h
-	h0.Shard, h1.Shard = ShardInfo{Index: 0, Count: 2}, ShardInfo{Index: 1, Count: 2}
+	h0.Shard, h1.Shard = results.ShardInfo{Index: 0, Count: 2}, results.ShardInfo{Index: 1, Count: 2}
 	h1.Host = "gen-2"
 	a, _ := encodeStream(t, h0, parts[0])
 	b, _ := encodeStream(t, h1, parts[1])
@@ -190,7 +192,7 @@ func TestAddHeaderRefusesOtherRuns(t *testing.T) {
 	}
 
 	s0, s1 := base, base
-	s0.Shard, s1.Shard = ShardInfo{Index: 0, Count: 2}, ShardInfo{Index: 1, Count: 2}
+	s0.Shard, s1.Shard = results.ShardInfo{Index: 0, Count: 2}, results.ShardInfo{Index: 1, Count: 2}
 	s1.Seed = 8 // shards may derive their own seeds
 	b := NewAggregator(Options{})
 	if err := b.AddHeader(s0); err != nil {
@@ -208,12 +210,12 @@ func TestAddHeaderRefusesOtherRuns(t *testing.T) {
 
 func TestAddHeaderWarnsAboutShards(t *testing.T) {
 	h := syntheticHeader()
-	h.Shard = ShardInfo{Index: 0, Count: 3}
+	h.Shard = results.ShardInfo{Index: 0, Count: 3}
 	late := h
 	late.Shard.Index = 1
 	late.Start = h.Start.Add(5 * time.Second)
 	a := NewAggregator(Options{})
-	for _, x := range []Header{h, late, h} {
+	for _, x := range []results.Header{h, late, h} {
 		if err := a.AddHeader(x); err != nil {
 			t.Fatal(err)
 		}
@@ -228,21 +230,21 @@ func TestAddHeaderWarnsAboutShards(t *testing.T) {
 
 func TestAggregatorDisturbancesAndWarnings(t *testing.T) {
 	a := NewAggregator(Options{})
-	if err := a.AddHeader(Header{Phases: []PhaseInfo{{Name: "p", Duration: 10 * time.Second}}}); err != nil {
+	if err := a.AddHeader(results.Header{Phases: []results.PhaseInfo{{Name: "p", Duration: 10 * time.Second}}}); err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range []Event{
-		{Kind: EventFaultApplied, At: 2 * time.Second, Name: "slow", Target: "db"},
-		{Kind: EventFaultApplied, At: 3 * time.Second, Name: "errors", Target: "cache"},
-		{Kind: EventFaultRemoved, At: 4 * time.Second, Name: "slow", Target: "db"},
-		{Kind: EventFaultFailed, At: 5 * time.Second, Name: "kill", Target: "queue", Detail: "connection refused"},
-		{Kind: EventInterrupted, At: 6 * time.Second},
+	for _, e := range []results.Event{
+		{Kind: results.EventFaultApplied, At: 2 * time.Second, Name: "slow", Target: "db"},
+		{Kind: results.EventFaultApplied, At: 3 * time.Second, Name: "errors", Target: "cache"},
+		{Kind: results.EventFaultRemoved, At: 4 * time.Second, Name: "slow", Target: "db"},
+		{Kind: results.EventFaultFailed, At: 5 * time.Second, Name: "kill", Target: "queue", Detail: "connection refused"},
+		{Kind: results.EventInterrupted, At: 6 * time.Second},
 	} {
 		a.AddEvent(&e)
 	}
-	drop := Result{RequestID: 1, Final: true, Outcome: OutcomeGeneratorDropped, Intended: time.Second, Start: time.Second, End: time.Second}
+	drop := results.Result{RequestID: 1, Final: true, Outcome: results.OutcomeGeneratorDropped, Intended: time.Second, Start: time.Second, End: time.Second}
 	a.AddResult(&drop)
-	late := Result{RequestID: 2, Attempt: 1, Final: true, Intended: time.Second, Start: time.Second + 50*time.Millisecond, End: 2 * time.Second, Status: 200}
+	late := results.Result{RequestID: 2, Attempt: 1, Final: true, Intended: time.Second, Start: time.Second + 50*time.Millisecond, End: 2 * time.Second, Status: 200}
 	a.AddResult(&late)
 	s := a.Summary()
 	want := []Disturbance{
@@ -265,10 +267,10 @@ func TestAggregatorDisturbancesAndWarnings(t *testing.T) {
 
 func TestAggregatorLongAttemptSpreadsInFlight(t *testing.T) {
 	a := NewAggregator(Options{Window: time.Second})
-	if err := a.AddHeader(Header{}); err != nil {
+	if err := a.AddHeader(results.Header{}); err != nil {
 		t.Fatal(err)
 	}
-	r := Result{RequestID: 1, Attempt: 1, Final: true, Intended: 500 * time.Millisecond, Start: 500 * time.Millisecond, End: 3500 * time.Millisecond, Outcome: OutcomeClientTimeout}
+	r := results.Result{RequestID: 1, Attempt: 1, Final: true, Intended: 500 * time.Millisecond, Start: 500 * time.Millisecond, End: 3500 * time.Millisecond, Outcome: results.OutcomeClientTimeout}
 	a.AddResult(&r)
 	s := a.Summary()
 	var got []float64
@@ -285,20 +287,20 @@ func TestAggregatorLongAttemptSpreadsInFlight(t *testing.T) {
 
 func TestTopTenants(t *testing.T) {
 	a := NewAggregator(Options{})
-	if err := a.AddHeader(Header{}); err != nil {
+	if err := a.AddHeader(results.Header{}); err != nil {
 		t.Fatal(err)
 	}
-	add := func(tenant string, n int, o Outcome) {
+	add := func(tenant string, n int, o results.Outcome) {
 		for range n {
-			r := Result{Attempt: 1, Final: true, Tenant: tenant, Outcome: o, Status: 200}
+			r := results.Result{Attempt: 1, Final: true, Tenant: tenant, Outcome: o, Status: 200}
 			a.AddResult(&r)
 		}
 	}
-	add("big", 50, OutcomeOK)
-	add("mid", 20, OutcomeShed)
-	add("small", 5, OutcomeOK)
+	add("big", 50, results.OutcomeOK)
+	add("mid", 20, results.OutcomeShed)
+	add("small", 5, results.OutcomeOK)
 	for i := range 1000 { // more one-off tenants than the sketch holds
-		add(strings.Repeat("x", i%7)+string(rune('a'+i%26))+string(rune('a'+i/26)), 1, OutcomeOK)
+		add(strings.Repeat("x", i%7)+string(rune('a'+i%26))+string(rune('a'+i/26)), 1, results.OutcomeOK)
 	}
 	top := a.Summary().TopTenants
 	if len(top.ByAttempts) != topTenants || top.ByAttempts[0] != (TenantCount{"big", 50}) || top.ByAttempts[1].Tenant != "mid" {
@@ -342,7 +344,7 @@ func TestSummaryJSONHasContractKeys(t *testing.T) {
 
 func TestReadIntoStopsAtCorruption(t *testing.T) {
 	data := append(syntheticFile(t, 1), 0x91, 0xc1)
-	rd, err := NewReader(bytes.NewReader(data))
+	rd, err := results.NewReader(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +364,7 @@ func BenchmarkReadAggregate(b *testing.B) {
 	var all []record
 	for rep := range 20 {
 		for _, r := range recs {
-			if r.kind == RecordResult {
+			if r.kind == results.RecordResult {
 				r.res.Intended += time.Duration(rep) * 12 * time.Second
 				r.res.Start += time.Duration(rep) * 12 * time.Second
 				r.res.End += time.Duration(rep) * 12 * time.Second
@@ -380,7 +382,7 @@ func BenchmarkReadAggregateHighRate(b *testing.B) {
 	recs := benchRecords(200000)
 	all := make([]record, len(recs))
 	for i := range recs {
-		all[i] = record{kind: RecordResult, res: recs[i]}
+		all[i] = record{kind: results.RecordResult, res: recs[i]}
 	}
 	data, _ := encodeStream(b, syntheticHeader(), all)
 	benchReadAggregate(b, data, len(all))
@@ -392,7 +394,7 @@ func benchReadAggregate(b *testing.B, data []byte, records int) {
 	b.ResetTimer()
 	n := 0
 	for n < b.N {
-		rd, err := NewReader(bytes.NewReader(data))
+		rd, err := results.NewReader(bytes.NewReader(data))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -400,14 +402,14 @@ func benchReadAggregate(b *testing.B, data []byte, records int) {
 		if err := a.AddHeader(rd.Header()); err != nil {
 			b.Fatal(err)
 		}
-		var res Result
-		var ev Event
+		var res results.Result
+		var ev results.Event
 		for n < b.N {
 			kind, err := rd.Next(&res, &ev)
 			if err != nil {
 				break
 			}
-			if kind == RecordResult {
+			if kind == results.RecordResult {
 				a.AddResult(&res)
 			}
 			n++
@@ -420,10 +422,10 @@ func benchReadAggregate(b *testing.B, data []byte, records int) {
 func TestMergeHeaders(t *testing.T) {
 	h := syntheticHeader()
 	s0, s1, s2 := h, h, h
-	s0.Shard, s1.Shard, s2.Shard = ShardInfo{Index: 0, Count: 3}, ShardInfo{Index: 1, Count: 3}, ShardInfo{Index: 2, Count: 3}
+	s0.Shard, s1.Shard, s2.Shard = results.ShardInfo{Index: 0, Count: 3}, results.ShardInfo{Index: 1, Count: 3}, results.ShardInfo{Index: 2, Count: 3}
 	s1.Host, s1.Start = "gen-2", h.Start.Add(-time.Millisecond)
 	s2.Host = "gen-3"
-	m01, err := MergeHeaders([]Header{s1, s0})
+	m01, err := results.MergeHeaders([]results.Header{s1, s0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,19 +433,19 @@ func TestMergeHeaders(t *testing.T) {
 		t.Fatalf("merged header %+v", m01)
 	}
 	// A merged stream merges again with the remaining shard.
-	all, err := MergeHeaders([]Header{m01, s2})
+	all, err := results.MergeHeaders([]results.Header{m01, s2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(all.Merged, []int{0, 1, 2}) || all.Host != "gen-1,gen-2,gen-3" {
 		t.Fatalf("merged header %+v", all)
 	}
-	if _, err := MergeHeaders([]Header{m01, s1}); err == nil || !strings.Contains(err.Error(), "both hold shard 1") {
+	if _, err := results.MergeHeaders([]results.Header{m01, s1}); err == nil || !strings.Contains(err.Error(), "both hold shard 1") {
 		t.Fatalf("duplicate shard: err = %v", err)
 	}
 	other := s2
 	other.Scenario = []byte("{}")
-	if _, err := MergeHeaders([]Header{s0, other}); err == nil {
+	if _, err := results.MergeHeaders([]results.Header{s0, other}); err == nil {
 		t.Fatal("headers of different runs merged")
 	}
 }
@@ -454,7 +456,7 @@ func TestMergeHeaders(t *testing.T) {
 func TestWindowHistogramsExactOutOfOrder(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
 	a := NewAggregator(Options{Window: 100 * time.Millisecond})
-	if err := a.AddHeader(Header{}); err != nil {
+	if err := a.AddHeader(results.Header{}); err != nil {
 		t.Fatal(err)
 	}
 	const windows = 30
@@ -469,7 +471,7 @@ func TestWindowHistogramsExactOutOfOrder(t *testing.T) {
 			at = time.Duration(rng.Int64N(int64(at) + 1))
 		}
 		lat := time.Duration(rng.ExpFloat64() * float64(30*time.Millisecond))
-		r := Result{Attempt: 1, Final: true, Intended: at, Start: at, End: at + lat, Status: 200}
+		r := results.Result{Attempt: 1, Final: true, Intended: at, Start: at, End: at + lat, Status: 200}
 		a.AddResult(&r)
 		if err := want[int(at/(100*time.Millisecond))].RecordValue(micros(lat)); err != nil {
 			t.Fatal(err)
@@ -490,13 +492,13 @@ func TestWindowHistogramsExactOutOfOrder(t *testing.T) {
 
 func TestInterruptedRunLastsUntilTheInterruption(t *testing.T) {
 	a := NewAggregator(Options{})
-	if err := a.AddHeader(Header{Phases: []PhaseInfo{{Name: "steady", Duration: time.Minute, FromRPS: 200, ToRPS: 200}}}); err != nil {
+	if err := a.AddHeader(results.Header{Phases: []results.PhaseInfo{{Name: "steady", Duration: time.Minute, FromRPS: 200, ToRPS: 200}}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range steadyRun(400, 200, 10*time.Millisecond) {
 		a.AddResult(&r)
 	}
-	a.AddEvent(&Event{Kind: EventInterrupted, At: 2 * time.Second})
+	a.AddEvent(&results.Event{Kind: results.EventInterrupted, At: 2 * time.Second})
 	s := a.Summary()
 	if s.DurationS != 2 || s.OfferedRPS != 200 || !s.Interrupted {
 		t.Fatalf("duration %vs, offered %v rps, interrupted %v; want 2s, 200 rps, true", s.DurationS, s.OfferedRPS, s.Interrupted)
@@ -505,21 +507,21 @@ func TestInterruptedRunLastsUntilTheInterruption(t *testing.T) {
 
 func TestWindowTopTenants(t *testing.T) {
 	a := NewAggregator(Options{})
-	if err := a.AddHeader(Header{}); err != nil {
+	if err := a.AddHeader(results.Header{}); err != nil {
 		t.Fatal(err)
 	}
-	add := func(at time.Duration, tenant string, n int, o Outcome) {
+	add := func(at time.Duration, tenant string, n int, o results.Outcome) {
 		for range n {
-			r := Result{Attempt: 1, Final: true, Tenant: tenant, Outcome: o, Status: 200, Intended: at, Start: at, End: at}
+			r := results.Result{Attempt: 1, Final: true, Tenant: tenant, Outcome: o, Status: 200, Intended: at, Start: at, End: at}
 			a.AddResult(&r)
 		}
 	}
-	add(0, "a", 5, OutcomeOK)
-	add(0, "b", 9, OutcomeShed)
-	add(0, "c", 1, OutcomeOK)
-	add(0, "d", 2, OutcomeOK)
-	add(time.Second, "z", 1, OutcomeOK)
-	add(2*time.Second, "", 1, OutcomeOK)
+	add(0, "a", 5, results.OutcomeOK)
+	add(0, "b", 9, results.OutcomeShed)
+	add(0, "c", 1, results.OutcomeOK)
+	add(0, "d", 2, results.OutcomeOK)
+	add(time.Second, "z", 1, results.OutcomeOK)
+	add(2*time.Second, "", 1, results.OutcomeOK)
 	s := a.Summary()
 	got := s.Windows[0].TopTenants
 	want := &TopTenants{ByAttempts: []TenantCount{{"b", 9}, {"a", 5}, {"d", 2}}, ByFailures: []TenantCount{{"b", 9}}}

@@ -4,6 +4,8 @@ import (
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/goodput-dev/goodput/results"
 )
 
 // Unit says how a metric's value is read, written and compared.
@@ -255,14 +257,14 @@ func (f Figures) setDeliveryAge(l Latency) {
 // setOutcomes derives the outcome ratios and the retry count. Requests
 // that were never started (dropped, throttled) have no first attempt.
 func (f Figures) setOutcomes(requests, attempts int64, outcomes, attemptOutcomes map[string]int64) {
-	ok := outcomes[OutcomeOK.String()] + outcomes[OutcomeDelivered.String()]
-	unstarted := outcomes[OutcomeGeneratorDropped.String()] + outcomes[OutcomeClientThrottled.String()]
+	ok := outcomes[results.OutcomeOK.String()] + outcomes[results.OutcomeDelivered.String()]
+	unstarted := outcomes[results.OutcomeGeneratorDropped.String()] + outcomes[results.OutcomeClientThrottled.String()]
 	f["ok_ratio"] = safeRatio(float64(ok), float64(requests))
 	f["error_ratio"] = 0
 	if requests > 0 {
 		f["error_ratio"] = 1 - f["ok_ratio"]
 	}
-	f["timeout_ratio"] = safeRatio(float64(attemptOutcomes[OutcomeClientTimeout.String()]), float64(attempts))
+	f["timeout_ratio"] = safeRatio(float64(attemptOutcomes[results.OutcomeClientTimeout.String()]), float64(attempts))
 	f["retries"] = float64(max(0, attempts-(requests-unstarted)))
 }
 

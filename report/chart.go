@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strconv"
 
+	"github.com/goodput-dev/goodput/results"
+
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
@@ -97,23 +99,23 @@ var runPalette = []color.Color{
 func runColor(i int) color.Color { return runPalette[i%len(runPalette)] }
 
 // outcomeColor colours an outcome class in stacked charts.
-func outcomeColor(o Outcome) color.Color {
+func outcomeColor(o results.Outcome) color.Color {
 	switch o {
-	case OutcomeOK, OutcomeDelivered:
+	case results.OutcomeOK, results.OutcomeDelivered:
 		return color.RGBA{R: 0x10, G: 0xb9, B: 0x81, A: 0xff}
-	case OutcomeShed:
+	case results.OutcomeShed:
 		return color.RGBA{R: 0xf5, G: 0x9e, B: 0x0b, A: 0xff}
-	case OutcomeServerError:
+	case results.OutcomeServerError:
 		return color.RGBA{R: 0xef, G: 0x44, B: 0x44, A: 0xff}
-	case OutcomeClientTimeout:
+	case results.OutcomeClientTimeout:
 		return color.RGBA{R: 0x8b, G: 0x5c, B: 0xf6, A: 0xff}
-	case OutcomeConnError:
+	case results.OutcomeConnError:
 		return color.RGBA{R: 0x99, G: 0x1b, B: 0x1b, A: 0xff}
-	case OutcomeClientError:
+	case results.OutcomeClientError:
 		return color.RGBA{R: 0xec, G: 0x48, B: 0x99, A: 0xff}
-	case OutcomeGeneratorDropped:
+	case results.OutcomeGeneratorDropped:
 		return color.RGBA{R: 0x6b, G: 0x72, B: 0x80, A: 0xff}
-	case OutcomeBudgetExhausted, OutcomeClientThrottled:
+	case results.OutcomeBudgetExhausted, results.OutcomeClientThrottled:
 		return color.RGBA{R: 0x0e, G: 0xa5, B: 0xe9, A: 0xff}
 	}
 	return color.RGBA{R: 0xa8, G: 0xa2, B: 0x9e, A: 0xff}

@@ -4,6 +4,8 @@ import (
 	"html/template"
 	"image/color"
 	"math"
+
+	"github.com/goodput-dev/goodput/results"
 )
 
 // htmlChart is one rendered chart of the HTML report, with the legend the
@@ -147,7 +149,7 @@ func runCharts(label string, s *Summary) ([]htmlChart, error) {
 
 	var bands []chartSeries
 	width := max(s.WindowS, 1e-9)
-	for _, o := range Outcomes() {
+	for _, o := range results.Outcomes() {
 		name := o.String()
 		ys := windowSeries(s, func(w *Window) float64 { return float64(w.Outcomes[name]) / width })
 		if slicesAllZero(ys) {

@@ -3,6 +3,8 @@ package report
 import (
 	"time"
 
+	"github.com/goodput-dev/goodput/results"
+
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 )
 
@@ -41,36 +43,36 @@ type deliveryAcc struct {
 
 // asyncSlot returns the index of o in deliveryAcc.counts, or −1 when o is
 // not an async outcome.
-func asyncSlot(o Outcome) int {
+func asyncSlot(o results.Outcome) int {
 	switch o {
-	case OutcomeDelivered:
+	case results.OutcomeDelivered:
 		return 0
-	case OutcomeExpired:
+	case results.OutcomeExpired:
 		return 1
-	case OutcomeDeadLettered:
+	case results.OutcomeDeadLettered:
 		return 2
-	case OutcomeUndelivered:
+	case results.OutcomeUndelivered:
 		return 3
 	}
 	return -1
 }
 
 // isDelivery reports whether r is a delivery sink's record.
-func isDelivery(r *Result) bool {
+func isDelivery(r *results.Result) bool {
 	return r.Attempt == 0 && !r.Final && asyncSlot(r.Outcome) >= 0
 }
 
 // addDelivery folds in a delivery sink's record: counted in the run, and
 // a delivered message's age in the window and phase of its request's
 // intended start.
-func (a *Aggregator) addDelivery(r *Result, ph *phaseAcc) {
+func (a *Aggregator) addDelivery(r *results.Result, ph *phaseAcc) {
 	d := &a.delivery
 	d.counts[asyncSlot(r.Outcome)]++
-	if r.Outcome == OutcomeUndelivered {
+	if r.Outcome == results.OutcomeUndelivered {
 		return
 	}
 	d.last = max(d.last, r.End)
-	if r.Outcome != OutcomeDelivered {
+	if r.Outcome != results.OutcomeDelivered {
 		return
 	}
 	if d.age == nil {

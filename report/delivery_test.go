@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/goodput-dev/goodput/results"
 )
 
 // asyncRun is a 4 s run of 10 messages a second in two phases, "load"
@@ -13,21 +15,21 @@ import (
 // with an age of 10 ms in the first phase and 900 ms in the second, then
 // one expired, one dead-lettered and two undelivered messages. The last
 // delivery arrives at 5.5 s.
-func asyncRun() (Header, []Result) {
-	h := Header{Version: FormatVersion, Label: "async", Seed: 1, Phases: []PhaseInfo{
+func asyncRun() (results.Header, []results.Result) {
+	h := results.Header{Version: results.FormatVersion, Label: "async", Seed: 1, Phases: []results.PhaseInfo{
 		{Name: "load", Offset: 0, Duration: 2 * time.Second, FromRPS: 10, ToRPS: 10},
 		{Name: "after", Offset: 2 * time.Second, Duration: 2 * time.Second, FromRPS: 10, ToRPS: 10},
 	}}
-	var recs []Result
+	var recs []results.Result
 	for i := range 40 {
 		intended := time.Duration(i) * 100 * time.Millisecond
 		phase := uint16(i / 20)
-		base := Result{RequestID: uint64(i + 1), Phase: phase, Route: "POST /api/messages", Intended: intended}
+		base := results.Result{RequestID: uint64(i + 1), Phase: phase, Route: "POST /api/messages", Intended: intended}
 		req := base
-		req.Attempt, req.Final, req.Start, req.End, req.Status, req.Outcome = 1, true, intended, intended+time.Millisecond, 202, OutcomeOK
+		req.Attempt, req.Final, req.Start, req.End, req.Status, req.Outcome = 1, true, intended, intended+time.Millisecond, 202, results.OutcomeOK
 		recs = append(recs, req)
 		d := base
-		d.Outcome, d.Age = OutcomeDelivered, 10*time.Millisecond
+		d.Outcome, d.Age = results.OutcomeDelivered, 10*time.Millisecond
 		if phase == 1 {
 			d.Age = 900 * time.Millisecond
 		}
@@ -35,11 +37,11 @@ func asyncRun() (Header, []Result) {
 		d.Start = d.End - d.Age
 		switch i {
 		case 36:
-			d.Outcome, d.Age = OutcomeExpired, 3*time.Second
+			d.Outcome, d.Age = results.OutcomeExpired, 3*time.Second
 		case 37:
-			d.Outcome = OutcomeDeadLettered
+			d.Outcome = results.OutcomeDeadLettered
 		case 38, 39:
-			d.Outcome, d.Age, d.End = OutcomeUndelivered, 0, 6*time.Second
+			d.Outcome, d.Age, d.End = results.OutcomeUndelivered, 0, 6*time.Second
 			d.Start = d.End
 		case 35:
 			d.End = 5500 * time.Millisecond
@@ -159,7 +161,7 @@ func BenchmarkAddDelivery(b *testing.B) {
 	if err := a.AddHeader(h); err != nil {
 		b.Fatal(err)
 	}
-	r := Result{RequestID: 1, Outcome: OutcomeDelivered, Age: 25 * time.Millisecond}
+	r := results.Result{RequestID: 1, Outcome: results.OutcomeDelivered, Age: 25 * time.Millisecond}
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		r.Intended = time.Duration(i%60000) * time.Millisecond

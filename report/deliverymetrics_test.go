@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/goodput-dev/goodput/results"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // asyncSummary aggregates asyncRun, keeping the records keep accepts.
-func asyncSummary(t *testing.T, keep func(*Result) bool) *Summary {
+func asyncSummary(t *testing.T, keep func(*results.Result) bool) *Summary {
 	t.Helper()
 	h, recs := asyncRun()
 	a := NewAggregator(Options{})
@@ -22,7 +24,7 @@ func asyncSummary(t *testing.T, keep func(*Result) bool) *Summary {
 	return a.Summary()
 }
 
-func all(*Result) bool { return true }
+func all(*results.Result) bool { return true }
 
 func TestDeliveryFigures(t *testing.T) {
 	s := asyncSummary(t, all)
@@ -67,7 +69,7 @@ func TestDeliveryFigures(t *testing.T) {
 // Without undelivered messages the backlog drained: drain_time is the
 // time from the end of the load to the last delivery.
 func TestDrainTimeWhenEverythingArrived(t *testing.T) {
-	s := asyncSummary(t, func(r *Result) bool { return r.Outcome != OutcomeUndelivered })
+	s := asyncSummary(t, func(r *results.Result) bool { return r.Outcome != results.OutcomeUndelivered })
 	f := FiguresOf(s)
 	assert.Equal(t, 0.0, f["undelivered"])
 	assert.InDelta(t, 1.5, f["drain_time"], 1e-9)
@@ -80,7 +82,7 @@ func TestDrainTimeWhenEverythingArrived(t *testing.T) {
 // on one fails as not measured, and a comparison of such runs has no
 // delivery rows.
 func TestNoDeliveryFiguresWithoutDeliveries(t *testing.T) {
-	plain := asyncSummary(t, func(r *Result) bool { return !isDelivery(r) })
+	plain := asyncSummary(t, func(r *results.Result) bool { return !isDelivery(r) })
 	f := FiguresOf(plain)
 	for _, name := range []string{"delivered", "expired", "dead_lettered", "undelivered", "drain_time", "delivery_age_p50", "delivery_age_p99", "delivery_age_max"} {
 		_, ok := f[name]
@@ -115,7 +117,7 @@ func TestNoDeliveryFiguresWithoutDeliveries(t *testing.T) {
 
 func TestCompareDeliveryRowsMarkTheBetterRun(t *testing.T) {
 	fifo := asyncSummary(t, all)
-	lifo := asyncSummary(t, func(r *Result) bool { return r.Outcome != OutcomeUndelivered })
+	lifo := asyncSummary(t, func(r *results.Result) bool { return r.Outcome != results.OutcomeUndelivered })
 	c := Compare([]CompareRun{{"fifo", FiguresOf(fifo)}, {"lifo", FiguresOf(lifo)}})
 	rows := map[string]CompareRow{}
 	for _, r := range c.Rows {

@@ -7,19 +7,20 @@ import (
 	"time"
 
 	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 )
 
 // A generator writes a header and one record per attempt; a report reads
 // them back into an Aggregator and renders the Summary.
 func Example() {
 	var buf bytes.Buffer
-	w, err := report.NewWriter(&buf, report.Header{Label: "demo", Seed: 1, SLO: 100 * time.Millisecond})
+	w, err := results.NewWriter(&buf, results.Header{Label: "demo", Seed: 1, SLO: 100 * time.Millisecond})
 	if err != nil {
 		panic(err)
 	}
 	for i := range 10 {
 		at := time.Duration(i) * 100 * time.Millisecond
-		r := report.Result{RequestID: uint64(i), Attempt: 1, Final: true, Intended: at, Start: at,
+		r := results.Result{RequestID: uint64(i), Attempt: 1, Final: true, Intended: at, Start: at,
 			End: at + time.Duration(15+10*i)*time.Millisecond, Status: 200}
 		if err := w.WriteResult(&r); err != nil {
 			panic(err)
@@ -29,7 +30,7 @@ func Example() {
 		panic(err)
 	}
 
-	rd, err := report.NewReader(&buf)
+	rd, err := results.NewReader(&buf)
 	if err != nil {
 		panic(err)
 	}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/goodput-dev/goodput/results"
 )
 
 // HTMLRun is one run shown in an HTML report.
@@ -341,7 +343,7 @@ func runTables(s *Summary) []htmlTable {
 		tables = append(tables, t)
 	}
 	out := htmlTable{Title: "Outcomes", Caption: "Requests by final outcome; attempts by their own outcome.", Head: []string{"outcome", "requests", "attempts"}}
-	for _, o := range Outcomes() {
+	for _, o := range results.Outcomes() {
 		n, a := s.Outcomes[o.String()], s.AttemptOutcomes[o.String()]
 		if n == 0 && a == 0 {
 			continue

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goodput-dev/goodput/results"
+
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
@@ -27,8 +29,8 @@ var screenshotPath = flag.String("screenshot", "", "also write the HTML report s
 // syntheticRamp is a stepped ramp, 3 s a step from 100 to 700 rps, against
 // a service with capacity 400 rps and a 20 ms service time: past capacity
 // its queue grows and requests start missing the 250 ms SLO.
-func syntheticRamp() (Header, []record) {
-	h := Header{Version: FormatVersion, Tool: "goodput/test", Host: "gen-1", Start: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC), Seed: 3, Label: "ramp", SLO: 250 * time.Millisecond}
+func syntheticRamp() (results.Header, []record) {
+	h := results.Header{Version: results.FormatVersion, Tool: "goodput/test", Host: "gen-1", Start: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC), Seed: 3, Label: "ramp", SLO: 250 * time.Millisecond}
 	rng := rand.New(rand.NewPCG(3, 3))
 	const capacity = 400.0
 	var recs []record
@@ -36,7 +38,7 @@ func syntheticRamp() (Header, []record) {
 	var backlog time.Duration // queueing delay carried from one request to the next
 	for i, rate := 0, 100.0; rate <= 700; i, rate = i+1, rate+100 {
 		off := time.Duration(i) * 3 * time.Second
-		h.Phases = append(h.Phases, PhaseInfo{Name: fmt.Sprintf("step-%d", i+1), Offset: off, Duration: 3 * time.Second, FromRPS: rate, ToRPS: rate})
+		h.Phases = append(h.Phases, results.PhaseInfo{Name: fmt.Sprintf("step-%d", i+1), Offset: off, Duration: 3 * time.Second, FromRPS: rate, ToRPS: rate})
 		gap := time.Duration(float64(time.Second) / rate)
 		for t := time.Duration(0); t < 3*time.Second; t += gap {
 			id++
@@ -44,11 +46,11 @@ func syntheticRamp() (Header, []record) {
 			backlog = max(0, backlog+time.Duration(float64(time.Second)/capacity)-gap)
 			lat := 20*time.Millisecond + backlog + time.Duration(rng.IntN(3000))*time.Microsecond
 			intended := off + t
-			r := Result{RequestID: id, Attempt: 1, Phase: uint16(i), Final: true, Route: "GET /items", Intended: intended, Start: intended, End: intended + lat, Status: 200, Outcome: OutcomeOK}
+			r := results.Result{RequestID: id, Attempt: 1, Phase: uint16(i), Final: true, Route: "GET /items", Intended: intended, Start: intended, End: intended + lat, Status: 200, Outcome: results.OutcomeOK}
 			if lat > time.Second {
-				r.End, r.Status, r.Outcome = intended+time.Second, 0, OutcomeClientTimeout
+				r.End, r.Status, r.Outcome = intended+time.Second, 0, results.OutcomeClientTimeout
 			}
-			recs = append(recs, record{kind: RecordResult, res: r})
+			recs = append(recs, record{kind: results.RecordResult, res: r})
 		}
 	}
 	return h, recs

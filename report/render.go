@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/goodput-dev/goodput/results"
+
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 )
 
@@ -167,8 +169,8 @@ func WriteText(w io.Writer, s *Summary, opts TextOptions) error {
 
 	t.printf("\noutcomes\n")
 	rows := [][]cell{{plain(""), plain("requests"), plain("attempts")}}
-	names := make([]string, 0, numOutcomes+1)
-	for _, o := range Outcomes() {
+	names := make([]string, 0, results.NumOutcomes+1)
+	for _, o := range results.Outcomes() {
 		names = append(names, o.String())
 	}
 	for _, name := range append(names, "unknown") {
@@ -327,10 +329,10 @@ func CSVHeader() []string {
 	cols := []string{"start_s", "requests", "attempts", "offered_rps", "throughput_rps", "goodput_rps", "goodput_ratio",
 		"p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms", "mean_ms",
 		"inflight_mean", "amplification", "lag_p99_ms", "little_ratio", "server_queue_ms", "server_app_ms", "server_dep_ms"}
-	for _, o := range Outcomes() {
+	for _, o := range results.Outcomes() {
 		cols = append(cols, "requests_"+o.String())
 	}
-	for _, o := range Outcomes() {
+	for _, o := range results.Outcomes() {
 		cols = append(cols, "attempts_"+o.String())
 	}
 	return cols
@@ -374,10 +376,10 @@ func WriteCSV(w io.Writer, s *Summary) error {
 			f(win.OfferedRPS), f(win.ThroughputRPS), f(win.GoodputRPS), f(win.GoodputRatio),
 			f(l.P50), f(l.P90), f(l.P99), f(l.P999), f(l.Max), f(l.Mean),
 			f(win.InFlightMean), f(win.Amplification), f(win.LagP99Ms), f(win.LittleRatio), f(st.Queue), f(st.App), f(st.Dep))
-		for _, o := range Outcomes() {
+		for _, o := range results.Outcomes() {
 			row = append(row, strconv.FormatInt(win.Outcomes[o.String()], 10))
 		}
-		for _, o := range Outcomes() {
+		for _, o := range results.Outcomes() {
 			row = append(row, strconv.FormatInt(win.AttemptOutcomes[o.String()], 10))
 		}
 		if s.Delivery != nil {

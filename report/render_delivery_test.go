@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/goodput-dev/goodput/results"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -16,7 +18,7 @@ func asyncFile(t *testing.T) []byte {
 	h, rs := asyncRun()
 	recs := make([]record, len(rs))
 	for i := range rs {
-		recs[i] = record{kind: RecordResult, res: rs[i]}
+		recs[i] = record{kind: results.RecordResult, res: rs[i]}
 	}
 	data, _ := encodeStream(t, h, recs)
 	return data

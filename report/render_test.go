@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goodput-dev/goodput/results"
+
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 )
 
@@ -173,7 +175,7 @@ func FuzzReport(f *testing.F) {
 	data, _ := encodeStream(f, h, recs[:40])
 	f.Add(data)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		rd, err := NewReader(bytes.NewReader(data))
+		rd, err := results.NewReader(bytes.NewReader(data))
 		if err != nil {
 			return
 		}

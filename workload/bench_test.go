@@ -15,7 +15,7 @@ import (
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/workload/retry"
 )
 
@@ -54,16 +54,16 @@ type benchSink struct {
 	other    int64
 }
 
-func (s *benchSink) WriteResult(r *report.Result) error {
+func (s *benchSink) WriteResult(r *results.Result) error {
 	if r.Attempt == 1 {
 		_ = s.lag.RecordValue(int64(max(0, r.Lag()) / time.Microsecond))
 	}
 	if r.Final {
 		s.requests++
 		switch r.Outcome {
-		case report.OutcomeOK:
+		case results.OutcomeOK:
 			s.ok++
-		case report.OutcomeGeneratorDropped:
+		case results.OutcomeGeneratorDropped:
 			s.dropped++
 		default:
 			s.other++
@@ -72,22 +72,22 @@ func (s *benchSink) WriteResult(r *report.Result) error {
 	return nil
 }
 
-func (s *benchSink) WriteEvent(*report.Event) error { return nil }
+func (s *benchSink) WriteEvent(*results.Event) error { return nil }
 
 // teeWriter writes each record to the encoder, then to the counter.
 type teeWriter struct {
-	enc   *report.Writer
+	enc   *results.Writer
 	count *benchSink
 }
 
-func (t teeWriter) WriteResult(r *report.Result) error {
+func (t teeWriter) WriteResult(r *results.Result) error {
 	if err := t.enc.WriteResult(r); err != nil {
 		return err
 	}
 	return t.count.WriteResult(r)
 }
 
-func (t teeWriter) WriteEvent(e *report.Event) error { return t.enc.WriteEvent(e) }
+func (t teeWriter) WriteEvent(e *results.Event) error { return t.enc.WriteEvent(e) }
 
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
@@ -146,7 +146,7 @@ func benchAttack(b *testing.B, addr string, rate int, d time.Duration) {
 		b.Fatal(err)
 	}
 	counter := &benchSink{lag: hdr.New(1, int64(time.Minute/time.Microsecond), 3)}
-	enc, err := report.NewWriter(io.Discard, report.Header{})
+	enc, err := results.NewWriter(io.Discard, results.Header{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -213,14 +213,14 @@ func (c Config) withBenchClient() Config {
 
 // BenchmarkRecord measures the recording path from a worker's Record call
 // to the encoder: copy into the channel, one draining goroutine, msgpack
-// encoding (report.Writer to io.Discard) and the live counts.
+// encoding (results.Writer to io.Discard) and the live counts.
 func BenchmarkRecord(b *testing.B) {
-	enc, err := report.NewWriter(io.Discard, report.Header{})
+	enc, err := results.NewWriter(io.Discard, results.Header{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	s := NewStream(enc, NewLive(time.Second), 0)
-	r := report.Result{RequestID: 1, Attempt: 1, Final: true, Route: "GET /", Tenant: "t1", Intended: time.Second, Start: time.Second + time.Microsecond, End: time.Second + time.Millisecond, Status: 200}
+	r := results.Result{RequestID: 1, Attempt: 1, Final: true, Route: "GET /", Tenant: "t1", Intended: time.Second, Start: time.Second + time.Microsecond, End: time.Second + time.Millisecond, Status: 200}
 	b.ReportAllocs()
 	err = s.Serve(func(sink Sink) error {
 		b.RunParallel(func(pb *testing.PB) {

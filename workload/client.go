@@ -14,10 +14,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/goodput-dev/goodput/results"
 	"github.com/valyala/fasthttp"
 	"golang.org/x/net/http2"
-
-	"github.com/goodput-dev/goodput/report"
 )
 
 // ClientOptions configure the HTTP client of a run. A plain value, safe to
@@ -107,43 +106,43 @@ func (t h2Split) RoundTrip(r *http.Request) (*http.Response, error) {
 // errors.As, never by message text. canceled reports whether the attempt's
 // context was done (the run interrupted, or a hedge lost): then the outcome
 // is OutcomeCanceled whatever the error.
-func Classify(err error, canceled bool) report.Outcome {
+func Classify(err error, canceled bool) results.Outcome {
 	var te interface{ Timeout() bool } // net.Error, fasthttp.ErrTimeout
 	switch {
 	case err == nil:
-		return report.OutcomeOK
+		return results.OutcomeOK
 	case canceled:
 		// Whatever the error says (context canceled, a deadline set in
 		// the past to unblock I/O, a closed connection), the attempt
 		// ended because its context did.
-		return report.OutcomeCanceled
+		return results.OutcomeCanceled
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
-		return report.OutcomeClientTimeout
+		return results.OutcomeClientTimeout
 	case errors.Is(err, fasthttp.ErrTimeout), errors.As(err, &te) && te.Timeout():
-		return report.OutcomeClientTimeout
+		return results.OutcomeClientTimeout
 	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
 		errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, net.ErrClosed), errors.Is(err, fasthttp.ErrConnectionClosed), errors.Is(err, fasthttp.ErrNoFreeConns):
-		return report.OutcomeConnError
+		return results.OutcomeConnError
 	}
 	// Anything else that kept the exchange from completing (a malformed
 	// answer, a TLS failure, a *net.OpError of another kind) is a
 	// connection-level failure too.
-	return report.OutcomeConnError
+	return results.OutcomeConnError
 }
 
 // StatusOutcome classifies an HTTP answer: 2xx/3xx ok, 429 and 503 shed,
 // other 4xx client_error, other 5xx server_error.
-func StatusOutcome(status int) report.Outcome {
+func StatusOutcome(status int) results.Outcome {
 	switch {
 	case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable:
-		return report.OutcomeShed
+		return results.OutcomeShed
 	case status >= 500:
-		return report.OutcomeServerError
+		return results.OutcomeServerError
 	case status >= 400:
-		return report.OutcomeClientError
+		return results.OutcomeClientError
 	}
-	return report.OutcomeOK
+	return results.OutcomeOK
 }
 
 // maxTimingMs bounds the Server-Timing durations believed: a day.
@@ -155,8 +154,8 @@ const maxTimingMs = 24 * 3600 * 1000
 // entry with a dur). Entries without dur, malformed ones and durations
 // over a day are skipped.
 // It does not allocate.
-func ParseServerTiming(v string) report.ServerTiming {
-	var st report.ServerTiming
+func ParseServerTiming(v string) results.ServerTiming {
+	var st results.ServerTiming
 	for v != "" {
 		var entry string
 		entry, v, _ = strings.Cut(v, ",")

@@ -5,7 +5,7 @@
 // templates with placeholders, tenants), and the Runner that fires each
 // request at its intended start whatever the service is doing, with the
 // client behaviour of package retry, and hands every attempt to a Sink as a
-// report.Result.
+// results.Result.
 //
 // Latency is measured from a request's intended start, never from when a
 // busy generator got round to it. When the in-flight cap is reached a

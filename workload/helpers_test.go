@@ -8,44 +8,44 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 )
 
 // memSink keeps every record; safe for concurrent use.
 type memSink struct {
 	mu     sync.Mutex
-	res    []report.Result
-	events []report.Event
+	res    []results.Result
+	events []results.Event
 }
 
-func (s *memSink) Record(r *report.Result) {
+func (s *memSink) Record(r *results.Result) {
 	s.mu.Lock()
 	s.res = append(s.res, *r)
 	s.mu.Unlock()
 }
 
-func (s *memSink) Event(e *report.Event) {
+func (s *memSink) Event(e *results.Event) {
 	s.mu.Lock()
 	s.events = append(s.events, *e)
 	s.mu.Unlock()
 }
 
-func (s *memSink) results() []report.Result {
+func (s *memSink) results() []results.Result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]report.Result(nil), s.res...)
+	return append([]results.Result(nil), s.res...)
 }
 
 // tally counts requests (final records), attempts (Attempt ≥ 1) and final
 // outcomes, and checks that each request has exactly one final record.
 type tally struct {
 	requests, attempts int
-	finals             map[report.Outcome]int
+	finals             map[results.Outcome]int
 }
 
-func count(t *testing.T, rs []report.Result) tally {
+func count(t *testing.T, rs []results.Result) tally {
 	t.Helper()
-	tl := tally{finals: map[report.Outcome]int{}}
+	tl := tally{finals: map[results.Outcome]int{}}
 	final := map[uint64]int{}
 	seen := map[uint64]bool{}
 	for _, r := range rs {

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 )
 
 func TestPlaceholdersExpand(t *testing.T) {
@@ -76,18 +76,18 @@ func TestClassify(t *testing.T) {
 	tests := []struct {
 		err      error
 		canceled bool
-		want     report.Outcome
+		want     results.Outcome
 	}{
-		{nil, false, report.OutcomeOK},
-		{fmt.Errorf("get: %w", context.DeadlineExceeded), false, report.OutcomeClientTimeout},
-		{fmt.Errorf("read: %w", os.ErrDeadlineExceeded), false, report.OutcomeClientTimeout},
-		{fmt.Errorf("get: %w", context.Canceled), true, report.OutcomeCanceled},
-		{fmt.Errorf("get: %w", refused), false, report.OutcomeConnError},
-		{reset, false, report.OutcomeConnError},
-		{io.ErrUnexpectedEOF, false, report.OutcomeConnError},
-		{fmt.Errorf("x: %w", io.EOF), false, report.OutcomeConnError},
-		{errors.New("weird"), false, report.OutcomeConnError},
-		{errors.New("weird"), true, report.OutcomeCanceled},
+		{nil, false, results.OutcomeOK},
+		{fmt.Errorf("get: %w", context.DeadlineExceeded), false, results.OutcomeClientTimeout},
+		{fmt.Errorf("read: %w", os.ErrDeadlineExceeded), false, results.OutcomeClientTimeout},
+		{fmt.Errorf("get: %w", context.Canceled), true, results.OutcomeCanceled},
+		{fmt.Errorf("get: %w", refused), false, results.OutcomeConnError},
+		{reset, false, results.OutcomeConnError},
+		{io.ErrUnexpectedEOF, false, results.OutcomeConnError},
+		{fmt.Errorf("x: %w", io.EOF), false, results.OutcomeConnError},
+		{errors.New("weird"), false, results.OutcomeConnError},
+		{errors.New("weird"), true, results.OutcomeCanceled},
 	}
 	for _, tt := range tests {
 		if got := Classify(tt.err, tt.canceled); got != tt.want {
@@ -97,7 +97,7 @@ func TestClassify(t *testing.T) {
 }
 
 func TestStatusOutcome(t *testing.T) {
-	for status, want := range map[int]report.Outcome{200: report.OutcomeOK, 302: report.OutcomeOK, 404: report.OutcomeClientError, 429: report.OutcomeShed, 503: report.OutcomeShed, 500: report.OutcomeServerError, 504: report.OutcomeServerError} {
+	for status, want := range map[int]results.Outcome{200: results.OutcomeOK, 302: results.OutcomeOK, 404: results.OutcomeClientError, 429: results.OutcomeShed, 503: results.OutcomeShed, 500: results.OutcomeServerError, 504: results.OutcomeServerError} {
 		if got := StatusOutcome(status); got != want {
 			t.Errorf("StatusOutcome(%d) = %v, want %v", status, got, want)
 		}
@@ -108,12 +108,12 @@ func TestParseServerTiming(t *testing.T) {
 	ms := func(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
 	tests := []struct {
 		in   string
-		want report.ServerTiming
+		want results.ServerTiming
 	}{
-		{"", report.ServerTiming{}},
-		{"queue;dur=1.5, app;dur=3, db;dur=4", report.ServerTiming{Queue: ms(1.5), App: ms(3), Dep: ms(4)}},
-		{`app;desc="x";dur=2,cache;dur=1,db;dur=0.5`, report.ServerTiming{App: ms(2), Dep: ms(1.5)}},
-		{"miss, app;dur=bad, queue;dur=-1, app;dur=7", report.ServerTiming{App: ms(7)}},
+		{"", results.ServerTiming{}},
+		{"queue;dur=1.5, app;dur=3, db;dur=4", results.ServerTiming{Queue: ms(1.5), App: ms(3), Dep: ms(4)}},
+		{`app;desc="x";dur=2,cache;dur=1,db;dur=0.5`, results.ServerTiming{App: ms(2), Dep: ms(1.5)}},
+		{"miss, app;dur=bad, queue;dur=-1, app;dur=7", results.ServerTiming{App: ms(7)}},
 	}
 	for _, tt := range tests {
 		if got := ParseServerTiming(tt.in); got != tt.want {

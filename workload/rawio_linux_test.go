@@ -10,9 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goodput-dev/goodput/results"
 	"golang.org/x/sys/unix"
-
-	"github.com/goodput-dev/goodput/report"
 )
 
 // tcpPair returns both ends of a loopback TCP connection.
@@ -84,7 +83,7 @@ func TestRawIOHonoursDeadlinesAndClose(t *testing.T) {
 	if err := client.SetReadDeadline(time.Now().Add(20 * time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rw.Read(make([]byte, 8)); !errors.Is(err, os.ErrDeadlineExceeded) || Classify(err, false) != report.OutcomeClientTimeout {
+	if _, err := rw.Read(make([]byte, 8)); !errors.Is(err, os.ErrDeadlineExceeded) || Classify(err, false) != results.OutcomeClientTimeout {
 		t.Fatalf("Read past the deadline: %v; want a client timeout", err)
 	}
 	if err := client.SetReadDeadline(time.Time{}); err != nil {
@@ -97,7 +96,7 @@ func TestRawIOHonoursDeadlinesAndClose(t *testing.T) {
 	}()
 	// Closing ends the read, waiting or not yet begun, as abort relies on.
 	client.Close()
-	if err := <-done; !errors.Is(err, net.ErrClosed) || Classify(err, false) != report.OutcomeConnError {
+	if err := <-done; !errors.Is(err, net.ErrClosed) || Classify(err, false) != results.OutcomeConnError {
 		t.Fatalf("Read on a closed connection: %v; want net.ErrClosed", err)
 	}
 	if _, err := server.Read(make([]byte, 1)); err != io.EOF {

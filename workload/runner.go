@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/workload/retry"
 )
 
@@ -20,8 +20,8 @@ import (
 // concurrent use, must not keep the pointer after returning (copy what they
 // need), and should not allocate: they sit on the hot path.
 type Sink interface {
-	Record(r *report.Result)
-	Event(e *report.Event)
+	Record(r *results.Result)
+	Event(e *results.Event)
 }
 
 // WireHeaders names the headers sent on every attempt (DESIGN.md, "wire
@@ -201,7 +201,7 @@ func (r *Runner) Burst(n int) {
 // keeps its policy and records a note event saying why.
 func (r *Runner) SetRetryPolicy(p retry.Policy) {
 	if err := p.Validate(); err != nil {
-		r.Event(report.Event{Kind: report.EventNote, At: r.Elapsed(), Scheduled: r.Elapsed(), Name: "client change refused", Target: "client", Detail: err.Error()})
+		r.Event(results.Event{Kind: results.EventNote, At: r.Elapsed(), Scheduled: r.Elapsed(), Name: "client change refused", Target: "client", Detail: err.Error()})
 		return
 	}
 	r.state.Store(retry.NewState(p))
@@ -212,7 +212,7 @@ func (r *Runner) RetryPolicy() retry.Policy { return *r.state.Load().Policy() }
 
 // Event records e in the stream of the current run (dropped when no run is
 // going). Fault timelines use it so that their events land with the results.
-func (r *Runner) Event(e report.Event) {
+func (r *Runner) Event(e results.Event) {
 	// Run waits for events in progress before it returns, so that no event
 	// reaches a sink its caller has already closed.
 	r.sinkMu.RLock()
@@ -435,7 +435,7 @@ func (r *Runner) schedule(ctx context.Context, sink Sink, wg *sync.WaitGroup, wo
 	var missed time.Duration
 	if late := time.Since(r.start); late > lateStart {
 		missed = late
-		sink.Event(&report.Event{Kind: report.EventNote, At: late, Name: "late start", Target: "load",
+		sink.Event(&results.Event{Kind: results.EventNote, At: late, Name: "late start", Target: "load",
 			Detail: fmt.Sprintf("the generator began %v after its start instant; requests due before then are generator_dropped", late.Round(time.Millisecond))})
 	}
 	fire := func(id uint64, at time.Duration) {
@@ -443,7 +443,7 @@ func (r *Runner) schedule(ctx context.Context, sink Sink, wg *sync.WaitGroup, wo
 			for phase < p {
 				phase++
 				ph := cfg.Schedule.phases[phase]
-				sink.Event(&report.Event{Kind: report.EventPhaseStarted, At: time.Since(r.start), Scheduled: cfg.Schedule.PhaseStart(phase), Name: ph.Name, Target: "load"})
+				sink.Event(&results.Event{Kind: results.EventPhaseStarted, At: time.Since(r.start), Scheduled: cfg.Schedule.PhaseStart(phase), Name: ph.Name, Target: "load"})
 			}
 		}
 		r.dispatch(ctx, sink, wg, work, id, at, phase, at < missed, mixRng, tenantRng, phRng)
@@ -505,7 +505,7 @@ func (r *Runner) dispatch(ctx context.Context, sink Sink, wg *sync.WaitGroup, wo
 			r.inflight.Add(-1)
 		}
 		r.dropped.Add(1)
-		q.final(sink, report.OutcomeGeneratorDropped, at)
+		q.final(sink, results.OutcomeGeneratorDropped, at)
 		r.pool.Put(q)
 		return
 	}
@@ -546,7 +546,7 @@ type request struct {
 	bodyBuf  []byte
 	hdrBuf   []byte // expanded header values with placeholders, back to back
 	hdrEnds  []int  // hdrBuf[hdrEnds[i-1]:hdrEnds[i]] is the i-th such value
-	res      report.Result
+	res      results.Result
 }
 
 // prepare expands the template's placeholders for this request.
@@ -580,8 +580,8 @@ func (q *request) headerValue(k int) []byte {
 }
 
 // base fills the fields every record of the request shares.
-func (q *request) base(attempt int) *report.Result {
-	q.res = report.Result{
+func (q *request) base(attempt int) *results.Result {
+	q.res = results.Result{
 		RequestID: q.id,
 		Attempt:   uint16(attempt),
 		Phase:     q.phase,
@@ -593,7 +593,7 @@ func (q *request) base(attempt int) *report.Result {
 }
 
 // final records a decision made without an attempt (Attempt 0).
-func (q *request) final(sink Sink, o report.Outcome, at time.Duration) {
+func (q *request) final(sink Sink, o results.Outcome, at time.Duration) {
 	res := q.base(0)
 	res.Start, res.End, res.Outcome, res.Final = at, at, o, true
 	sink.Record(res)
@@ -615,7 +615,7 @@ func (q *request) run(ctx context.Context, sink Sink) {
 	var spent int
 	for n := 1; ; n++ {
 		if !st.Throttle().Allow(time.Now(), q.rng.Float64()) {
-			q.final(sink, report.OutcomeClientThrottled, time.Since(start))
+			q.final(sink, results.OutcomeClientThrottled, time.Since(start))
 			return
 		}
 		// The pooled record: handing &q.res to the sink does not allocate.
@@ -630,10 +630,10 @@ func (q *request) run(ctx context.Context, sink Sink) {
 			ra, raOK = q.attempt(ctx, n, deadline, res, false)
 		}
 		now := time.Now()
-		if res.Outcome == report.OutcomeOK || res.Outcome == report.OutcomeClientError {
+		if res.Outcome == results.OutcomeOK || res.Outcome == results.OutcomeClientError {
 			st.Throttle().Accepted(now)
 		}
-		if res.Outcome == report.OutcomeOK {
+		if res.Outcome == results.OutcomeOK {
 			st.Budget().Success(now, spent)
 			st.Hedger().Observe(res.End - res.Start)
 			res.Final = true
@@ -657,14 +657,14 @@ func (q *request) run(ctx context.Context, sink Sink) {
 			return
 		}
 		var ok bool
-		if spent, ok = st.Budget().Retry(now, res.Outcome == report.OutcomeClientTimeout); !ok {
+		if spent, ok = st.Budget().Retry(now, res.Outcome == results.OutcomeClientTimeout); !ok {
 			sink.Record(res)
-			q.final(sink, report.OutcomeBudgetExhausted, time.Since(start))
+			q.final(sink, results.OutcomeBudgetExhausted, time.Since(start))
 			return
 		}
 		sink.Record(res)
 		if delay > 0 && !sleep(ctx, delay) {
-			q.final(sink, report.OutcomeCanceled, time.Since(start))
+			q.final(sink, results.OutcomeCanceled, time.Since(start))
 			return
 		}
 		prevDelay = delay
@@ -694,16 +694,16 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // after the hedge delay and the hedge budget allows; the first success
 // wins and the other is canceled (recorded, not final). It returns the
 // deciding attempt's record (not yet recorded) and whether it hedged.
-func (q *request) hedged(ctx context.Context, sink Sink, deadline time.Duration) (report.Result, time.Duration, bool, bool) {
+func (q *request) hedged(ctx context.Context, sink Sink, deadline time.Duration) (results.Result, time.Duration, bool, bool) {
 	h := q.state.Hedger()
 	delay, ok := h.Delay()
 	if !ok {
-		var res report.Result
+		var res results.Result
 		ra, raOK := q.attempt(ctx, 1, deadline, &res, false)
 		return res, ra, raOK, false
 	}
 	type answer struct {
-		res  report.Result
+		res  results.Result
 		ra   time.Duration
 		raOK bool
 	}
@@ -731,7 +731,7 @@ func (q *request) hedged(ctx context.Context, sink Sink, deadline time.Duration)
 			}
 		case a := <-ch:
 			outstanding--
-			if a.res.Outcome == report.OutcomeOK || outstanding == 0 {
+			if a.res.Outcome == results.OutcomeOK || outstanding == 0 {
 				cancel()
 				for range outstanding {
 					loser := <-ch
@@ -747,16 +747,16 @@ func (q *request) hedged(ctx context.Context, sink Sink, deadline time.Duration)
 // attempt sends attempt n and fills res with its record (Final unset).
 // watch says whether ctx may end on its own (a hedge's context); the run's
 // context needs no watching: an interrupted run aborts its connections.
-func (q *request) attempt(ctx context.Context, n int, deadline time.Duration, res *report.Result, watch bool) (ra time.Duration, raOK bool) {
+func (q *request) attempt(ctx context.Context, n int, deadline time.Duration, res *results.Result, watch bool) (ra time.Duration, raOK bool) {
 	r := q.r
 	p := q.state.Policy()
-	*res = report.Result{RequestID: q.id, Attempt: uint16(n), Phase: q.phase, Route: q.tmpl.name, Tenant: q.tenant, Intended: q.intended}
+	*res = results.Result{RequestID: q.id, Attempt: uint16(n), Phase: q.phase, Route: q.tmpl.name, Tenant: q.tenant, Intended: q.intended}
 	res.Start = time.Since(r.start)
 	timeout := p.AttemptTimeout
 	if deadline > 0 {
 		left := deadline - res.Start
 		if left <= 0 {
-			res.End, res.Outcome = res.Start, report.OutcomeClientTimeout
+			res.End, res.Outcome = res.Start, results.OutcomeClientTimeout
 			return 0, false
 		}
 		if timeout == 0 || left < timeout {
@@ -764,7 +764,7 @@ func (q *request) attempt(ctx context.Context, n int, deadline time.Duration, re
 		}
 	}
 	if ctx.Err() != nil {
-		res.End, res.Outcome = res.Start, report.OutcomeCanceled
+		res.End, res.Outcome = res.Start, results.OutcomeCanceled
 		return 0, false
 	}
 	return r.sender.send(ctx, q, n, timeout, res, watch)

@@ -11,7 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/workload/retry"
 )
 
@@ -62,7 +62,7 @@ func TestRunnerSendsTheWireHeadersAndRecordsEveryRequest(t *testing.T) {
 	}
 	rs := sink.results()
 	tl := count(t, rs)
-	if tl.requests != 200 || tl.attempts != 200 || tl.finals[report.OutcomeOK] != 200 {
+	if tl.requests != 200 || tl.attempts != 200 || tl.finals[results.OutcomeOK] != 200 {
 		t.Fatalf("requests %d attempts %d outcomes %v; want 200 ok", tl.requests, tl.attempts, tl.finals)
 	}
 	if len(ids) != 200 {
@@ -70,11 +70,11 @@ func TestRunnerSendsTheWireHeadersAndRecordsEveryRequest(t *testing.T) {
 	}
 	for _, res := range rs {
 		if res.Route != "get" || res.BytesIn != 5 || res.Status != 200 || res.Start < res.Intended || res.End < res.Start ||
-			res.Timing != (report.ServerTiming{Queue: time.Millisecond, App: 2 * time.Millisecond, Dep: 3 * time.Millisecond}) {
+			res.Timing != (results.ServerTiming{Queue: time.Millisecond, App: 2 * time.Millisecond, Dep: 3 * time.Millisecond}) {
 			t.Fatalf("bad record %+v", res)
 		}
 	}
-	if len(sink.events) != 1 || sink.events[0].Kind != report.EventPhaseStarted {
+	if len(sink.events) != 1 || sink.events[0].Kind != results.EventPhaseStarted {
 		t.Fatalf("events %+v, want one phase_started", sink.events)
 	}
 }
@@ -99,7 +99,7 @@ func TestAmplificationOfAFailingServiceWithoutBudgetIsThree(t *testing.T) {
 		t.Fatal(err)
 	}
 	tl := count(t, sink.results())
-	if tl.requests != 200 || tl.attempts != 600 || n.Load() != 600 || tl.finals[report.OutcomeShed] != 200 {
+	if tl.requests != 200 || tl.attempts != 600 || n.Load() != 600 || tl.finals[results.OutcomeShed] != 200 {
 		t.Fatalf("requests %d attempts %d (server saw %d) finals %v; want 200, 600, all shed", tl.requests, tl.attempts, n.Load(), tl.finals)
 	}
 }
@@ -120,7 +120,7 @@ func TestRatioBudgetBoundsAmplification(t *testing.T) {
 	if tl.requests != 200 || amp > 1.1 || amp < 1.0 {
 		t.Fatalf("requests %d attempts %d: amplification %.3f, want ≤ 1.1", tl.requests, tl.attempts, amp)
 	}
-	if tl.finals[report.OutcomeBudgetExhausted] == 0 {
+	if tl.finals[results.OutcomeBudgetExhausted] == 0 {
 		t.Fatalf("no budget_exhausted outcome: %v", tl.finals)
 	}
 }
@@ -143,7 +143,7 @@ func TestRetryAfterDelaysTheRetryAtLeastOneSecond(t *testing.T) {
 			t.Fatal(err)
 		}
 		rs := sink.results()
-		if len(rs) != 2 || rs[0].Outcome != report.OutcomeShed || !rs[1].Final || rs[1].Outcome != report.OutcomeOK {
+		if len(rs) != 2 || rs[0].Outcome != results.OutcomeShed || !rs[1].Final || rs[1].Outcome != results.OutcomeOK {
 			t.Fatalf("records %+v", rs)
 		}
 		if gap := rs[1].Start - rs[0].End; gap < time.Second {
@@ -172,14 +172,14 @@ func TestHedgeSendsTheSecondAttemptOnlyAfterItsDelay(t *testing.T) {
 		}
 		rs := sink.results()
 		tl := count(t, rs)
-		if tl.requests != 2 || tl.finals[report.OutcomeOK] != 2 {
+		if tl.requests != 2 || tl.finals[results.OutcomeOK] != 2 {
 			t.Fatalf("finals %v, want 2 ok", tl.finals)
 		}
 		first := map[uint64]time.Duration{}
 		for _, r := range rs {
 			if r.Attempt == 1 {
 				first[r.RequestID] = r.Start
-				if r.Final || r.Outcome != report.OutcomeCanceled {
+				if r.Final || r.Outcome != results.OutcomeCanceled {
 					t.Fatalf("hedged-over attempt 1: %+v", r)
 				}
 			}
@@ -221,11 +221,11 @@ func TestMaxInFlightDropsWithoutCatchUp(t *testing.T) {
 			t.Fatal(err)
 		}
 		tl := count(t, sink.results())
-		if tl.requests != 100 || tl.finals[report.OutcomeGeneratorDropped] != 95 || tl.finals[report.OutcomeOK] != 5 {
+		if tl.requests != 100 || tl.finals[results.OutcomeGeneratorDropped] != 95 || tl.finals[results.OutcomeOK] != 5 {
 			t.Fatalf("finals %v", tl.finals)
 		}
 		for _, res := range sink.results() {
-			if res.Outcome == report.OutcomeGeneratorDropped && (res.Attempt != 0 || res.Start != res.Intended || res.End != res.Intended) {
+			if res.Outcome == results.OutcomeGeneratorDropped && (res.Attempt != 0 || res.Start != res.Intended || res.End != res.Intended) {
 				t.Fatalf("dropped record %+v", res)
 			}
 		}
@@ -268,7 +268,7 @@ func TestCancelEndsInFlightAttemptsAsCanceled(t *testing.T) {
 		t.Fatal("Run did not return within 5 s of cancel")
 	}
 	tl := count(t, sink.results())
-	if tl.finals[report.OutcomeCanceled] < 10 || tl.finals[report.OutcomeCanceled] != tl.requests {
+	if tl.finals[results.OutcomeCanceled] < 10 || tl.finals[results.OutcomeCanceled] != tl.requests {
 		t.Fatalf("finals %v, want every request canceled", tl.finals)
 	}
 }
@@ -339,7 +339,7 @@ func TestUnreachableServiceIsConnError(t *testing.T) {
 	if err := newRunner(t, cfg).Run(context.Background(), &sink); err != nil {
 		t.Fatal(err)
 	}
-	if tl := count(t, sink.results()); tl.finals[report.OutcomeConnError] != 10 {
+	if tl := count(t, sink.results()); tl.finals[results.OutcomeConnError] != 10 {
 		t.Fatalf("finals %v, want 10 conn_error", tl.finals)
 	}
 	if err := Preflight(context.Background(), url, time.Second); err == nil {
@@ -372,7 +372,7 @@ func TestAttemptTimeoutIsClientTimeoutAndDeadlineEndsRetries(t *testing.T) {
 			t.Fatalf("records %+v", rs)
 		}
 		for _, res := range rs {
-			if res.Outcome != report.OutcomeClientTimeout {
+			if res.Outcome != results.OutcomeClientTimeout {
 				t.Fatalf("outcome %v, want client_timeout", res.Outcome)
 			}
 		}
@@ -391,11 +391,11 @@ func TestAdaptiveThrottlingRejectsLocallyWhenTheServiceSheds(t *testing.T) {
 	tl := count(t, sink.results())
 	// Nothing is accepted, so p = requests/(requests+1) → 1: after the
 	// first few, almost every request is rejected locally.
-	if tl.requests != 400 || tl.finals[report.OutcomeClientThrottled] < 300 || n.Load() != int64(tl.attempts) {
+	if tl.requests != 400 || tl.finals[results.OutcomeClientThrottled] < 300 || n.Load() != int64(tl.attempts) {
 		t.Fatalf("finals %v, service saw %d of %d attempts", tl.finals, n.Load(), tl.attempts)
 	}
 	for _, r := range sink.results() {
-		if r.Outcome == report.OutcomeClientThrottled && (r.Attempt != 0 || !r.Final) {
+		if r.Outcome == results.OutcomeClientThrottled && (r.Attempt != 0 || !r.Final) {
 			t.Fatalf("throttled record %+v", r)
 		}
 	}
@@ -443,7 +443,7 @@ func TestEventsRacingTheEndOfARunNeverReachAClosedStream(t *testing.T) {
 					return
 				default:
 				}
-				r.Event(report.Event{Kind: report.EventNote, Name: "tick"})
+				r.Event(results.Event{Kind: results.EventNote, Name: "tick"})
 				time.Sleep(time.Millisecond)
 			}
 		})

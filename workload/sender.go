@@ -22,7 +22,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/goodput-dev/goodput/internal/waitlist"
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/workload/retry"
 )
 
@@ -34,7 +34,7 @@ type sender interface {
 	// the service's Retry-After when it asked for one.
 	// When watch is false the sender may leave ctx unwatched during I/O:
 	// the runner aborts the sender when its run context ends.
-	send(ctx context.Context, q *request, n int, timeout time.Duration, res *report.Result, watch bool) (ra time.Duration, raOK bool)
+	send(ctx context.Context, q *request, n int, timeout time.Duration, res *results.Result, watch bool) (ra time.Duration, raOK bool)
 	// open readies the sender for a run (after an abort).
 	open()
 	// abort ends every attempt on the wire at once (the run was
@@ -63,7 +63,7 @@ func (s *netSender) closeIdle() { s.c.CloseIdleConnections() }
 // prune does nothing: net/http's transport closes idle connections itself.
 func (s *netSender) prune() {}
 
-func (s *netSender) send(ctx context.Context, q *request, n int, timeout time.Duration, res *report.Result, _ bool) (time.Duration, bool) {
+func (s *netSender) send(ctx context.Context, q *request, n int, timeout time.Duration, res *results.Result, _ bool) (time.Duration, bool) {
 	t := q.tmpl
 	actx := ctx
 	if timeout > 0 {
@@ -91,7 +91,7 @@ func (s *netSender) send(ctx context.Context, q *request, n int, timeout time.Du
 		req, err = http.NewRequestWithContext(actx, t.method, string(q.urlBuf), body)
 	}
 	if err != nil {
-		res.End, res.Outcome = time.Since(q.r.start), report.OutcomeClientError
+		res.End, res.Outcome = time.Since(q.r.start), results.OutcomeClientError
 		return 0, false
 	}
 	h := s.h
@@ -133,7 +133,7 @@ func (s *netSender) send(ctx context.Context, q *request, n int, timeout time.Du
 	if v := resp.Header.Get("Server-Timing"); v != "" {
 		res.Timing = ParseServerTiming(v)
 	}
-	if res.Outcome != report.OutcomeOK {
+	if res.Outcome != results.OutcomeOK {
 		return retry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	}
 	return 0, false
@@ -228,7 +228,7 @@ func (s *fastSender) pool(rawURL string) *connPool {
 	return p
 }
 
-func (s *fastSender) send(ctx context.Context, q *request, n int, timeout time.Duration, res *report.Result, watch bool) (ra time.Duration, raOK bool) {
+func (s *fastSender) send(ctx context.Context, q *request, n int, timeout time.Duration, res *results.Result, watch bool) (ra time.Duration, raOK bool) {
 	t := q.tmpl
 	rawURL := t.url.value()
 	if !t.url.static {
@@ -297,7 +297,7 @@ func (s *fastSender) send(ctx context.Context, q *request, n int, timeout time.D
 	if v := resp.Header.Peek("Server-Timing"); len(v) > 0 {
 		res.Timing = ParseServerTiming(unsafe.String(&v[0], len(v)))
 	}
-	if res.Outcome != report.OutcomeOK {
+	if res.Outcome != results.OutcomeOK {
 		if v := resp.Header.Peek("Retry-After"); len(v) > 0 {
 			return retry.ParseRetryAfter(string(v), time.Now())
 		}

@@ -18,12 +18,12 @@ import (
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/h2c"
 
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/workload/retry"
 )
 
 // runOnce plays rps for d against the templates and returns the records.
-func runOnce(t *testing.T, cfg Config) []report.Result {
+func runOnce(t *testing.T, cfg Config) []results.Result {
 	t.Helper()
 	var sink memSink
 	if err := newRunner(t, cfg).Run(context.Background(), &sink); err != nil {
@@ -62,7 +62,7 @@ func TestHTTP1ClientHandlesChunkedCloseHeadAndBodies(t *testing.T) {
 	rs := runOnce(t, cfg)
 	want := map[string]uint32{"chunked": 10000, "close": 3, "head": 0}
 	for _, r := range rs {
-		if r.Outcome != report.OutcomeOK || r.Status != 200 {
+		if r.Outcome != results.OutcomeOK || r.Status != 200 {
 			t.Fatalf("record %+v", r)
 		}
 		if n, ok := want[r.Route]; ok && r.BytesIn != n {
@@ -106,7 +106,7 @@ func TestHTTP1ClientReusesConnectionsAndBoundsThePool(t *testing.T) {
 	cfg.HTTP.Connections = 2
 	rs := runOnce(t, cfg)
 	tl := count(t, rs)
-	if tl.finals[report.OutcomeOK] != 100 {
+	if tl.finals[results.OutcomeOK] != 100 {
 		t.Fatalf("finals %v", tl.finals)
 	}
 	if conns.Load() > 2 || peak.Load() > 2 {
@@ -133,7 +133,7 @@ func TestHTTP1ClientRetriesOnceWhenTheServerClosedAnIdleConnection(t *testing.T)
 		t.Fatal(err)
 	}
 	tl := count(t, second.results())
-	if tl.finals[report.OutcomeOK] != 4 {
+	if tl.finals[results.OutcomeOK] != 4 {
 		t.Fatalf("finals %v, want 4 ok", tl.finals)
 	}
 }
@@ -160,7 +160,7 @@ func TestHTTP1ClientTimesOutAndTellsTheService(t *testing.T) {
 	cfg := constantConfig(srv.URL, 10, 100*time.Millisecond)
 	cfg.Retry.AttemptTimeout = 200 * time.Millisecond
 	rs := runOnce(t, cfg)
-	if len(rs) != 1 || rs[0].Outcome != report.OutcomeClientTimeout || rs[0].AttemptLatency() < 200*time.Millisecond || rs[0].AttemptLatency() > 3*time.Second {
+	if len(rs) != 1 || rs[0].Outcome != results.OutcomeClientTimeout || rs[0].AttemptLatency() < 200*time.Millisecond || rs[0].AttemptLatency() > 3*time.Second {
 		t.Fatalf("records %+v", rs)
 	}
 	if v := sawTimeout.Load(); v != "200" {
@@ -190,7 +190,7 @@ func TestTLSAndHTTP2Options(t *testing.T) {
 		cfg := constantConfig(tt.url, 20, 250*time.Millisecond)
 		cfg.HTTP = ClientOptions{Insecure: true, HTTP2: tt.http2}
 		tl := count(t, runOnce(t, cfg))
-		if tl.finals[report.OutcomeOK] != 5 {
+		if tl.finals[results.OutcomeOK] != 5 {
 			t.Fatalf("%s http2=%v: finals %v", tt.url, tt.http2, tl.finals)
 		}
 		if _, ok := protos.Load(tt.proto); !ok {
@@ -224,11 +224,11 @@ func TestHTTP1HedgeCancelsTheLoserAndRepeatsTheRequest(t *testing.T) {
 		t.Fatalf("run took %v: the losers were not canceled", time.Since(start))
 	}
 	tl := count(t, rs)
-	if tl.finals[report.OutcomeOK] != 10 || tl.attempts != 20 || mismatch.Load() != 0 {
+	if tl.finals[results.OutcomeOK] != 10 || tl.attempts != 20 || mismatch.Load() != 0 {
 		t.Fatalf("finals %v, %d attempts, %d header mismatches", tl.finals, tl.attempts, mismatch.Load())
 	}
 	for _, r := range rs {
-		if r.Attempt == 1 && (r.Final || r.Outcome != report.OutcomeCanceled) {
+		if r.Attempt == 1 && (r.Final || r.Outcome != results.OutcomeCanceled) {
 			t.Fatalf("loser %+v", r)
 		}
 	}

@@ -12,7 +12,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 )
 
 func TestShardedRunnersPlayTheUnshardedScheduleExactly(t *testing.T) {
@@ -90,10 +90,10 @@ func TestALateShardDropsWhatItMissedInsteadOfBursting(t *testing.T) {
 			t.Fatal(err)
 		}
 		tl := count(t, sink.results())
-		if tl.requests != 200 || tl.finals[report.OutcomeGeneratorDropped] != 100 || tl.finals[report.OutcomeOK] != 100 {
+		if tl.requests != 200 || tl.finals[results.OutcomeGeneratorDropped] != 100 || tl.finals[results.OutcomeOK] != 100 {
 			t.Fatalf("finals %v, want 100 dropped (the first second) and 100 ok", tl.finals)
 		}
-		if sink.events[0].Kind != report.EventNote || sink.events[0].Name != "late start" {
+		if sink.events[0].Kind != results.EventNote || sink.events[0].Name != "late start" {
 			t.Fatalf("events %+v", sink.events)
 		}
 	})

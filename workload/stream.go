@@ -9,23 +9,22 @@ import (
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
-
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 )
 
-// RecordWriter writes records to a results stream; *report.Writer is one.
+// RecordWriter writes records to a results stream; *results.Writer is one.
 // It need not be safe for concurrent use: Stream calls it from one goroutine.
 type RecordWriter interface {
-	WriteResult(r *report.Result) error
-	WriteEvent(e *report.Event) error
+	WriteResult(r *results.Result) error
+	WriteEvent(e *results.Event) error
 }
 
-var _ RecordWriter = (*report.Writer)(nil)
+var _ RecordWriter = (*results.Writer)(nil)
 
 // item is a record in flight to the writer: a result, or an event.
 type item struct {
-	res report.Result
-	ev  *report.Event
+	res results.Result
+	ev  *results.Event
 }
 
 // Stream is the ready Sink: Record copies the result into a buffered
@@ -53,10 +52,10 @@ func NewStream(w RecordWriter, live *Live, buffer int) *Stream {
 }
 
 // Record queues r for the writer.
-func (s *Stream) Record(r *report.Result) { s.ch <- item{res: *r} }
+func (s *Stream) Record(r *results.Result) { s.ch <- item{res: *r} }
 
 // Event queues a copy of e for the writer.
-func (s *Stream) Event(e *report.Event) {
+func (s *Stream) Event(e *results.Event) {
 	c := *e
 	s.ch <- item{ev: &c}
 }
@@ -148,7 +147,7 @@ func NewLive(slo time.Duration) *Live {
 	return &Live{slo: slo, window: hdr.New(1, int64(time.Hour/time.Microsecond), 3)}
 }
 
-func (l *Live) add(r *report.Result) {
+func (l *Live) add(r *results.Result) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if r.Attempt > 0 {
@@ -158,7 +157,7 @@ func (l *Live) add(r *report.Result) {
 		return
 	}
 	l.requests++
-	if r.Outcome != report.OutcomeOK {
+	if r.Outcome != results.OutcomeOK {
 		l.errors++
 		return
 	}

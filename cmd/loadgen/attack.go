@@ -10,6 +10,7 @@ import (
 
 	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/workload"
 )
 
@@ -81,7 +82,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	// for the text summary.
 	var (
 		w     workload.RecordWriter
-		rw    *report.Writer
+		rw    *results.Writer
 		agg   *report.Aggregator
 		close func() error = func() error { return nil }
 	)
@@ -98,7 +99,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		close = dst.Close
-		rw, err = report.NewWriter(dst, header)
+		rw, err = results.NewWriter(dst, header)
 		if err != nil {
 			_ = close()
 			return cli.Runf("attack: %v", err)
@@ -118,7 +119,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return del.serve(ctx, cfg.Start, s, func(s workload.Sink) error {
 			err := runner.Run(ctx, s)
 			if err != nil {
-				s.Event(&report.Event{Kind: report.EventInterrupted, At: runner.Elapsed(), Scheduled: runner.Elapsed(), Name: "interrupted", Detail: err.Error()})
+				s.Event(&results.Event{Kind: results.EventInterrupted, At: runner.Elapsed(), Scheduled: runner.Elapsed(), Name: "interrupted", Detail: err.Error()})
 			}
 			return err
 		})
@@ -159,5 +160,5 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // aggregatorWriter folds records straight into an Aggregator.
 type aggregatorWriter struct{ a *report.Aggregator }
 
-func (w aggregatorWriter) WriteResult(r *report.Result) error { w.a.AddResult(r); return nil }
-func (w aggregatorWriter) WriteEvent(e *report.Event) error   { w.a.AddEvent(e); return nil }
+func (w aggregatorWriter) WriteResult(r *results.Result) error { w.a.AddResult(r); return nil }
+func (w aggregatorWriter) WriteEvent(e *results.Event) error   { w.a.AddEvent(e); return nil }

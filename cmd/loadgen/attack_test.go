@@ -16,11 +16,11 @@ import (
 	"time"
 
 	"github.com/goodput-dev/goodput/internal/cli"
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 )
 
 // readResultsAt is readResults of the file at path.
-func readResultsAt(t *testing.T, path string) (report.Header, []report.Result, []report.Event) {
+func readResultsAt(t *testing.T, path string) (results.Header, []results.Result, []results.Event) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -45,17 +45,17 @@ func interruptedAttackReturns(t *testing.T, done <-chan error) {
 }
 
 // readResults reads a results stream: its header and records.
-func readResults(t *testing.T, r io.Reader) (report.Header, []report.Result, []report.Event) {
+func readResults(t *testing.T, r io.Reader) (results.Header, []results.Result, []results.Event) {
 	t.Helper()
-	rd, err := report.NewReader(r)
+	rd, err := results.NewReader(r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rs []report.Result
-	var evs []report.Event
+	var rs []results.Result
+	var evs []results.Event
 	for {
-		var res report.Result
-		var ev report.Event
+		var res results.Result
+		var ev results.Event
 		kind, err := rd.Next(&res, &ev)
 		if errors.Is(err, io.EOF) {
 			break
@@ -63,7 +63,7 @@ func readResults(t *testing.T, r io.Reader) (report.Header, []report.Result, []r
 		if err != nil {
 			t.Fatal(err)
 		}
-		if kind == report.RecordResult {
+		if kind == results.RecordResult {
 			rs = append(rs, res)
 		} else {
 			evs = append(evs, ev)
@@ -95,7 +95,7 @@ func TestAttackWritesEveryAttemptToTheFile(t *testing.T) {
 	}
 	finals := 0
 	for _, r := range rs {
-		if r.Final && r.Outcome == report.OutcomeOK && r.Tenant != "" {
+		if r.Final && r.Outcome == results.OutcomeOK && r.Tenant != "" {
 			finals++
 		}
 	}
@@ -216,7 +216,7 @@ func TestAttackInterruptedKeepsEveryCompletedAttempt(t *testing.T) {
 	cancel()
 	interruptedAttackReturns(t, done)
 	_, rs, evs := readResultsAt(t, out)
-	if len(rs) < 10 || evs[len(evs)-1].Kind != report.EventInterrupted {
+	if len(rs) < 10 || evs[len(evs)-1].Kind != results.EventInterrupted {
 		t.Fatalf("%d records, events %+v", len(rs), evs)
 	}
 	finals := map[uint64]int{}

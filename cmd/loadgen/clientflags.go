@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/goodput-dev/goodput/internal/cli"
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/workload"
 	"github.com/goodput-dev/goodput/workload/retry"
 )
@@ -414,7 +414,7 @@ type scenarioJSON struct {
 
 // resultsHeader returns the results stream header of a run of cfg started
 // at start.
-func (c *clientFlags) resultsHeader(command string, cfg workload.Config, start time.Time) report.Header {
+func (c *clientFlags) resultsHeader(command string, cfg workload.Config, start time.Time) results.Header {
 	p := cfg.Retry
 	sc := scenarioJSON{
 		Command: command, URL: c.url, Method: c.method, Arrival: cfg.Arrival.String(),
@@ -424,17 +424,17 @@ func (c *clientFlags) resultsHeader(command string, cfg workload.Config, start t
 		Tenants: cfg.Tenants.Count, TenantDist: c.tenantDist, MaxInflight: c.maxInflight, Connections: c.connections, HTTP2: c.http2,
 		Shards: cfg.Shard.N(),
 	}
-	h := report.Header{
+	h := results.Header{
 		Tool:  "goodput/loadgen",
 		Start: start,
 		Seed:  cfg.Seed,
 		SLO:   p.SLO(),
-		Shard: report.ShardInfo{Index: cfg.Shard.Index, Count: cfg.Shard.N()},
+		Shard: results.ShardInfo{Index: cfg.Shard.Index, Count: cfg.Shard.N()},
 	}
 	h.Host, _ = os.Hostname()
 	for i, ph := range cfg.Schedule.Phases() {
 		sc.Phases = append(sc.Phases, fmt.Sprintf("%v@%g-%g", ph.Duration, ph.From, ph.To))
-		h.Phases = append(h.Phases, report.PhaseInfo{Name: ph.Name, Offset: cfg.Schedule.PhaseStart(i), Duration: ph.Duration, FromRPS: ph.From, ToRPS: ph.To})
+		h.Phases = append(h.Phases, results.PhaseInfo{Name: ph.Name, Offset: cfg.Schedule.PhaseStart(i), Duration: ph.Duration, FromRPS: ph.From, ToRPS: ph.To})
 	}
 	h.Scenario, _ = json.Marshal(sc)
 	return h

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/goodput-dev/goodput/internal/cli"
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 )
 
 const mergeExamples = `  # Make one run of the results of four shards
@@ -38,12 +38,12 @@ func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	// First pass: the headers, to refuse files of different runs before
 	// writing anything.
-	headers := make([]report.Header, len(files))
+	headers := make([]results.Header, len(files))
 	for i, name := range files {
 		if name == "-" {
 			return cli.Usagef("merge: reading stdin is not supported: merge reads each file twice")
 		}
-		err := readResultsFile(name, func(rd *report.Reader) error {
+		err := readResultsFile(name, func(rd *results.Reader) error {
 			headers[i] = rd.Header()
 			return nil
 		}, func(error) {})
@@ -52,11 +52,11 @@ func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	for i := 1; i < len(headers); i++ {
-		if err := report.SameRun(headers[0], headers[i]); err != nil {
+		if err := results.SameRun(headers[0], headers[i]); err != nil {
 			return cli.Usagef("merge: %s and %s: %v", files[0], files[i], err)
 		}
 	}
-	merged, err := report.MergeHeaders(headers)
+	merged, err := results.MergeHeaders(headers)
 	if err != nil {
 		return cli.Usagef("merge: %v", err)
 	}
@@ -76,12 +76,12 @@ func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}()
 		out = tmp
 	}
-	w, err := report.NewWriter(out, merged)
+	w, err := results.NewWriter(out, merged)
 	if err != nil {
 		return cli.Runf("merge: %v", err)
 	}
 	for _, name := range files {
-		err := readResultsFile(name, func(rd *report.Reader) error {
+		err := readResultsFile(name, func(rd *results.Reader) error {
 			return copyRecords(ctx, w, rd)
 		}, func(trunc error) {
 			fmt.Fprintf(stderr, "loadgen: warning: %s: %v\n", name, trunc)
@@ -116,9 +116,9 @@ type writeError struct{ err error }
 func (e writeError) Error() string { return e.err.Error() }
 
 // copyRecords copies every record of rd to w.
-func copyRecords(ctx context.Context, w *report.Writer, rd *report.Reader) error {
-	var res report.Result
-	var ev report.Event
+func copyRecords(ctx context.Context, w *results.Writer, rd *results.Reader) error {
+	var res results.Result
+	var ev results.Event
 	for n := 0; ; n++ {
 		if n%(1<<16) == 0 && ctx.Err() != nil {
 			return ctx.Err()
@@ -130,7 +130,7 @@ func copyRecords(ctx context.Context, w *report.Writer, rd *report.Reader) error
 		if err != nil {
 			return err
 		}
-		if kind == report.RecordResult {
+		if kind == results.RecordResult {
 			err = w.WriteResult(&res)
 		} else {
 			err = w.WriteEvent(&ev)

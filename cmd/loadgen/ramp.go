@@ -13,6 +13,7 @@ import (
 
 	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/workload"
 )
 
@@ -119,14 +120,14 @@ func runRamp(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return cli.Runf("ramp: %v", err)
 	}
 	closeOut := func() error { return nil }
-	var streamW *report.Writer
+	var streamW *results.Writer
 	if *output != "" {
 		dst, err := openOutput("ramp", *output, stdout)
 		if err != nil {
 			return err
 		}
 		closeOut = dst.Close
-		if streamW, err = report.NewWriter(dst, header); err != nil {
+		if streamW, err = results.NewWriter(dst, header); err != nil {
 			_ = closeOut()
 			return cli.Runf("ramp: %v", err)
 		}
@@ -144,10 +145,10 @@ func runRamp(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		err := runner.Run(runCtx, s)
 		switch {
 		case judge.stopped():
-			s.Event(&report.Event{Kind: report.EventNote, At: runner.Elapsed(), Scheduled: runner.Elapsed(), Name: report.NoteRampStopped, Detail: "two steps past the knee"})
+			s.Event(&results.Event{Kind: results.EventNote, At: runner.Elapsed(), Scheduled: runner.Elapsed(), Name: results.NoteRampStopped, Detail: "two steps past the knee"})
 			return nil
 		case err != nil:
-			s.Event(&report.Event{Kind: report.EventInterrupted, At: runner.Elapsed(), Scheduled: runner.Elapsed(), Name: "interrupted", Detail: err.Error()})
+			s.Event(&results.Event{Kind: results.EventInterrupted, At: runner.Elapsed(), Scheduled: runner.Elapsed(), Name: "interrupted", Detail: err.Error()})
 		}
 		return err
 	})
@@ -242,7 +243,7 @@ type rampWriter struct {
 
 var _ workload.RecordWriter = (*rampWriter)(nil)
 
-func (w *rampWriter) WriteResult(r *report.Result) error {
+func (w *rampWriter) WriteResult(r *results.Result) error {
 	w.mu.Lock()
 	w.agg.AddResult(r)
 	w.mu.Unlock()
@@ -252,7 +253,7 @@ func (w *rampWriter) WriteResult(r *report.Result) error {
 	return nil
 }
 
-func (w *rampWriter) WriteEvent(e *report.Event) error {
+func (w *rampWriter) WriteEvent(e *results.Event) error {
 	w.mu.Lock()
 	w.agg.AddEvent(e)
 	w.mu.Unlock()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 )
 
 const reportExamples = `  # Summarise a run in the terminal
@@ -172,7 +173,7 @@ func writeExtraOutputs(s *report.Summary, outs map[string]*string, dir string, w
 // a truncated file is a warning on stderr (and in the report).
 func aggregateFiles(ctx context.Context, agg *report.Aggregator, files []string, stderr io.Writer) error {
 	for _, name := range files {
-		err := readResultsFile(name, func(rd *report.Reader) error {
+		err := readResultsFile(name, func(rd *results.Reader) error {
 			if err := agg.AddHeader(rd.Header()); err != nil {
 				return err
 			}
@@ -191,7 +192,7 @@ func aggregateFiles(ctx context.Context, agg *report.Aggregator, files []string,
 // readResultsFile opens name ("-" for stdin), checks that it is a results
 // stream and hands its reader to read. warn is told when the stream was cut
 // mid-record.
-func readResultsFile(name string, read func(*report.Reader) error, warn func(error)) error {
+func readResultsFile(name string, read func(*results.Reader) error, warn func(error)) error {
 	var in io.Reader
 	if name == "-" {
 		in = os.Stdin
@@ -207,7 +208,7 @@ func readResultsFile(name string, read func(*report.Reader) error, warn func(err
 		defer f.Close()
 		in = f
 	}
-	rd, err := report.NewReader(in)
+	rd, err := results.NewReader(in)
 	if err != nil {
 		return cli.Usagef("read results %s: %v", name, err)
 	}

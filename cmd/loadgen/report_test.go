@@ -16,18 +16,18 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/goodput-dev/goodput/internal/cli"
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 )
 
 // resultsHeader is the header of writeResults files: shard index of count.
-func resultsHeader(label string, index, count int) report.Header {
-	return report.Header{
+func resultsHeader(label string, index, count int) results.Header {
+	return results.Header{
 		Tool: "goodput/test", Host: "gen", Label: label, Seed: 11,
 		Start:    time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC),
 		Scenario: []byte(`{"name":"` + label + `"}`),
 		SLO:      100 * time.Millisecond,
-		Phases:   []report.PhaseInfo{{Name: "steady", Duration: 2 * time.Second, FromRPS: 100, ToRPS: 100}},
-		Shard:    report.ShardInfo{Index: index, Count: count},
+		Phases:   []results.PhaseInfo{{Name: "steady", Duration: 2 * time.Second, FromRPS: 100, ToRPS: 100}},
+		Shard:    results.ShardInfo{Index: index, Count: count},
 	}
 }
 
@@ -38,7 +38,7 @@ func writeResults(t *testing.T, path, label string, index, count int) {
 	t.Helper()
 	f, err := os.Create(path)
 	require.NoError(t, err)
-	w, err := report.NewWriter(f, resultsHeader(label, index, count))
+	w, err := results.NewWriter(f, resultsHeader(label, index, count))
 	require.NoError(t, err)
 	for i := range 200 {
 		if i%count != index {
@@ -46,10 +46,10 @@ func writeResults(t *testing.T, path, label string, index, count int) {
 		}
 		at := time.Duration(i) * 10 * time.Millisecond
 		lat := time.Duration(5+i%40) * time.Millisecond
-		r := report.Result{RequestID: uint64(i), Attempt: 1, Final: true, Route: "GET /", Intended: at, Start: at, End: at + lat, Status: 200}
+		r := results.Result{RequestID: uint64(i), Attempt: 1, Final: true, Route: "GET /", Intended: at, Start: at, End: at + lat, Status: 200}
 		if i%5 == 0 {
 			shed := r
-			shed.Final, shed.End, shed.Status, shed.Outcome = false, at+time.Millisecond, 503, report.OutcomeShed
+			shed.Final, shed.End, shed.Status, shed.Outcome = false, at+time.Millisecond, 503, results.OutcomeShed
 			require.NoError(t, w.WriteResult(&shed))
 			r.Attempt, r.Start = 2, at+2*time.Millisecond
 		}
@@ -251,7 +251,7 @@ func TestMerge(t *testing.T) {
 	f, err := os.Open(out)
 	require.NoError(t, err)
 	defer f.Close()
-	rd, err := report.NewReader(f)
+	rd, err := results.NewReader(f)
 	require.NoError(t, err)
 	assert.Equal(t, []int{0, 1}, rd.Header().Merged)
 

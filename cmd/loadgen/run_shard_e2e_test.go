@@ -15,10 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goodput-dev/goodput/results"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/goodput-dev/goodput/report"
 )
 
 // Two `loadgen run` processes, the shards 0/2 and 1/2 of one profile with
@@ -82,7 +81,7 @@ report:
 		h, faults, slowed := headerAndFaultEvents(t, files[i])
 		// Applied once, the fault slows every shard's requests.
 		assert.Greater(t, slowed, 0.9, "shard %d: share of the requests sent while the fault was in place that took ≥ 20ms (5ms without it)", i)
-		assert.Equal(t, report.ShardInfo{Index: i, Count: shards, ClockOffset: h.Shard.ClockOffset}, h.Shard)
+		assert.Equal(t, results.ShardInfo{Index: i, Count: shards, ClockOffset: h.Shard.ClockOffset}, h.Shard)
 		assert.True(t, h.Shard.ClockOffset >= 0 && h.Shard.ClockOffset < time.Second, "shard %d began %v after the agreed start", i, h.Shard.ClockOffset)
 		assert.True(t, h.Start.Equal(startAt), "shard %d starts at %v, want %v", i, h.Start, startAt)
 		if i == 0 {
@@ -164,7 +163,7 @@ func depState(t *testing.T, admin, name string) string {
 // "kind name" in order, and the share of the attempts intended in
 // [0.7s, 1.3s] (well inside the fault's window) that took at least 20ms
 // (the dependency takes 5ms, 30ms with the fault).
-func headerAndFaultEvents(t *testing.T, path string) (report.Header, []string, float64) {
+func headerAndFaultEvents(t *testing.T, path string) (results.Header, []string, float64) {
 	t.Helper()
 	h, rs, evs := readResultsAt(t, path)
 	var faults []string
@@ -179,7 +178,7 @@ func headerAndFaultEvents(t *testing.T, path string) (report.Header, []string, f
 	}
 	for _, ev := range evs {
 		switch ev.Kind {
-		case report.EventFaultApplied, report.EventFaultRemoved, report.EventFaultFailed:
+		case results.EventFaultApplied, results.EventFaultRemoved, results.EventFaultFailed:
 			faults = append(faults, ev.Kind.String()+" "+ev.Name)
 		}
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/goodput-dev/goodput/internal/cli"
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 )
 
 func TestRunShardFlagsAreRefusedClearly(t *testing.T) {
@@ -64,11 +64,11 @@ func TestReportWarnsWhenShardsStartMoreThanAWindowApart(t *testing.T) {
 		require.NoError(t, err)
 		h := resultsHeader("sharded", index, 2)
 		h.Start = start
-		w, err := report.NewWriter(f, h)
+		w, err := results.NewWriter(f, h)
 		require.NoError(t, err)
 		for i := index; i < 100; i += 2 {
 			at := time.Duration(i) * 10 * time.Millisecond
-			require.NoError(t, w.WriteResult(&report.Result{RequestID: uint64(i), Attempt: 1, Final: true, Route: "GET /", Intended: at, Start: at, End: at + 5*time.Millisecond, Status: 200}))
+			require.NoError(t, w.WriteResult(&results.Result{RequestID: uint64(i), Attempt: 1, Final: true, Route: "GET /", Intended: at, Start: at, End: at + 5*time.Millisecond, Status: 200}))
 		}
 		require.NoError(t, w.Flush())
 		require.NoError(t, f.Close())

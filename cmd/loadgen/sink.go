@@ -15,7 +15,7 @@ import (
 
 	"github.com/goodput-dev/goodput/faults"
 	"github.com/goodput-dev/goodput/internal/cli"
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/workload"
 	"github.com/goodput-dev/goodput/workload/sink"
 )
@@ -163,7 +163,7 @@ type observed struct {
 }
 
 // Record registers r with the delivery sink, then passes it on.
-func (o observed) Record(r *report.Result) {
+func (o observed) Record(r *results.Result) {
 	o.s.Observe(r)
 	o.Sink.Record(r)
 }

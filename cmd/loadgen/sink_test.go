@@ -16,7 +16,7 @@ import (
 	"github.com/goodput-dev/goodput/faults"
 	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/internal/e2e"
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/target"
 	"github.com/goodput-dev/goodput/target/dep"
 )
@@ -68,7 +68,7 @@ func TestAttackSinkRecordsDeliveries(t *testing.T) {
 		t.Fatalf("attack: %v\n%s", err, stderr.String())
 	}
 	_, rs, _ := readResultsAt(t, out)
-	accepted := map[uint64]report.Result{}
+	accepted := map[uint64]results.Result{}
 	for _, r := range rs {
 		if r.Final && r.Status == 202 {
 			accepted[r.RequestID] = r
@@ -82,7 +82,7 @@ func TestAttackSinkRecordsDeliveries(t *testing.T) {
 		if r.Attempt != 0 || r.Final {
 			continue
 		}
-		if r.Outcome != report.OutcomeDelivered {
+		if r.Outcome != results.OutcomeDelivered {
 			t.Errorf("request %d: outcome %v, want delivered", r.RequestID, r.Outcome)
 			continue
 		}
@@ -140,14 +140,14 @@ func TestAttackSinkInterruptedKeepsResults(t *testing.T) {
 		switch {
 		case r.Final && r.Status == 202:
 			ok++
-		case r.Attempt == 0 && !r.Final && r.Outcome == report.OutcomeUndelivered:
+		case r.Attempt == 0 && !r.Final && r.Outcome == results.OutcomeUndelivered:
 			undelivered++
 		}
 	}
 	if ok < 20 || undelivered != ok {
 		t.Errorf("%d accepted, %d recorded undelivered: want every accepted message accounted for", ok, undelivered)
 	}
-	if len(evs) == 0 || evs[len(evs)-1].Kind != report.EventInterrupted {
+	if len(evs) == 0 || evs[len(evs)-1].Kind != results.EventInterrupted {
 		t.Errorf("events %+v, want the interruption last", evs)
 	}
 	if got := srv.Config().Messages.Queue.DeliverTo; got != "" {
@@ -273,7 +273,7 @@ func TestAttackSinkIgnoresTheLastRunsBacklog(t *testing.T) {
 	for _, r := range rs {
 		if r.Attempt == 0 && !r.Final {
 			deliveries++
-			if r.Outcome != report.OutcomeDelivered {
+			if r.Outcome != results.OutcomeDelivered {
 				t.Errorf("request %d: %v, want delivered", r.RequestID, r.Outcome)
 			}
 		}

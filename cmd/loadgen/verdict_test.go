@@ -9,10 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goodput-dev/goodput/results"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/goodput-dev/goodput/report"
 )
 
 func TestReportAssertions(t *testing.T) {
@@ -107,12 +106,12 @@ func TestReportTextShowsRecovery(t *testing.T) {
 	f, err := os.Create(res)
 	require.NoError(t, err)
 	h := resultsHeader("surge", 0, 1)
-	h.Phases = []report.PhaseInfo{
+	h.Phases = []results.PhaseInfo{
 		{Name: "steady", Duration: 5 * time.Second, FromRPS: 100, ToRPS: 100},
 		{Name: "surge", Offset: 5 * time.Second, Duration: 3 * time.Second, FromRPS: 300, ToRPS: 300},
 		{Name: "after", Offset: 8 * time.Second, Duration: 12 * time.Second, FromRPS: 100, ToRPS: 100},
 	}
-	w, err := report.NewWriter(f, h)
+	w, err := results.NewWriter(f, h)
 	require.NoError(t, err)
 	// 100 rps of 10 ms requests, but every request of the surge and of the
 	// 2 s after it times out: recovered 2 s after the surge.
@@ -123,9 +122,9 @@ func TestReportTextShowsRecovery(t *testing.T) {
 			rate = 300
 		}
 		id++
-		r := report.Result{RequestID: id, Attempt: 1, Final: true, Intended: at, Start: at, End: at + 10*time.Millisecond, Status: 200}
+		r := results.Result{RequestID: id, Attempt: 1, Final: true, Intended: at, Start: at, End: at + 10*time.Millisecond, Status: 200}
 		if at >= 5*time.Second && at < 10*time.Second {
-			r.End, r.Status, r.Outcome = at+100*time.Millisecond, 0, report.OutcomeClientTimeout
+			r.End, r.Status, r.Outcome = at+100*time.Millisecond, 0, results.OutcomeClientTimeout
 		}
 		require.NoError(t, w.WriteResult(&r))
 		at += time.Duration(float64(time.Second) / rate)

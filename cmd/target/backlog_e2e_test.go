@@ -21,7 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/target/backlog"
 )
 
@@ -215,17 +215,17 @@ func attackTenants(t *testing.T, body string, hotFactor int, targetArgs ...strin
 	f, err := os.Open(cold)
 	require.NoError(t, err)
 	defer f.Close()
-	rd, err := report.NewReader(f)
+	rd, err := results.NewReader(f)
 	require.NoError(t, err)
-	var res report.Result
-	var ev report.Event
+	var res results.Result
+	var ev results.Event
 	for {
 		kind, err := rd.Next(&res, &ev)
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		require.NoError(t, err)
-		if kind == report.RecordResult && res.Outcome == report.OutcomeDelivered {
+		if kind == results.RecordResult && res.Outcome == results.OutcomeDelivered {
 			r.ages[res.Tenant] = append(r.ages[res.Tenant], res.Age)
 		}
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/goodput-dev/goodput/faults"
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/target"
 )
 
@@ -45,21 +45,21 @@ func TestProxyInFrontOfTheTargetsDependency(t *testing.T) {
 	require.Equal(t, http.StatusOK, get())
 	require.Equal(t, int64(1), dbCalls.Load(), "the target called its db through the proxy")
 
-	events := make(chan report.Event, 4)
+	events := make(chan results.Event, 4)
 	tl := &faults.Timeline{
 		Entries: []faults.Entry{{Name: "db-down", Target: "db-proxy", For: time.Hour, Fault: faults.Abort{Status: 503}}},
-		Emit:    func(ev report.Event) { events <- ev },
+		Emit:    func(ev results.Event) { events <- ev },
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
 		done <- tl.Run(ctx, time.Now(), faults.Injectors{Proxies: map[string]faults.Injector{"db-proxy": &faults.ProxyInjector{Client: r.control}}})
 	}()
-	require.Equal(t, report.EventFaultApplied, (<-events).Kind)
+	require.Equal(t, results.EventFaultApplied, (<-events).Kind)
 	during := get()
 	assert.GreaterOrEqual(t, during, 500, "the db's outage reached the target's users")
 	cancel()
 	require.NoError(t, <-done)
-	require.Equal(t, report.EventFaultRemoved, (<-events).Kind)
+	require.Equal(t, results.EventFaultRemoved, (<-events).Kind)
 	assert.Equal(t, http.StatusOK, get(), "and ended with the rollback")
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/goodput-dev/goodput/faults"
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 )
 
 // status sends one GET through the proxy.
@@ -37,14 +37,14 @@ func TestTimelineDrivesTheProxy(t *testing.T) {
 			if via == "in process" {
 				inj = &Injector{Proxy: r.p}
 			}
-			applied := make(chan report.Event, 2)
+			applied := make(chan results.Event, 2)
 			tl := &faults.Timeline{
 				Entries: []faults.Entry{
 					{Name: "outage", Target: "edge", At: 20 * time.Millisecond, For: time.Minute, Fault: faults.Abort{Status: 503}},
 					{Name: "thin", Target: "edge", Fault: faults.Bandwidth{BytesPerSecond: 1 << 20}},
 				},
-				Emit: func(ev report.Event) {
-					if ev.Kind == report.EventFaultApplied {
+				Emit: func(ev results.Event) {
+					if ev.Kind == results.EventFaultApplied {
 						applied <- ev
 					}
 				},

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 )
 
 // Policy is what a client does around each request: timeouts, retries,
@@ -153,13 +153,13 @@ func (r RetryOn) Status(c int) bool {
 
 // Retryable reports whether an attempt that ended with outcome o and HTTP
 // status (0 without an answer) is retried.
-func (r RetryOn) Retryable(o report.Outcome, status int) bool {
+func (r RetryOn) Retryable(o results.Outcome, status int) bool {
 	switch o {
-	case report.OutcomeClientTimeout:
+	case results.OutcomeClientTimeout:
 		return r.Timeout
-	case report.OutcomeConnError:
+	case results.OutcomeConnError:
 		return r.Conn
-	case report.OutcomeOK, report.OutcomeCanceled:
+	case results.OutcomeOK, results.OutcomeCanceled:
 		return false
 	}
 	return status != 0 && r.Status(status)

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 )
 
 const ms = time.Millisecond
@@ -108,18 +108,18 @@ func TestRetryOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		o      report.Outcome
+		o      results.Outcome
 		status int
 		want   bool
 	}{
-		{report.OutcomeShed, 429, true},
-		{report.OutcomeShed, 503, true},
-		{report.OutcomeServerError, 500, true},
-		{report.OutcomeClientError, 404, false},
-		{report.OutcomeClientTimeout, 0, true},
-		{report.OutcomeConnError, 0, false},
-		{report.OutcomeOK, 200, false},
-		{report.OutcomeCanceled, 0, false},
+		{results.OutcomeShed, 429, true},
+		{results.OutcomeShed, 503, true},
+		{results.OutcomeServerError, 500, true},
+		{results.OutcomeClientError, 404, false},
+		{results.OutcomeClientTimeout, 0, true},
+		{results.OutcomeConnError, 0, false},
+		{results.OutcomeOK, 200, false},
+		{results.OutcomeCanceled, 0, false},
 	}
 	for _, tt := range tests {
 		if got := r.Retryable(tt.o, tt.status); got != tt.want {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/target/backlog"
 	"github.com/goodput-dev/goodput/workload/sink"
 )
@@ -19,7 +19,7 @@ import (
 func BenchmarkDelivery(b *testing.B) {
 	start := time.Now()
 	var n int
-	s, err := sink.New(nil, sink.Config{Start: start, Recorder: sink.RecorderFunc(func(*report.Result) { n++ })})
+	s, err := sink.New(nil, sink.Config{Start: start, Recorder: sink.RecorderFunc(func(*results.Result) { n++ })})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func BenchmarkDelivery(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		id := i % len(bodies)
-		s.Accepted(&report.Result{RequestID: uint64(id), Route: "messages", Status: 202})
+		s.Accepted(&results.Result{RequestID: uint64(id), Route: "messages", Status: 202})
 		r := httptest.NewRequest(http.MethodPost, "/deliveries", bytes.NewReader(bodies[id]))
 		w := httptest.NewRecorder()
 		s.ServeHTTP(w, r)

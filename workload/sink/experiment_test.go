@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/target/backlog"
 	"github.com/goodput-dev/goodput/workload/sink"
 )
@@ -128,7 +128,7 @@ func (r *rig) drive(t *testing.T, sched []send) (shed int) {
 			resp.Body.Close()
 			// What a runner's recording sink would see, passed to the sink
 			// as the lead's wrapper does: 202s register, the rest are ignored.
-			r.sink.Observe(&report.Result{RequestID: id, Attempt: 1, Final: true, Route: "messages", Tenant: s.tenant, Intended: s.at, Status: uint16(resp.StatusCode)})
+			r.sink.Observe(&results.Result{RequestID: id, Attempt: 1, Final: true, Route: "messages", Tenant: s.tenant, Intended: s.at, Status: uint16(resp.StatusCode)})
 			switch resp.StatusCode {
 			case http.StatusAccepted:
 			case http.StatusTooManyRequests:
@@ -147,10 +147,10 @@ func (r *rig) drive(t *testing.T, sched []send) (shed int) {
 
 // ages returns the delivery ages of delivered records whose intended start
 // is in [from, to) and whose tenant passes keep (nil keeps all), sorted.
-func ages(rs []report.Result, from, to time.Duration, keep func(string) bool) []time.Duration {
+func ages(rs []results.Result, from, to time.Duration, keep func(string) bool) []time.Duration {
 	var out []time.Duration
 	for _, r := range rs {
-		if r.Outcome == report.OutcomeDelivered && r.Intended >= from && r.Intended < to && (keep == nil || keep(r.Tenant)) {
+		if r.Outcome == results.OutcomeDelivered && r.Intended >= from && r.Intended < to && (keep == nil || keep(r.Tenant)) {
 			out = append(out, r.Age)
 		}
 	}
@@ -190,7 +190,7 @@ func surgeSchedule() []send {
 // surgeRun plays the surge against cfg and returns the records, the
 // depth left when the last message was sent, and the sink's counts once
 // everything was settled.
-func surgeRun(t *testing.T, cfg backlog.Config) ([]report.Result, int, sink.Counts) {
+func surgeRun(t *testing.T, cfg backlog.Config) ([]results.Result, int, sink.Counts) {
 	r := newRig(t, cfg, surgeConsumers, surgeProc)
 	r.drive(t, surgeSchedule())
 	depth := r.svc.Backlog().Stats(time.Now()).Depth
@@ -291,7 +291,7 @@ func TestExperimentTTLShedsBacklog(t *testing.T) {
 		t.Errorf("max delivered age %v, want ≤ TTL + processing + 300ms = %v", quantile(all, 1), limit)
 	}
 	for _, r := range rs {
-		if r.Outcome == report.OutcomeExpired && r.Age <= ttl {
+		if r.Outcome == results.OutcomeExpired && r.Age <= ttl {
 			t.Errorf("request %d expired at age %v ≤ TTL %v", r.RequestID, r.Age, ttl)
 			break
 		}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/workload/sink"
 )
 
@@ -21,11 +21,11 @@ func FuzzDelivery(f *testing.F) {
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var n int
-		s, err := sink.New(nil, sink.Config{Start: time.Now(), Recorder: sink.RecorderFunc(func(*report.Result) { n++ })})
+		s, err := sink.New(nil, sink.Config{Start: time.Now(), Recorder: sink.RecorderFunc(func(*results.Result) { n++ })})
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.Accepted(&report.Result{RequestID: 1, Status: 202})
+		s.Accepted(&results.Result{RequestID: 1, Status: 202})
 		w := httptest.NewRecorder()
 		s.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/deliveries", bytes.NewReader(body)))
 		c := s.Counts()

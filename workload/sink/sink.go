@@ -1,6 +1,6 @@
 // Package sink is the receiving end of a service's asynchronous deliveries,
 // hosted by the load generator: an HTTP server that turns each delivery
-// (the JSON body of target/backlog's Delivery) into a report.Result, so that
+// (the JSON body of target/backlog's Delivery) into a results.Result, so that
 // reports can show what async users feel: how old a message is when it
 // arrives, and how long after the request's intended start.
 //
@@ -38,24 +38,24 @@ import (
 	"time"
 
 	"github.com/goodput-dev/goodput/internal/serve"
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 )
 
 // Recorder receives the sink's records. The sink calls Record from one
 // goroutine at a time and does not keep r after it returns.
 type Recorder interface {
-	Record(r *report.Result)
+	Record(r *results.Result)
 }
 
 // RecorderFunc adapts a function to Recorder.
-type RecorderFunc func(r *report.Result)
+type RecorderFunc func(r *results.Result)
 
 // Record calls f(r).
-func (f RecorderFunc) Record(r *report.Result) { f(r) }
+func (f RecorderFunc) Record(r *results.Result) { f(r) }
 
 // Config configures a Sink.
 type Config struct {
-	// Start is the run's start, offset 0 of every record (report.Header.Start).
+	// Start is the run's start, offset 0 of every record (results.Header.Start).
 	// Deliveries of messages enqueued before it are stale: counted, not
 	// recorded. That compares the service's clock (enqueued_at) with
 	// this one, so a service whose clock is behind by more than the lead
@@ -108,7 +108,7 @@ type pending struct {
 
 // arrival is a delivery whose request was not registered yet.
 type arrival struct {
-	res report.Result
+	res results.Result
 }
 
 // Sink receives deliveries over HTTP. Safe for concurrent use; make one
@@ -126,7 +126,7 @@ type Sink struct {
 	earlyN      int
 	swept       bool
 	counts      Counts
-	res         report.Result // reused for each record, under mu
+	res         results.Result // reused for each record, under mu
 }
 
 // New returns a Sink that will serve on ln (typically
@@ -172,7 +172,7 @@ func (s *Sink) Run(ctx context.Context) error {
 // the attempt that got 202 (its RequestID, Phase, Route, Tenant and
 // Intended are used). Call it once per accepted attempt; a request whose
 // retries were accepted twice expects two deliveries.
-func (s *Sink) Accepted(r *report.Result) {
+func (s *Sink) Accepted(r *results.Result) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.swept {
@@ -203,7 +203,7 @@ func (s *Sink) Accepted(r *report.Result) {
 // (Status 202) and ignores every other record. It lets the runner's
 // recording sink feed the delivery sink without knowing about it: wrap the
 // runner's sink so that each Record(r) also calls Observe(r).
-func (s *Sink) Observe(r *report.Result) {
+func (s *Sink) Observe(r *results.Result) {
 	if r.Status == http.StatusAccepted {
 		s.Accepted(r)
 	}
@@ -211,7 +211,7 @@ func (s *Sink) Observe(r *report.Result) {
 
 // match fills res from the request's registration and settles one of its
 // outstanding messages. Called with mu held.
-func (s *Sink) match(p *pending, res *report.Result) {
+func (s *Sink) match(p *pending, res *results.Result) {
 	res.Intended, res.Route, res.Phase = p.intended, p.route, p.phase
 	if res.Tenant == "" {
 		res.Tenant = p.tenant
@@ -247,7 +247,7 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var d delivery
 	err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&d)
 	var id uint64
-	var outcome report.Outcome
+	var outcome results.Outcome
 	if err == nil {
 		id, err = strconv.ParseUint(d.RequestID, 10, 64)
 	}
@@ -266,22 +266,22 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // parseStatus maps a delivery status to an outcome.
-func parseStatus(status string) (report.Outcome, error) {
+func parseStatus(status string) (results.Outcome, error) {
 	switch status {
 	case "delivered":
-		return report.OutcomeDelivered, nil
+		return results.OutcomeDelivered, nil
 	case "expired":
-		return report.OutcomeExpired, nil
+		return results.OutcomeExpired, nil
 	case "dead_lettered":
-		return report.OutcomeDeadLettered, nil
+		return results.OutcomeDeadLettered, nil
 	case "dropped":
-		return report.OutcomeUndelivered, nil
+		return results.OutcomeUndelivered, nil
 	}
 	return 0, fmt.Errorf("status %q: want delivered, expired, dead_lettered or dropped", status)
 }
 
 // deliver records one delivery that arrived at offset end.
-func (s *Sink) deliver(id uint64, outcome report.Outcome, d *delivery, end time.Duration) {
+func (s *Sink) deliver(id uint64, outcome results.Outcome, d *delivery, end time.Duration) {
 	age := d.DeliveredAt.Sub(d.EnqueuedAt)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -296,16 +296,16 @@ func (s *Sink) deliver(id uint64, outcome report.Outcome, d *delivery, end time.
 		return
 	}
 	switch outcome {
-	case report.OutcomeDelivered:
+	case results.OutcomeDelivered:
 		s.counts.Delivered++
-	case report.OutcomeExpired:
+	case results.OutcomeExpired:
 		s.counts.Expired++
-	case report.OutcomeDeadLettered:
+	case results.OutcomeDeadLettered:
 		s.counts.DeadLettered++
 	default:
 		s.counts.Dropped++
 	}
-	s.res = report.Result{
+	s.res = results.Result{
 		RequestID: id,
 		Tenant:    d.Tenant,
 		Start:     end - age,
@@ -335,7 +335,7 @@ func (s *Sink) deliver(id uint64, outcome report.Outcome, d *delivery, end time.
 
 // unmatched fills in a record whose request was never registered: its
 // intended start is unknown, so it is taken as the enqueue instant.
-func (s *Sink) unmatched(res *report.Result) {
+func (s *Sink) unmatched(res *results.Result) {
 	res.Intended = res.Start
 	s.counts.Unmatched++
 }
@@ -371,9 +371,9 @@ func (s *Sink) Drain(ctx context.Context, grace time.Duration) Counts {
 	end := s.cfg.Now().Sub(s.cfg.Start)
 	for id, p := range s.pending {
 		for range p.outstanding {
-			s.res = report.Result{
+			s.res = results.Result{
 				RequestID: id, Phase: p.phase, Route: p.route, Tenant: p.tenant,
-				Intended: p.intended, Start: end, End: end, Outcome: report.OutcomeUndelivered,
+				Intended: p.intended, Start: end, End: end, Outcome: results.OutcomeUndelivered,
 			}
 			s.cfg.Recorder.Record(&s.res)
 			s.counts.Undelivered++

@@ -12,7 +12,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/target/backlog"
 	"github.com/goodput-dev/goodput/workload/sink"
 )
@@ -22,19 +22,19 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // records is a concurrency-safe Recorder that keeps copies.
 type records struct {
 	mu  sync.Mutex
-	all []report.Result
+	all []results.Result
 }
 
-func (r *records) Record(res *report.Result) {
+func (r *records) Record(res *results.Result) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.all = append(r.all, *res)
 }
 
-func (r *records) snapshot() []report.Result {
+func (r *records) snapshot() []results.Result {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]report.Result(nil), r.all...)
+	return append([]results.Result(nil), r.all...)
 }
 
 // startSink serves a sink on 127.0.0.1 until the test ends.
@@ -85,9 +85,9 @@ func TestSinkMatchesDeliveriesAndSweepsUndelivered(t *testing.T) {
 
 	// Request 1 is registered before its delivery, request 2 after (a
 	// delivery may overtake the 202), request 3 is never delivered.
-	s.Accepted(&report.Result{RequestID: 1, Route: "msg", Tenant: "a", Intended: 1 * time.Second})
+	s.Accepted(&results.Result{RequestID: 1, Route: "msg", Tenant: "a", Intended: 1 * time.Second})
 	// Observe ignores what is not a 202: request 4 expects nothing.
-	s.Observe(&report.Result{RequestID: 4, Route: "msg", Status: 429})
+	s.Observe(&results.Result{RequestID: 4, Route: "msg", Status: 429})
 	enq := start.Add(1100 * time.Millisecond)
 	for _, d := range []backlog.Delivery{
 		{RequestID: "1", Tenant: "a", Status: "delivered", EnqueuedAt: enq, DeliveredAt: enq.Add(300 * time.Millisecond)},
@@ -97,8 +97,8 @@ func TestSinkMatchesDeliveriesAndSweepsUndelivered(t *testing.T) {
 			t.Fatalf("delivery %s: status %d, want 204", d.RequestID, code)
 		}
 	}
-	s.Accepted(&report.Result{RequestID: 2, Route: "msg", Tenant: "b", Intended: 1050 * time.Millisecond})
-	s.Observe(&report.Result{RequestID: 3, Route: "msg", Tenant: "c", Intended: 1500 * time.Millisecond, Status: 202})
+	s.Accepted(&results.Result{RequestID: 2, Route: "msg", Tenant: "b", Intended: 1050 * time.Millisecond})
+	s.Observe(&results.Result{RequestID: 3, Route: "msg", Tenant: "c", Intended: 1500 * time.Millisecond, Status: 202})
 	if code := post(t, s.URL(), map[string]string{"request_id": "x", "status": "delivered"}); code != http.StatusBadRequest {
 		t.Errorf("malformed delivery: status %d, want 400", code)
 	}
@@ -111,20 +111,20 @@ func TestSinkMatchesDeliveriesAndSweepsUndelivered(t *testing.T) {
 	if counts != want {
 		t.Errorf("counts = %+v, want %+v", counts, want)
 	}
-	got := map[uint64]report.Result{}
+	got := map[uint64]results.Result{}
 	for _, r := range rec.snapshot() {
 		got[r.RequestID] = r
 	}
 	checks := []struct {
 		id       uint64
-		outcome  report.Outcome
+		outcome  results.Outcome
 		intended time.Duration
 		end      time.Duration
 		age      time.Duration
 	}{
-		{1, report.OutcomeDelivered, time.Second, 2 * time.Second, 300 * time.Millisecond},
-		{2, report.OutcomeExpired, 1050 * time.Millisecond, 2 * time.Second, 700 * time.Millisecond},
-		{3, report.OutcomeUndelivered, 1500 * time.Millisecond, 5 * time.Second, 0},
+		{1, results.OutcomeDelivered, time.Second, 2 * time.Second, 300 * time.Millisecond},
+		{2, results.OutcomeExpired, 1050 * time.Millisecond, 2 * time.Second, 700 * time.Millisecond},
+		{3, results.OutcomeUndelivered, 1500 * time.Millisecond, 5 * time.Second, 0},
 	}
 	for _, c := range checks {
 		r, ok := got[c.id]
@@ -169,7 +169,7 @@ func TestSinkIgnoresStaleDeliveries(t *testing.T) {
 	start := time.Now()
 	s, rec := startSink(t, start, nil)
 	defer http.DefaultClient.CloseIdleConnections()
-	s.Accepted(&report.Result{RequestID: 1, Route: "msg", Intended: 10 * time.Millisecond})
+	s.Accepted(&results.Result{RequestID: 1, Route: "msg", Intended: 10 * time.Millisecond})
 	old := start.Add(-time.Minute)
 	fresh := start.Add(20 * time.Millisecond)
 	for _, d := range []backlog.Delivery{
@@ -194,7 +194,7 @@ func TestSinkIgnoresStaleDeliveries(t *testing.T) {
 		t.Errorf("counts %+v, want %+v (request 7 not unmatched, request 1 not undelivered)", c, want)
 	}
 	rs := rec.snapshot()
-	if len(rs) != 1 || rs[0].RequestID != 1 || rs[0].Outcome != report.OutcomeDelivered || rs[0].Age != 20*time.Millisecond {
+	if len(rs) != 1 || rs[0].RequestID != 1 || rs[0].Outcome != results.OutcomeDelivered || rs[0].Age != 20*time.Millisecond {
 		t.Errorf("records %+v, want only this run's delivery of request 1, age 20ms", rs)
 	}
 }

@@ -1,4 +1,4 @@
-package report
+package results
 
 import (
 	"fmt"
@@ -29,10 +29,10 @@ const (
 	OutcomeExpired                         // an async message was dropped by its TTL
 	OutcomeDeadLettered                    // an async message went to the dead-letter queue
 	OutcomeUndelivered                     // an async message never arrived before the run ended
-	numOutcomes
+	NumOutcomes                            // the number of outcome classes this version knows
 )
 
-var outcomeNames = [numOutcomes]string{
+var outcomeNames = [NumOutcomes]string{
 	OutcomeOK:               "ok",
 	OutcomeShed:             "shed",
 	OutcomeClientError:      "client_error",
@@ -51,18 +51,18 @@ var outcomeNames = [numOutcomes]string{
 
 // String returns the outcome's name as used in reports, flags and JSON.
 func (o Outcome) String() string {
-	if o < numOutcomes {
+	if o < NumOutcomes {
 		return outcomeNames[o]
 	}
 	return fmt.Sprintf("outcome(%d)", uint8(o))
 }
 
 // Valid reports whether o is a known outcome class.
-func (o Outcome) Valid() bool { return o < numOutcomes }
+func (o Outcome) Valid() bool { return o < NumOutcomes }
 
 // Outcomes returns every outcome class in stream order.
 func Outcomes() []Outcome {
-	out := make([]Outcome, numOutcomes)
+	out := make([]Outcome, NumOutcomes)
 	for i := range out {
 		out[i] = Outcome(i)
 	}

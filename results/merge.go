@@ -1,4 +1,4 @@
-package report
+package results
 
 import (
 	"fmt"
@@ -24,10 +24,10 @@ func MergeHeaders(hs []Header) (Header, error) {
 		if err := SameRun(hs[0], h); err != nil {
 			return Header{}, err
 		}
-		for _, sh := range shardsOf(h) {
+		for _, sh := range h.Shards() {
 			if j, dup := owner[sh]; dup {
 				return Header{}, fmt.Errorf("merge: %s and %s both hold shard %d of %d: merge combines distinct shards of one run",
-					describe(hs[j]), describe(h), sh, max(h.Shard.Count, 1))
+					hs[j].Describe(), h.Describe(), sh, max(h.Shard.Count, 1))
 			}
 			owner[sh] = i
 			m.Merged = append(m.Merged, sh)
@@ -35,7 +35,7 @@ func MergeHeaders(hs []Header) (Header, error) {
 		if !h.Start.IsZero() && (m.Start.IsZero() || h.Start.Before(m.Start)) {
 			m.Start = h.Start
 		}
-		for _, host := range splitHosts(h.Host) {
+		for _, host := range h.Hosts() {
 			if !slices.Contains(hosts, host) {
 				hosts = append(hosts, host)
 			}

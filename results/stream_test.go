@@ -1,4 +1,4 @@
-package report
+package results
 
 import (
 	"bytes"
@@ -82,7 +82,7 @@ func randomRecord(rng *rand.Rand) record {
 		Start:     time.Duration(num()),
 		End:       time.Duration(num()),
 		Status:    uint16(rng.UintN(1 << 16)),
-		Outcome:   Outcome(rng.IntN(int(numOutcomes))),
+		Outcome:   Outcome(rng.IntN(int(NumOutcomes))),
 		BytesOut:  rng.Uint32(),
 		BytesIn:   uint32(rng.UintN(300)),
 		Timing:    ServerTiming{Queue: time.Duration(num()), App: time.Duration(num()), Dep: time.Duration(num())},

@@ -1,0 +1,16 @@
+// Package results is the record of a run: the contract between whoever
+// generates load and whoever reports on it.
+//
+// A results file is a msgpack stream: a marker, the format version, one
+// Header (the scenario as resolved, seed, start instant, host, tool), then
+// one small fixed array per attempt (Result) or run event (Event). Writer
+// encodes a stream without allocating per record; Reader decodes one,
+// interning route and tenant labels, and reads a stream cut off mid-record
+// up to its last whole record (see Reader.Truncated). SameRun and
+// MergeHeaders decide which streams are shards of one run and give the
+// header of their merge. docs/results-format.md describes the bytes.
+//
+// The package sits at the bottom of the module: it imports nothing of
+// goodput, so a retry policy, a fault timeline or a delivery sink can write
+// records without pulling in the reports that read them.
+package results
