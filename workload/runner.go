@@ -349,9 +349,27 @@ func (r *Runner) Run(ctx context.Context, sink Sink) error {
 	close(stop)
 	<-tended
 	close(work)
-	wg.Wait()
+	r.waitInFlight(ctx, &wg)
 	r.sender.closeIdle()
 	return ctx.Err()
+}
+
+// waitInFlight waits for the requests still in flight when the schedule
+// ended. An interruption then still stops the run at once: the attempts
+// on the wire are aborted (and recorded as canceled) rather than waited
+// for until their timeouts, which may be never.
+func (r *Runner) waitInFlight(ctx context.Context, wg *sync.WaitGroup) {
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		wg.Wait()
+	}()
+	select {
+	case <-finished:
+	case <-ctx.Done():
+		r.sender.abort()
+		<-finished
+	}
 }
 
 // reapAfter is how long the runner keeps the workers of a peak of requests

@@ -273,6 +273,51 @@ func TestCancelEndsInFlightAttemptsAsCanceled(t *testing.T) {
 	}
 }
 
+// Regression: an interrupt after the schedule's last intended start was
+// ignored until every attempt timed out, and with no timeout never.
+func TestCancelAfterTheScheduleEndedStopsAttemptsThatNeverEnd(t *testing.T) {
+	hold := make(chan struct{})
+	tenth := make(chan struct{})
+	var got atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if got.Add(1) == 10 {
+			close(tenth)
+		}
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(hold)
+	cfg := constantConfig(srv.URL, 50, 200*time.Millisecond)
+	cfg.Retry.AttemptTimeout = 0
+	cfg.Retry.Deadline = 0
+	r := newRunner(t, cfg)
+	var sink memSink
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- r.Run(ctx, &sink) }()
+	select {
+	case <-tenth:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%d of the schedule's 10 requests arrived within 10 s", got.Load())
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != context.Canceled {
+			t.Fatalf("Run = %v, want context.Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return within 5 s of cancel after its schedule ended")
+	}
+	tl := count(t, sink.results())
+	if tl.requests != 10 || tl.finals[results.OutcomeCanceled] != 10 {
+		t.Fatalf("%d requests, finals %v; want all 10 recorded as canceled", tl.requests, tl.finals)
+	}
+}
+
 func TestRateMultiplierAndBurstOnARunningRunner(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		pc := newPipeClient(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
