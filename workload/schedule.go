@@ -47,9 +47,18 @@ func (p Phase) Validate() error {
 		return fmt.Errorf("phase duration %v: must be > 0", p.Duration)
 	case p.From < 0 || p.To < 0 || math.IsNaN(p.From) || math.IsNaN(p.To) || math.IsInf(p.From, 0) || math.IsInf(p.To, 0):
 		return fmt.Errorf("phase rate %v-%v: rates must be finite and ≥ 0", p.From, p.To)
+	case p.From > MaxRate || p.To > MaxRate:
+		return fmt.Errorf("phase rate %v/s: above the %v/s one generator can schedule; split the load across shards (--shard I/N)", max(p.From, p.To), float64(MaxRate))
 	}
 	return nil
 }
+
+// MaxRate is the highest offered rate, in requests per second, that a
+// schedule may ask of one generator: ten times what one loadgen process
+// has sustained on our benchmarks. A higher rate is a typo or a job for
+// several shards; refusing it up front beats writing a
+// generator_dropped record for each of millions of requests a second.
+const MaxRate = 1_000_000
 
 // Schedule is a validated sequence of phases: the offered rate as a
 // piecewise-linear function of the time since the run's start. It is

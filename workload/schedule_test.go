@@ -53,7 +53,7 @@ func TestScheduleRateAndCountAtFixedInstants(t *testing.T) {
 }
 
 func TestNewScheduleRejectsBadPhases(t *testing.T) {
-	for _, p := range []Phase{{Duration: 0, From: 1, To: 1}, {Duration: time.Second, From: -1, To: 1}, {Duration: time.Second, From: math.NaN()}} {
+	for _, p := range []Phase{{Duration: 0, From: 1, To: 1}, {Duration: time.Second, From: -1, To: 1}, {Duration: time.Second, From: math.NaN()}, {Duration: time.Second, From: 1, To: 1e12}} {
 		if _, err := NewSchedule(p); err == nil {
 			t.Errorf("NewSchedule(%+v) accepted", p)
 		}

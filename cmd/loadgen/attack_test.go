@@ -159,6 +159,8 @@ func TestAttackBadUsage(t *testing.T) {
 		text string
 	}{
 		{[]string{"--rate", "-1"}, cli.ExitUsage, "--rate"},
+		{[]string{"--rate", "1e12"}, cli.ExitUsage, "--rate"},
+		{[]string{"--rate", "0"}, cli.ExitUsage, "--rate"},
 		{[]string{"--phase", "10s@x"}, cli.ExitUsage, "--phase"},
 		{[]string{"--phase", "0s@10"}, cli.ExitUsage, "--phase"},
 		{[]string{"--arrival", "bursty"}, cli.ExitUsage, "--arrival"},

@@ -234,8 +234,8 @@ func (c *clientFlags) schedule() (*workload.Schedule, error) {
 		phases = append(phases, p)
 	}
 	if len(phases) == 0 {
-		if !(c.rate >= 0) || math.IsInf(c.rate, 0) {
-			return nil, flagErr("rate", fmt.Errorf("%v: must be a number ≥ 0 (requests/s)", c.rate))
+		if !(c.rate > 0) || math.IsInf(c.rate, 0) {
+			return nil, flagErr("rate", fmt.Errorf("%v: must be a number > 0 (requests/s)", c.rate))
 		}
 		if c.duration <= 0 {
 			return nil, flagErr("duration", fmt.Errorf("%v: must be > 0", c.duration))
@@ -244,6 +244,9 @@ func (c *clientFlags) schedule() (*workload.Schedule, error) {
 	}
 	s, err := workload.NewSchedule(phases...)
 	if err != nil {
+		if len(c.phases) == 0 {
+			return nil, flagErr("rate", err)
+		}
 		return nil, flagErr("phase", err)
 	}
 	return s, nil
