@@ -179,6 +179,7 @@ func TestAttackBadUsage(t *testing.T) {
 		{[]string{"--body-file", "/no/such/file"}, cli.ExitUsage, "--body-file"},
 		{[]string{"--shard", "4/4"}, cli.ExitUsage, "--shard"},
 		{[]string{"--start-at", "tomorrow"}, cli.ExitUsage, "--start-at"},
+		{[]string{"--start-at", "2026-01-01T00:00:00Z"}, cli.ExitUsage, "in the past"},
 		{[]string{"--url", dead}, cli.ExitRun, ln.Addr().String()},
 	}
 	for _, tt := range tests {

@@ -301,8 +301,17 @@ func (c *clientFlags) startInstant(now time.Time) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, flagErr("start-at", fmt.Errorf("%q: want RFC 3339 (2026-01-02T15:04:05Z) or +DURATION (+10s)", c.startAt))
 	}
+	if late := now.Sub(t); late > maxStartLateness {
+		return time.Time{}, flagErr("start-at", fmt.Errorf("%s is %v in the past: every request up to now would be generator_dropped; agree on a later instant", c.startAt, late.Round(time.Millisecond)))
+	}
 	return t, nil
 }
+
+// maxStartLateness is how far in the past --start-at may lie: a shard
+// scheduled a little late still joins its run (and records how late it
+// was), but one that would begin seconds behind its schedule measures
+// nothing but its own lag.
+const maxStartLateness = time.Second
 
 // workloadConfig builds the engine's config from the parsed flags; errors
 // are usage errors naming the flag. The seed is random when --seed was not
