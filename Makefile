@@ -41,7 +41,8 @@ fuzz:
 # not part of make test).
 IMAGE ?= ghcr.io/goodput-dev/goodput:v0.1.0
 image:
-	docker build -t $(IMAGE) .
+	docker build -t $(IMAGE) --build-arg VERSION=$(lastword $(subst :, ,$(IMAGE))) \
+		--build-arg REVISION=$$(git rev-parse HEAD 2>/dev/null || echo unknown) .
 
 clean:
 	rm -rf $(BIN) out

@@ -32,3 +32,13 @@ func TestTopLevelHelpListsCommandsAndExitCodes(t *testing.T) {
 	}
 	assert.Contains(t, stdout.String(), "Exit codes")
 }
+
+func TestVersionNamesTheBuild(t *testing.T) {
+	for _, args := range [][]string{{"--version"}, {"version"}} {
+		var stdout, stderr bytes.Buffer
+		assert.NoError(t, run(context.Background(), args, &stdout, &stderr))
+		assert.Regexp(t, `^loadgen \S+.* \(go1\.\d+`, stdout.String(), args)
+	}
+	err := run(context.Background(), []string{"version", "extra"}, &bytes.Buffer{}, &bytes.Buffer{})
+	assert.Equal(t, cli.ExitUsage, cli.Code(err))
+}

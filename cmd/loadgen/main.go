@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 
 	"github.com/goodput-dev/goodput/internal/cli"
 )
@@ -36,6 +37,7 @@ func commands() []command {
 		{"proxy", "an HTTP fault proxy: delay, abort, reset, stall, bandwidth, controlled by a JSON API", runProxy},
 		{"run", "play a scenario profile: target, phases, faults, reports, assertions, variants", runRun},
 		{"profiles", "list the built-in scenario profiles, or print one", runProfiles},
+		{"version", "print the version and VCS revision of this build (also --version)", runVersion},
 	}
 }
 
@@ -61,6 +63,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		printUsage(stdout)
 		return nil
 	}
+	if args[0] == "--version" {
+		return runVersion(ctx, args[1:], stdout, stderr)
+	}
 	for _, c := range commands() {
 		if c.name == args[0] {
 			return c.run(ctx, args[1:], stdout, stderr)
@@ -76,4 +81,19 @@ func printUsage(w io.Writer) {
 		list += fmt.Sprintf("  %-9s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, usageText, list)
+}
+
+// runVersion prints the build's version: loadgen VERSION (GO VERSION).
+func runVersion(_ context.Context, args []string, stdout, _ io.Writer) error {
+	fs := newFlagSet("version", "version", "  loadgen version\n  loadgen --version\n", stdout)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return cli.Usagef("version takes no arguments, got %q", fs.Args())
+	}
+	if _, err := fmt.Fprintf(stdout, "loadgen %s (%s)\n", cli.Version(), runtime.Version()); err != nil {
+		return cli.Runf("write stdout: %w", err)
+	}
+	return nil
 }

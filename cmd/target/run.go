@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/goccy/go-yaml"
@@ -31,6 +32,7 @@ type subcommand struct {
 func subcommands() []subcommand {
 	return []subcommand{
 		{"shuffle-shard", "shuffle-sharding overlap: how many tenants share queues with a noisy one", runShuffleShard},
+		{"version", "print the version and VCS revision of this build (also --version)", runVersion},
 	}
 }
 
@@ -86,6 +88,9 @@ type options struct {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "--version" {
+		return runVersion(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) > 0 {
 		for _, c := range subcommands() {
 			if c.name == args[0] {
@@ -356,6 +361,17 @@ func checkURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("%q, want an absolute http:// or https:// URL", s)
+	}
+	return nil
+}
+
+// runVersion prints the build's version: target version (go version).
+func runVersion(_ context.Context, args []string, stdout, _ io.Writer) error {
+	if len(args) > 0 {
+		return cli.Usagef("version takes no arguments, got %q", args)
+	}
+	if _, err := fmt.Fprintf(stdout, "target %s (%s)\n", cli.Version(), runtime.Version()); err != nil {
+		return cli.Runf("write stdout: %w", err)
 	}
 	return nil
 }

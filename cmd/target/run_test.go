@@ -147,3 +147,11 @@ func TestRunPrintConfig(t *testing.T) {
 	require.NoError(t, run(context.Background(), []string{"--config", printed, "--print-config"}, &again, &stderr))
 	assert.Equal(t, strings.TrimPrefix(out, "# admin_token is set (not shown)\n"), again.String())
 }
+
+func TestRunVersionNamesTheBuild(t *testing.T) {
+	for _, args := range [][]string{{"--version"}, {"version"}} {
+		var stdout, stderr bytes.Buffer
+		require.NoError(t, run(context.Background(), args, &stdout, &stderr))
+		assert.Regexp(t, `^target \S+.* \(go1\.\d+`, stdout.String(), args)
+	}
+}
