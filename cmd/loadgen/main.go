@@ -33,6 +33,7 @@ func commands() []command {
 		{"ramp", "step the offered load up to find the tipping point (goodput ≥ 99% of offered, p99 ≤ SLO)", runRamp},
 		{"report", "summarise one or more results files (text, json, csv, hgrm, hlog)", runReport},
 		{"merge", "merge the results files of a sharded run into one", runMerge},
+		{"encode", "write every attempt of results files as JSON Lines or CSV, for other tools", runEncode},
 		{"compare", "compare runs side by side: one table, one chart each (text, json, html)", runCompare},
 		{"proxy", "an HTTP fault proxy: delay, abort, reset, stall, bandwidth, controlled by a JSON API", runProxy},
 		{"run", "play a scenario profile: target, phases, faults, reports, assertions, variants", runRun},
