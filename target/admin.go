@@ -35,6 +35,8 @@ func (s *Server) AdminHandler() http.Handler {
 	mux.HandleFunc("PUT /admin/config", s.adminPutConfig)
 	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.Handle("/admin/backlog", s.messages.AdminHandler())
+	mux.HandleFunc("GET /admin/serverless", s.adminGetServerless)
+	mux.HandleFunc("PUT /admin/serverless", s.adminPutServerless)
 	token := s.chain.Load().cfg.AdminToken
 	if token == "" {
 		return mux

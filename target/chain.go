@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/goodput-dev/goodput/target/bulkhead"
 	"github.com/goodput-dev/goodput/target/dep"
 	"github.com/goodput-dev/goodput/target/paginate"
@@ -44,6 +46,7 @@ type chain struct {
 	workers    *bulkhead.Workers
 	routePools map[string]*bulkhead.Pool
 	depPools   map[string]*bulkhead.Pool
+	api        *rate.Limiter // the serverless API throttle, nil when off
 	handler    http.Handler
 }
 
@@ -121,6 +124,10 @@ func (s *Server) build(cfg Config) (*chain, error) {
 	mux.Handle("POST /api/jobs", c.route(routeJobs, c.postJob))
 	mux.Handle("GET /api/jobs/{id}", c.route(routeJobs, c.getJob))
 	mux.Handle("POST /api/messages", c.route(routeMessages, s.messages.ServeHTTP))
+	if s.fns != nil {
+		c.api = apiLimiter(cfg.Serverless)
+		mux.Handle("POST /fn/{name}", c.route(routeFn, c.invokeFn))
+	}
 	for _, r := range s.extra {
 		if err := handle(mux, r.pattern, c.route(r.name, r.h.ServeHTTP)); err != nil {
 			return nil, fmt.Errorf("route %s %q: %w", r.name, r.pattern, err)

@@ -48,6 +48,8 @@ type Config struct {
 	// Messages configures the asynchronous route POST /api/messages: its
 	// queues, consumers and delivery URL.
 	Messages MessagesConfig `json:"messages"`
+	// Serverless is the function platform behind POST /fn/{name}.
+	Serverless ServerlessConfig `json:"serverless"`
 
 	// The defences, each switchable on its own. In the order a request
 	// meets them: the per-tenant throttle, the route's bulkhead, admission
@@ -74,7 +76,7 @@ const (
 )
 
 // Presets lists the preset names Preset accepts.
-func Presets() []string { return []string{PresetUnprotected, PresetProtected} }
+func Presets() []string { return []string{PresetUnprotected, PresetProtected, PresetServerless} }
 
 // Preset returns the named configuration:
 //
@@ -87,6 +89,8 @@ func Presets() []string { return []string{PresetUnprotected, PresetProtected} }
 //     timeouts, checkpointed jobs, and for async messages shuffle-sharded
 //     queues with age priority, TTL and backpressure. Fixed workers stay off: they are an
 //     execution model to compare (--workers N), not a defence to stack.
+//   - "serverless": unprotected, plus the function platform behind
+//     POST /fn/{name} (see defaultServerless).
 //
 // Both have the same dependencies (db: pool 8, 20ms; search: pool 4,
 // 50ms), so their capacity is the same.
@@ -113,6 +117,8 @@ func Preset(name string) (Config, error) {
 	}
 	switch name {
 	case PresetUnprotected:
+	case PresetServerless:
+		c.Serverless = defaultServerless()
 	case PresetProtected:
 		c.Jobs.Checkpoint = true
 		c.Throttle = ThrottleConfig{Enabled: true, Rate: 1000, Burst: 1000, MaxTenants: 1000}
@@ -171,6 +177,7 @@ func (c Config) Validate() error {
 		{"admission", c.Admission.Validate()},
 		{"workers", c.Workers.Validate()},
 		{"timeouts", c.Timeouts.Validate()},
+		{"serverless", c.Serverless.Validate()},
 	} {
 		if sec.err != nil {
 			errs = append(errs, prefix(sec.name, sec.err))

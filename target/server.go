@@ -18,6 +18,7 @@ import (
 	"github.com/goodput-dev/goodput/target/backlog"
 	"github.com/goodput-dev/goodput/target/dep"
 	"github.com/goodput-dev/goodput/target/paginate"
+	"github.com/goodput-dev/goodput/target/serverless"
 )
 
 // Server is the reference target: the API routes behind the configured
@@ -40,6 +41,9 @@ type Server struct {
 	inFlight sync.WaitGroup // API requests being served
 
 	messages *backlog.Service // POST /api/messages and its consumers
+
+	fns       *serverless.Platform // POST /fn/{name}; nil when serverless is off
+	fnMetrics *fnMetrics
 
 	extra      []extraRoute           // WithRoute
 	collectors []prometheus.Collector // WithCollector
@@ -94,7 +98,13 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	if s.messages, err = s.newMessages(cfg.Messages); err != nil {
 		return nil, err
 	}
+	if s.fns, err = s.newPlatform(cfg); err != nil {
+		return nil, err
+	}
 	s.metrics = newMetrics(s)
+	if s.fns != nil {
+		s.collectors = append(s.collectors, s.fnMetrics)
+	}
 	for _, c := range append(s.collectors, s.messages.Collectors()...) {
 		if err := s.metrics.reg.Register(c); err != nil {
 			return nil, fmt.Errorf("target metrics: %w", err)
@@ -123,6 +133,9 @@ func (s *Server) live() Config {
 	c.DB = s.db.Config()
 	c.Search = s.search.Config()
 	c.Messages.Queue = s.messages.Config()
+	if s.fns != nil {
+		c.Serverless.Config = s.fns.Config()
+	}
 	return c
 }
 
@@ -146,6 +159,7 @@ func (s *Server) Apply(cfg Config) error {
 		{"jobs.max_jobs", cfg.Jobs.MaxJobs != old.Jobs.MaxJobs},
 		{"messages.consumers", cfg.Messages.Consumers != old.Messages.Consumers},
 		{"messages.queue.queues", cfg.Messages.Queue.Queues != old.Messages.Queue.Queues},
+		{"serverless.enabled", cfg.Serverless.Enabled != old.Serverless.Enabled},
 	} {
 		if f.changed {
 			return fmt.Errorf("%s: cannot change while the server runs", f.name)
@@ -166,6 +180,11 @@ func (s *Server) Apply(cfg Config) error {
 	}
 	if err := s.messages.SetConfig(cfg.Messages.Queue); err != nil {
 		return fmt.Errorf("messages.queue: %w", err)
+	}
+	if s.fns != nil {
+		if err := s.fns.SetConfig(time.Now(), cfg.Serverless.Config); err != nil {
+			return fmt.Errorf("serverless: %w", err)
+		}
 	}
 	s.chain.Store(c)
 	s.logger.Info("configuration applied", "preset", cfg.Preset)
@@ -202,6 +221,8 @@ func (s *Server) Serve(ctx context.Context, api, admin net.Listener) error {
 	defer stopConsumers()
 	consumed := make(chan error, 1)
 	go func() { consumed <- s.RunConsumers(consumeCtx) }()
+	polled := make(chan error, 1)
+	go func() { polled <- s.runPollers(consumeCtx) }()
 	servers := []serve.Server{{Server: s.httpServer(ctx, s.Handler()), Listener: api}}
 	if admin != nil {
 		servers = append(servers, serve.Server{Server: s.httpServer(ctx, s.AdminHandler()), Listener: admin})
@@ -211,6 +232,9 @@ func (s *Server) Serve(ctx context.Context, api, admin net.Listener) error {
 	stopConsumers()
 	if cerr := <-consumed; cerr != nil {
 		err = errors.Join(err, fmt.Errorf("messages: %w", cerr))
+	}
+	if perr := <-polled; perr != nil {
+		err = errors.Join(err, fmt.Errorf("serverless: %w", perr))
 	}
 	return err
 }

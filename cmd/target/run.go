@@ -67,6 +67,9 @@ Examples:
   # async messages: a LIFO queue with a 5s TTL, delivered to a URL
   target --queue-discipline lifo --message-ttl 5s --deliver-to http://127.0.0.1:9000/deliveries
 
+  # a function platform: 10 concurrent executions, 100ms functions, 1s inits
+  target --preset serverless --fn work=100ms,init=1s --account-concurrency 10 --scale-rate 5/1s
+
   # admin on every interface: a token is then required
   target --admin 0.0.0.0:8081 --admin-token "$(cat token)"
 
@@ -184,7 +187,7 @@ func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) 
 	fs := pflag.NewFlagSet("target", pflag.ContinueOnError)
 	fs.SortFlags = false
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&opts.preset, "preset", target.PresetUnprotected, "starting configuration: unprotected or protected")
+	fs.StringVar(&opts.preset, "preset", target.PresetUnprotected, "starting configuration: unprotected, protected or serverless")
 	fs.StringVar(&opts.configFile, "config", "", "YAML configuration FILE applied over the preset (strict: unknown fields are errors)")
 	fs.BoolVar(&opts.printConfig, "print-config", false, "print the resolved configuration as YAML and exit")
 	fs.StringVar(&listen, "listen", "", "API listen address (default 127.0.0.1:8080; port 0 picks a free port)")
@@ -216,6 +219,7 @@ func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) 
 	fs.DurationVar(&drain, "drain-timeout", 0, "on SIGINT/SIGTERM, how long requests in flight may finish")
 	fs.BoolVar(&logRequests, "log-requests", false, "log one line per request (slog, debug level) on stderr")
 	msgFlags := addMessageFlags(fs)
+	fnFlags := addServerlessFlags(fs)
 
 	err := fs.Parse(args)
 	if errors.Is(err, pflag.ErrHelp) {
@@ -335,6 +339,9 @@ func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) 
 	})
 	if err == nil {
 		err = msgFlags.apply(fs, &cfg)
+	}
+	if err == nil {
+		err = fnFlags.apply(fs, &cfg)
 	}
 	if err != nil {
 		return cfg, opts, err

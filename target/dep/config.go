@@ -50,12 +50,15 @@ type Config struct {
 //   - "uniform": U(Min, Max).
 //   - "lognormal": the lognormal whose median is P50 and whose 99th
 //     percentile is P99: μ = ln(P50), σ = (ln(P99) − ln(P50)) / 2.3263.
+//   - "exponential": the exponential whose mean is Scale (rate 1/Scale):
+//     the memoryless service time of queueing theory's M/M/c models.
 type Latency struct {
-	Dist string   `json:"dist"`
-	P50  Duration `json:"p50,omitempty"`
-	P99  Duration `json:"p99,omitempty"`
-	Min  Duration `json:"min,omitempty"`
-	Max  Duration `json:"max,omitempty"`
+	Dist  string   `json:"dist"`
+	P50   Duration `json:"p50,omitempty"`
+	P99   Duration `json:"p99,omitempty"`
+	Min   Duration `json:"min,omitempty"`
+	Max   Duration `json:"max,omitempty"`
+	Scale Duration `json:"scale,omitempty"`
 }
 
 // Validate reports the first field of c that is out of range, by its JSON
@@ -103,8 +106,12 @@ func (l Latency) Validate() error {
 		if l.P50 <= 0 || l.P99 < l.P50 {
 			return fmt.Errorf("p50/p99: %v/%v, want 0 < p50 ≤ p99", l.P50, l.P99)
 		}
+	case "exponential":
+		if l.Scale <= 0 {
+			return fmt.Errorf("scale: %v, want > 0", l.Scale)
+		}
 	default:
-		return fmt.Errorf("dist: %q, want fixed, uniform or lognormal", l.Dist)
+		return fmt.Errorf("dist: %q, want fixed, uniform, lognormal or exponential", l.Dist)
 	}
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -330,18 +329,7 @@ func (d *Dep) sample(cfg Config) (time.Duration, bool) {
 
 // sampleLatency draws base latency × multiplier + AddLatency + U(0, AddJitter).
 func sampleLatency(cfg Config, rng *rand.Rand) time.Duration {
-	var base float64
-	l := cfg.Latency
-	switch l.Dist {
-	case "fixed":
-		base = float64(l.P50)
-	case "uniform":
-		base = float64(l.Min) + rng.Float64()*float64(l.Max-l.Min)
-	case "lognormal":
-		mu := math.Log(float64(l.P50))
-		sigma := (math.Log(float64(l.P99)) - mu) / 2.3263
-		base = math.Exp(mu + sigma*rng.NormFloat64())
-	}
+	base := cfg.Latency.sample(rng)
 	if cfg.LatencyMultiplier > 0 {
 		base *= cfg.LatencyMultiplier
 	}
@@ -349,8 +337,5 @@ func sampleLatency(cfg Config, rng *rand.Rand) time.Duration {
 	if cfg.AddJitter > 0 {
 		base += rng.Float64() * float64(cfg.AddJitter)
 	}
-	if base > float64(math.MaxInt64) {
-		return time.Duration(math.MaxInt64)
-	}
-	return time.Duration(base)
+	return clampDuration(base)
 }

@@ -3,6 +3,7 @@ package dep
 import (
 	"context"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -258,6 +259,14 @@ func TestSampleLatency(t *testing.T) {
 	assert.Less(t, un[len(un)-1], 30*time.Millisecond)
 	assert.InEpsilon(t, float64(20*time.Millisecond), float64(un[2500]), 0.05)
 
+	ex := sample(Config{Latency: Latency{Dist: "exponential", Scale: ms(20)}}, 20000)
+	var sum time.Duration
+	for _, v := range ex {
+		sum += v
+	}
+	assert.InEpsilon(t, float64(20*time.Millisecond), float64(sum)/float64(len(ex)), 0.03, "exponential mean")
+	assert.InEpsilon(t, float64(20*time.Millisecond)*math.Ln2, float64(ex[10000]), 0.05, "exponential median")
+
 	slowed := sample(Config{Latency: Latency{Dist: "fixed", P50: ms(20)}, LatencyMultiplier: 3,
 		AddLatency: ms(5), AddJitter: ms(10)}, 2000)
 	assert.GreaterOrEqual(t, slowed[0], 65*time.Millisecond)
@@ -347,6 +356,8 @@ func TestParseLatency(t *testing.T) {
 		{in: "lognormal:20ms", err: "lognormal:P50,P99"},
 		{in: "lognormal:80ms,20ms", err: "p50 ≤ p99"},
 		{in: "uniform:30ms-10ms", err: "min ≤ max"},
+		{in: "exponential:20ms", want: Latency{Dist: "exponential", Scale: ms(20)}},
+		{in: "exponential:0s", err: "scale"},
 		{in: "gamma:1ms", err: "unknown distribution"},
 		{in: "fast", err: "Go duration"},
 		{in: "-5ms", err: "≥ 0"},

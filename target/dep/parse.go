@@ -3,6 +3,7 @@ package dep
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"time"
 )
@@ -13,6 +14,7 @@ import (
 //	fixed:20ms               fixed
 //	uniform:10ms-30ms        U(10ms, 30ms)
 //	lognormal:20ms,80ms      lognormal with p50 20ms and p99 80ms
+//	exponential:20ms         exponential with mean 20ms
 func ParseLatency(s string) (Latency, error) {
 	kind, rest, found := strings.Cut(s, ":")
 	if !found {
@@ -54,8 +56,14 @@ func ParseLatency(s string) (Latency, error) {
 			return l, fmt.Errorf("latency %q: %w", s, err)
 		}
 		l = Latency{Dist: "lognormal", P50: Duration(p50), P99: Duration(p99)}
+	case "exponential":
+		mean, err := parseDur(rest)
+		if err != nil {
+			return l, fmt.Errorf("latency %q: %w", s, err)
+		}
+		l = Latency{Dist: "exponential", Scale: Duration(mean)}
 	default:
-		return l, fmt.Errorf("latency %q: unknown distribution %q, want fixed, uniform or lognormal", s, kind)
+		return l, fmt.Errorf("latency %q: unknown distribution %q, want fixed, uniform, lognormal or exponential", s, kind)
 	}
 	if err := l.Validate(); err != nil {
 		return Latency{}, fmt.Errorf("latency %q: %w", s, err)
@@ -80,6 +88,8 @@ func (l Latency) String() string {
 		return fmt.Sprintf("uniform:%v-%v", time.Duration(l.Min), time.Duration(l.Max))
 	case "lognormal":
 		return fmt.Sprintf("lognormal:%v,%v", time.Duration(l.P50), time.Duration(l.P99))
+	case "exponential":
+		return "exponential:" + time.Duration(l.Scale).String()
 	}
 	return l.Dist
 }
@@ -95,6 +105,8 @@ func (l Latency) Mean() time.Duration {
 		mu := math.Log(float64(l.P50))
 		sigma := (math.Log(float64(l.P99)) - mu) / 2.3263
 		return time.Duration(math.Exp(mu + sigma*sigma/2))
+	case "exponential":
+		return time.Duration(l.Scale)
 	}
 	return 0
 }
@@ -110,6 +122,39 @@ func (l Latency) Normalized() Latency {
 		return Latency{Dist: l.Dist, Min: l.Min, Max: l.Max}
 	case "lognormal":
 		return Latency{Dist: l.Dist, P50: l.P50, P99: l.P99}
+	case "exponential":
+		return Latency{Dist: l.Dist, Scale: l.Scale}
 	}
 	return l
+}
+
+// Sample draws one value of the distribution from rng. l must be valid.
+func (l Latency) Sample(rng *rand.Rand) time.Duration {
+	return clampDuration(l.sample(rng))
+}
+
+// sample draws one value of the distribution in nanoseconds.
+func (l Latency) sample(rng *rand.Rand) float64 {
+	switch l.Dist {
+	case "fixed":
+		return float64(l.P50)
+	case "uniform":
+		return float64(l.Min) + rng.Float64()*float64(l.Max-l.Min)
+	case "lognormal":
+		mu := math.Log(float64(l.P50))
+		sigma := (math.Log(float64(l.P99)) - mu) / 2.3263
+		return math.Exp(mu + sigma*rng.NormFloat64())
+	case "exponential":
+		return rng.ExpFloat64() * float64(l.Scale)
+	}
+	return 0
+}
+
+// clampDuration converts nanoseconds to a Duration, saturating at the
+// largest one.
+func clampDuration(ns float64) time.Duration {
+	if ns > float64(math.MaxInt64) {
+		return time.Duration(math.MaxInt64)
+	}
+	return time.Duration(ns)
 }

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/goodput-dev/goodput/internal/cli"
+)
+
+// Issue 17 part 5: an account of 10 running 100 ms functions serves about
+// 100/s over real HTTP and throttles the rest of 200/s with 429
+// X-Throttle-Reason: account.
+func TestServerlessAccountLimitOverHTTP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real clock, 2 s")
+	}
+	api, _, stop := startRun(t, "--preset", "serverless", "--fn", "work=100ms", "--account-concurrency", "10")
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	defer client.CloseIdleConnections()
+
+	const (
+		rate = 200
+		span = 2 * time.Second
+	)
+	var (
+		mu       sync.Mutex
+		statuses = map[int]int{}
+		reasons  = map[string]int{}
+		wg       sync.WaitGroup
+	)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	for i := range rate * int(span/time.Second) { // open loop, uniform arrivals
+		at := start.Add(time.Duration(i) * time.Second / rate)
+		if d := time.Until(at); d > 0 {
+			timer := time.NewTimer(d)
+			<-timer.C
+		}
+		wg.Go(func() {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, api+"/fn/work", nil)
+			resp, err := client.Do(req)
+			if err != nil {
+				return
+			}
+			resp.Body.Close()
+			mu.Lock()
+			defer mu.Unlock()
+			statuses[resp.StatusCode]++
+			if r := resp.Header.Get("X-Throttle-Reason"); r != "" {
+				reasons[r]++
+			}
+		})
+	}
+	wg.Wait()
+	served := float64(statuses[http.StatusOK]) / span.Seconds()
+	t.Logf("statuses %v, throttle reasons %v: %.0f served per second", statuses, reasons, served)
+	assert.GreaterOrEqual(t, served, 60.0)
+	assert.LessOrEqual(t, served, 130.0)
+	assert.Equal(t, rate*int(span/time.Second), statuses[http.StatusOK]+statuses[http.StatusTooManyRequests], "every request served or throttled")
+	assert.Equal(t, statuses[http.StatusTooManyRequests], reasons["account"], "throttled for the account")
+	require.NoError(t, stop())
+}
+
+func TestServerlessFlags(t *testing.T) {
+	cfg, _, err := parseArgs([]string{"--fn", "a=lognormal:20ms,80ms,init=uniform:1s-2s,reserved=3,provisioned=1,errors=0.1",
+		"--fn", "b=exponential:5ms", "--scale-rate", "5/1s", "--idle-timeout", "1m", "--env-rps", "0",
+		"--api-rate", "50"}, nil)
+	require.NoError(t, err)
+	sc := cfg.Serverless
+	assert.True(t, sc.Enabled, "any serverless flag switches it on")
+	require.Len(t, sc.Functions, 2)
+	assert.Equal(t, "lognormal:20ms,80ms", sc.Functions[0].Duration.String())
+	assert.Equal(t, "uniform:1s-2s", sc.Functions[0].Init.String())
+	assert.Equal(t, [2]int{3, 1}, [2]int{sc.Functions[0].Reserved, sc.Functions[0].Provisioned})
+	assert.Equal(t, 0.1, sc.Functions[0].ErrorRate)
+	assert.Equal(t, 5, sc.ScaleRate)
+	assert.Equal(t, time.Second, time.Duration(sc.ScaleInterval))
+	assert.Equal(t, 50, sc.APIBurst)
+
+	for args, want := range map[string][]string{
+		"fn grammar":    {"--fn", "a"},
+		"fn latency":    {"--fn", "a=fast"},
+		"fn option":     {"--fn", "a=1ms,color=red"},
+		"scale grammar": {"--scale-rate", "10"},
+		"account range": {"--preset", "serverless", "--account-concurrency", "0"},
+		"env-rps range": {"--preset", "serverless", "--env-rps", "-1"},
+		"idle range":    {"--preset", "serverless", "--idle-timeout", "0s"},
+		"reserved":      {"--fn", "a=1ms,reserved=2000"},
+	} {
+		_, _, err := parseArgs(want, nil)
+		var ce *cli.Error
+		if assert.True(t, errors.As(err, &ce), args) {
+			assert.Equal(t, cli.ExitUsage, ce.Code, args)
+		}
+		t.Logf("%s: %v", args, err)
+	}
+}

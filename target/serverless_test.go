@@ -1,0 +1,146 @@
+package target
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/goodput-dev/goodput/target/dep"
+	"github.com/goodput-dev/goodput/target/serverless"
+)
+
+func serverlessConfig(t *testing.T) Config {
+	cfg := fast(t, PresetServerless)
+	f := serverless.DefaultFunction("fn1", dep.Latency{Dist: "fixed", P50: dep.Duration(5 * time.Millisecond)})
+	f.Init = dep.Latency{Dist: "fixed", P50: dep.Duration(20 * time.Millisecond)}
+	f.Reserved = 1
+	cfg.Serverless.Functions = []serverless.Function{f}
+	cfg.Serverless.AccountConcurrency = 5
+	cfg.Serverless.EnvRPS = 0 // back-to-back invokes reuse one environment
+	return cfg
+}
+
+func do(t *testing.T, c *http.Client, method, url, body string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	require.NoError(t, err)
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(b)
+}
+
+func TestServerlessRoutes(t *testing.T) {
+	ts := start(t, serverlessConfig(t))
+
+	resp, body := do(t, ts.client, "POST", ts.api+"/fn/fn1", "")
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	assert.Contains(t, body, `"cold":true`)
+	assert.Regexp(t, `app;dur=[\d.]+, init;dur=2\d`, resp.Header.Get("Server-Timing"), "a cold invoke reports its init")
+
+	resp, body = do(t, ts.client, "POST", ts.api+"/fn/fn1", "")
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	assert.Contains(t, body, `"cold":false`)
+	assert.NotContains(t, resp.Header.Get("Server-Timing"), "init")
+
+	resp, _ = do(t, ts.client, "POST", ts.api+"/fn/nope", "")
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+
+	resp, body = do(t, ts.client, "POST", ts.api+"/fn/fn1?async=1", "")
+	assert.Equal(t, http.StatusAccepted, resp.StatusCode)
+	assert.JSONEq(t, `{"function":"fn1","id":1}`, body)
+
+	// Live: an API throttle of 1/s with a burst of 1.
+	resp, body = do(t, ts.client, "PUT", ts.admin+"/admin/serverless",
+		`{"api_rate": 1, "api_burst": 1, "functions": [{"name": "fn1", "reserved": 2}]}`)
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	assert.Contains(t, body, `"reserved":2`)
+	do(t, ts.client, "POST", ts.api+"/fn/fn1", "")
+	resp, _ = do(t, ts.client, "POST", ts.api+"/fn/fn1", "")
+	assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+	assert.Equal(t, "api", resp.Header.Get("X-Throttle-Reason"))
+
+	for body, field := range map[string]string{
+		`{"account_concurrency": 0}`:                      "account_concurrency: 0, want 1..100000",
+		`{"api_rate": -1}`:                                "api_rate",
+		`{"env_rps": 1e9}`:                                "env_rps",
+		`{"functions": [{"name": "fn2"}]}`:                "functions",
+		`{"enabled": false}`:                              "enabled",
+		`{"functions": [{"name": "fn1", "reserved": 9}]}`: "functions[fn1].reserved: 9, want 0..5",
+		`{"async": {"retries": 3}}`:                       "async.retries: 3, want 0..2",
+		`{"no_such": 1}`:                                  "no_such",
+	} {
+		resp, got := do(t, ts.client, "PUT", ts.admin+"/admin/serverless", body)
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, body)
+		assert.Contains(t, got, field, body)
+	}
+
+	resp, body = do(t, ts.client, "GET", ts.admin+"/metrics", "")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	for _, want := range []string{
+		`goodput_target_serverless_concurrent_executions{function="fn1"} `,
+		`goodput_target_serverless_environments{function="fn1",state="idle"} `,
+		`goodput_target_serverless_cold_starts_total{function="fn1"} 1`,
+		`goodput_target_serverless_throttles_total{reason="api"} 1`,
+		`goodput_target_serverless_throttles_total{reason="scaling"} 0`,
+		`goodput_target_serverless_init_duration_seconds_count{function="fn1"} 1`,
+		`goodput_target_requests_total{outcome="throttled",route="fn"} 1`,
+	} {
+		assert.True(t, strings.Contains(body, want), "/metrics lacks %s", want)
+	}
+}
+
+// Reserved concurrency: the second concurrent invoke of a function with
+// reservation 1 is throttled with its reason and does no work.
+func TestServerlessThrottleReason(t *testing.T) {
+	cfg := serverlessConfig(t)
+	cfg.Serverless.Functions[0].Duration = dep.Latency{Dist: "fixed", P50: dep.Duration(300 * time.Millisecond)}
+	ts := start(t, cfg)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		resp, err := ts.client.Post(ts.api+"/fn/fn1", "", nil)
+		if err == nil {
+			resp.Body.Close()
+		}
+	}()
+	require.Eventually(t, func() bool {
+		return ts.s.fns.Stats(time.Now()).Concurrency == 1
+	}, 5*time.Second, time.Millisecond)
+	resp, _ := do(t, ts.client, "POST", ts.api+"/fn/fn1", "")
+	assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+	assert.Equal(t, "reserved", resp.Header.Get("X-Throttle-Reason"))
+	<-done
+}
+
+func TestServerlessConfigValidation(t *testing.T) {
+	cfg := serverlessConfig(t)
+	cfg.Serverless.EnvRPS = -1
+	cfg.Serverless.APIRate = 5
+	err := cfg.Validate()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "serverless.env_rps: -1, want 0..100000")
+	assert.Contains(t, err.Error(), "serverless.api_burst: 0, want 1..1000000 when api_rate > 0")
+
+	got, err := DecodeYAML(fast(t, PresetUnprotected), false, "t.yaml", []byte(`preset: serverless
+serverless:
+  account_concurrency: 7
+  functions:
+    - name: a
+      duration: {dist: exponential, scale: 40ms}
+      init: {dist: fixed, p50: 1s}
+      reserved: 3
+`))
+	require.NoError(t, err)
+	assert.True(t, got.Serverless.Enabled)
+	assert.Equal(t, 7, got.Serverless.AccountConcurrency)
+	assert.Equal(t, 3, got.Serverless.Functions[0].Reserved)
+	_, err = DecodeYAML(got, true, "t.yaml", []byte("serverless:\n  scale_rate: 0\n"))
+	assert.ErrorContains(t, err, "serverless.scale_rate: 0, want 1..100000")
+}
