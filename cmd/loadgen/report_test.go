@@ -55,7 +55,7 @@ func writeResults(t *testing.T, path, label string, index, count int) {
 		}
 		require.NoError(t, w.WriteResult(&r))
 	}
-	require.NoError(t, w.Flush())
+	require.NoError(t, w.Close())
 	require.NoError(t, f.Close())
 }
 
