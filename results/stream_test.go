@@ -917,7 +917,7 @@ func BenchmarkReadResult(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	if err := w.Flush(); err != nil {
+	if err := w.Close(); err != nil {
 		b.Fatal(err)
 	}
 	data := buf.Bytes()
