@@ -161,6 +161,7 @@ type Aggregator struct {
 	slo     time.Duration
 	sources []source
 	warns   []string
+	integ   integrity
 
 	total    tally
 	latency  *hdr.Histogram
@@ -671,6 +672,7 @@ func (a *Aggregator) Summary() *Summary {
 	slices.SortStableFunc(s.Disturbances, func(x, y Disturbance) int { return cmp.Compare(x.StartS, y.StartS) })
 	s.Delivery = a.deliverySummary(dur)
 	s.Warnings = a.warnings(s)
+	a.integ.fill(s)
 	return s
 }
 
@@ -879,8 +881,8 @@ func (s *spaceSaving) top(n int) []TenantCount {
 }
 
 // ReadInto feeds every record of rd to a, until the end of the stream or
-// until ctx is done. A stream cut mid-record ends without error: check
-// rd.Truncated.
+// until ctx is done. A stream cut mid-record or damaged ends without error:
+// at its end, ReadInto adds rd.Integrity to a (see AddIntegrity).
 func ReadInto(ctx context.Context, a *Aggregator, rd *results.Reader) error {
 	var res results.Result
 	var ev results.Event
@@ -891,6 +893,7 @@ func ReadInto(ctx context.Context, a *Aggregator, rd *results.Reader) error {
 		kind, err := rd.Next(&res, &ev)
 		switch {
 		case errors.Is(err, io.EOF):
+			a.AddIntegrity(rd.Header().Describe(), rd.Integrity())
 			return nil
 		case err != nil:
 			return err

@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -342,15 +341,42 @@ func TestSummaryJSONHasContractKeys(t *testing.T) {
 	}
 }
 
-func TestReadIntoStopsAtCorruption(t *testing.T) {
-	data := append(syntheticFile(t, 1), 0x91, 0xc1)
-	rd, err := results.NewReader(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
+// TestReadIntoFlagsDamagedAndIncompleteStreams: a cut, a flipped byte or
+// garbage after the end made no difference to the summary (issue #19).
+func TestReadIntoFlagsDamagedAndIncompleteStreams(t *testing.T) {
+	data := syntheticFile(t, 1)
+	summarize := func(data []byte) *Summary {
+		rd, err := results.NewReader(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := NewAggregator(Options{})
+		if err := a.AddHeader(rd.Header()); err != nil {
+			t.Fatal(err)
+		}
+		if err := ReadInto(context.Background(), a, rd); err != nil {
+			t.Fatalf("ReadInto = %v, want damage reported in the summary", err)
+		}
+		return a.Summary()
 	}
-	a := NewAggregator(Options{})
-	if err := ReadInto(context.Background(), a, rd); err == nil || errors.Is(err, io.EOF) {
-		t.Fatalf("ReadInto = %v, want a corruption error", err)
+	if s := summarize(data); !s.Complete || s.DamagedBlocks != 0 || slices.ContainsFunc(s.Warnings, func(w string) bool { return strings.Contains(w, "results stream") }) {
+		t.Fatalf("whole stream: complete %v, damaged %d, warnings %q", s.Complete, s.DamagedBlocks, s.Warnings)
+	}
+	flipped := bytes.Clone(data)
+	flipped[len(data)/2] ^= 0x04
+	for name, tc := range map[string]struct {
+		data    []byte
+		damaged bool
+		warn    string
+	}{
+		"garbage after the end": {append(bytes.Clone(data), 0x91, 0xc1), false, "after the end-of-run trailer"},
+		"flipped byte":          {flipped, true, "damaged at byte"},
+		"cut":                   {data[:len(data)*3/4], false, "incomplete: "},
+	} {
+		s := summarize(tc.data)
+		if s.Complete || (s.DamagedBlocks > 0) != tc.damaged || !slices.ContainsFunc(s.Warnings, func(w string) bool { return strings.Contains(w, tc.warn) }) {
+			t.Errorf("%s: complete %v, damaged blocks %d, warnings %q: want incomplete, a warning saying %q", name, s.Complete, s.DamagedBlocks, s.Warnings, tc.warn)
+		}
 	}
 }
 

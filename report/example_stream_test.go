@@ -26,7 +26,7 @@ func Example() {
 			panic(err)
 		}
 	}
-	if err := w.Flush(); err != nil {
+	if err := w.Close(); err != nil {
 		panic(err)
 	}
 

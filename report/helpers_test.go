@@ -41,7 +41,7 @@ func encodeStream(t testing.TB, h results.Header, recs []record) ([]byte, []int)
 		}
 		ends = append(ends, buf.Len())
 	}
-	if err := w.Flush(); err != nil {
+	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes(), ends

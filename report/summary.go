@@ -32,6 +32,14 @@ type Summary struct {
 	// Interrupted is set when the run was interrupted (an interrupted
 	// event was recorded).
 	Interrupted bool `json:"interrupted"`
+	// Complete is false when a results stream read was incomplete (no
+	// end-of-run trailer: the writer was killed; a version 1 file; cut;
+	// counts that disagree; a merge of such a stream) or damaged; the
+	// warnings say which and where.
+	Complete bool `json:"complete"`
+	// DamagedBlocks counts the blocks of the streams read that failed their
+	// checksum or were missing: their records are not in these figures.
+	DamagedBlocks int `json:"damaged_blocks"`
 	// Scenario is the resolved scenario from the header, when it is JSON.
 	Scenario json.RawMessage `json:"scenario,omitempty"`
 

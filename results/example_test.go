@@ -10,8 +10,8 @@ import (
 	"github.com/goodput-dev/goodput/results"
 )
 
-// A generator writes a header and one record per attempt; any reader gets
-// them back in order.
+// A generator writes a header and one record per attempt, and closes the
+// stream; any reader gets them back in order, and knows it got them all.
 func Example() {
 	var buf bytes.Buffer
 	w, err := results.NewWriter(&buf, results.Header{Label: "demo", Seed: 1})
@@ -26,7 +26,9 @@ func Example() {
 			panic(err)
 		}
 	}
-	if err := w.Flush(); err != nil {
+	// Close writes the end-of-run trailer: without it, readers report the
+	// stream incomplete (a killed writer never writes it).
+	if err := w.Close(); err != nil {
 		panic(err)
 	}
 
@@ -48,10 +50,10 @@ func Example() {
 			fmt.Printf("request %d %s: %v %s\n", res.RequestID, res.Route, res.Latency(), res.Outcome)
 		}
 	}
-	fmt.Println("run", rd.Header().Label)
+	fmt.Println("run", rd.Header().Label, "complete:", rd.Integrity().Complete)
 	// Output:
 	// request 0 GET /items: 20ms ok
 	// request 1 GET /items: 20ms ok
 	// request 2 GET /items: 20ms ok
-	// run demo
+	// run demo complete: true
 }

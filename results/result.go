@@ -7,7 +7,7 @@ import (
 
 // FormatVersion is the version of the results stream written by this
 // package. Readers refuse streams with a newer major version.
-const FormatVersion = 1
+const FormatVersion = 2
 
 // Outcome is the class of an attempt's (or a request's) result. The zero
 // value is OutcomeOK.

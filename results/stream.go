@@ -2,8 +2,11 @@ package results
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"time"
 
@@ -15,7 +18,12 @@ import (
 //	"goodput-results"        str: the magic marker
 //	FormatVersion            uint
 //	header                   map (see headerWire): new keys may be added
-//	record ...               one array per record, its first element a RecordKind
+//	block ...                records in checksummed frames (see block.go)
+//	trailer                  the end-of-run counts, written by Writer.Close
+//
+// (Version 1 streams have no blocks and no trailer: their records follow
+// the header back to back.) Each record is one array, its first element a
+// RecordKind.
 //
 // Result record (RecordResult), 18 elements in this order:
 //
@@ -111,8 +119,12 @@ func fromWire(w headerWire, version int) Header {
 }
 
 // Writer encodes a results stream: the header, then one record per
-// WriteResult or WriteEvent call. Output is buffered: call Flush before
-// closing the underlying writer. Encoding a record does not allocate.
+// WriteResult or WriteEvent call, in checksummed blocks of about 16 KiB,
+// and, on Close, the end-of-run trailer that tells readers the stream is
+// whole. Output is buffered: Flush writes the records so far (as a block)
+// to the underlying writer; Close must end every stream that ended
+// normally, else readers report it incomplete. Encoding a record does not
+// allocate.
 //
 // A Writer is not safe for concurrent use: one goroutine owns it (typically
 // the one draining the workers' results channel). The zero value is not
@@ -120,104 +132,187 @@ func fromWire(w headerWire, version int) Header {
 // returns that error.
 type Writer struct {
 	bw  *bufio.Writer
-	enc *msgpack.Encoder
-	err error
+	enc *msgpack.Encoder // encodes records into blk
+	blk blockBuf         // the open block: room for its head, then its records
+	tab *crc32.Table
+
+	count   uint32 // records in the open block
+	written uint64 // records in the blocks before it
+	trailer trailerWire
+	closed  bool
+	err     error
 }
+
+// blockBuf is the open block; it satisfies msgpack's byte writer so that
+// encoding into it does not allocate.
+type blockBuf struct{ b []byte }
+
+func (b *blockBuf) Write(p []byte) (int, error) { b.b = append(b.b, p...); return len(p), nil }
+
+func (b *blockBuf) WriteByte(c byte) error { b.b = append(b.b, c); return nil }
+
+// ErrClosed is returned (wrapped) by a Writer's writes after Close.
+var ErrClosed = errors.New("results stream already closed")
 
 // NewWriter writes the stream marker and h to w and returns a Writer for
 // the records. h.Version is ignored: the stream records FormatVersion.
 func NewWriter(w io.Writer, h Header) (*Writer, error) {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	enc := msgpack.NewEncoder(bw)
-	sw := &Writer{bw: bw, enc: enc}
-	if err := enc.EncodeString(streamMagic); err != nil {
+	sw := &Writer{bw: bufio.NewWriterSize(w, 64<<10), tab: crc32.MakeTable(crc32.Castagnoli)}
+	sw.blk.b = make([]byte, 0, blockTarget+1024)
+	sw.enc = msgpack.NewEncoder(&sw.blk)
+	e := sw.enc
+	if err := errors.Join(e.EncodeString(streamMagic), e.EncodeUint(FormatVersion), e.Encode(toWire(h))); err != nil {
 		return nil, fmt.Errorf("write results header: %w", err)
 	}
-	if err := enc.EncodeUint(FormatVersion); err != nil {
+	sw.trailer.HeaderCRC = crc32.Checksum(sw.blk.b, sw.tab)
+	if _, err := sw.bw.Write(sw.blk.b); err != nil {
 		return nil, fmt.Errorf("write results header: %w", err)
 	}
-	if err := enc.Encode(toWire(h)); err != nil {
-		return nil, fmt.Errorf("write results header: %w", err)
-	}
+	sw.blk.b = append(sw.blk.b[:0], make([]byte, blockHeadLen)...)
 	return sw, nil
+}
+
+// writable returns the error that stops a write: a previous one, or Close.
+func (w *Writer) writable() error {
+	if w.err == nil && w.closed {
+		return fmt.Errorf("write results: %w", ErrClosed)
+	}
+	return w.err
 }
 
 // WriteResult appends one attempt record.
 func (w *Writer) WriteResult(r *Result) error {
-	if w.err != nil {
-		return w.err
+	if err := w.writable(); err != nil {
+		return err
 	}
 	e := w.enc
-	var f firstErr
-	f.all(
-		e.EncodeArrayLen(resultFields),
-		e.EncodeUint(uint64(RecordResult)),
-		e.EncodeUint(r.RequestID),
-		e.EncodeUint(uint64(r.Attempt)),
-		e.EncodeUint(uint64(r.Phase)),
-		e.EncodeBool(r.Final),
-		e.EncodeString(r.Route),
-		e.EncodeString(r.Tenant),
-		e.EncodeInt(int64(r.Intended)),
-		e.EncodeInt(int64(r.Start)),
-		e.EncodeInt(int64(r.End)),
-		e.EncodeUint(uint64(r.Status)),
-		e.EncodeUint(uint64(r.Outcome)),
-		e.EncodeUint(uint64(r.BytesOut)),
-		e.EncodeUint(uint64(r.BytesIn)),
-		e.EncodeInt(int64(r.Timing.Queue)),
-		e.EncodeInt(int64(r.Timing.App)),
-		e.EncodeInt(int64(r.Timing.Dep)),
-	)
-	f.all(e.EncodeInt(int64(r.Age)))
-	if f.err != nil {
-		w.err = fmt.Errorf("write result record: %w", f.err)
-	}
-	return w.err
+	// Encoding into the block buffer cannot fail.
+	_ = e.EncodeArrayLen(resultFields)
+	_ = e.EncodeUint(uint64(RecordResult))
+	_ = e.EncodeUint(r.RequestID)
+	_ = e.EncodeUint(uint64(r.Attempt))
+	_ = e.EncodeUint(uint64(r.Phase))
+	_ = e.EncodeBool(r.Final)
+	_ = e.EncodeString(r.Route)
+	_ = e.EncodeString(r.Tenant)
+	_ = e.EncodeInt(int64(r.Intended))
+	_ = e.EncodeInt(int64(r.Start))
+	_ = e.EncodeInt(int64(r.End))
+	_ = e.EncodeUint(uint64(r.Status))
+	_ = e.EncodeUint(uint64(r.Outcome))
+	_ = e.EncodeUint(uint64(r.BytesOut))
+	_ = e.EncodeUint(uint64(r.BytesIn))
+	_ = e.EncodeInt(int64(r.Timing.Queue))
+	_ = e.EncodeInt(int64(r.Timing.App))
+	_ = e.EncodeInt(int64(r.Timing.Dep))
+	_ = e.EncodeInt(int64(r.Age))
+	w.trailer.Results++
+	return w.added("write result record")
 }
 
 // WriteEvent appends one event record.
 func (w *Writer) WriteEvent(ev *Event) error {
-	if w.err != nil {
-		return w.err
+	if err := w.writable(); err != nil {
+		return err
 	}
 	e := w.enc
-	var f firstErr
-	f.all(
-		e.EncodeArrayLen(eventFields),
-		e.EncodeUint(uint64(RecordEvent)),
-		e.EncodeUint(uint64(ev.Kind)),
-		e.EncodeInt(int64(ev.At)),
-		e.EncodeInt(int64(ev.Scheduled)),
-		e.EncodeString(ev.Name),
-		e.EncodeString(ev.Target),
-		e.EncodeString(ev.Detail),
-	)
-	if f.err != nil {
-		w.err = fmt.Errorf("write event record: %w", f.err)
+	_ = e.EncodeArrayLen(eventFields)
+	_ = e.EncodeUint(uint64(RecordEvent))
+	_ = e.EncodeUint(uint64(ev.Kind))
+	_ = e.EncodeInt(int64(ev.At))
+	_ = e.EncodeInt(int64(ev.Scheduled))
+	_ = e.EncodeString(ev.Name)
+	_ = e.EncodeString(ev.Target)
+	_ = e.EncodeString(ev.Detail)
+	w.trailer.Events++
+	return w.added("write event record")
+}
+
+// added counts the record just encoded and emits the block once it is
+// full.
+func (w *Writer) added(what string) error {
+	w.count++
+	if len(w.blk.b) >= blockTarget {
+		if err := w.emit(); err != nil {
+			w.err = fmt.Errorf("%s: %w", what, err)
+		}
 	}
 	return w.err
 }
 
-// firstErr keeps the first of a series of errors (the buffered writer's
-// errors are sticky, so later ones repeat it).
-type firstErr struct{ err error }
-
-func (f *firstErr) all(errs ...error) {
-	for _, err := range errs {
-		if err != nil && f.err == nil {
-			f.err = err
-		}
+// emit seals the open block and writes it to the buffered writer.
+func (w *Writer) emit() error {
+	if w.count == 0 {
+		return nil
 	}
+	b := w.blk.b
+	if len(b) > maxFrameBytes {
+		return fmt.Errorf("a block of %d bytes: a record is larger than %d bytes", len(b), maxRecordBytes)
+	}
+	binary.BigEndian.PutUint64(b[framePrefix:], w.written)
+	binary.BigEndian.PutUint32(b[framePrefix+8:], w.count)
+	sealFrame(w.tab, b, frameBlock)
+	_, err := w.bw.Write(b)
+	w.written += uint64(w.count)
+	w.trailer.Blocks++
+	w.count = 0
+	w.blk.b = b[:blockHeadLen]
+	return err
 }
 
-// Flush writes any buffered records to the underlying writer.
+// Flush writes the records written so far, as one block, to the
+// underlying writer. After Close it does nothing.
 func (w *Writer) Flush() error {
-	if w.err != nil {
+	if w.err != nil || w.closed {
+		return w.err
+	}
+	if err := w.emit(); err != nil {
+		w.err = fmt.Errorf("flush results: %w", err)
 		return w.err
 	}
 	if err := w.bw.Flush(); err != nil {
 		w.err = fmt.Errorf("flush results: %w", err)
+	}
+	return w.err
+}
+
+// MarkIncomplete records in the trailer that the stream does not hold the
+// whole run, and why (e.g. a merge input was cut or damaged): readers then
+// report the stream incomplete even though it ended normally. Reasons
+// accumulate; call it before Close.
+func (w *Writer) MarkIncomplete(reason string) {
+	if w.trailer.Incomplete != "" {
+		reason = w.trailer.Incomplete + "; " + reason
+	}
+	w.trailer.Incomplete = reason
+}
+
+// Close ends the stream: it writes the open block and the end-of-run
+// trailer (the counts of records written) and flushes. It does not close
+// the underlying writer. A second Close returns the first one's error.
+func (w *Writer) Close() error {
+	if w.err != nil || w.closed {
+		return w.err
+	}
+	w.closed = true
+	if err := w.emit(); err != nil {
+		w.err = fmt.Errorf("close results: %w", err)
+		return w.err
+	}
+	w.trailer.Records = w.written
+	body, err := msgpack.Marshal(&w.trailer)
+	if err != nil {
+		w.err = fmt.Errorf("close results: encode the trailer: %w", err)
+		return w.err
+	}
+	f := append(make([]byte, framePrefix, framePrefix+len(body)), body...)
+	sealFrame(w.tab, f, frameTrailer)
+	if _, err := w.bw.Write(f); err != nil {
+		w.err = fmt.Errorf("close results: %w", err)
+		return w.err
+	}
+	if err := w.bw.Flush(); err != nil {
+		w.err = fmt.Errorf("close results: %w", err)
 	}
 	return w.err
 }
@@ -229,6 +324,11 @@ var ErrNotResults = errors.New("not a goodput results stream")
 // Reader decodes a results stream written by Writer. Decoding a record does
 // not allocate once its route and tenant labels have been seen: the reader
 // interns them.
+//
+// A Reader checks each block's checksum: it skips a damaged block and reads
+// on at the next good one, and once Next has returned io.EOF, Integrity
+// says whether the stream was whole (it ended with the writer's trailer
+// and every record arrived) and where it was damaged.
 //
 // A Reader is not safe for concurrent use. The zero value is not usable;
 // create one with NewReader.
@@ -243,13 +343,34 @@ type Reader struct {
 	records int64
 	trunc   error
 	intern  map[string]string
+	tab     *crc32.Table
+	hcrc    uint32 // CRC-32C of the bytes before the first frame
+
+	// Format version 2: the block being read and the counts so far.
+	inBlock    bool  // records are read from buf[pos:pos+blockLeft]
+	unverified bool  // the block is a cut last one: its checksum could not be checked
+	blockLeft  int   // bytes of the block's records not yet read
+	blockRecs  int64 // records of the block not yet read
+	blockOff   int64 // stream offset of the block
+	next       int64 // stream index of the next record expected
+	got        int64 // records read, of every kind
+	results    int64
+	events     int64
+	skipped    int64 // records known lost: gaps in the sequence, rest of broken blocks
+	damaged    bool  // damage seen since the last good block
+	done       bool  // the trailer or the end of the stream was reached
+	trailer    trailerWire
+	integ      Integrity
+	// onBlock, when set (by tests), is called with each good block's
+	// first record index and record count.
+	onBlock func(first int64, count int)
 }
 
 // NewReader reads the stream marker and header from r. It fails with an
 // error wrapping ErrNotResults when r is not a results stream, and says so
 // when the stream is of a newer format version than this package reads.
 func NewReader(r io.Reader) (*Reader, error) {
-	rd := &Reader{r: r, buf: make([]byte, 64<<10), intern: make(map[string]string)}
+	rd := &Reader{r: r, buf: make([]byte, 64<<10), intern: make(map[string]string), tab: crc32.MakeTable(crc32.Castagnoli)}
 	for {
 		c := cursor{b: rd.buf[rd.pos:rd.end]}
 		h, err := rd.parseHeader(&c)
@@ -258,7 +379,9 @@ func NewReader(r io.Reader) (*Reader, error) {
 		}
 		if !c.short {
 			rd.header = h
+			rd.hcrc = crc32.Checksum(rd.buf[:c.i], rd.tab)
 			rd.pos += c.i
+			rd.integ.Version = h.Version
 			return rd, nil
 		}
 		if rd.eof {
@@ -335,17 +458,288 @@ func (rd *Reader) Header() Header { return rd.header }
 func (rd *Reader) Records() int64 { return rd.records }
 
 // Truncated returns nil, or, once Next has returned io.EOF on a stream that
-// ended in the middle of a record, an error saying how many whole records
-// were read and at which byte offset the stream was cut. Callers typically
-// print it as a warning: every whole record has been delivered.
+// ended in the middle of a record or block, an error saying how many whole
+// records were read and at which byte offset the stream was cut. Callers
+// typically print it as a warning: every whole record has been delivered.
+// Integrity().Err() includes it.
 func (rd *Reader) Truncated() error { return rd.trunc }
+
+// Integrity says whether the stream was read whole and undamaged: final
+// once Next has returned io.EOF, and never Complete before. The DamagedAt
+// slice is shared with the Reader.
+func (rd *Reader) Integrity() Integrity { return rd.integ }
 
 // Next decodes the next record into res (RecordResult) or ev (RecordEvent)
 // and says which. Both must be non-nil; the other one is left unchanged.
 // It returns io.EOF at the end of the stream, including a stream cut in
 // the middle of a record (see Truncated). Records of unknown kinds, from a
-// newer writer, are skipped.
+// newer writer, are skipped, and so are damaged blocks (see Integrity): an
+// error other than io.EOF is a failure to read the input, or, in a
+// version 1 stream, which has no blocks to resume at, a corrupt record.
 func (rd *Reader) Next(res *Result, ev *Event) (RecordKind, error) {
+	if rd.header.Version < 2 {
+		return rd.nextV1(res, ev)
+	}
+	for {
+		if !rd.inBlock {
+			if rd.done {
+				return 0, io.EOF
+			}
+			if err := rd.nextFrame(); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		if rd.blockLeft == 0 && rd.blockRecs == 0 {
+			rd.inBlock = false
+			continue
+		}
+		c := cursor{b: rd.buf[rd.pos : rd.pos+rd.blockLeft]}
+		kind := rd.parseRecord(&c, res, ev)
+		if c.short || c.bad != nil || rd.blockRecs == 0 {
+			rd.blockBroken()
+			continue
+		}
+		rd.pos += c.i
+		rd.blockLeft -= c.i
+		rd.blockRecs--
+		rd.next++
+		rd.got++
+		switch kind {
+		case RecordResult:
+			rd.results++
+		case RecordEvent:
+			rd.events++
+		default:
+			continue
+		}
+		rd.records++
+		return kind, nil
+	}
+}
+
+// blockBroken handles a block whose records do not parse as its head
+// says: the stream's cut last block ends there; a block that passed its
+// checksum (written so by a faulty writer) is damaged.
+func (rd *Reader) blockBroken() {
+	if rd.unverified {
+		rd.cut(fmt.Sprintf("cut mid-block at byte %d: read %d whole records, ignored the last %d bytes (was the writer killed?)",
+			rd.base+int64(rd.end), rd.records, rd.end-rd.pos))
+		return
+	}
+	rd.damage(rd.blockOff)
+	rd.skipped += rd.blockRecs
+	rd.next += rd.blockRecs
+	rd.pos += rd.blockLeft
+	rd.inBlock = false
+	rd.damaged = false // the sequence is still known
+}
+
+// cut ends a stream that stops inside a record, block or frame.
+func (rd *Reader) cut(msg string) {
+	if rd.trunc == nil {
+		rd.trunc = errors.New("results stream " + msg)
+		rd.integ.reasons = append(rd.integ.reasons, msg)
+	}
+	rd.pos = rd.end
+	rd.inBlock = false
+	rd.finish()
+}
+
+// damage records a damaged block at stream offset off, unless damage was
+// already recorded since the last good block (one damaged run of bytes is
+// one damaged block).
+func (rd *Reader) damage(off int64) {
+	if rd.damaged {
+		return
+	}
+	rd.damaged = true
+	rd.integ.DamagedBlocks++
+	if len(rd.integ.DamagedAt) < maxDamagedAt {
+		rd.integ.DamagedAt = append(rd.integ.DamagedAt, off)
+	}
+}
+
+// nextFrame reads frames until it has entered a block (inBlock) or reached
+// the end of the stream (done), skipping damaged frames.
+func (rd *Reader) nextFrame() error {
+	for {
+		b := rd.buf[rd.pos:rd.end]
+		if len(b) == 0 && rd.eof {
+			rd.finish()
+			return nil
+		}
+		total, typ, ok, need := frameAt(b)
+		if (need > 0 || ok && len(b) < total) && !rd.eof {
+			if err := rd.fill(); err != nil {
+				return err
+			}
+			continue
+		}
+		off := rd.base + int64(rd.pos)
+		if need > 0 || ok && len(b) < total {
+			// The stream ends inside this frame: it was cut there,
+			// unless a good frame follows (then this one's length is
+			// damaged).
+			if rd.resync(); rd.pos < rd.end {
+				rd.damage(off)
+				continue
+			}
+			rd.pos = rd.end - len(b)
+			if ok && typ == frameBlock && len(b) >= blockHeadLen && int64(binary.BigEndian.Uint64(b[framePrefix:])) == rd.next {
+				rd.enterBlock(off, len(b), int64(binary.BigEndian.Uint32(b[framePrefix+8:])))
+				rd.unverified = true
+				return nil
+			}
+			rd.cut(fmt.Sprintf("cut mid-block at byte %d: read %d whole records, ignored the last %d bytes (was the writer killed?)",
+				rd.base+int64(rd.end), rd.records, len(b)))
+			return nil
+		}
+		if !ok || frameCRC(rd.tab, b[:total]) != binary.BigEndian.Uint32(b[6:]) {
+			rd.damage(off)
+			if err := rd.resync(); err != nil {
+				return err
+			}
+			continue
+		}
+		if typ == frameTrailer {
+			var t trailerWire
+			if err := msgpack.Unmarshal(b[framePrefix:total], &t); err != nil {
+				rd.damage(off)
+				rd.pos += total
+				continue
+			}
+			rd.trailer = t
+			rd.integ.Trailer = true
+			rd.pos += total
+			return rd.afterTrailer()
+		}
+		first := int64(binary.BigEndian.Uint64(b[framePrefix:]))
+		count := int64(binary.BigEndian.Uint32(b[framePrefix+8:]))
+		switch {
+		case first < rd.next:
+			// A block repeated or out of order: not this stream's sequence.
+			rd.damage(off)
+			rd.pos += total
+			continue
+		case first > rd.next:
+			rd.damage(off) // blocks missing, unless already counted
+			rd.skipped += first - rd.next
+			rd.next = first
+		}
+		rd.damaged = false
+		rd.enterBlock(off, total, count)
+		if rd.onBlock != nil {
+			rd.onBlock(first, int(count))
+		}
+		return nil
+	}
+}
+
+// enterBlock starts reading the records of the block of size bytes at
+// stream offset off, which starts at pos.
+func (rd *Reader) enterBlock(off int64, size int, count int64) {
+	rd.inBlock = true
+	rd.blockOff = off
+	rd.blockLeft = size - blockHeadLen
+	rd.blockRecs = count
+	rd.pos += blockHeadLen
+}
+
+// resync moves pos to the next offset past it where a frame with a good
+// checksum starts, reading on as needed; pos = end at the end of the
+// stream.
+func (rd *Reader) resync() error {
+	from := rd.pos + 1
+	for {
+		i := bytes.IndexByte(rd.buf[from:rd.end], frameExt)
+		if i < 0 {
+			rd.pos = rd.end
+			if rd.eof {
+				return nil
+			}
+			if err := rd.fill(); err != nil {
+				return err
+			}
+			from = rd.pos
+			continue
+		}
+		p := from + i
+		total, _, ok, need := frameAt(rd.buf[p:rd.end])
+		if need > 0 || ok && rd.end-p < total {
+			if rd.eof {
+				from = p + 1
+				continue
+			}
+			rd.pos = p
+			if err := rd.fill(); err != nil {
+				return err
+			}
+			from = rd.pos
+			continue
+		}
+		if ok && frameCRC(rd.tab, rd.buf[p:p+total]) == binary.BigEndian.Uint32(rd.buf[p+6:]) {
+			rd.pos = p
+			return nil
+		}
+		from = p + 1
+	}
+}
+
+// afterTrailer ends the stream after its trailer: anything after it is
+// not part of it.
+func (rd *Reader) afterTrailer() error {
+	off := rd.base + int64(rd.pos)
+	if rd.pos == rd.end && !rd.eof {
+		if err := rd.fill(); err != nil {
+			return err
+		}
+	}
+	if rd.pos < rd.end {
+		rd.integ.reasons = append(rd.integ.reasons, fmt.Sprintf("data after the end-of-run trailer at byte %d (two streams concatenated?)", off))
+		rd.pos = rd.end
+	}
+	rd.finish()
+	return nil
+}
+
+// finish decides the stream's Integrity at its end.
+func (rd *Reader) finish() {
+	rd.done = true
+	in := &rd.integ
+	in.Records = rd.got
+	if rd.header.Version < 2 {
+		in.reasons = append(in.reasons, "format version 1 has no end-of-run trailer: whether every record is here cannot be checked")
+		return
+	}
+	in.SkippedRecords = rd.skipped
+	if !in.Trailer {
+		if rd.trunc == nil {
+			in.reasons = append(in.reasons, fmt.Sprintf("no end-of-run trailer after %d records at byte %d (the writer was killed, or did not Close)", rd.got, rd.base+int64(rd.end)))
+		}
+		return
+	}
+	t := rd.trailer
+	if lost := int64(t.Records) - rd.got; lost > rd.skipped {
+		in.SkippedRecords = lost
+	}
+	agree := int64(t.Records) == rd.got && int64(t.Results) == rd.results && int64(t.Events) == rd.events
+	if !agree && in.DamagedBlocks == 0 {
+		in.reasons = append(in.reasons, fmt.Sprintf("the trailer counts %d records (%d results, %d events), %d (%d, %d) were read",
+			t.Records, t.Results, t.Events, rd.got, rd.results, rd.events))
+	}
+	if t.HeaderCRC != rd.hcrc {
+		in.reasons = append(in.reasons, "the header does not match its checksum in the trailer (damaged header)")
+	}
+	if t.Incomplete != "" {
+		in.reasons = append(in.reasons, "the writer marked it incomplete: "+t.Incomplete)
+	}
+	in.Complete = agree && in.DamagedBlocks == 0 && len(in.reasons) == 0
+}
+
+// nextV1 reads a record of a version 1 stream: records back to back, no
+// blocks.
+func (rd *Reader) nextV1(res *Result, ev *Event) (RecordKind, error) {
 	for {
 		c := cursor{b: rd.buf[rd.pos:rd.end]}
 		kind := rd.parseRecord(&c, res, ev)
@@ -354,6 +748,7 @@ func (rd *Reader) Next(res *Result, ev *Event) (RecordKind, error) {
 				return 0, fmt.Errorf("results stream corrupt at byte %d after %d records: %w", rd.base+int64(rd.pos), rd.records, c.bad)
 			}
 			rd.pos += c.i
+			rd.got++
 			if kind != RecordResult && kind != RecordEvent {
 				continue
 			}
@@ -362,9 +757,10 @@ func (rd *Reader) Next(res *Result, ev *Event) (RecordKind, error) {
 		}
 		if rd.eof {
 			if rd.pos < rd.end && rd.trunc == nil {
-				rd.trunc = fmt.Errorf("results stream cut mid-record at byte %d: read %d whole records, ignored the last %d bytes (was the writer killed?)",
-					rd.base+int64(rd.end), rd.records, rd.end-rd.pos)
-				rd.pos = rd.end
+				rd.cut(fmt.Sprintf("cut mid-record at byte %d: read %d whole records, ignored the last %d bytes (was the writer killed?)",
+					rd.base+int64(rd.end), rd.records, rd.end-rd.pos))
+			} else if !rd.done {
+				rd.finish()
 			}
 			return 0, io.EOF
 		}
@@ -375,7 +771,7 @@ func (rd *Reader) Next(res *Result, ev *Event) (RecordKind, error) {
 }
 
 // fill reads more input after the unread bytes, growing the buffer when
-// one record does not fit in it.
+// one record (or block) does not fit in it.
 func (rd *Reader) fill() error {
 	if rd.pos > 0 {
 		n := copy(rd.buf, rd.buf[rd.pos:rd.end])
@@ -383,7 +779,7 @@ func (rd *Reader) fill() error {
 		rd.pos, rd.end = 0, n
 	}
 	if rd.end == len(rd.buf) {
-		if len(rd.buf) >= maxRecordBytes {
+		if len(rd.buf) > maxFrameBytes {
 			return fmt.Errorf("results stream corrupt at byte %d: a record longer than %d bytes", rd.base, maxRecordBytes)
 		}
 		nb := make([]byte, 2*len(rd.buf))

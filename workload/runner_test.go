@@ -1,7 +1,10 @@
 package workload
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -500,4 +503,40 @@ func TestEventsRacingTheEndOfARunNeverReachAClosedStream(t *testing.T) {
 		close(stop)
 		wg.Wait()
 	})
+}
+
+// TestServeEndsTheResultsStream: a run's stream read back is complete,
+// with every record written (the drain used to leave the writer's last
+// buffered records unflushed, and no trailer said the run had ended).
+func TestServeEndsTheResultsStream(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := results.NewWriter(&buf, results.Header{Label: "served"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewStream(w, nil, 0)
+	if err := s.Serve(func(sink Sink) error {
+		for i := range 1000 {
+			sink.Record(&results.Result{RequestID: uint64(i), Final: true, Route: "GET /"})
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rd, err := results.NewReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res results.Result
+	var ev results.Event
+	for {
+		if _, err := rd.Next(&res, &ev); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if in := rd.Integrity(); !in.Complete || in.Records != 1000 {
+		t.Fatalf("read %d records, complete %v (%v), want 1000, complete", in.Records, in.Complete, in.Err())
+	}
 }

@@ -69,8 +69,10 @@ const (
 
 // Serve runs fn with the stream as its sink while one goroutine drains the
 // records into the writer every 5 ms (calling its Flush method every
-// second, if it has one); when fn returns it drains what is left and
-// returns fn's error joined with the first write error. After a write error
+// second, if it has one); when fn returns it drains what is left, ends the
+// stream by calling the writer's Close method, if it has one (a
+// *results.Writer writes its end-of-run trailer: write nothing to it after
+// Serve), and returns fn's error joined with the first write error. After a write error
 // the records are still counted but no longer written.
 func (s *Stream) Serve(fn func(Sink) error) error {
 	var werr error
@@ -121,6 +123,9 @@ func (s *Stream) Serve(fn func(Sink) error) error {
 	err := fn(s)
 	close(s.ch)
 	<-done
+	if c, ok := s.w.(interface{ Close() error }); ok && werr == nil {
+		werr = c.Close() // the stream ended normally: a results.Writer writes its trailer
+	}
 	if werr != nil {
 		werr = fmt.Errorf("write results: %w", werr)
 	}

@@ -83,8 +83,10 @@ func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, name := range files {
 		err := readResultsFile(name, func(rd *results.Reader) error {
 			return copyRecords(ctx, w, rd)
-		}, func(trunc error) {
-			fmt.Fprintf(stderr, "loadgen: warning: %s: %v\n", name, trunc)
+		}, func(problem error) {
+			fmt.Fprintf(stderr, "loadgen: warning: %s: %v\n", name, problem)
+			// The merged stream is no more complete than its inputs.
+			w.MarkIncomplete(fmt.Sprintf("merged from %s: %v", name, problem))
 		})
 		if err != nil {
 			var we writeError
@@ -94,7 +96,7 @@ func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	if err := w.Flush(); err != nil {
+	if err := w.Close(); err != nil {
 		return cli.Runf("merge: %v", err)
 	}
 	if tmp != nil {

@@ -168,9 +168,9 @@ func writeExtraOutputs(s *report.Summary, outs map[string]*string, dir string, w
 	return nil
 }
 
-// aggregateFiles reads every results file into agg. Unreadable, foreign or
-// corrupt files and files of another run are usage errors naming the file;
-// a truncated file is a warning on stderr (and in the report).
+// aggregateFiles reads every results file into agg. Unreadable or foreign
+// files and files of another run are usage errors naming the file; an
+// incomplete or damaged file is a warning on stderr (and in the report).
 func aggregateFiles(ctx context.Context, agg *report.Aggregator, files []string, stderr io.Writer) error {
 	for _, name := range files {
 		err := readResultsFile(name, func(rd *results.Reader) error {
@@ -178,9 +178,9 @@ func aggregateFiles(ctx context.Context, agg *report.Aggregator, files []string,
 				return err
 			}
 			return report.ReadInto(ctx, agg, rd)
-		}, func(trunc error) {
-			agg.Warn(fmt.Sprintf("%s: %v", name, trunc))
-			fmt.Fprintf(stderr, "loadgen: warning: %s: %v\n", name, trunc)
+		}, func(problem error) {
+			// ReadInto put it in the summary's warnings.
+			fmt.Fprintf(stderr, "loadgen: warning: %s: %v\n", name, problem)
 		})
 		if err != nil {
 			return err
@@ -190,8 +190,9 @@ func aggregateFiles(ctx context.Context, agg *report.Aggregator, files []string,
 }
 
 // readResultsFile opens name ("-" for stdin), checks that it is a results
-// stream and hands its reader to read. warn is told when the stream was cut
-// mid-record.
+// stream and hands its reader to read. warn is told, once read has
+// returned, when the stream was not complete (see results.Integrity): cut,
+// damaged, without its end-of-run trailer.
 func readResultsFile(name string, read func(*results.Reader) error, warn func(error)) error {
 	var in io.Reader
 	if name == "-" {
@@ -218,8 +219,8 @@ func readResultsFile(name string, read func(*results.Reader) error, warn func(er
 		}
 		return cli.Usagef("read results %s: %v", name, err)
 	}
-	if trunc := rd.Truncated(); trunc != nil {
-		warn(trunc)
+	if err := rd.Integrity().Err(); err != nil {
+		warn(err)
 	}
 	return nil
 }

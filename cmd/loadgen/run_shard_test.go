@@ -70,7 +70,7 @@ func TestReportWarnsWhenShardsStartMoreThanAWindowApart(t *testing.T) {
 			at := time.Duration(i) * 10 * time.Millisecond
 			require.NoError(t, w.WriteResult(&results.Result{RequestID: uint64(i), Attempt: 1, Final: true, Route: "GET /", Intended: at, Start: at, End: at + 5*time.Millisecond, Status: 200}))
 		}
-		require.NoError(t, w.Flush())
+		require.NoError(t, w.Close())
 		require.NoError(t, f.Close())
 		return path
 	}

@@ -129,7 +129,7 @@ func TestReportTextShowsRecovery(t *testing.T) {
 		require.NoError(t, w.WriteResult(&r))
 		at += time.Duration(float64(time.Second) / rate)
 	}
-	require.NoError(t, w.Flush())
+	require.NoError(t, w.Close())
 	require.NoError(t, f.Close())
 
 	out, stderr, code := runCLI(t, "report", "--color", "never", "--assert", "recovery_time <= 2s", "--assert", "metastable == false", res)
