@@ -156,7 +156,7 @@ func runRamp(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	wg.Wait()
 	var flushErr error
 	if streamW != nil {
-		flushErr = streamW.Flush()
+		flushErr = streamW.Close()
 	}
 	if err := errors.Join(flushErr, closeOut()); err != nil {
 		return cli.Runf("ramp: write %s: %v", *output, err)
