@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goodput-dev/goodput/dist"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -29,7 +31,7 @@ func startTarget(t *testing.T, token string) *refTarget {
 	cfg, err := target.Preset(target.PresetUnprotected)
 	require.NoError(t, err)
 	cfg.AdminToken = token
-	cfg.DrainTimeout = dep.Duration(time.Second)
+	cfg.DrainTimeout = dist.Duration(time.Second)
 	srv, err := target.New(cfg)
 	require.NoError(t, err)
 	_, admin, stop := e2e.Serve(t, srv)
@@ -45,7 +47,7 @@ func TestFullDepBodyNamesEveryField(t *testing.T) {
 		assert.Contains(t, body, name)
 	}
 	lat := body["latency"].(map[string]any)
-	for f := range reflect.TypeFor[dep.Latency]().Fields() {
+	for f := range reflect.TypeFor[dist.Latency]().Fields() {
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		assert.Contains(t, lat, name)
 	}
@@ -59,7 +61,7 @@ func TestAdminClientAgainstTheTarget(t *testing.T) {
 	assert.Equal(t, []string{"db", "search"}, slices.Sorted(maps.Keys(deps)))
 
 	cfg := deps["db"]
-	cfg.AddLatency = dep.Duration(50 * time.Millisecond)
+	cfg.AddLatency = dist.Duration(50 * time.Millisecond)
 	cfg.Stall = true
 	got, err := tg.admin.PutDep(ctx, "db", cfg)
 	require.NoError(t, err)

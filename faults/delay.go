@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/goodput-dev/goodput/dist"
+
 	"github.com/goodput-dev/goodput/target/dep"
 )
 
@@ -42,8 +44,8 @@ func (d Delay) Validate() error {
 
 // PatchDep adds the delay and jitter to the dependency's own.
 func (d Delay) PatchDep(c *dep.Config, _ float64) {
-	c.AddLatency += dep.Duration(d.Delay)
-	c.AddJitter += dep.Duration(d.Jitter)
+	c.AddLatency += dist.Duration(d.Delay)
+	c.AddJitter += dist.Duration(d.Jitter)
 }
 
 // Serve delays the request (or its response) by Delay + env.U·Jitter.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/goodput-dev/goodput/dist"
+
 	"github.com/goodput-dev/goodput/target/dep"
 )
 
@@ -12,7 +14,7 @@ import (
 // (when not 0). Dependencies only: a proxy cannot change how long its
 // upstream takes, only add to it (see Delay).
 type Latency struct {
-	Distribution *dep.Latency
+	Distribution *dist.Latency
 	Multiplier   float64
 }
 

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/goodput-dev/goodput/target/dep"
+	"github.com/goodput-dev/goodput/dist"
 )
 
 // Spec is a fault as written in JSON (the proxy's control API) and YAML
@@ -36,25 +36,25 @@ type Spec struct {
 	Target string `json:"target,omitempty" yaml:"target,omitempty"`
 	// At and For place the fault on a timeline (not used by the proxy,
 	// which applies a fault when it is added).
-	At  dep.Duration `json:"at,omitempty" yaml:"at,omitempty"`
-	For dep.Duration `json:"for,omitempty" yaml:"for,omitempty"`
+	At  dist.Duration `json:"at,omitempty" yaml:"at,omitempty"`
+	For dist.Duration `json:"for,omitempty" yaml:"for,omitempty"`
 	// Probability is per request or call, in (0, 1]; absent means 1.
 	Probability *float64 `json:"probability,omitempty" yaml:"probability,omitempty"`
 	Route       string   `json:"route,omitempty" yaml:"route,omitempty"`
 	Method      string   `json:"method,omitempty" yaml:"method,omitempty"`
 	Header      string   `json:"header,omitempty" yaml:"header,omitempty"`
 
-	Delay          dep.Duration `json:"delay,omitempty" yaml:"delay,omitempty"`
-	Jitter         dep.Duration `json:"jitter,omitempty" yaml:"jitter,omitempty"`
-	Response       bool         `json:"response,omitempty" yaml:"response,omitempty"`
-	Distribution   *dep.Latency `json:"distribution,omitempty" yaml:"distribution,omitempty"`
-	Multiplier     float64      `json:"multiplier,omitempty" yaml:"multiplier,omitempty"`
-	Status         int          `json:"status,omitempty" yaml:"status,omitempty"`
-	BytesPerSecond int64        `json:"bytes_per_second,omitempty" yaml:"bytes_per_second,omitempty"`
-	Pool           int          `json:"pool,omitempty" yaml:"pool,omitempty"`
-	Concurrency    int          `json:"concurrency,omitempty" yaml:"concurrency,omitempty"`
-	Requests       int          `json:"requests,omitempty" yaml:"requests,omitempty"`
-	Policy         string       `json:"policy,omitempty" yaml:"policy,omitempty"`
+	Delay          dist.Duration `json:"delay,omitempty" yaml:"delay,omitempty"`
+	Jitter         dist.Duration `json:"jitter,omitempty" yaml:"jitter,omitempty"`
+	Response       bool          `json:"response,omitempty" yaml:"response,omitempty"`
+	Distribution   *dist.Latency `json:"distribution,omitempty" yaml:"distribution,omitempty"`
+	Multiplier     float64       `json:"multiplier,omitempty" yaml:"multiplier,omitempty"`
+	Status         int           `json:"status,omitempty" yaml:"status,omitempty"`
+	BytesPerSecond int64         `json:"bytes_per_second,omitempty" yaml:"bytes_per_second,omitempty"`
+	Pool           int           `json:"pool,omitempty" yaml:"pool,omitempty"`
+	Concurrency    int           `json:"concurrency,omitempty" yaml:"concurrency,omitempty"`
+	Requests       int           `json:"requests,omitempty" yaml:"requests,omitempty"`
+	Policy         string        `json:"policy,omitempty" yaml:"policy,omitempty"`
 }
 
 // kindFields lists, for each kind, the kind fields it takes.
@@ -189,8 +189,8 @@ func SpecOf(e Entry) (Spec, error) {
 	s := Spec{
 		Name:   e.Name,
 		Target: e.Target,
-		At:     dep.Duration(e.At),
-		For:    dep.Duration(e.For),
+		At:     dist.Duration(e.At),
+		For:    dist.Duration(e.For),
 		Route:  e.Scope.Route,
 		Method: e.Scope.Method,
 		Header: e.Scope.Header,
@@ -201,7 +201,7 @@ func SpecOf(e Entry) (Spec, error) {
 	}
 	switch f := e.Fault.(type) {
 	case Delay:
-		s.Delay, s.Jitter, s.Response = dep.Duration(f.Delay), dep.Duration(f.Jitter), f.Response
+		s.Delay, s.Jitter, s.Response = dist.Duration(f.Delay), dist.Duration(f.Jitter), f.Response
 	case Latency:
 		s.Distribution, s.Multiplier = f.Distribution, f.Multiplier
 	case Abort:

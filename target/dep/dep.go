@@ -330,18 +330,7 @@ func (d *Dep) sample(cfg Config) (time.Duration, bool) {
 
 // sampleLatency draws base latency × multiplier + AddLatency + U(0, AddJitter).
 func sampleLatency(cfg Config, rng *rand.Rand) time.Duration {
-	var base float64
-	l := cfg.Latency
-	switch l.Dist {
-	case "fixed":
-		base = float64(l.P50)
-	case "uniform":
-		base = float64(l.Min) + rng.Float64()*float64(l.Max-l.Min)
-	case "lognormal":
-		mu := math.Log(float64(l.P50))
-		sigma := (math.Log(float64(l.P99)) - mu) / 2.3263
-		base = math.Exp(mu + sigma*rng.NormFloat64())
-	}
+	base := cfg.Latency.Sample(rng)
 	if cfg.LatencyMultiplier > 0 {
 		base *= cfg.LatencyMultiplier
 	}

@@ -1,11 +1,55 @@
-package dep
+package dist
 
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"time"
 )
+
+// Latency is a service-time distribution. It is a plain value, safe to
+// copy and to share.
+//
+//   - "fixed": always P50.
+//   - "uniform": U(Min, Max).
+//   - "lognormal": the lognormal whose median is P50 and whose 99th
+//     percentile is P99: μ = ln(P50), σ = (ln(P99) − ln(P50)) / 2.3263.
+type Latency struct {
+	// Dist is the shape: `fixed` (p50), `uniform` (min..max) or
+	// `lognormal` (p50 and p99).
+	Dist string `json:"dist"`
+	// P50 is the median (fixed, lognormal).
+	P50 Duration `json:"p50,omitempty"`
+	// P99 is the 99th percentile (lognormal).
+	P99 Duration `json:"p99,omitempty"`
+	// Min is the lower bound (uniform).
+	Min Duration `json:"min,omitempty"`
+	// Max is the upper bound (uniform).
+	Max Duration `json:"max,omitempty"`
+}
+
+// Validate reports the first field of l that is out of range, by its JSON
+// name.
+func (l Latency) Validate() error {
+	switch l.Dist {
+	case "fixed":
+		if l.P50 < 0 {
+			return fmt.Errorf("p50: %v, want ≥ 0", l.P50)
+		}
+	case "uniform":
+		if l.Min < 0 || l.Max < l.Min {
+			return fmt.Errorf("min/max: %v/%v, want 0 ≤ min ≤ max", l.Min, l.Max)
+		}
+	case "lognormal":
+		if l.P50 <= 0 || l.P99 < l.P50 {
+			return fmt.Errorf("p50/p99: %v/%v, want 0 < p50 ≤ p99", l.P50, l.P99)
+		}
+	default:
+		return fmt.Errorf("dist: %q, want fixed, uniform or lognormal", l.Dist)
+	}
+	return nil
+}
 
 // ParseLatency reads a latency distribution written as on the command line:
 //
@@ -13,6 +57,8 @@ import (
 //	fixed:20ms               fixed
 //	uniform:10ms-30ms        U(10ms, 30ms)
 //	lognormal:20ms,80ms      lognormal with p50 20ms and p99 80ms
+//
+// The result is valid.
 func ParseLatency(s string) (Latency, error) {
 	kind, rest, found := strings.Cut(s, ":")
 	if !found {
@@ -95,6 +141,23 @@ func (l Latency) Mean() time.Duration {
 		mu := math.Log(float64(l.P50))
 		sigma := (math.Log(float64(l.P99)) - mu) / 2.3263
 		return time.Duration(math.Exp(mu + sigma*sigma/2))
+	}
+	return 0
+}
+
+// Sample draws one latency from l using rng, in nanoseconds, as a float
+// so that a caller can scale it before rounding (and clamp what
+// overflows a time.Duration). An unknown Dist draws 0.
+func (l Latency) Sample(rng *rand.Rand) float64 {
+	switch l.Dist {
+	case "fixed":
+		return float64(l.P50)
+	case "uniform":
+		return float64(l.Min) + rng.Float64()*float64(l.Max-l.Min)
+	case "lognormal":
+		mu := math.Log(float64(l.P50))
+		sigma := (math.Log(float64(l.P99)) - mu) / 2.3263
+		return math.Exp(mu + sigma*rng.NormFloat64())
 	}
 	return 0
 }
