@@ -12,6 +12,10 @@ type Duration time.Duration
 // MarshalText encodes d as a Go duration string.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
 
+// String writes d as a Go duration string ("250ms"), as error messages
+// show it.
+func (d Duration) String() string { return time.Duration(d).String() }
+
 // UnmarshalText decodes a Go duration string.
 func (d *Duration) UnmarshalText(b []byte) error {
 	v, err := time.ParseDuration(string(b))

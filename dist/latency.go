@@ -8,13 +8,15 @@ import (
 	"time"
 )
 
-// Latency is a service-time distribution. It is a plain value, safe to
-// copy and to share.
+// Latency is a service-time distribution: a dependency's latency, or the
+// one a latency fault puts in its place.
 //
 //   - "fixed": always P50.
 //   - "uniform": U(Min, Max).
 //   - "lognormal": the lognormal whose median is P50 and whose 99th
 //     percentile is P99: μ = ln(P50), σ = (ln(P99) − ln(P50)) / 2.3263.
+//
+// A Latency is a plain value, safe for concurrent use.
 type Latency struct {
 	// Dist is the shape: `fixed` (p50), `uniform` (min..max) or
 	// `lognormal` (p50 and p99).

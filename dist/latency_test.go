@@ -52,7 +52,7 @@ func TestLatencyValidate(t *testing.T) {
 		err string
 	}{
 		{in: Latency{Dist: "fixed"}},
-		{in: Latency{Dist: "fixed", P50: ms(-1)}, err: "want ≥ 0"},
+		{in: Latency{Dist: "fixed", P50: ms(-1)}, err: "p50: -1ms, want ≥ 0"},
 		{in: Latency{Dist: "uniform", Min: ms(3), Max: ms(3)}},
 		{in: Latency{Dist: "uniform", Min: ms(3), Max: ms(2)}, err: "min/max"},
 		{in: Latency{Dist: "lognormal", P50: 0, P99: ms(1)}, err: "0 < p50"},
@@ -111,6 +111,7 @@ func TestDurationText(t *testing.T) {
 	b, err := d.MarshalText()
 	require.NoError(t, err)
 	assert.Equal(t, "250ms", string(b))
+	assert.Equal(t, "250ms", d.String())
 	err = d.UnmarshalText([]byte("soon"))
 	if assert.Error(t, err) {
 		assert.Contains(t, err.Error(), "want a Go duration such as 250ms or 2s")

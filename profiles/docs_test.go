@@ -6,6 +6,7 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -25,16 +26,23 @@ const (
 func sourceDocs(t *testing.T) (types map[string]string, fields map[string]map[string]string) {
 	t.Helper()
 	fset := token.NewFileSet()
-	entries, err := os.ReadDir(".")
-	if err != nil {
-		t.Fatal(err)
-	}
 	types, fields = map[string]string{}, map[string]map[string]string{}
-	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".go") || strings.HasSuffix(e.Name(), "_test.go") {
-			continue
+	// The schema's own types, and the shared value types it uses (package
+	// dist); their type names do not collide.
+	var files []string
+	for _, dir := range []string{".", "../dist"} {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
 		}
-		f, err := parser.ParseFile(fset, e.Name(), nil, parser.ParseComments)
+		for _, e := range entries {
+			if strings.HasSuffix(e.Name(), ".go") && !strings.HasSuffix(e.Name(), "_test.go") {
+				files = append(files, filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+	for _, name := range files {
+		f, err := parser.ParseFile(fset, name, nil, parser.ParseComments)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,7 +79,7 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // typeSyntax describes how a field of type t is written.
 func typeSyntax(t reflect.Type, sections map[reflect.Type]string) string {
-	if t == durationType {
+	if t == durationType || t == distDuration {
 		return "duration (`250ms`, `2s`)"
 	}
 	if t.Kind() == reflect.Pointer {
@@ -134,7 +142,7 @@ func generateDocs(t *testing.T) string {
 				}
 				ft = ft.Elem()
 			}
-			if name == "" || ft.Kind() != reflect.Struct || ft == durationType {
+			if name == "" || ft.Kind() != reflect.Struct || ft == durationType || ft == distDuration {
 				continue
 			}
 			if _, isScalar := reflect.New(ft).Interface().(scalar); isScalar {

@@ -1,6 +1,10 @@
 package profiles
 
-import "time"
+import (
+	"time"
+
+	"github.com/goodput-dev/goodput/dist"
+)
 
 // Scenario is a whole profile: the service under test, the traffic, the
 // clients' behaviour, the phases, the faults, the SLO, the assertions and
@@ -272,7 +276,7 @@ type Fault struct {
 	// Delay the response instead of the request (delay, proxy only).
 	Response bool `yaml:"response"`
 	// New latency distribution of the dependency (latency).
-	Distribution *Latency `yaml:"distribution"`
+	Distribution *dist.Latency `yaml:"distribution"`
 	// Latency factor (latency) or offered-rate factor (surge), > 0.
 	Multiplier float64 `yaml:"multiplier"`
 	// Status code answered (abort), 400..599.
@@ -289,21 +293,6 @@ type Fault struct {
 	Requests int `yaml:"requests"`
 	// Name of the client policy switched to (retry), from `policies`.
 	Policy string `yaml:"policy"`
-}
-
-// Latency is a dependency's service-time distribution (the reference
-// target's dependency latency).
-type Latency struct {
-	// `fixed` (p50), `uniform` (min..max) or `lognormal` (p50 and p99).
-	Dist LatencyDist `yaml:"dist"`
-	// Median (fixed, lognormal).
-	P50 time.Duration `yaml:"p50"`
-	// 99th percentile (lognormal).
-	P99 time.Duration `yaml:"p99"`
-	// Lower bound (uniform).
-	Min time.Duration `yaml:"min"`
-	// Upper bound (uniform).
-	Max time.Duration `yaml:"max"`
 }
 
 // SLO is the service level objective.

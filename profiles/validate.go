@@ -379,12 +379,7 @@ func (f Fault) Spec() faults.Spec {
 		Delay: dist.Duration(f.Delay), Jitter: dist.Duration(f.Jitter), Response: f.Response,
 		Multiplier: f.Multiplier, Status: f.Status, BytesPerSecond: int64(f.BytesPerSecond),
 		Pool: f.Pool, Concurrency: f.Concurrency, Requests: f.Requests, Policy: f.Policy,
-	}
-	if f.Distribution != nil {
-		spec.Distribution = &dist.Latency{
-			Dist: string(f.Distribution.Dist), P50: dist.Duration(f.Distribution.P50), P99: dist.Duration(f.Distribution.P99),
-			Min: dist.Duration(f.Distribution.Min), Max: dist.Duration(f.Distribution.Max),
-		}
+		Distribution: f.Distribution,
 	}
 	return spec
 }
