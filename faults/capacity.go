@@ -1,7 +1,7 @@
 package faults
 
 import (
-	"github.com/goodput-dev/goodput/target/dep"
+	"github.com/goodput-dev/goodput/internal/targetadmin"
 )
 
 // Capacity shrinks (or grows) a capacity: a dependency's pool (a
@@ -36,4 +36,4 @@ func (c Capacity) Validate() error {
 }
 
 // PatchDep sets the dependency's pool size.
-func (c Capacity) PatchDep(cfg *dep.Config, _ float64) { cfg.Pool = c.Pool }
+func (c Capacity) PatchDep(cfg *targetadmin.DepConfig, _ float64) { cfg.Pool = c.Pool }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/goodput-dev/goodput/dist"
 
-	"github.com/goodput-dev/goodput/target/dep"
+	"github.com/goodput-dev/goodput/internal/targetadmin"
 )
 
 // Delay adds latency: Delay + U(0, Jitter) per request or dependency call.
@@ -43,7 +43,7 @@ func (d Delay) Validate() error {
 }
 
 // PatchDep adds the delay and jitter to the dependency's own.
-func (d Delay) PatchDep(c *dep.Config, _ float64) {
+func (d Delay) PatchDep(c *targetadmin.DepConfig, _ float64) {
 	c.AddLatency += dist.Duration(d.Delay)
 	c.AddJitter += dist.Duration(d.Jitter)
 }

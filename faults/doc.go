@@ -8,7 +8,8 @@
 // the capability interfaces, found by type assertion:
 //
 //   - DepFault: it changes a simulated dependency of the reference target
-//     (a dep.Config patch, applied through the admin API by TargetInjector);
+//     (a targetadmin.DepConfig patch, applied through the admin API by
+//     TargetInjector);
 //   - HTTPFault: it acts on each HTTP exchange through a fault proxy
 //     (package faults/proxy; driven over its control API by ProxyInjector,
 //     or in process by proxy.Injector);

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/goodput-dev/goodput/target/dep"
+	"github.com/goodput-dev/goodput/internal/targetadmin"
 )
 
 // Fault is one kind of disturbance with its parameters. Implementations
@@ -29,7 +29,7 @@ type Fault interface {
 // the others).
 type DepFault interface {
 	Fault
-	PatchDep(c *dep.Config, p float64)
+	PatchDep(c *targetadmin.DepConfig, p float64)
 }
 
 // HTTPFault is a Fault that acts on the HTTP exchanges through a fault

@@ -6,7 +6,7 @@ import (
 
 	"github.com/goodput-dev/goodput/dist"
 
-	"github.com/goodput-dev/goodput/target/dep"
+	"github.com/goodput-dev/goodput/internal/targetadmin"
 )
 
 // Latency changes a dependency's latency distribution: it replaces it with
@@ -42,7 +42,7 @@ func (l Latency) Validate() error {
 
 // PatchDep replaces the distribution and multiplies the dependency's
 // multiplier (1 when unset) by Multiplier.
-func (l Latency) PatchDep(c *dep.Config, _ float64) {
+func (l Latency) PatchDep(c *targetadmin.DepConfig, _ float64) {
 	if l.Distribution != nil {
 		c.Latency = *l.Distribution
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/goodput-dev/goodput/target/dep"
+	"github.com/goodput-dev/goodput/internal/targetadmin"
 )
 
 func TestLatencyValidate(t *testing.T) {
@@ -34,7 +34,7 @@ func TestLatencyValidate(t *testing.T) {
 
 func TestLatencyPatchDep(t *testing.T) {
 	slow := dist.Latency{Dist: "fixed", P50: dist.Duration(2 * time.Second)}
-	c := dep.Config{Pool: 4, Latency: dist.Latency{Dist: "fixed", P50: dist.Duration(10 * time.Millisecond)}}
+	c := targetadmin.DepConfig{Pool: 4, Latency: dist.Latency{Dist: "fixed", P50: dist.Duration(10 * time.Millisecond)}}
 	Latency{Distribution: &slow}.PatchDep(&c, 1)
 	assert.Equal(t, slow, c.Latency, "the distribution is replaced")
 	assert.Zero(t, c.LatencyMultiplier, "a replacement alone leaves the multiplier")

@@ -4,7 +4,7 @@ import (
 	"net"
 	"net/http"
 
-	"github.com/goodput-dev/goodput/target/dep"
+	"github.com/goodput-dev/goodput/internal/targetadmin"
 )
 
 // Reset breaks the connection instead of answering: a TCP RST (the
@@ -25,7 +25,7 @@ func (Reset) Kind() string { return "reset" }
 func (Reset) Validate() error { return nil }
 
 // PatchDep makes the dependency fail with probability p by a reset.
-func (Reset) PatchDep(c *dep.Config, p float64) {
+func (Reset) PatchDep(c *targetadmin.DepConfig, p float64) {
 	c.ErrorRate = p
 	c.ErrorStatus = 0
 }

@@ -13,9 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goodput-dev/goodput/internal/targetadmin"
+
 	"github.com/goodput-dev/goodput/dist"
 
-	"github.com/goodput-dev/goodput/faults"
 	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/internal/e2e"
 	"github.com/goodput-dev/goodput/results"
@@ -248,7 +249,7 @@ func TestAttackSinkIgnoresTheLastRunsBacklog(t *testing.T) {
 			t.Fatal("the second attack did not point the target at its sink within 10 s")
 		}
 	}
-	ac := &faults.AdminClient{BaseURL: admin}
+	ac := &targetadmin.Client{BaseURL: admin}
 	db, err := ac.Dep(context.Background(), "db")
 	if err != nil {
 		t.Fatal(err)
