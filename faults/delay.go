@@ -95,3 +95,13 @@ func (w *delayedWriter) Flush() {
 }
 
 func (w *delayedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// delayKind describes delay for the Registry.
+func delayKind() KindInfo {
+	return KindInfo{
+		Zero: Delay{},
+		Doc:  "slower answers: delay + U(0, jitter) per call of a dependency, or per request (or response) through the proxy",
+		On:   []Place{OnDependency, OnProxy},
+		Knob: "delay",
+	}
+}

@@ -251,9 +251,13 @@ func (e Entry) Validate() error {
 // target with the same key whose windows overlap conflict.
 func conflictKey(e Entry) string {
 	var knob string
+	if k, ok := kindOf(e.Fault); ok {
+		if k.Knob == "" {
+			return "" // instant: never conflicts
+		}
+		knob = k.Knob
+	}
 	switch e.Fault.(type) {
-	case Delay:
-		knob = "delay"
 	case Latency:
 		knob = "latency"
 	case Abort, Reset:
@@ -271,7 +275,9 @@ func conflictKey(e Entry) string {
 	case Retry:
 		knob = "retry"
 	default:
-		knob = e.Fault.Kind()
+		if knob == "" {
+			knob = e.Fault.Kind()
+		}
 	}
 	return e.Target + "\x00" + knob + "\x00" + e.Scope.Route + "\x00" + e.Scope.Method + "\x00" + e.Scope.Header
 }

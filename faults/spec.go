@@ -59,7 +59,6 @@ type Spec struct {
 
 // kindFields lists, for each kind, the kind fields it takes.
 var kindFields = map[string][]string{
-	"delay":     {"delay", "jitter", "response"},
 	"latency":   {"distribution", "multiplier"},
 	"abort":     {"status"},
 	"reset":     nil,
@@ -70,16 +69,6 @@ var kindFields = map[string][]string{
 	"surge":     {"multiplier"},
 	"burst":     {"requests"},
 	"retry":     {"policy"},
-}
-
-// Kinds returns the names of the fault kinds this package knows, sorted.
-func Kinds() []string {
-	out := make([]string, 0, len(kindFields))
-	for k := range kindFields {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // setKindFields returns the JSON names of the kind fields set in s.
@@ -108,7 +97,11 @@ func (s Spec) setKindFields() []string {
 // kind and kind fields that do not belong to it. It does not validate the
 // parameters' values (Entry does).
 func (s Spec) Fault() (Fault, error) {
+	k, inRegistry := kindNamed(s.Kind)
 	allowed, ok := kindFields[s.Kind]
+	if inRegistry {
+		allowed, ok = k.Fields(), true
+	}
 	if !ok {
 		return nil, fieldErr("kind", "%q, want one of %s", s.Kind, strings.Join(Kinds(), ", "))
 	}
@@ -125,9 +118,10 @@ func (s Spec) Fault() (Fault, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	if inRegistry {
+		return k.fromSpec(s), nil
+	}
 	switch s.Kind {
-	case "delay":
-		return Delay{Delay: time.Duration(s.Delay), Jitter: time.Duration(s.Jitter), Response: s.Response}, nil
 	case "latency":
 		return Latency{Distribution: s.Distribution, Multiplier: s.Multiplier}, nil
 	case "abort":
@@ -199,9 +193,12 @@ func SpecOf(e Entry) (Spec, error) {
 		p := e.Probability
 		s.Probability = &p
 	}
+	if k, ok := kindOf(e.Fault); ok {
+		k.toSpec(e.Fault, &s)
+		s.Kind = k.Name()
+		return s, nil
+	}
 	switch f := e.Fault.(type) {
-	case Delay:
-		s.Delay, s.Jitter, s.Response = dist.Duration(f.Delay), dist.Duration(f.Jitter), f.Response
 	case Latency:
 		s.Distribution, s.Multiplier = f.Distribution, f.Multiplier
 	case Abort:
