@@ -41,3 +41,13 @@ func (a Abort) Serve(w http.ResponseWriter, _ *http.Request, _ http.Handler, _ E
 	w.Header().Set("X-Fault", "abort")
 	http.Error(w, "fault: abort "+strconv.Itoa(a.Status), a.Status)
 }
+
+// abortKind describes abort for the Registry.
+func abortKind() KindInfo {
+	return KindInfo{
+		Zero: Abort{},
+		Doc:  "a dependency call or a request through the proxy is answered with an error status instead of being served",
+		On:   []Place{OnDependency, OnProxy},
+		Knob: "errors",
+	}
+}

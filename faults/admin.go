@@ -122,7 +122,7 @@ func (t *TargetInjector) Check(e Entry) error {
 	}
 	df, ok := e.Fault.(DepFault)
 	if !ok {
-		return fieldErr("kind", "%s cannot act on a dependency (it can: delay, latency, abort, reset, stall, capacity)", e.Fault.Kind())
+		return fieldErr("kind", "%s cannot act on a dependency, want %s", e.Fault.Kind(), KindsOn(OnDependency))
 	}
 	switch f := df.(type) {
 	case Abort, Reset:

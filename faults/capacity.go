@@ -37,3 +37,13 @@ func (c Capacity) Validate() error {
 
 // PatchDep sets the dependency's pool size.
 func (c Capacity) PatchDep(cfg *targetadmin.DepConfig, _ float64) { cfg.Pool = c.Pool }
+
+// capacityKind describes capacity for the Registry.
+func capacityKind() KindInfo {
+	return KindInfo{
+		Zero: Capacity{},
+		Doc:  "a brownout: a dependency's pool, or the target's own concurrency limit (target `target`), shrinks",
+		On:   []Place{OnDependency, OnTarget},
+		Knob: "capacity",
+	}
+}

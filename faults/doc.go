@@ -28,7 +28,10 @@
 // restored to it. A rollback that fails is returned as a *RollbackError
 // listing what was left in place.
 //
-// There is no global registry of kinds: Spec.Fault knows the kinds of this
-// package, and any other type implementing Fault and a capability
-// interface can be put in an Entry directly.
+// Each kind's file also declares its KindInfo (fields, what it acts on,
+// the knob it turns, a one-line description); Registry, a function, lists
+// them, and Spec, the timeline's conflict check, the profile schema and
+// its docs are derived from it. There is no registration at init time and
+// no package state; any other type implementing Fault and a capability
+// interface can still be put in an Entry directly.
 package faults

@@ -248,36 +248,16 @@ func (e Entry) Validate() error {
 }
 
 // conflictKey names the knob a fault turns: two entries on the same
-// target with the same key whose windows overlap conflict.
+// target with the same key whose windows overlap conflict. An instant
+// kind has no key; a kind outside the Registry turns a knob of its own
+// name.
 func conflictKey(e Entry) string {
-	var knob string
+	knob := e.Fault.Kind()
 	if k, ok := kindOf(e.Fault); ok {
 		if k.Knob == "" {
 			return "" // instant: never conflicts
 		}
 		knob = k.Knob
-	}
-	switch e.Fault.(type) {
-	case Latency:
-		knob = "latency"
-	case Abort, Reset:
-		knob = "errors"
-	case Stall, Timeout:
-		knob = "stall"
-	case Bandwidth:
-		knob = "bandwidth"
-	case Capacity:
-		knob = "capacity"
-	case Surge:
-		knob = "rate"
-	case Burst:
-		return "" // instant: never conflicts
-	case Retry:
-		knob = "retry"
-	default:
-		if knob == "" {
-			knob = e.Fault.Kind()
-		}
 	}
 	return e.Target + "\x00" + knob + "\x00" + e.Scope.Route + "\x00" + e.Scope.Method + "\x00" + e.Scope.Header
 }

@@ -93,21 +93,27 @@ func (k KindInfo) toSpec(f Fault, s *Spec) {
 // builds a new slice on each call: there is no shared, mutable registry.
 func Registry() []KindInfo {
 	return []KindInfo{
+		abortKind(),
+		bandwidthKind(),
+		burstKind(),
+		capacityKind(),
 		delayKind(),
+		latencyKind(),
+		resetKind(),
+		retryKind(),
+		stallKind(),
+		surgeKind(),
+		timeoutKind(),
 	}
 }
 
-// Kinds returns the names of the fault kinds this package knows, sorted.
+// Kinds returns the names of the fault kinds of the Registry, sorted.
 func Kinds() []string {
 	reg := Registry()
 	out := make([]string, 0, len(reg))
 	for _, k := range reg {
 		out = append(out, k.Name())
 	}
-	for k := range kindFields {
-		out = append(out, k)
-	}
-	slices.Sort(out)
 	return out
 }
 
@@ -130,4 +136,19 @@ func kindNamed(name string) (KindInfo, bool) {
 		}
 	}
 	return KindInfo{}, false
+}
+
+// KindsOn returns the names of the Registry's kinds that can act on p,
+// sorted, joined for a message ("abort, delay or reset").
+func KindsOn(p Place) string {
+	var names []string
+	for _, k := range Registry() {
+		if slices.Contains(k.On, p) {
+			names = append(names, k.Name())
+		}
+	}
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }

@@ -54,3 +54,13 @@ func (l Latency) PatchDep(c *targetadmin.DepConfig, _ float64) {
 		c.LatencyMultiplier = m * l.Multiplier
 	}
 }
+
+// latencyKind describes latency for the Registry.
+func latencyKind() KindInfo {
+	return KindInfo{
+		Zero: Latency{},
+		Doc:  "a dependency's latency distribution replaced and/or multiplied",
+		On:   []Place{OnDependency},
+		Knob: "latency",
+	}
+}

@@ -30,7 +30,7 @@ func ProxySpec(s Spec) (Entry, error) {
 	if err != nil {
 		errs = append(errs, err)
 	} else if _, ok := e.Fault.(HTTPFault); !ok {
-		errs = append(errs, fieldErr("kind", "%s cannot act through a proxy, want delay, abort, reset, stall, timeout or bandwidth", s.Kind))
+		errs = append(errs, fieldErr("kind", "%s cannot act through a proxy, want %s", s.Kind, KindsOn(OnProxy)))
 	}
 	if len(errs) > 0 {
 		return Entry{}, errors.Join(errs...)

@@ -49,3 +49,13 @@ func abortConn(w http.ResponseWriter, rst bool) {
 	}
 	_ = conn.Close() // the connection is being thrown away
 }
+
+// resetKind describes reset for the Registry.
+func resetKind() KindInfo {
+	return KindInfo{
+		Zero: Reset{},
+		Doc:  "the connection is reset: a dependency call fails, or the proxy drops the request",
+		On:   []Place{OnDependency, OnProxy},
+		Knob: "errors",
+	}
+}

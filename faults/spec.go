@@ -15,19 +15,9 @@ import (
 
 // Spec is a fault as written in JSON (the proxy's control API) and YAML
 // (a profile's `faults:` entries). Durations are Go duration strings
-// ("150ms"). Which kind fields a kind takes:
-//
-//	delay      delay, jitter, response   (dependency or proxy)
-//	latency    distribution, multiplier  (dependency)
-//	abort      status                    (dependency or proxy)
-//	reset                                (dependency or proxy)
-//	stall                                (dependency or proxy)
-//	timeout                              (proxy)
-//	bandwidth  bytes_per_second          (proxy)
-//	capacity   pool | concurrency        (dependency | "target")
-//	surge      multiplier                ("load")
-//	burst      requests                  ("load")
-//	retry      policy                    ("load")
+// ("150ms"). Besides the entry's own fields (name … header), a kind takes
+// the kind fields its KindInfo lists (see Registry): each is the Spec field
+// named like the field of the kind's Go type.
 //
 // A Spec is a plain value; Entry validates it.
 type Spec struct {
@@ -57,39 +47,23 @@ type Spec struct {
 	Policy         string        `json:"policy,omitempty" yaml:"policy,omitempty"`
 }
 
-// kindFields lists, for each kind, the kind fields it takes.
-var kindFields = map[string][]string{
-	"latency":   {"distribution", "multiplier"},
-	"abort":     {"status"},
-	"reset":     nil,
-	"stall":     nil,
-	"timeout":   nil,
-	"bandwidth": {"bytes_per_second"},
-	"capacity":  {"pool", "concurrency"},
-	"surge":     {"multiplier"},
-	"burst":     {"requests"},
-	"retry":     {"policy"},
+// entryFields are the JSON names of Spec's fields that every kind takes
+// (they make the Entry); the others are kind fields.
+func entryFields() []string {
+	return []string{"name", "kind", "target", "at", "for", "probability", "route", "method", "header"}
 }
 
-// setKindFields returns the JSON names of the kind fields set in s.
+// setKindFields returns the JSON names of the kind fields set in s, in
+// the order of Spec's fields.
 func (s Spec) setKindFields() []string {
+	v := reflect.ValueOf(s)
 	var set []string
-	add := func(name string, isSet bool) {
-		if isSet {
+	for i := range v.NumField() {
+		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+		if !slices.Contains(entryFields(), name) && !v.Field(i).IsZero() {
 			set = append(set, name)
 		}
 	}
-	add("delay", s.Delay != 0)
-	add("jitter", s.Jitter != 0)
-	add("response", s.Response)
-	add("distribution", s.Distribution != nil)
-	add("multiplier", s.Multiplier != 0)
-	add("status", s.Status != 0)
-	add("bytes_per_second", s.BytesPerSecond != 0)
-	add("pool", s.Pool != 0)
-	add("concurrency", s.Concurrency != 0)
-	add("requests", s.Requests != 0)
-	add("policy", s.Policy != "")
 	return set
 }
 
@@ -97,14 +71,11 @@ func (s Spec) setKindFields() []string {
 // kind and kind fields that do not belong to it. It does not validate the
 // parameters' values (Entry does).
 func (s Spec) Fault() (Fault, error) {
-	k, inRegistry := kindNamed(s.Kind)
-	allowed, ok := kindFields[s.Kind]
-	if inRegistry {
-		allowed, ok = k.Fields(), true
-	}
+	k, ok := kindNamed(s.Kind)
 	if !ok {
 		return nil, fieldErr("kind", "%q, want one of %s", s.Kind, strings.Join(Kinds(), ", "))
 	}
+	allowed := k.Fields()
 	var errs []error
 	for _, f := range s.setKindFields() {
 		if !slices.Contains(allowed, f) {
@@ -118,31 +89,7 @@ func (s Spec) Fault() (Fault, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	if inRegistry {
-		return k.fromSpec(s), nil
-	}
-	switch s.Kind {
-	case "latency":
-		return Latency{Distribution: s.Distribution, Multiplier: s.Multiplier}, nil
-	case "abort":
-		return Abort{Status: s.Status}, nil
-	case "reset":
-		return Reset{}, nil
-	case "stall":
-		return Stall{}, nil
-	case "timeout":
-		return Timeout{}, nil
-	case "bandwidth":
-		return Bandwidth{BytesPerSecond: s.BytesPerSecond}, nil
-	case "capacity":
-		return Capacity{Pool: s.Pool, Concurrency: s.Concurrency}, nil
-	case "surge":
-		return Surge{Multiplier: s.Multiplier}, nil
-	case "burst":
-		return Burst{Requests: s.Requests}, nil
-	default: // "retry", the last of kindFields
-		return Retry{Policy: s.Policy}, nil
-	}
+	return k.fromSpec(s), nil
 }
 
 // Entry turns s into a validated Entry. Errors are *FieldError values
@@ -193,31 +140,12 @@ func SpecOf(e Entry) (Spec, error) {
 		p := e.Probability
 		s.Probability = &p
 	}
-	if k, ok := kindOf(e.Fault); ok {
-		k.toSpec(e.Fault, &s)
-		s.Kind = k.Name()
-		return s, nil
-	}
-	switch f := e.Fault.(type) {
-	case Latency:
-		s.Distribution, s.Multiplier = f.Distribution, f.Multiplier
-	case Abort:
-		s.Status = f.Status
-	case Reset, Stall, Timeout:
-	case Bandwidth:
-		s.BytesPerSecond = f.BytesPerSecond
-	case Capacity:
-		s.Pool, s.Concurrency = f.Pool, f.Concurrency
-	case Surge:
-		s.Multiplier = f.Multiplier
-	case Burst:
-		s.Requests = f.Requests
-	case Retry:
-		s.Policy = f.Policy
-	default:
+	k, ok := kindOf(e.Fault)
+	if !ok {
 		return Spec{}, fmt.Errorf("fault %s: kind %T has no Spec form", e.Name, e.Fault)
 	}
-	s.Kind = e.Fault.Kind()
+	k.toSpec(e.Fault, &s)
+	s.Kind = k.Name()
 	return s, nil
 }
 

@@ -33,3 +33,13 @@ func (Stall) Serve(w http.ResponseWriter, r *http.Request, next http.Handler, en
 	case <-r.Context().Done():
 	}
 }
+
+// stallKind describes stall for the Registry.
+func stallKind() KindInfo {
+	return KindInfo{
+		Zero: Stall{},
+		Doc:  "calls hang until the fault ends, a blackhole",
+		On:   []Place{OnDependency, OnProxy},
+		Knob: "stall",
+	}
+}
