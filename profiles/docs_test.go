@@ -5,11 +5,16 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/goodput-dev/goodput/faults"
+	"github.com/stretchr/testify/assert"
 )
 
 // The field reference in docs/profiles.md is generated from the schema
@@ -173,6 +178,7 @@ func generateDocs(t *testing.T) string {
 		}
 		b.WriteString("\n")
 	}
+	b.WriteString(faultKindsDoc())
 	list, err := Builtins()
 	if err != nil {
 		t.Fatal(err)
@@ -234,4 +240,47 @@ func userDoc(doc string) string {
 		return ""
 	}
 	return strings.Join(out, "\n\n") + "\n\n"
+}
+
+// faultKindsDoc renders the table of fault kinds from package faults'
+// registry.
+func faultKindsDoc() string {
+	var b strings.Builder
+	b.WriteString("### Fault kinds\n\n| kind | fields | acts on | what it does |\n| --- | --- | --- | --- |\n")
+	for _, k := range faults.Registry() {
+		fields := "—"
+		if f := k.Fields(); len(f) > 0 {
+			fields = "`" + strings.Join(f, "`, `") + "`"
+		}
+		on := make([]string, len(k.On))
+		for i, p := range k.On {
+			on[i] = string(p)
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", k.Name(), fields, strings.Join(on, ", "), strings.ReplaceAll(k.Doc, "|", "\\|"))
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// The schema's fault kinds and kind fields are exactly the registry's.
+func TestFaultSchemaIsTheRegistrys(t *testing.T) {
+	assert.Equal(t, faults.Kinds(), FaultKind("").values())
+	kindFields := map[string]bool{}
+	for _, k := range faults.Registry() {
+		for _, f := range k.Fields() {
+			kindFields[f] = true
+		}
+	}
+	entry := []string{"name", "kind", "target", "at", "for", "probability", "route", "method", "header"}
+	var schemaKindFields []string
+	for _, name := range fieldNames(reflect.TypeFor[Fault]()) {
+		if !slices.Contains(entry, name) {
+			schemaKindFields = append(schemaKindFields, name)
+		}
+	}
+	assert.ElementsMatch(t, slices.Collect(maps.Keys(kindFields)), schemaKindFields, "the schema's kind fields are the registry's")
+	gen := generateDocs(t)
+	for _, k := range faults.Kinds() {
+		assert.Contains(t, gen, "| `"+k+"` |", "docs list kind %s", k)
+	}
 }
