@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/goodput-dev/goodput/target/dep"
+	"github.com/goodput-dev/goodput/internal/targetadmin"
 )
 
 // Abort answers a request (or fails a dependency call) with Status
@@ -30,7 +30,7 @@ func (a Abort) Validate() error {
 }
 
 // PatchDep makes the dependency fail with probability p and Status.
-func (a Abort) PatchDep(c *dep.Config, p float64) {
+func (a Abort) PatchDep(c *targetadmin.DepConfig, p float64) {
 	c.ErrorRate = p
 	c.ErrorStatus = a.Status
 }
@@ -40,4 +40,14 @@ func (a Abort) PatchDep(c *dep.Config, p float64) {
 func (a Abort) Serve(w http.ResponseWriter, _ *http.Request, _ http.Handler, _ Env) {
 	w.Header().Set("X-Fault", "abort")
 	http.Error(w, "fault: abort "+strconv.Itoa(a.Status), a.Status)
+}
+
+// abortKind describes abort for the Registry.
+func abortKind() KindInfo {
+	return KindInfo{
+		Zero: Abort{},
+		Doc:  "a dependency call or a request through the proxy is answered with an error status instead of being served",
+		On:   []Place{OnDependency, OnProxy},
+		Knob: "errors",
+	}
 }

@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/goodput-dev/goodput/target/dep"
+	"github.com/goodput-dev/goodput/internal/targetadmin"
 )
 
 func TestAbortValidate(t *testing.T) {
@@ -19,7 +19,7 @@ func TestAbortValidate(t *testing.T) {
 }
 
 func TestAbortPatchDepSetsRateAndStatus(t *testing.T) {
-	c := dep.Config{Pool: 1}
+	c := targetadmin.DepConfig{Pool: 1}
 	Abort{Status: 503}.PatchDep(&c, 0.25)
 	assert.Equal(t, 0.25, c.ErrorRate)
 	assert.Equal(t, 503, c.ErrorStatus)

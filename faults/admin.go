@@ -2,92 +2,15 @@ package faults
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
 
-	"github.com/goodput-dev/goodput/target/dep"
+	"github.com/goodput-dev/goodput/internal/targetadmin"
 )
-
-// AdminClient calls the reference target's admin API: GET /admin/deps and
-// PUT /admin/deps/{name}. It is safe for concurrent use; its fields must
-// not change once it is in use.
-type AdminClient struct {
-	// BaseURL is the admin listener's URL, e.g. "http://127.0.0.1:8081".
-	BaseURL string
-	// Token, when set, is sent as "Authorization: Bearer <Token>".
-	Token string
-	// HTTP is the client to use; nil means http.DefaultClient.
-	HTTP *http.Client
-}
-
-// depView is one dependency in the admin API's answers.
-type depView struct {
-	Config dep.Config `json:"config"`
-}
-
-// Deps returns every dependency's configuration in force, by name.
-func (c *AdminClient) Deps(ctx context.Context) (map[string]dep.Config, error) {
-	var views map[string]depView
-	if err := c.do(ctx, http.MethodGet, "/admin/deps", nil, &views); err != nil {
-		return nil, err
-	}
-	out := make(map[string]dep.Config, len(views))
-	for name, v := range views {
-		out[name] = v.Config
-	}
-	return out, nil
-}
-
-// Dep returns one dependency's configuration in force.
-func (c *AdminClient) Dep(ctx context.Context, name string) (dep.Config, error) {
-	var v depView
-	err := c.do(ctx, http.MethodGet, "/admin/deps/"+name, nil, &v)
-	return v.Config, err
-}
-
-// PutDep sets every field of the dependency's configuration to cfg (fields
-// that cfg leaves at zero are sent explicitly, so they do not keep their
-// old values) and returns the configuration now in force.
-func (c *AdminClient) PutDep(ctx context.Context, name string, cfg dep.Config) (dep.Config, error) {
-	body, err := json.Marshal(fullDepBody(cfg))
-	if err != nil {
-		return dep.Config{}, fmt.Errorf("encode dependency %s: %w", name, err)
-	}
-	var v depView
-	err = c.do(ctx, http.MethodPut, "/admin/deps/"+name, body, &v)
-	return v.Config, err
-}
-
-// Admission returns the "admission" section of the target's configuration
-// (GET /admin/config): its concurrency limiter, as a JSON object.
-func (c *AdminClient) Admission(ctx context.Context) (map[string]any, error) {
-	var cfg struct {
-		Admission map[string]any `json:"admission"`
-	}
-	if err := c.do(ctx, http.MethodGet, "/admin/config", nil, &cfg); err != nil {
-		return nil, err
-	}
-	if cfg.Admission == nil {
-		return nil, errors.New("GET /admin/config: no admission section in the answer")
-	}
-	return cfg.Admission, nil
-}
-
-// PutAdmission sets the given fields of the target's admission section
-// (PUT /admin/config; fields left out keep their value).
-func (c *AdminClient) PutAdmission(ctx context.Context, fields map[string]any) error {
-	body, err := json.Marshal(map[string]any{"admission": fields})
-	if err != nil {
-		return fmt.Errorf("encode admission: %w", err)
-	}
-	return c.do(ctx, http.MethodPut, "/admin/config", body, nil)
-}
 
 // limitFields are the admission fields a concurrency fault changes; they
 // are always sent explicitly so a restore clears what the fault set.
@@ -130,29 +53,6 @@ func restoreLimit(base map[string]any) map[string]any {
 	return out
 }
 
-// fullDepBody is cfg as a PUT body with every field present.
-func fullDepBody(c dep.Config) map[string]any {
-	return map[string]any{
-		"pool": c.Pool,
-		"latency": map[string]any{
-			"dist": c.Latency.Dist, "p50": c.Latency.P50, "p99": c.Latency.P99,
-			"min": c.Latency.Min, "max": c.Latency.Max,
-		},
-		"add_latency":        c.AddLatency,
-		"add_jitter":         c.AddJitter,
-		"latency_multiplier": c.LatencyMultiplier,
-		"error_rate":         c.ErrorRate,
-		"error_status":       c.ErrorStatus,
-		"stall":              c.Stall,
-		"stop_on_cancel":     c.StopOnCancel,
-		"url":                c.URL,
-	}
-}
-
-func (c *AdminClient) do(ctx context.Context, method, path string, body []byte, out any) error {
-	return apiCall{hc: c.HTTP, base: c.BaseURL, token: c.Token, method: method, path: path, body: body, out: out}.do(ctx)
-}
-
 // TargetInjector applies DepFault entries to the reference target's
 // dependencies through its admin API, and Capacity{Concurrency} on
 // TargetService to its admission limit. It snapshots every dependency's
@@ -165,11 +65,11 @@ func (c *AdminClient) do(ctx context.Context, method, path string, body []byte, 
 // A TargetInjector is safe for concurrent use. The zero value is not
 // usable: set Admin.
 type TargetInjector struct {
-	Admin *AdminClient
+	Admin *targetadmin.Client
 
 	mu        sync.Mutex
-	base      map[string]dep.Config // nil until Snapshot
-	admission map[string]any        // the admission section at Snapshot
+	base      map[string]targetadmin.DepConfig // nil until Snapshot
+	admission map[string]any                   // the admission section at Snapshot
 	active    map[string][]Entry
 	touched   []string // dependencies (and TargetService) changed since the snapshot, in order
 }
@@ -222,7 +122,7 @@ func (t *TargetInjector) Check(e Entry) error {
 	}
 	df, ok := e.Fault.(DepFault)
 	if !ok {
-		return fieldErr("kind", "%s cannot act on a dependency (it can: delay, latency, abort, reset, stall, capacity)", e.Fault.Kind())
+		return fieldErr("kind", "%s cannot act on a dependency, want %s", e.Fault.Kind(), KindsOn(OnDependency))
 	}
 	switch f := df.(type) {
 	case Abort, Reset:

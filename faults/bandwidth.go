@@ -70,3 +70,13 @@ func (w *throttledWriter) Flush() {
 }
 
 func (w *throttledWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// bandwidthKind describes bandwidth for the Registry.
+func bandwidthKind() KindInfo {
+	return KindInfo{
+		Zero: Bandwidth{},
+		Doc:  "the proxy throttles the response to bytes_per_second",
+		On:   []Place{OnProxy},
+		Knob: "bandwidth",
+	}
+}

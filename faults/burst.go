@@ -20,3 +20,13 @@ func (b Burst) Validate() error {
 
 func (Burst) instant()   {}
 func (Burst) loadFault() {}
+
+// burstKind describes burst for the Registry.
+func burstKind() KindInfo {
+	return KindInfo{
+		Zero: Burst{},
+		Doc:  "that many extra requests at once, on top of the schedule (instant)",
+		On:   []Place{OnLoad},
+		Knob: "",
+	}
+}

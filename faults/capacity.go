@@ -1,7 +1,7 @@
 package faults
 
 import (
-	"github.com/goodput-dev/goodput/target/dep"
+	"github.com/goodput-dev/goodput/internal/targetadmin"
 )
 
 // Capacity shrinks (or grows) a capacity: a dependency's pool (a
@@ -36,4 +36,14 @@ func (c Capacity) Validate() error {
 }
 
 // PatchDep sets the dependency's pool size.
-func (c Capacity) PatchDep(cfg *dep.Config, _ float64) { cfg.Pool = c.Pool }
+func (c Capacity) PatchDep(cfg *targetadmin.DepConfig, _ float64) { cfg.Pool = c.Pool }
+
+// capacityKind describes capacity for the Registry.
+func capacityKind() KindInfo {
+	return KindInfo{
+		Zero: Capacity{},
+		Doc:  "a brownout: a dependency's pool, or the target's own concurrency limit (target `target`), shrinks",
+		On:   []Place{OnDependency, OnTarget},
+		Knob: "capacity",
+	}
+}

@@ -5,7 +5,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/goodput-dev/goodput/target/dep"
+	"github.com/goodput-dev/goodput/internal/targetadmin"
 )
 
 func TestCapacityValidate(t *testing.T) {
@@ -30,7 +30,7 @@ func TestCapacityValidate(t *testing.T) {
 }
 
 func TestCapacityPatchDepShrinksThePool(t *testing.T) {
-	c := dep.Config{Pool: 8}
+	c := targetadmin.DepConfig{Pool: 8}
 	Capacity{Pool: 2}.PatchDep(&c, 1)
 	assert.Equal(t, 2, c.Pool)
 }

@@ -4,7 +4,9 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/goodput-dev/goodput/target/dep"
+	"github.com/goodput-dev/goodput/dist"
+
+	"github.com/goodput-dev/goodput/internal/targetadmin"
 )
 
 // Delay adds latency: Delay + U(0, Jitter) per request or dependency call.
@@ -41,9 +43,9 @@ func (d Delay) Validate() error {
 }
 
 // PatchDep adds the delay and jitter to the dependency's own.
-func (d Delay) PatchDep(c *dep.Config, _ float64) {
-	c.AddLatency += dep.Duration(d.Delay)
-	c.AddJitter += dep.Duration(d.Jitter)
+func (d Delay) PatchDep(c *targetadmin.DepConfig, _ float64) {
+	c.AddLatency += dist.Duration(d.Delay)
+	c.AddJitter += dist.Duration(d.Jitter)
 }
 
 // Serve delays the request (or its response) by Delay + env.U·Jitter.
@@ -93,3 +95,13 @@ func (w *delayedWriter) Flush() {
 }
 
 func (w *delayedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// delayKind describes delay for the Registry.
+func delayKind() KindInfo {
+	return KindInfo{
+		Zero: Delay{},
+		Doc:  "slower answers: delay + U(0, jitter) per call of a dependency, or per request (or response) through the proxy",
+		On:   []Place{OnDependency, OnProxy},
+		Knob: "delay",
+	}
+}

@@ -8,10 +8,12 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/goodput-dev/goodput/dist"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/goodput-dev/goodput/target/dep"
+	"github.com/goodput-dev/goodput/internal/targetadmin"
 )
 
 // fieldOf returns the Field of the first *FieldError in err.
@@ -44,10 +46,10 @@ func TestDelayValidate(t *testing.T) {
 }
 
 func TestDelayPatchDepAddsToTheDependencysOwn(t *testing.T) {
-	c := dep.Config{Pool: 4, AddLatency: dep.Duration(5 * time.Millisecond)}
+	c := targetadmin.DepConfig{Pool: 4, AddLatency: dist.Duration(5 * time.Millisecond)}
 	Delay{Delay: 100 * time.Millisecond, Jitter: 20 * time.Millisecond}.PatchDep(&c, 1)
-	assert.Equal(t, dep.Duration(105*time.Millisecond), c.AddLatency)
-	assert.Equal(t, dep.Duration(20*time.Millisecond), c.AddJitter)
+	assert.Equal(t, dist.Duration(105*time.Millisecond), c.AddLatency)
+	assert.Equal(t, dist.Duration(20*time.Millisecond), c.AddJitter)
 	assert.Equal(t, 4, c.Pool)
 }
 

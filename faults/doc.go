@@ -8,7 +8,8 @@
 // the capability interfaces, found by type assertion:
 //
 //   - DepFault: it changes a simulated dependency of the reference target
-//     (a dep.Config patch, applied through the admin API by TargetInjector);
+//     (a targetadmin.DepConfig patch, applied through the admin API by
+//     TargetInjector);
 //   - HTTPFault: it acts on each HTTP exchange through a fault proxy
 //     (package faults/proxy; driven over its control API by ProxyInjector,
 //     or in process by proxy.Injector);
@@ -27,7 +28,10 @@
 // restored to it. A rollback that fails is returned as a *RollbackError
 // listing what was left in place.
 //
-// There is no global registry of kinds: Spec.Fault knows the kinds of this
-// package, and any other type implementing Fault and a capability
-// interface can be put in an Entry directly.
+// Each kind's file also declares its KindInfo (fields, what it acts on,
+// the knob it turns, a one-line description); Registry, a function, lists
+// them, and Spec, the timeline's conflict check, the profile schema and
+// its docs are derived from it. There is no registration at init time and
+// no package state; any other type implementing Fault and a capability
+// interface can still be put in an Entry directly.
 package faults

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/goodput-dev/goodput/target/dep"
+	"github.com/goodput-dev/goodput/internal/targetadmin"
 )
 
 // Fault is one kind of disturbance with its parameters. Implementations
@@ -29,7 +29,7 @@ type Fault interface {
 // the others).
 type DepFault interface {
 	Fault
-	PatchDep(c *dep.Config, p float64)
+	PatchDep(c *targetadmin.DepConfig, p float64)
 }
 
 // HTTPFault is a Fault that acts on the HTTP exchanges through a fault
@@ -248,30 +248,16 @@ func (e Entry) Validate() error {
 }
 
 // conflictKey names the knob a fault turns: two entries on the same
-// target with the same key whose windows overlap conflict.
+// target with the same key whose windows overlap conflict. An instant
+// kind has no key; a kind outside the Registry turns a knob of its own
+// name.
 func conflictKey(e Entry) string {
-	var knob string
-	switch e.Fault.(type) {
-	case Delay:
-		knob = "delay"
-	case Latency:
-		knob = "latency"
-	case Abort, Reset:
-		knob = "errors"
-	case Stall, Timeout:
-		knob = "stall"
-	case Bandwidth:
-		knob = "bandwidth"
-	case Capacity:
-		knob = "capacity"
-	case Surge:
-		knob = "rate"
-	case Burst:
-		return "" // instant: never conflicts
-	case Retry:
-		knob = "retry"
-	default:
-		knob = e.Fault.Kind()
+	knob := e.Fault.Kind()
+	if k, ok := kindOf(e.Fault); ok {
+		if k.Knob == "" {
+			return "" // instant: never conflicts
+		}
+		knob = k.Knob
 	}
 	return e.Target + "\x00" + knob + "\x00" + e.Scope.Route + "\x00" + e.Scope.Method + "\x00" + e.Scope.Header
 }

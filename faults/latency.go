@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/goodput-dev/goodput/target/dep"
+	"github.com/goodput-dev/goodput/dist"
+
+	"github.com/goodput-dev/goodput/internal/targetadmin"
 )
 
 // Latency changes a dependency's latency distribution: it replaces it with
@@ -12,7 +14,7 @@ import (
 // (when not 0). Dependencies only: a proxy cannot change how long its
 // upstream takes, only add to it (see Delay).
 type Latency struct {
-	Distribution *dep.Latency
+	Distribution *dist.Latency
 	Multiplier   float64
 }
 
@@ -40,7 +42,7 @@ func (l Latency) Validate() error {
 
 // PatchDep replaces the distribution and multiplies the dependency's
 // multiplier (1 when unset) by Multiplier.
-func (l Latency) PatchDep(c *dep.Config, _ float64) {
+func (l Latency) PatchDep(c *targetadmin.DepConfig, _ float64) {
 	if l.Distribution != nil {
 		c.Latency = *l.Distribution
 	}
@@ -50,5 +52,15 @@ func (l Latency) PatchDep(c *dep.Config, _ float64) {
 			m = 1
 		}
 		c.LatencyMultiplier = m * l.Multiplier
+	}
+}
+
+// latencyKind describes latency for the Registry.
+func latencyKind() KindInfo {
+	return KindInfo{
+		Zero: Latency{},
+		Doc:  "a dependency's latency distribution replaced and/or multiplied",
+		On:   []Place{OnDependency},
+		Knob: "latency",
 	}
 }

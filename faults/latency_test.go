@@ -4,13 +4,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goodput-dev/goodput/dist"
+
 	"github.com/stretchr/testify/assert"
 
-	"github.com/goodput-dev/goodput/target/dep"
+	"github.com/goodput-dev/goodput/internal/targetadmin"
 )
 
 func TestLatencyValidate(t *testing.T) {
-	good := &dep.Latency{Dist: "fixed", P50: dep.Duration(time.Second)}
+	good := &dist.Latency{Dist: "fixed", P50: dist.Duration(time.Second)}
 	for _, tc := range []struct {
 		l         Latency
 		wantField string
@@ -19,7 +21,7 @@ func TestLatencyValidate(t *testing.T) {
 		{Latency{Distribution: good}, ""},
 		{Latency{}, "multiplier"},
 		{Latency{Multiplier: -2}, "multiplier"},
-		{Latency{Distribution: &dep.Latency{Dist: "weird"}}, "distribution"},
+		{Latency{Distribution: &dist.Latency{Dist: "weird"}}, "distribution"},
 	} {
 		err := tc.l.Validate()
 		if tc.wantField == "" {
@@ -31,8 +33,8 @@ func TestLatencyValidate(t *testing.T) {
 }
 
 func TestLatencyPatchDep(t *testing.T) {
-	slow := dep.Latency{Dist: "fixed", P50: dep.Duration(2 * time.Second)}
-	c := dep.Config{Pool: 4, Latency: dep.Latency{Dist: "fixed", P50: dep.Duration(10 * time.Millisecond)}}
+	slow := dist.Latency{Dist: "fixed", P50: dist.Duration(2 * time.Second)}
+	c := targetadmin.DepConfig{Pool: 4, Latency: dist.Latency{Dist: "fixed", P50: dist.Duration(10 * time.Millisecond)}}
 	Latency{Distribution: &slow}.PatchDep(&c, 1)
 	assert.Equal(t, slow, c.Latency, "the distribution is replaced")
 	assert.Zero(t, c.LatencyMultiplier, "a replacement alone leaves the multiplier")

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"slices"
 	"sync"
+
+	"github.com/goodput-dev/goodput/internal/jsonapi"
 )
 
 // ProxySpec validates s as a fault for a fault proxy's control API: a
@@ -28,7 +30,7 @@ func ProxySpec(s Spec) (Entry, error) {
 	if err != nil {
 		errs = append(errs, err)
 	} else if _, ok := e.Fault.(HTTPFault); !ok {
-		errs = append(errs, fieldErr("kind", "%s cannot act through a proxy, want delay, abort, reset, stall, timeout or bandwidth", s.Kind))
+		errs = append(errs, fieldErr("kind", "%s cannot act through a proxy, want %s", s.Kind, KindsOn(OnProxy)))
 	}
 	if len(errs) > 0 {
 		return Entry{}, errors.Join(errs...)
@@ -85,7 +87,7 @@ func (c *ProxyClient) do(ctx context.Context, method, path string, in, out any) 
 			return fmt.Errorf("%s %s: encode: %w", method, path, err)
 		}
 	}
-	return apiCall{hc: c.HTTP, base: c.BaseURL, token: c.Token, method: method, path: path, body: body, out: out}.do(ctx)
+	return jsonapi.Call{HTTP: c.HTTP, Base: c.BaseURL, Token: c.Token, Method: method, Path: path, Body: body, Out: out}.Do(ctx)
 }
 
 // ProxyInjector applies HTTPFault entries through a fault proxy's control

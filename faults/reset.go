@@ -4,7 +4,7 @@ import (
 	"net"
 	"net/http"
 
-	"github.com/goodput-dev/goodput/target/dep"
+	"github.com/goodput-dev/goodput/internal/targetadmin"
 )
 
 // Reset breaks the connection instead of answering: a TCP RST (the
@@ -25,7 +25,7 @@ func (Reset) Kind() string { return "reset" }
 func (Reset) Validate() error { return nil }
 
 // PatchDep makes the dependency fail with probability p by a reset.
-func (Reset) PatchDep(c *dep.Config, p float64) {
+func (Reset) PatchDep(c *targetadmin.DepConfig, p float64) {
 	c.ErrorRate = p
 	c.ErrorStatus = 0
 }
@@ -48,4 +48,14 @@ func abortConn(w http.ResponseWriter, rst bool) {
 		_ = tc.SetLinger(0) // best effort: a plain close still breaks the exchange
 	}
 	_ = conn.Close() // the connection is being thrown away
+}
+
+// resetKind describes reset for the Registry.
+func resetKind() KindInfo {
+	return KindInfo{
+		Zero: Reset{},
+		Doc:  "the connection is reset: a dependency call fails, or the proxy drops the request",
+		On:   []Place{OnDependency, OnProxy},
+		Knob: "errors",
+	}
 }

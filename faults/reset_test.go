@@ -9,11 +9,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/goodput-dev/goodput/target/dep"
+	"github.com/goodput-dev/goodput/internal/targetadmin"
 )
 
 func TestResetPatchDepFailsCallsWithoutAStatus(t *testing.T) {
-	c := dep.Config{Pool: 1, ErrorStatus: 500}
+	c := targetadmin.DepConfig{Pool: 1, ErrorStatus: 500}
 	Reset{}.PatchDep(&c, 0.5)
 	assert.Equal(t, 0.5, c.ErrorRate)
 	assert.Zero(t, c.ErrorStatus)

@@ -20,3 +20,13 @@ func (r Retry) Validate() error {
 }
 
 func (Retry) loadFault() {}
+
+// retryKind describes retry for the Registry.
+func retryKind() KindInfo {
+	return KindInfo{
+		Zero: Retry{},
+		Doc:  "the clients switch to a named policy of `policies` for the window (a deploy that adds retries)",
+		On:   []Place{OnLoad},
+		Knob: "retry",
+	}
+}

@@ -10,24 +10,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/goodput-dev/goodput/target/dep"
+	"github.com/goodput-dev/goodput/dist"
 )
 
 // Spec is a fault as written in JSON (the proxy's control API) and YAML
 // (a profile's `faults:` entries). Durations are Go duration strings
-// ("150ms"). Which kind fields a kind takes:
-//
-//	delay      delay, jitter, response   (dependency or proxy)
-//	latency    distribution, multiplier  (dependency)
-//	abort      status                    (dependency or proxy)
-//	reset                                (dependency or proxy)
-//	stall                                (dependency or proxy)
-//	timeout                              (proxy)
-//	bandwidth  bytes_per_second          (proxy)
-//	capacity   pool | concurrency        (dependency | "target")
-//	surge      multiplier                ("load")
-//	burst      requests                  ("load")
-//	retry      policy                    ("load")
+// ("150ms"). Besides the entry's own fields (name … header), a kind takes
+// the kind fields its KindInfo lists (see Registry): each is the Spec field
+// named like the field of the kind's Go type.
 //
 // A Spec is a plain value; Entry validates it.
 type Spec struct {
@@ -36,71 +26,44 @@ type Spec struct {
 	Target string `json:"target,omitempty" yaml:"target,omitempty"`
 	// At and For place the fault on a timeline (not used by the proxy,
 	// which applies a fault when it is added).
-	At  dep.Duration `json:"at,omitempty" yaml:"at,omitempty"`
-	For dep.Duration `json:"for,omitempty" yaml:"for,omitempty"`
+	At  dist.Duration `json:"at,omitempty" yaml:"at,omitempty"`
+	For dist.Duration `json:"for,omitempty" yaml:"for,omitempty"`
 	// Probability is per request or call, in (0, 1]; absent means 1.
 	Probability *float64 `json:"probability,omitempty" yaml:"probability,omitempty"`
 	Route       string   `json:"route,omitempty" yaml:"route,omitempty"`
 	Method      string   `json:"method,omitempty" yaml:"method,omitempty"`
 	Header      string   `json:"header,omitempty" yaml:"header,omitempty"`
 
-	Delay          dep.Duration `json:"delay,omitempty" yaml:"delay,omitempty"`
-	Jitter         dep.Duration `json:"jitter,omitempty" yaml:"jitter,omitempty"`
-	Response       bool         `json:"response,omitempty" yaml:"response,omitempty"`
-	Distribution   *dep.Latency `json:"distribution,omitempty" yaml:"distribution,omitempty"`
-	Multiplier     float64      `json:"multiplier,omitempty" yaml:"multiplier,omitempty"`
-	Status         int          `json:"status,omitempty" yaml:"status,omitempty"`
-	BytesPerSecond int64        `json:"bytes_per_second,omitempty" yaml:"bytes_per_second,omitempty"`
-	Pool           int          `json:"pool,omitempty" yaml:"pool,omitempty"`
-	Concurrency    int          `json:"concurrency,omitempty" yaml:"concurrency,omitempty"`
-	Requests       int          `json:"requests,omitempty" yaml:"requests,omitempty"`
-	Policy         string       `json:"policy,omitempty" yaml:"policy,omitempty"`
+	Delay          dist.Duration `json:"delay,omitempty" yaml:"delay,omitempty"`
+	Jitter         dist.Duration `json:"jitter,omitempty" yaml:"jitter,omitempty"`
+	Response       bool          `json:"response,omitempty" yaml:"response,omitempty"`
+	Distribution   *dist.Latency `json:"distribution,omitempty" yaml:"distribution,omitempty"`
+	Multiplier     float64       `json:"multiplier,omitempty" yaml:"multiplier,omitempty"`
+	Status         int           `json:"status,omitempty" yaml:"status,omitempty"`
+	BytesPerSecond int64         `json:"bytes_per_second,omitempty" yaml:"bytes_per_second,omitempty"`
+	Pool           int           `json:"pool,omitempty" yaml:"pool,omitempty"`
+	Concurrency    int           `json:"concurrency,omitempty" yaml:"concurrency,omitempty"`
+	Requests       int           `json:"requests,omitempty" yaml:"requests,omitempty"`
+	Policy         string        `json:"policy,omitempty" yaml:"policy,omitempty"`
 }
 
-// kindFields lists, for each kind, the kind fields it takes.
-var kindFields = map[string][]string{
-	"delay":     {"delay", "jitter", "response"},
-	"latency":   {"distribution", "multiplier"},
-	"abort":     {"status"},
-	"reset":     nil,
-	"stall":     nil,
-	"timeout":   nil,
-	"bandwidth": {"bytes_per_second"},
-	"capacity":  {"pool", "concurrency"},
-	"surge":     {"multiplier"},
-	"burst":     {"requests"},
-	"retry":     {"policy"},
+// entryFields are the JSON names of Spec's fields that every kind takes
+// (they make the Entry); the others are kind fields.
+func entryFields() []string {
+	return []string{"name", "kind", "target", "at", "for", "probability", "route", "method", "header"}
 }
 
-// Kinds returns the names of the fault kinds this package knows, sorted.
-func Kinds() []string {
-	out := make([]string, 0, len(kindFields))
-	for k := range kindFields {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}
-
-// setKindFields returns the JSON names of the kind fields set in s.
+// setKindFields returns the JSON names of the kind fields set in s, in
+// the order of Spec's fields.
 func (s Spec) setKindFields() []string {
+	v := reflect.ValueOf(s)
 	var set []string
-	add := func(name string, isSet bool) {
-		if isSet {
+	for i := range v.NumField() {
+		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+		if !slices.Contains(entryFields(), name) && !v.Field(i).IsZero() {
 			set = append(set, name)
 		}
 	}
-	add("delay", s.Delay != 0)
-	add("jitter", s.Jitter != 0)
-	add("response", s.Response)
-	add("distribution", s.Distribution != nil)
-	add("multiplier", s.Multiplier != 0)
-	add("status", s.Status != 0)
-	add("bytes_per_second", s.BytesPerSecond != 0)
-	add("pool", s.Pool != 0)
-	add("concurrency", s.Concurrency != 0)
-	add("requests", s.Requests != 0)
-	add("policy", s.Policy != "")
 	return set
 }
 
@@ -108,10 +71,11 @@ func (s Spec) setKindFields() []string {
 // kind and kind fields that do not belong to it. It does not validate the
 // parameters' values (Entry does).
 func (s Spec) Fault() (Fault, error) {
-	allowed, ok := kindFields[s.Kind]
+	k, ok := kindNamed(s.Kind)
 	if !ok {
 		return nil, fieldErr("kind", "%q, want one of %s", s.Kind, strings.Join(Kinds(), ", "))
 	}
+	allowed := k.Fields()
 	var errs []error
 	for _, f := range s.setKindFields() {
 		if !slices.Contains(allowed, f) {
@@ -125,30 +89,7 @@ func (s Spec) Fault() (Fault, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	switch s.Kind {
-	case "delay":
-		return Delay{Delay: time.Duration(s.Delay), Jitter: time.Duration(s.Jitter), Response: s.Response}, nil
-	case "latency":
-		return Latency{Distribution: s.Distribution, Multiplier: s.Multiplier}, nil
-	case "abort":
-		return Abort{Status: s.Status}, nil
-	case "reset":
-		return Reset{}, nil
-	case "stall":
-		return Stall{}, nil
-	case "timeout":
-		return Timeout{}, nil
-	case "bandwidth":
-		return Bandwidth{BytesPerSecond: s.BytesPerSecond}, nil
-	case "capacity":
-		return Capacity{Pool: s.Pool, Concurrency: s.Concurrency}, nil
-	case "surge":
-		return Surge{Multiplier: s.Multiplier}, nil
-	case "burst":
-		return Burst{Requests: s.Requests}, nil
-	default: // "retry", the last of kindFields
-		return Retry{Policy: s.Policy}, nil
-	}
+	return k.fromSpec(s), nil
 }
 
 // Entry turns s into a validated Entry. Errors are *FieldError values
@@ -189,8 +130,8 @@ func SpecOf(e Entry) (Spec, error) {
 	s := Spec{
 		Name:   e.Name,
 		Target: e.Target,
-		At:     dep.Duration(e.At),
-		For:    dep.Duration(e.For),
+		At:     dist.Duration(e.At),
+		For:    dist.Duration(e.For),
 		Route:  e.Scope.Route,
 		Method: e.Scope.Method,
 		Header: e.Scope.Header,
@@ -199,28 +140,12 @@ func SpecOf(e Entry) (Spec, error) {
 		p := e.Probability
 		s.Probability = &p
 	}
-	switch f := e.Fault.(type) {
-	case Delay:
-		s.Delay, s.Jitter, s.Response = dep.Duration(f.Delay), dep.Duration(f.Jitter), f.Response
-	case Latency:
-		s.Distribution, s.Multiplier = f.Distribution, f.Multiplier
-	case Abort:
-		s.Status = f.Status
-	case Reset, Stall, Timeout:
-	case Bandwidth:
-		s.BytesPerSecond = f.BytesPerSecond
-	case Capacity:
-		s.Pool, s.Concurrency = f.Pool, f.Concurrency
-	case Surge:
-		s.Multiplier = f.Multiplier
-	case Burst:
-		s.Requests = f.Requests
-	case Retry:
-		s.Policy = f.Policy
-	default:
+	k, ok := kindOf(e.Fault)
+	if !ok {
 		return Spec{}, fmt.Errorf("fault %s: kind %T has no Spec form", e.Name, e.Fault)
 	}
-	s.Kind = e.Fault.Kind()
+	k.toSpec(e.Fault, &s)
+	s.Kind = k.Name()
 	return s, nil
 }
 

@@ -5,14 +5,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goodput-dev/goodput/dist"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/goodput-dev/goodput/target/dep"
 )
 
 func TestSpecRoundTripsEveryKind(t *testing.T) {
-	slow := &dep.Latency{Dist: "lognormal", P50: dep.Duration(time.Second), P99: dep.Duration(3 * time.Second)}
+	slow := &dist.Latency{Dist: "lognormal", P50: dist.Duration(time.Second), P99: dist.Duration(3 * time.Second)}
 	entries := []Entry{
 		{Name: "d", Target: "edge", At: time.Second, For: 2 * time.Second, Probability: 0.3, Scope: Scope{Route: "/api", Method: "GET", Header: "X-Tenant: hot"},
 			Fault: Delay{Delay: 100 * time.Millisecond, Jitter: 20 * time.Millisecond, Response: true}},
@@ -87,7 +87,7 @@ func TestProxySpecRefusesTimelineFieldsAndDependencyKinds(t *testing.T) {
 		field string
 	}{
 		{Spec{Name: "x", Kind: "stall", Target: "db"}, "target"},
-		{Spec{Name: "x", Kind: "stall", For: dep.Duration(time.Second)}, "for"},
+		{Spec{Name: "x", Kind: "stall", For: dist.Duration(time.Second)}, "for"},
 		{Spec{Name: "x", Kind: "capacity", Pool: 2}, "kind"},
 		{Spec{Name: "x", Kind: "surge", Multiplier: 2}, "kind"},
 		{Spec{Kind: "stall"}, "name"},

@@ -3,7 +3,7 @@ package faults
 import (
 	"net/http"
 
-	"github.com/goodput-dev/goodput/target/dep"
+	"github.com/goodput-dev/goodput/internal/targetadmin"
 )
 
 // Stall is a blackhole: requests (or dependency calls) hang until the
@@ -23,7 +23,7 @@ func (Stall) Kind() string { return "stall" }
 func (Stall) Validate() error { return nil }
 
 // PatchDep stalls every call of the dependency (probability must be 1).
-func (Stall) PatchDep(c *dep.Config, _ float64) { c.Stall = true }
+func (Stall) PatchDep(c *targetadmin.DepConfig, _ float64) { c.Stall = true }
 
 // Serve holds the request until the fault is lifted, then forwards it.
 func (Stall) Serve(w http.ResponseWriter, r *http.Request, next http.Handler, env Env) {
@@ -31,5 +31,15 @@ func (Stall) Serve(w http.ResponseWriter, r *http.Request, next http.Handler, en
 	case <-env.Lifted:
 		next.ServeHTTP(w, r)
 	case <-r.Context().Done():
+	}
+}
+
+// stallKind describes stall for the Registry.
+func stallKind() KindInfo {
+	return KindInfo{
+		Zero: Stall{},
+		Doc:  "calls hang until the fault ends, a blackhole",
+		On:   []Place{OnDependency, OnProxy},
+		Knob: "stall",
 	}
 }

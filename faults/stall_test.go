@@ -9,11 +9,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/goodput-dev/goodput/target/dep"
+	"github.com/goodput-dev/goodput/internal/targetadmin"
 )
 
 func TestStallPatchDep(t *testing.T) {
-	c := dep.Config{Pool: 1}
+	c := targetadmin.DepConfig{Pool: 1}
 	Stall{}.PatchDep(&c, 1)
 	assert.True(t, c.Stall)
 	assert.NoError(t, Stall{}.Validate())

@@ -19,3 +19,13 @@ func (s Surge) Validate() error {
 }
 
 func (Surge) loadFault() {}
+
+// surgeKind describes surge for the Registry.
+func surgeKind() KindInfo {
+	return KindInfo{
+		Zero: Surge{},
+		Doc:  "more offered load: the schedule's rate times multiplier",
+		On:   []Place{OnLoad},
+		Knob: "rate",
+	}
+}

@@ -162,7 +162,7 @@ func checkReserved(e Entry) error {
 	_, isLoad := e.Fault.(interface{ loadFault() })
 	switch {
 	case e.Target == TargetLoad && !isLoad:
-		return fieldErr("kind", "%s cannot act on the load; the load takes surge, burst or retry", e.Fault.Kind())
+		return fieldErr("kind", "%s cannot act on the load; the load takes %s", e.Fault.Kind(), KindsOn(OnLoad))
 	case e.Target != TargetLoad && isLoad:
 		return fieldErr("target", "%q, but %s acts on the load: want target %q", e.Target, e.Fault.Kind(), TargetLoad)
 	}

@@ -7,12 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goodput-dev/goodput/dist"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/goodput-dev/goodput/internal/e2e"
 	"github.com/goodput-dev/goodput/results"
-	"github.com/goodput-dev/goodput/target/dep"
 )
 
 // The tests in this file drive the real reference target's admin API.
@@ -93,7 +94,7 @@ func TestTimelineCancelMidWindowRestoresTheDependency(t *testing.T) {
 	}
 	during, err := tg.admin.Deps(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, dep.Duration(500*time.Millisecond), during["db"].AddLatency)
+	assert.Equal(t, dist.Duration(500*time.Millisecond), during["db"].AddLatency)
 	assert.Equal(t, 1, during["db"].Pool)
 	assert.Equal(t, 0.5, during["search"].ErrorRate)
 	assert.True(t, during["search"].Stall)

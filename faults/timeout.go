@@ -26,3 +26,13 @@ func (Timeout) Serve(w http.ResponseWriter, r *http.Request, _ http.Handler, env
 	}
 	abortConn(w, false)
 }
+
+// timeoutKind describes timeout for the Registry.
+func timeoutKind() KindInfo {
+	return KindInfo{
+		Zero: Timeout{},
+		Doc:  "the proxy accepts the request and never answers",
+		On:   []Place{OnProxy},
+		Knob: "stall",
+	}
+}

@@ -10,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goodput-dev/goodput/faults"
+	"github.com/goodput-dev/goodput/internal/targetadmin"
+
 	"github.com/goodput-dev/goodput/internal/e2e"
 	"github.com/goodput-dev/goodput/profiles"
 	"github.com/goodput-dev/goodput/results"
@@ -47,7 +48,7 @@ assert: [goodput_ratio >= 0.5]
 report: {formats: [text, json]}
 `, api, admin)
 	runs := resolve(t, yaml, profiles.Options{})
-	client := &faults.AdminClient{BaseURL: admin}
+	client := &targetadmin.Client{BaseURL: admin}
 	before, err := client.Dep(context.Background(), "db")
 	if err != nil {
 		t.Fatal(err)

@@ -13,10 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goodput-dev/goodput/dist"
+
 	"github.com/goodput-dev/goodput/faults"
 	"github.com/goodput-dev/goodput/profiles"
 	"github.com/goodput-dev/goodput/results"
-	"github.com/goodput-dev/goodput/target/dep"
 	"github.com/goodput-dev/goodput/workload"
 	"github.com/goodput-dev/goodput/workload/retry"
 )
@@ -257,7 +258,7 @@ report: {formats: [text, json]}
 	}
 }
 
-func dur(d time.Duration) dep.Duration { return dep.Duration(d) }
+func dur(d time.Duration) dist.Duration { return dist.Duration(d) }
 
 // A shard that comes up after the agreed start records how late it began
 // in its header, and drops (as generator_dropped) what it missed.

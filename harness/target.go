@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/goodput-dev/goodput/internal/targetadmin"
+
 	"github.com/goodput-dev/goodput/faults"
 	"github.com/goodput-dev/goodput/faults/proxy"
 	"github.com/goodput-dev/goodput/profiles"
@@ -116,7 +118,7 @@ func injectors(svc *service, load *faults.LoadInjector) faults.Injectors {
 		in.Proxies = map[string]faults.Injector{proxyName: svc.proxy}
 	}
 	if svc.admin != "" {
-		in.Target = &faults.TargetInjector{Admin: &faults.AdminClient{BaseURL: svc.admin}}
+		in.Target = &faults.TargetInjector{Admin: &targetadmin.Client{BaseURL: svc.admin}}
 	}
 	return in
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/goodput-dev/goodput/dist"
 )
 
 // Raw is a YAML value kept as written, with its positions, for a part of a
@@ -143,6 +145,7 @@ func (d *decoder) fail(n *node, path, format string, args ...any) {
 
 var (
 	durationType  = reflect.TypeFor[time.Duration]()
+	distDuration  = reflect.TypeFor[dist.Duration]()
 	textUnmarshal = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
 
@@ -181,7 +184,7 @@ func (d *decoder) decode(n *node, v reflect.Value, path string) {
 		return // an empty value leaves the field as it is
 	}
 	t := v.Type()
-	if t == durationType {
+	if t == durationType || t == distDuration {
 		d.duration(n, v, path)
 		return
 	}

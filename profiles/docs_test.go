@@ -5,10 +5,16 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"maps"
 	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/goodput-dev/goodput/faults"
+	"github.com/stretchr/testify/assert"
 )
 
 // The field reference in docs/profiles.md is generated from the schema
@@ -25,16 +31,23 @@ const (
 func sourceDocs(t *testing.T) (types map[string]string, fields map[string]map[string]string) {
 	t.Helper()
 	fset := token.NewFileSet()
-	entries, err := os.ReadDir(".")
-	if err != nil {
-		t.Fatal(err)
-	}
 	types, fields = map[string]string{}, map[string]map[string]string{}
-	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".go") || strings.HasSuffix(e.Name(), "_test.go") {
-			continue
+	// The schema's own types, and the shared value types it uses (package
+	// dist); their type names do not collide.
+	var files []string
+	for _, dir := range []string{".", "../dist"} {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
 		}
-		f, err := parser.ParseFile(fset, e.Name(), nil, parser.ParseComments)
+		for _, e := range entries {
+			if strings.HasSuffix(e.Name(), ".go") && !strings.HasSuffix(e.Name(), "_test.go") {
+				files = append(files, filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+	for _, name := range files {
+		f, err := parser.ParseFile(fset, name, nil, parser.ParseComments)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,7 +84,7 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // typeSyntax describes how a field of type t is written.
 func typeSyntax(t reflect.Type, sections map[reflect.Type]string) string {
-	if t == durationType {
+	if t == durationType || t == distDuration {
 		return "duration (`250ms`, `2s`)"
 	}
 	if t.Kind() == reflect.Pointer {
@@ -134,7 +147,7 @@ func generateDocs(t *testing.T) string {
 				}
 				ft = ft.Elem()
 			}
-			if name == "" || ft.Kind() != reflect.Struct || ft == durationType {
+			if name == "" || ft.Kind() != reflect.Struct || ft == durationType || ft == distDuration {
 				continue
 			}
 			if _, isScalar := reflect.New(ft).Interface().(scalar); isScalar {
@@ -165,6 +178,7 @@ func generateDocs(t *testing.T) string {
 		}
 		b.WriteString("\n")
 	}
+	b.WriteString(faultKindsDoc())
 	list, err := Builtins()
 	if err != nil {
 		t.Fatal(err)
@@ -226,4 +240,47 @@ func userDoc(doc string) string {
 		return ""
 	}
 	return strings.Join(out, "\n\n") + "\n\n"
+}
+
+// faultKindsDoc renders the table of fault kinds from package faults'
+// registry.
+func faultKindsDoc() string {
+	var b strings.Builder
+	b.WriteString("### Fault kinds\n\n| kind | fields | acts on | what it does |\n| --- | --- | --- | --- |\n")
+	for _, k := range faults.Registry() {
+		fields := "—"
+		if f := k.Fields(); len(f) > 0 {
+			fields = "`" + strings.Join(f, "`, `") + "`"
+		}
+		on := make([]string, len(k.On))
+		for i, p := range k.On {
+			on[i] = string(p)
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", k.Name(), fields, strings.Join(on, ", "), strings.ReplaceAll(k.Doc, "|", "\\|"))
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// The schema's fault kinds and kind fields are exactly the registry's.
+func TestFaultSchemaIsTheRegistrys(t *testing.T) {
+	assert.Equal(t, faults.Kinds(), FaultKind("").values())
+	kindFields := map[string]bool{}
+	for _, k := range faults.Registry() {
+		for _, f := range k.Fields() {
+			kindFields[f] = true
+		}
+	}
+	entry := []string{"name", "kind", "target", "at", "for", "probability", "route", "method", "header"}
+	var schemaKindFields []string
+	for _, name := range fieldNames(reflect.TypeFor[Fault]()) {
+		if !slices.Contains(entry, name) {
+			schemaKindFields = append(schemaKindFields, name)
+		}
+	}
+	assert.ElementsMatch(t, slices.Collect(maps.Keys(kindFields)), schemaKindFields, "the schema's kind fields are the registry's")
+	gen := generateDocs(t)
+	for _, k := range faults.Kinds() {
+		assert.Contains(t, gen, "| `"+k+"` |", "docs list kind %s", k)
+	}
 }

@@ -1,6 +1,10 @@
 package profiles
 
-import "time"
+import (
+	"time"
+
+	"github.com/goodput-dev/goodput/dist"
+)
 
 // Scenario is a whole profile: the service under test, the traffic, the
 // clients' behaviour, the phases, the faults, the SLO, the assertions and
@@ -224,27 +228,12 @@ type Steps struct {
 
 // Fault is one disturbance on the timeline, in the form of the fault
 // proxy's JSON (package faults' Spec): the same kind names and fields.
-// Which fields a kind takes, and where it acts:
-//
-//   - `delay` (delay, jitter, response): slower answers from a dependency
-//     or through the proxy.
-//   - `latency` (distribution, multiplier): a dependency's latency
-//     distribution replaced and/or multiplied.
-//   - `abort` (status): a dependency or the proxy answers with an error.
-//   - `reset`: the connection is reset (dependency or proxy).
-//   - `stall`: calls hang until the fault ends, a blackhole (dependency or
-//     proxy).
-//   - `timeout`: the proxy accepts and never answers.
-//   - `bandwidth` (bytes_per_second): the proxy throttles the response.
-//   - `capacity` (pool, or concurrency on target `target`): a brownout.
-//   - `surge` (multiplier): more offered load; target `load`.
-//   - `burst` (requests): that many extra requests at once; target `load`.
-//   - `retry` (policy): the clients switch to a named policy of `policies`
-//     for the window (a deploy that adds retries); target `load`.
+// Which fields each kind takes, and where it acts, is in the table of
+// fault kinds below.
 type Fault struct {
 	// Name of the fault in events and reports; unique.
 	Name string `yaml:"name"`
-	// Fault kind (see above).
+	// Fault kind (see the table of fault kinds).
 	Kind FaultKind `yaml:"kind"`
 	// What it acts on: a dependency of the reference target (`db`,
 	// `search`), `target` (the target's own concurrency), `proxy` (a fault
@@ -272,7 +261,7 @@ type Fault struct {
 	// Delay the response instead of the request (delay, proxy only).
 	Response bool `yaml:"response"`
 	// New latency distribution of the dependency (latency).
-	Distribution *Latency `yaml:"distribution"`
+	Distribution *dist.Latency `yaml:"distribution"`
 	// Latency factor (latency) or offered-rate factor (surge), > 0.
 	Multiplier float64 `yaml:"multiplier"`
 	// Status code answered (abort), 400..599.
@@ -289,21 +278,6 @@ type Fault struct {
 	Requests int `yaml:"requests"`
 	// Name of the client policy switched to (retry), from `policies`.
 	Policy string `yaml:"policy"`
-}
-
-// Latency is a dependency's service-time distribution (the reference
-// target's dependency latency).
-type Latency struct {
-	// `fixed` (p50), `uniform` (min..max) or `lognormal` (p50 and p99).
-	Dist LatencyDist `yaml:"dist"`
-	// Median (fixed, lognormal).
-	P50 time.Duration `yaml:"p50"`
-	// 99th percentile (lognormal).
-	P99 time.Duration `yaml:"p99"`
-	// Lower bound (uniform).
-	Min time.Duration `yaml:"min"`
-	// Upper bound (uniform).
-	Max time.Duration `yaml:"max"`
 }
 
 // SLO is the service level objective.

@@ -12,9 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/goodput-dev/goodput/dist"
+
 	"github.com/goodput-dev/goodput/faults"
 	"github.com/goodput-dev/goodput/report"
-	"github.com/goodput-dev/goodput/target/dep"
 )
 
 // setDefaults fills in the documented defaults before a profile's fields
@@ -373,17 +374,12 @@ func (f Fault) Spec() faults.Spec {
 	p := f.Probability
 	spec := faults.Spec{
 		Name: f.Name, Kind: string(f.Kind), Target: f.Target,
-		At: dep.Duration(f.At), For: dep.Duration(f.For), Probability: &p,
+		At: dist.Duration(f.At), For: dist.Duration(f.For), Probability: &p,
 		Route: f.Route, Method: f.Method, Header: f.Header,
-		Delay: dep.Duration(f.Delay), Jitter: dep.Duration(f.Jitter), Response: f.Response,
+		Delay: dist.Duration(f.Delay), Jitter: dist.Duration(f.Jitter), Response: f.Response,
 		Multiplier: f.Multiplier, Status: f.Status, BytesPerSecond: int64(f.BytesPerSecond),
 		Pool: f.Pool, Concurrency: f.Concurrency, Requests: f.Requests, Policy: f.Policy,
-	}
-	if f.Distribution != nil {
-		spec.Distribution = &dep.Latency{
-			Dist: string(f.Distribution.Dist), P50: dep.Duration(f.Distribution.P50), P99: dep.Duration(f.Distribution.P99),
-			Min: dep.Duration(f.Distribution.Min), Max: dep.Duration(f.Distribution.Max),
-		}
+		Distribution: f.Distribution,
 	}
 	return spec
 }

@@ -28,7 +28,6 @@ var (
 	_ scalar = (*Backoff)(nil)
 	_ scalar = (*Jitter)(nil)
 	_ scalar = (*FaultKind)(nil)
-	_ scalar = (*LatencyDist)(nil)
 	_ scalar = (*Format)(nil)
 	_ scalar = (*Distribution)(nil)
 	_ scalar = (*RetryClass)(nil)
@@ -232,19 +231,6 @@ func (k *FaultKind) parse(text, _ string) error {
 	return nil
 }
 func (k FaultKind) syntax() string { return enumSyntax(k.values()) }
-
-// LatencyDist is the shape of a latency distribution.
-type LatencyDist string
-
-func (LatencyDist) values() []string { return []string{"fixed", "uniform", "lognormal"} }
-func (d *LatencyDist) parse(text, _ string) error {
-	if err := parseEnum(text, d.values()); err != nil {
-		return err
-	}
-	*d = LatencyDist(text)
-	return nil
-}
-func (d LatencyDist) syntax() string { return enumSyntax(d.values()) }
 
 // Format is a report format.
 type Format string

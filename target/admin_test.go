@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goodput-dev/goodput/dist"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -68,8 +70,8 @@ func TestAdminDeps(t *testing.T) {
 	require.Equal(t, 200, a.status, a.body)
 	cfg := ts.s.db.Config()
 	assert.Equal(t, 3, cfg.Pool)
-	assert.Equal(t, dep.Duration(5*time.Millisecond), cfg.AddLatency)
-	assert.Equal(t, dep.Duration(time.Millisecond), cfg.Latency.P50, "missing fields keep their value")
+	assert.Equal(t, dist.Duration(5*time.Millisecond), cfg.AddLatency)
+	assert.Equal(t, dist.Duration(time.Millisecond), cfg.Latency.P50, "missing fields keep their value")
 
 	a = ts.do(t, "PUT", ts.admin+"/admin/deps/db", strings.NewReader(`{"error_rate": 2}`))
 	assert.Equal(t, 400, a.status)
@@ -99,7 +101,7 @@ func TestAdminDeps(t *testing.T) {
 // second of two concurrent requests; switching back serves both.
 func TestLiveReconfig(t *testing.T) {
 	cfg := fast(t, PresetUnprotected)
-	cfg.DB.Latency = dep.Latency{Dist: "fixed", P50: dep.Duration(300 * time.Millisecond)}
+	cfg.DB.Latency = dist.Latency{Dist: "fixed", P50: dist.Duration(300 * time.Millisecond)}
 	ts := start(t, cfg)
 
 	concurrentStatuses := func() []int {
@@ -193,7 +195,7 @@ func TestTopTenantsIsBounded(t *testing.T) {
 // Shutdown lets requests in flight finish, then Serve returns.
 func TestGracefulDrain(t *testing.T) {
 	cfg := fast(t, PresetUnprotected)
-	cfg.DB.Latency = dep.Latency{Dist: "fixed", P50: dep.Duration(300 * time.Millisecond)}
+	cfg.DB.Latency = dist.Latency{Dist: "fixed", P50: dist.Duration(300 * time.Millisecond)}
 	s, err := New(cfg)
 	require.NoError(t, err)
 	api, err := net.Listen("tcp", "127.0.0.1:0")
@@ -229,7 +231,7 @@ func TestGracefulDrain(t *testing.T) {
 func TestDrainIsBounded(t *testing.T) {
 	cfg := fast(t, PresetUnprotected)
 	cfg.DB.Stall = true
-	cfg.DrainTimeout = dep.Duration(200 * time.Millisecond)
+	cfg.DrainTimeout = dist.Duration(200 * time.Millisecond)
 	s, err := New(cfg)
 	require.NoError(t, err)
 	api, err := net.Listen("tcp", "127.0.0.1:0")

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goodput-dev/goodput/target/dep"
+	"github.com/goodput-dev/goodput/dist"
 )
 
 // benchServer is the protected preset without the tenant throttle's limit
@@ -21,7 +21,7 @@ func benchServer(tb testing.TB, instant bool) *Server {
 		tb.Fatal(err)
 	}
 	if instant {
-		cfg.DB.Latency = dep.Latency{Dist: "fixed"}
+		cfg.DB.Latency = dist.Latency{Dist: "fixed"}
 	}
 	cfg.Throttle.Rate, cfg.Throttle.Burst = 1e9, 1e9
 	s, err := New(cfg)

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/goodput-dev/goodput/dist"
+
 	"github.com/goodput-dev/goodput/target/dep"
 )
 
@@ -64,7 +66,7 @@ type Config struct {
 
 	// DrainTimeout bounds graceful shutdown: requests still in flight after
 	// it are cut off.
-	DrainTimeout dep.Duration `json:"drain_timeout"`
+	DrainTimeout dist.Duration `json:"drain_timeout"`
 	// LogRequests logs one line per request (log/slog, debug level).
 	LogRequests bool `json:"log_requests"`
 }
@@ -101,19 +103,19 @@ func Preset(name string) (Config, error) {
 		Listen: "127.0.0.1:8080",
 		DB: dep.Config{
 			Pool:    8,
-			Latency: dep.Latency{Dist: "fixed", P50: dep.Duration(20 * time.Millisecond)},
+			Latency: dist.Latency{Dist: "fixed", P50: dist.Duration(20 * time.Millisecond)},
 		},
 		Search: dep.Config{
 			Pool:    4,
-			Latency: dep.Latency{Dist: "fixed", P50: dep.Duration(50 * time.Millisecond)},
+			Latency: dist.Latency{Dist: "fixed", P50: dist.Duration(50 * time.Millisecond)},
 		},
 		Work: WorkConfig{MaxBodyBytes: 64 << 10, MaxSize: 1_000_000},
 		List: ListConfig{Items: 1_000_000, DefaultPageSize: 20, MaxPageSize: 100, ScanBudget: 10_000,
-			TokenTTL: dep.Duration(10 * time.Minute)},
-		Jobs:         JobsConfig{ChunkTime: dep.Duration(50 * time.Millisecond), MaxChunks: 1000, MaxJobs: 10_000, Checkpoint: false},
+			TokenTTL: dist.Duration(10 * time.Minute)},
+		Jobs:         JobsConfig{ChunkTime: dist.Duration(50 * time.Millisecond), MaxChunks: 1000, MaxJobs: 10_000, Checkpoint: false},
 		Messages:     defaultMessages(name),
 		Admission:    AdmissionConfig{Limiter: "none"},
-		DrainTimeout: dep.Duration(10 * time.Second),
+		DrainTimeout: dist.Duration(10 * time.Second),
 	}
 	switch name {
 	case PresetUnprotected:
@@ -124,27 +126,27 @@ func Preset(name string) (Config, error) {
 		c.Throttle = ThrottleConfig{Enabled: true, Rate: 1000, Burst: 1000, MaxTenants: 1000}
 		c.Bulkheads = BulkheadsConfig{
 			Enabled: true,
-			DB:      PoolConfig{MaxConcurrent: 8, MaxWaiters: 16, MaxWait: dep.Duration(50 * time.Millisecond)},
-			Search:  PoolConfig{MaxConcurrent: 4, MaxWaiters: 4, MaxWait: dep.Duration(100 * time.Millisecond)},
+			DB:      PoolConfig{MaxConcurrent: 8, MaxWaiters: 16, MaxWait: dist.Duration(50 * time.Millisecond)},
+			Search:  PoolConfig{MaxConcurrent: 4, MaxWaiters: 4, MaxWait: dist.Duration(100 * time.Millisecond)},
 			// Route pools bound each route's share of the admission limit
 			// (their sum may exceed it; each alone leaves room for the
 			// others at the minimum limit).
 			Routes: RoutePools{
 				Items:  PoolConfig{MaxConcurrent: 64},
 				Search: PoolConfig{MaxConcurrent: 8},
-				Work:   PoolConfig{MaxConcurrent: 4, MaxWaiters: 8, MaxWait: dep.Duration(100 * time.Millisecond)},
-				List:   PoolConfig{MaxConcurrent: 8, MaxWaiters: 8, MaxWait: dep.Duration(100 * time.Millisecond)},
+				Work:   PoolConfig{MaxConcurrent: 4, MaxWaiters: 8, MaxWait: dist.Duration(100 * time.Millisecond)},
+				List:   PoolConfig{MaxConcurrent: 8, MaxWaiters: 8, MaxWait: dist.Duration(100 * time.Millisecond)},
 				Jobs:   PoolConfig{MaxConcurrent: 16},
 			},
 		}
 		c.Admission = AdmissionConfig{
 			Limiter: "gradient", Limit: 64, MinLimit: 32, MaxLimit: 512,
-			Queue: "codel", QueueSize: 128, MaxWait: dep.Duration(200 * time.Millisecond),
+			Queue: "codel", QueueSize: 128, MaxWait: dist.Duration(200 * time.Millisecond),
 			Deadline: true, Priority: true,
 		}
 		c.Timeouts = RouteTimeouts{
-			Items: dep.Duration(500 * time.Millisecond), Search: dep.Duration(time.Second),
-			Work: dep.Duration(time.Second), List: dep.Duration(time.Second), Jobs: dep.Duration(30 * time.Second),
+			Items: dist.Duration(500 * time.Millisecond), Search: dist.Duration(time.Second),
+			Work: dist.Duration(time.Second), List: dist.Duration(time.Second), Jobs: dist.Duration(30 * time.Second),
 		}
 	default:
 		return Config{}, fmt.Errorf("preset %q: want one of %v", name, Presets())

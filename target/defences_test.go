@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goodput-dev/goodput/dist"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -196,7 +198,7 @@ func mustNew(t *testing.T, cfg Config, opts ...Option) *Server {
 func TestServerTimingOfQueuedRefusal(t *testing.T) {
 	cfg := fast(t, PresetUnprotected)
 	cfg.DB.Stall = true
-	cfg.Admission = AdmissionConfig{Limiter: "static", Limit: 1, QueueSize: 4, MaxWait: dep.Duration(50 * time.Millisecond)}
+	cfg.Admission = AdmissionConfig{Limiter: "static", Limit: 1, QueueSize: 4, MaxWait: dist.Duration(50 * time.Millisecond)}
 	ts := start(t, cfg)
 	var wg sync.WaitGroup
 	wg.Go(func() { ts.do(t, "GET", ts.api+"/api/items/1", nil) })
@@ -221,7 +223,7 @@ func TestServerTimingOfQueuedRefusal(t *testing.T) {
 func TestWastedWork(t *testing.T) {
 	cfg := fast(t, PresetUnprotected)
 	cfg.DB.Pool = 1
-	cfg.DB.Latency = dep.Latency{Dist: "fixed", P50: dep.Duration(300 * time.Millisecond)}
+	cfg.DB.Latency = dist.Latency{Dist: "fixed", P50: dist.Duration(300 * time.Millisecond)}
 	ts := start(t, cfg)
 	var wg sync.WaitGroup
 	for range 2 {
@@ -273,7 +275,7 @@ func TestApplyUnderLoad(t *testing.T) {
 		func(c *Config) { c.Bulkheads.Enabled = false },
 		func(c *Config) { c.Admission.Queue = "fifo"; c.DB.Pool = 2 },
 		func(c *Config) {
-			c.Workers = WorkersConfig{Enabled: true, Workers: 2, MaxWaiters: 8, MaxWait: dep.Duration(time.Second)}
+			c.Workers = WorkersConfig{Enabled: true, Workers: 2, MaxWaiters: 8, MaxWait: dist.Duration(time.Second)}
 		},
 	}
 	applied := 0

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/goodput-dev/goodput/dist"
+
 	"github.com/goodput-dev/goodput/target/backlog"
 )
 
@@ -70,8 +72,8 @@ func defaultMessages(preset string) MessagesConfig {
 	if preset == PresetProtected {
 		q := &m.Queue
 		q.Discipline = backlog.Priority
-		q.AgeThreshold = backlog.Duration(time.Second)
-		q.TTL = backlog.Duration(10 * time.Second)
+		q.AgeThreshold = dist.Duration(time.Second)
+		q.TTL = dist.Duration(10 * time.Second)
 		q.Capacity = 500
 		q.SurgeCapacity = 500
 		q.BackpressureDepth = 1000

@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/goodput-dev/goodput/target/dep"
+	"github.com/goodput-dev/goodput/dist"
+
 	"github.com/goodput-dev/goodput/target/paginate"
 )
 
@@ -46,7 +47,7 @@ type ListConfig struct {
 	// the page is returned partial with a continuation token.
 	ScanBudget int `json:"scan_budget"`
 	// TokenTTL is how long a page token stays valid.
-	TokenTTL dep.Duration `json:"token_ttl"`
+	TokenTTL dist.Duration `json:"token_ttl"`
 	// TokenKey is the hex HMAC-SHA256 key of page tokens (at least 16
 	// bytes); empty means a random key per process (tokens do not survive a
 	// restart).
@@ -90,7 +91,7 @@ func (c ListConfig) key() ([]byte, error) {
 // JobsConfig configures POST /api/jobs: long jobs run in chunks.
 type JobsConfig struct {
 	// ChunkTime is how long one chunk works.
-	ChunkTime dep.Duration `json:"chunk_time"`
+	ChunkTime dist.Duration `json:"chunk_time"`
 	// MaxChunks is the largest job accepted (400 above it).
 	MaxChunks int `json:"max_chunks"`
 	// MaxJobs bounds the job table; when it is full of running jobs a new
@@ -151,9 +152,9 @@ func (c ThrottleConfig) Validate() error {
 // MaxWaiters waiting up to MaxWait each; the rest get 503 at once.
 // MaxConcurrent 0 means no bulkhead there.
 type PoolConfig struct {
-	MaxConcurrent int          `json:"max_concurrent"`
-	MaxWaiters    int          `json:"max_waiters"`
-	MaxWait       dep.Duration `json:"max_wait"`
+	MaxConcurrent int           `json:"max_concurrent"`
+	MaxWaiters    int           `json:"max_waiters"`
+	MaxWait       dist.Duration `json:"max_wait"`
 }
 
 // Validate reports the fields out of range.
@@ -227,16 +228,16 @@ type AdmissionConfig struct {
 	MaxLimit int    `json:"max_limit,omitempty"`
 	// LatencyThreshold makes the aimd limiter back off when a request
 	// takes longer (0: only deadline misses count).
-	LatencyThreshold dep.Duration `json:"latency_threshold,omitempty"`
+	LatencyThreshold dist.Duration `json:"latency_threshold,omitempty"`
 	// Queue is the wait queue's discipline: "fifo", "lifo" or "codel"
 	// (adaptive LIFO with CoDel, target CoDelTarget, interval
 	// CoDelInterval: 5ms and 100ms when zero). QueueSize requests wait at
 	// most MaxWait each; QueueSize 0 means no queue.
-	Queue         string       `json:"queue,omitempty"`
-	QueueSize     int          `json:"queue_size,omitempty"`
-	MaxWait       dep.Duration `json:"max_wait,omitempty"`
-	CoDelTarget   dep.Duration `json:"codel_target,omitempty"`
-	CoDelInterval dep.Duration `json:"codel_interval,omitempty"`
+	Queue         string        `json:"queue,omitempty"`
+	QueueSize     int           `json:"queue_size,omitempty"`
+	MaxWait       dist.Duration `json:"max_wait,omitempty"`
+	CoDelTarget   dist.Duration `json:"codel_target,omitempty"`
+	CoDelInterval dist.Duration `json:"codel_interval,omitempty"`
 	// Deadline honours X-Timeout-Ms: a request whose client has given up,
 	// or will before the expected service time, is dropped on arrival and
 	// at dequeue; an admitted request runs under its client's deadline, so
@@ -248,7 +249,7 @@ type AdmissionConfig struct {
 	Priority          bool    `json:"priority"`
 	SheddableFraction float64 `json:"sheddable_fraction,omitempty"`
 	// RetryAfter is sent with a refusal (1s when zero).
-	RetryAfter dep.Duration `json:"retry_after,omitempty"`
+	RetryAfter dist.Duration `json:"retry_after,omitempty"`
 }
 
 // Validate reports the fields out of range.
@@ -285,7 +286,7 @@ func (c AdmissionConfig) Validate() error {
 	}
 	for _, d := range []struct {
 		name string
-		d    dep.Duration
+		d    dist.Duration
 	}{{"latency_threshold", c.LatencyThreshold}, {"codel_target", c.CoDelTarget},
 		{"codel_interval", c.CoDelInterval}, {"retry_after", c.RetryAfter}} {
 		if d.d < 0 {
@@ -303,10 +304,10 @@ func (c AdmissionConfig) Validate() error {
 // environment model), instead of on shared goroutines. A request waits at
 // most MaxWait for a worker (MaxWaiters at most), else 503.
 type WorkersConfig struct {
-	Enabled    bool         `json:"enabled"`
-	Workers    int          `json:"workers"`
-	MaxWaiters int          `json:"max_waiters"`
-	MaxWait    dep.Duration `json:"max_wait"`
+	Enabled    bool          `json:"enabled"`
+	Workers    int           `json:"workers"`
+	MaxWaiters int           `json:"max_waiters"`
+	MaxWait    dist.Duration `json:"max_wait"`
 }
 
 // Validate reports the fields out of range (only when enabled).
@@ -331,11 +332,11 @@ func (c WorkersConfig) Validate() error {
 // and its dependency calls see the context end at the deadline (or at the
 // client's deadline, if that is earlier).
 type RouteTimeouts struct {
-	Items  dep.Duration `json:"items"`
-	Search dep.Duration `json:"search"`
-	Work   dep.Duration `json:"work"`
-	List   dep.Duration `json:"list"`
-	Jobs   dep.Duration `json:"jobs"`
+	Items  dist.Duration `json:"items"`
+	Search dist.Duration `json:"search"`
+	Work   dist.Duration `json:"work"`
+	List   dist.Duration `json:"list"`
+	Jobs   dist.Duration `json:"jobs"`
 }
 
 func (t RouteTimeouts) byRoute() map[string]time.Duration {

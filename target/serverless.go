@@ -14,7 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
-	"github.com/goodput-dev/goodput/target/dep"
+	"github.com/goodput-dev/goodput/dist"
 	"github.com/goodput-dev/goodput/target/serverless"
 )
 
@@ -68,8 +68,8 @@ func (c ServerlessConfig) Validate() error {
 // "hello", of 100 ms with a 250 ms init.
 func defaultServerless() ServerlessConfig {
 	c := ServerlessConfig{Enabled: true, Config: serverless.DefaultConfig()}
-	f := serverless.DefaultFunction("hello", dep.Latency{Dist: "fixed", P50: dep.Duration(100 * time.Millisecond)})
-	f.Init = dep.Latency{Dist: "fixed", P50: dep.Duration(250 * time.Millisecond)}
+	f := serverless.DefaultFunction("hello", dist.Latency{Dist: "fixed", P50: dist.Duration(100 * time.Millisecond)})
+	f.Init = dist.Latency{Dist: "fixed", P50: dist.Duration(250 * time.Millisecond)}
 	c.Functions = []serverless.Function{f}
 	return c
 }

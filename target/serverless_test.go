@@ -10,14 +10,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/goodput-dev/goodput/target/dep"
+	"github.com/goodput-dev/goodput/dist"
 	"github.com/goodput-dev/goodput/target/serverless"
 )
 
 func serverlessConfig(t *testing.T) Config {
 	cfg := fast(t, PresetServerless)
-	f := serverless.DefaultFunction("fn1", dep.Latency{Dist: "fixed", P50: dep.Duration(5 * time.Millisecond)})
-	f.Init = dep.Latency{Dist: "fixed", P50: dep.Duration(20 * time.Millisecond)}
+	f := serverless.DefaultFunction("fn1", dist.Latency{Dist: "fixed", P50: dist.Duration(5 * time.Millisecond)})
+	f.Init = dist.Latency{Dist: "fixed", P50: dist.Duration(20 * time.Millisecond)}
 	f.Reserved = 1
 	cfg.Serverless.Functions = []serverless.Function{f}
 	cfg.Serverless.AccountConcurrency = 5
@@ -100,7 +100,7 @@ func TestServerlessRoutes(t *testing.T) {
 // reservation 1 is throttled with its reason and does no work.
 func TestServerlessThrottleReason(t *testing.T) {
 	cfg := serverlessConfig(t)
-	cfg.Serverless.Functions[0].Duration = dep.Latency{Dist: "fixed", P50: dep.Duration(300 * time.Millisecond)}
+	cfg.Serverless.Functions[0].Duration = dist.Latency{Dist: "fixed", P50: dist.Duration(300 * time.Millisecond)}
 	ts := start(t, cfg)
 	done := make(chan struct{})
 	go func() {

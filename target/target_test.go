@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goodput-dev/goodput/dist"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
-
-	"github.com/goodput-dev/goodput/target/dep"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -27,9 +27,9 @@ func fast(t *testing.T, preset string) Config {
 	t.Helper()
 	cfg, err := Preset(preset)
 	require.NoError(t, err)
-	cfg.DB.Latency = dep.Latency{Dist: "fixed", P50: dep.Duration(time.Millisecond)}
-	cfg.Search.Latency = dep.Latency{Dist: "fixed", P50: dep.Duration(time.Millisecond)}
-	cfg.Jobs.ChunkTime = dep.Duration(time.Millisecond)
+	cfg.DB.Latency = dist.Latency{Dist: "fixed", P50: dist.Duration(time.Millisecond)}
+	cfg.Search.Latency = dist.Latency{Dist: "fixed", P50: dist.Duration(time.Millisecond)}
+	cfg.Jobs.ChunkTime = dist.Duration(time.Millisecond)
 	return cfg
 }
 
@@ -214,7 +214,7 @@ func TestJobResumesFromCheckpoint(t *testing.T) {
 	for _, checkpoint := range []bool{true, false} {
 		t.Run(fmt.Sprintf("checkpoint=%v", checkpoint), func(t *testing.T) {
 			cfg := fast(t, PresetUnprotected)
-			cfg.Jobs.ChunkTime = dep.Duration(20 * time.Millisecond)
+			cfg.Jobs.ChunkTime = dist.Duration(20 * time.Millisecond)
 			cfg.Jobs.Checkpoint = checkpoint
 			ts := start(t, cfg)
 			const chunks = 10

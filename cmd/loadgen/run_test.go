@@ -13,7 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goodput-dev/goodput/faults"
+	"github.com/goodput-dev/goodput/internal/targetadmin"
+
 	"github.com/goodput-dev/goodput/internal/e2e"
 	"github.com/goodput-dev/goodput/target"
 )
@@ -131,7 +132,7 @@ func TestRunInterruptedExits3(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	client := &faults.AdminClient{BaseURL: adminURL}
+	client := &targetadmin.Client{BaseURL: adminURL}
 	for ctx.Err() == nil {
 		if c, err := client.Dep(ctx, "db"); err == nil && c.AddLatency > 0 {
 			break

@@ -11,9 +11,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/goodput-dev/goodput/internal/targetadmin"
+
 	"github.com/spf13/pflag"
 
-	"github.com/goodput-dev/goodput/faults"
 	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/workload"
@@ -50,7 +51,7 @@ type deliveries struct {
 	grace  time.Duration
 	ln     net.Listener
 	url    string
-	admin  *faults.AdminClient
+	admin  *targetadmin.Client
 	prev   string
 	stderr io.Writer
 	served bool
@@ -90,7 +91,7 @@ func (f *sinkFlags) open(ctx context.Context, shard workload.Shard, stderr io.Wr
 	}
 	// The sink answers on every path; this is the URL sink.Sink.URL gives.
 	d := &deliveries{grace: f.grace, ln: ln, url: "http://" + ln.Addr().String() + "/deliveries",
-		admin: &faults.AdminClient{BaseURL: f.admin, Token: token}, stderr: stderr}
+		admin: &targetadmin.Client{BaseURL: f.admin, Token: token}, stderr: stderr}
 	cctx, cancel := context.WithTimeout(ctx, adminCallTimeout)
 	defer cancel()
 	if d.prev, err = d.admin.DeliverTo(cctx, d.url); err != nil {

@@ -13,12 +13,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goodput-dev/goodput/faults"
+	"github.com/goodput-dev/goodput/internal/targetadmin"
+
+	"github.com/goodput-dev/goodput/dist"
+
 	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/internal/e2e"
 	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/target"
-	"github.com/goodput-dev/goodput/target/dep"
 )
 
 // messagesTarget serves the reference target in-process on 127.0.0.1 with
@@ -30,13 +32,13 @@ func messagesTarget(t *testing.T, stall bool) (srv *target.Server, api, admin st
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.DB.Latency = dep.Latency{Dist: "fixed", P50: dep.Duration(time.Millisecond)}
+	cfg.DB.Latency = dist.Latency{Dist: "fixed", P50: dist.Duration(time.Millisecond)}
 	cfg.DB.Stall = stall
 	cfg.Messages.Consumers = 2
 	// Generous: http.Server.Shutdown counts a connection that has not sent
 	// its first request as busy for up to 5 s, and an interrupted attack may
 	// leave one behind on a loaded machine.
-	cfg.DrainTimeout = dep.Duration(10 * time.Second)
+	cfg.DrainTimeout = dist.Duration(10 * time.Second)
 	if srv, err = target.New(cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +249,7 @@ func TestAttackSinkIgnoresTheLastRunsBacklog(t *testing.T) {
 			t.Fatal("the second attack did not point the target at its sink within 10 s")
 		}
 	}
-	ac := &faults.AdminClient{BaseURL: admin}
+	ac := &targetadmin.Client{BaseURL: admin}
 	db, err := ac.Dep(context.Background(), "db")
 	if err != nil {
 		t.Fatal(err)

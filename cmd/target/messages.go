@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/goodput-dev/goodput/dist"
+
 	"github.com/spf13/pflag"
 
 	"github.com/goodput-dev/goodput/internal/cli"
@@ -62,11 +64,11 @@ func (m *messageFlags) apply(fs *pflag.FlagSet, cfg *target.Config) error {
 	set("deliver-to", func() error { q.DeliverTo = m.deliverTo; return checkURL(m.deliverTo) })
 	set("queue-discipline", func() (err error) { q.Discipline, err = backlog.ParseDiscipline(m.discipline); return err })
 	set("queue-capacity", func() error { q.Capacity = m.capacity; return positive(m.capacity) })
-	set("age-threshold", func() error { q.AgeThreshold = backlog.Duration(m.ageThreshold); return positive(m.ageThreshold) })
-	set("message-ttl", func() error { q.TTL = backlog.Duration(m.ttl); return nonNegative(m.ttl) })
+	set("age-threshold", func() error { q.AgeThreshold = dist.Duration(m.ageThreshold); return positive(m.ageThreshold) })
+	set("message-ttl", func() error { q.TTL = dist.Duration(m.ttl); return nonNegative(m.ttl) })
 	set("backpressure-depth", func() error { q.BackpressureDepth = m.backpressureDepth; return nonNegative(m.backpressureDepth) })
 	set("backpressure-age", func() error {
-		q.BackpressureAge = backlog.Duration(m.backpressureAge)
+		q.BackpressureAge = dist.Duration(m.backpressureAge)
 		return nonNegative(m.backpressureAge)
 	})
 	set("surge-queue", func() error { q.SurgeCapacity = m.surge; return nonNegative(m.surge) })

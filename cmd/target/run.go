@@ -12,12 +12,13 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/goodput-dev/goodput/dist"
+
 	"github.com/goccy/go-yaml"
 	"github.com/spf13/pflag"
 
 	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/target"
-	"github.com/goodput-dev/goodput/target/dep"
 )
 
 // subcommand is a helper command run as "target NAME [flags]".
@@ -269,9 +270,9 @@ func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) 
 	set("seed", func() error { cfg.Seed = seed; return nil })
 	set("db-pool", func() error { cfg.DB.Pool = dbPool; return positive(dbPool) })
 	set("search-pool", func() error { cfg.Search.Pool = searchPool; return positive(searchPool) })
-	set("db-latency", func() (err error) { cfg.DB.Latency, err = dep.ParseLatency(dbLatency); return err })
-	set("search-latency", func() (err error) { cfg.Search.Latency, err = dep.ParseLatency(searchLatency); return err })
-	set("drain-timeout", func() error { cfg.DrainTimeout = dep.Duration(drain); return positive(drain) })
+	set("db-latency", func() (err error) { cfg.DB.Latency, err = dist.ParseLatency(dbLatency); return err })
+	set("search-latency", func() (err error) { cfg.Search.Latency, err = dist.ParseLatency(searchLatency); return err })
+	set("drain-timeout", func() error { cfg.DrainTimeout = dist.Duration(drain); return positive(drain) })
 	set("log-requests", func() error { cfg.LogRequests = logRequests; return nil })
 	set("db-url", func() error { cfg.DB.URL = dbURL; return checkURL(dbURL) })
 	set("search-url", func() error { cfg.Search.URL = searchURL; return checkURL(searchURL) })
@@ -297,11 +298,11 @@ func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) 
 	set("queue-size", func() error {
 		cfg.Admission.QueueSize = queueSize
 		if queueSize > 0 && cfg.Admission.MaxWait == 0 {
-			cfg.Admission.MaxWait = dep.Duration(200 * time.Millisecond)
+			cfg.Admission.MaxWait = dist.Duration(200 * time.Millisecond)
 		}
 		return nil
 	})
-	set("max-wait", func() error { cfg.Admission.MaxWait = dep.Duration(maxWait); return positive(maxWait) })
+	set("max-wait", func() error { cfg.Admission.MaxWait = dist.Duration(maxWait); return positive(maxWait) })
 	set("deadline", func() error { cfg.Admission.Deadline = deadline; return nil })
 	set("priority", func() error { cfg.Admission.Priority = priority; return nil })
 	protected, _ := target.Preset(target.PresetProtected)
@@ -323,7 +324,7 @@ func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) 
 	})
 	set("workers", func() error {
 		cfg.Workers = target.WorkersConfig{Enabled: workers > 0, Workers: workers, MaxWaiters: 4 * workers,
-			MaxWait: dep.Duration(100 * time.Millisecond)}
+			MaxWait: dist.Duration(100 * time.Millisecond)}
 		if workers < 0 {
 			return fmt.Errorf("%d, want ≥ 0", workers)
 		}

@@ -8,9 +8,9 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/goodput-dev/goodput/dist"
 	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/target"
-	"github.com/goodput-dev/goodput/target/dep"
 	"github.com/goodput-dev/goodput/target/serverless"
 )
 
@@ -70,10 +70,10 @@ func (f *serverlessFlags) apply(fs *pflag.FlagSet, cfg *target.Config) error {
 	set("account-concurrency", func() error { sc.AccountConcurrency = f.account; return nil })
 	set("scale-rate", func() error {
 		n, d, err := parseScaleRate(f.scaleRate)
-		sc.ScaleRate, sc.ScaleInterval = n, dep.Duration(d)
+		sc.ScaleRate, sc.ScaleInterval = n, dist.Duration(d)
 		return err
 	})
-	set("idle-timeout", func() error { sc.IdleTimeout = dep.Duration(f.idleTimeout); return nil })
+	set("idle-timeout", func() error { sc.IdleTimeout = dist.Duration(f.idleTimeout); return nil })
 	set("env-rps", func() error { sc.EnvRPS = f.envRPS; return nil })
 	set("api-rate", func() error {
 		sc.APIRate = f.apiRate
@@ -87,7 +87,7 @@ func (f *serverlessFlags) apply(fs *pflag.FlagSet, cfg *target.Config) error {
 }
 
 // parseFn reads NAME=DURATION[,init=D][,reserved=N][,provisioned=N][,errors=P].
-// DURATION and D are latency distributions as dep.ParseLatency reads them
+// DURATION and D are latency distributions as dist.ParseLatency reads them
 // (lognormal:P50,P99 has a comma too: an element without "=" continues
 // the previous one).
 func parseFn(s string) (serverless.Function, error) {
@@ -103,7 +103,7 @@ func parseFn(s string) (serverless.Function, error) {
 		}
 		parts = append(parts, p)
 	}
-	d, err := dep.ParseLatency(parts[0])
+	d, err := dist.ParseLatency(parts[0])
 	if err != nil {
 		return serverless.Function{}, fmt.Errorf("%s: duration: %w", name, err)
 	}
@@ -113,7 +113,7 @@ func parseFn(s string) (serverless.Function, error) {
 		var err error
 		switch k {
 		case "init":
-			fn.Init, err = dep.ParseLatency(v)
+			fn.Init, err = dist.ParseLatency(v)
 		case "reserved":
 			fn.Reserved, err = strconv.Atoi(v)
 		case "provisioned":

@@ -8,8 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/goodput-dev/goodput/dist"
+
 	"github.com/goodput-dev/goodput/faults"
-	"github.com/goodput-dev/goodput/target/dep"
 )
 
 // benchProxy is a proxy (never served) with the given faults in place.
@@ -37,10 +38,10 @@ func BenchmarkChoose(b *testing.B) {
 	}{
 		{"none", nil},
 		{"four", []faults.Spec{
-			{Name: "search", Kind: "delay", Delay: dep.Duration(1), Route: "/api/search"},              // route does not match
-			{Name: "hot", Kind: "abort", Status: 429, Header: "X-Tenant: hot"},                         // header does not match
-			{Name: "flaky", Kind: "abort", Status: 503, Probability: &third},                           // a draw
-			{Name: "items", Kind: "delay", Delay: dep.Duration(1), Route: "/api/items", Method: "GET"}, // matches
+			{Name: "search", Kind: "delay", Delay: dist.Duration(1), Route: "/api/search"},              // route does not match
+			{Name: "hot", Kind: "abort", Status: 429, Header: "X-Tenant: hot"},                          // header does not match
+			{Name: "flaky", Kind: "abort", Status: 503, Probability: &third},                            // a draw
+			{Name: "items", Kind: "delay", Delay: dist.Duration(1), Route: "/api/items", Method: "GET"}, // matches
 		}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {

@@ -8,11 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goodput-dev/goodput/dist"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/goodput-dev/goodput/faults"
-	"github.com/goodput-dev/goodput/target/dep"
 )
 
 // call sends a raw control call and returns the status and body.
@@ -67,7 +68,7 @@ func TestControlAPIContract(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, specs, 2)
 	assert.Equal(t, "slow", specs[0].Name)
-	assert.Equal(t, dep.Duration(100*time.Millisecond), specs[0].Delay)
+	assert.Equal(t, dist.Duration(100*time.Millisecond), specs[0].Delay)
 	assert.Equal(t, faults.Spec{Name: "errors", Kind: "abort", Status: 500, Probability: ptr(1.0)}, specs[1])
 
 	code, _ = call(t, r, "DELETE", "/faults/slow", "", "")

@@ -31,7 +31,7 @@ var (
 // Check refuses kinds that cannot act through a proxy.
 func (in *Injector) Check(e faults.Entry) error {
 	if _, ok := e.Fault.(faults.HTTPFault); !ok {
-		return &faults.FieldError{Field: "kind", Msg: fmt.Sprintf("%s cannot act through a proxy, want delay, abort, reset, stall, timeout or bandwidth", e.Fault.Kind())}
+		return &faults.FieldError{Field: "kind", Msg: fmt.Sprintf("%s cannot act through a proxy, want %s", e.Fault.Kind(), faults.KindsOn(faults.OnProxy))}
 	}
 	return nil
 }

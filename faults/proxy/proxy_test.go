@@ -15,12 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goodput-dev/goodput/dist"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/goodput-dev/goodput/faults"
 	"github.com/goodput-dev/goodput/internal/e2e"
-	"github.com/goodput-dev/goodput/target/dep"
 )
 
 // fire sends n GET requests to url from workers goroutines and returns
@@ -105,7 +106,7 @@ func TestProxyAddsLatencyWithJitter(t *testing.T) {
 		}
 	}), "")
 	require.NoError(t, r.control.Add(t.Context(), faults.Spec{Name: "slow", Kind: "delay",
-		Delay: dep.Duration(100 * time.Millisecond), Jitter: dep.Duration(20 * time.Millisecond)}))
+		Delay: dist.Duration(100 * time.Millisecond), Jitter: dist.Duration(20 * time.Millisecond)}))
 	e2e.UpTo(t, 3, func() error {
 		mu.Lock()
 		added = nil
@@ -224,7 +225,7 @@ func TestProxyDelaysTheResponseAfterTheUpstreamAnswered(t *testing.T) {
 		hit.Store(int64(time.Since(t0)))
 		_, _ = w.Write([]byte("ok"))
 	}), "")
-	require.NoError(t, r.control.Add(t.Context(), faults.Spec{Name: "late", Kind: "delay", Delay: dep.Duration(200 * time.Millisecond), Response: true}))
+	require.NoError(t, r.control.Add(t.Context(), faults.Spec{Name: "late", Kind: "delay", Delay: dist.Duration(200 * time.Millisecond), Response: true}))
 	t0 = time.Now()
 	resp, err := r.client.Get(r.data + "/")
 	require.NoError(t, err)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goodput-dev/goodput/dist"
+
 	"go.uber.org/goleak"
 )
 
@@ -65,7 +67,7 @@ func TestDisciplineOrder(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.d.String(), func(t *testing.T) {
-			b := newBacklog(t, func(c *Config) { c.Discipline = tt.d; c.AgeThreshold = Duration(250 * time.Millisecond) })
+			b := newBacklog(t, func(c *Config) { c.Discipline = tt.d; c.AgeThreshold = dist.Duration(250 * time.Millisecond) })
 			for i, body := range []string{"a", "b", "c", "d"} {
 				mustEnqueue(t, b, at(100*i), "t", body)
 			}
@@ -109,7 +111,7 @@ func TestTTLExpiresOldestFirst(t *testing.T) {
 		t.Run(fmt.Sprint("dead_letter_on_expiry=", onExpiry), func(t *testing.T) {
 			b := newBacklog(t, func(c *Config) {
 				c.Discipline = LIFO
-				c.TTL = Duration(time.Second)
+				c.TTL = dist.Duration(time.Second)
 				c.DeadLetterOnExpiry = onExpiry
 			})
 			mustEnqueue(t, b, at(0), "t", "old")
@@ -155,7 +157,7 @@ func TestBackpressure(t *testing.T) {
 		}
 	})
 	t.Run("age", func(t *testing.T) {
-		b := newBacklog(t, func(c *Config) { c.BackpressureAge = Duration(500 * time.Millisecond) })
+		b := newBacklog(t, func(c *Config) { c.BackpressureAge = dist.Duration(500 * time.Millisecond) })
 		mustEnqueue(t, b, at(0), "t", "a")
 		mustEnqueue(t, b, at(499), "t", "b")
 		if _, err := b.Enqueue(at(500), Message{Tenant: "t"}); !errors.Is(err, ErrBackpressure) {
@@ -182,7 +184,7 @@ func TestPredictiveBackpressureBoundsOldestAge(t *testing.T) {
 		t.Run(d.String(), func(t *testing.T) {
 			b := newBacklog(t, func(c *Config) {
 				c.Discipline = d
-				c.BackpressureAge = Duration(threshold)
+				c.BackpressureAge = dist.Duration(threshold)
 			})
 			var maxAge time.Duration
 			offered, refused, dry := 0, 0, 0

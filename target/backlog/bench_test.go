@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/goodput-dev/goodput/dist"
 )
 
 // BenchmarkEnqueuePop measures one Enqueue plus one Pop with 1 000
@@ -18,9 +20,9 @@ func BenchmarkEnqueuePop(b *testing.B) {
 	}{
 		{"fifo", func(c *Config) {}},
 		{"lifo", func(c *Config) { c.Discipline = LIFO }},
-		{"priority", func(c *Config) { c.Discipline = Priority; c.AgeThreshold = Duration(500 * time.Microsecond) }},
-		{"ttl", func(c *Config) { c.TTL = Duration(time.Millisecond) }},
-		{"backpressure", func(c *Config) { c.BackpressureDepth = 5000; c.BackpressureAge = Duration(time.Hour) }},
+		{"priority", func(c *Config) { c.Discipline = Priority; c.AgeThreshold = dist.Duration(500 * time.Microsecond) }},
+		{"ttl", func(c *Config) { c.TTL = dist.Duration(time.Millisecond) }},
+		{"backpressure", func(c *Config) { c.BackpressureDepth = 5000; c.BackpressureAge = dist.Duration(time.Hour) }},
 		{"surge", func(c *Config) { c.Capacity = 500; c.SurgeCapacity = 1000 }},
 		{"shuffle-8x2", func(c *Config) { c.Queues = 8; c.ShardSize = 2 }},
 		{"shuffle-100x5", func(c *Config) { c.Queues = 100; c.ShardSize = 5 }},

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/goodput-dev/goodput/dist"
 )
 
 // Discipline is the order in which a queue's fresh and surge lanes are
@@ -66,23 +68,6 @@ func (d *Discipline) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// Duration is a time.Duration that reads and writes JSON as a Go duration
-// string ("250ms").
-type Duration time.Duration
-
-// MarshalText encodes d as a Go duration string.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
-
-// UnmarshalText decodes a Go duration string.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("duration %q: %w", b, err)
-	}
-	*d = Duration(v)
-	return nil
-}
-
 // MaxShardSize bounds Config.ShardSize.
 const MaxShardSize = 16
 
@@ -105,10 +90,10 @@ type Config struct {
 	SurgeCapacity int `json:"surge_capacity"`
 	// AgeThreshold is the age at which the Priority discipline moves a
 	// message from the fresh lane to the aged lane.
-	AgeThreshold Duration `json:"age_threshold"`
+	AgeThreshold dist.Duration `json:"age_threshold"`
 	// TTL is a message's time to live: a message older than TTL when a
 	// consumer reaches it is dropped and counted as expired. 0 means no TTL.
-	TTL Duration `json:"ttl"`
+	TTL dist.Duration `json:"ttl"`
 	// MaxDeliveries is how many times a consumer tries a message (process,
 	// then deliver) before giving up on it.
 	MaxDeliveries int `json:"max_deliveries"`
@@ -138,10 +123,10 @@ type Config struct {
 	// check alone bounds the start of a surge. Predicting keeps the oldest
 	// age near the threshold under a sustained surge; the oldest-age check
 	// alone lets it overshoot by up to the ratio of arrival to drain rate.
-	BackpressureAge Duration `json:"backpressure_age"`
+	BackpressureAge dist.Duration `json:"backpressure_age"`
 	// RetryAfter is what a refused producer is told to wait (Retry-After,
 	// rounded up to whole seconds).
-	RetryAfter Duration `json:"retry_after"`
+	RetryAfter dist.Duration `json:"retry_after"`
 	// Queues is the number of queues (shuffle-sharding's N). It is fixed
 	// when the Backlog is made.
 	Queues int `json:"queues"`
@@ -164,10 +149,10 @@ func DefaultConfig() Config {
 	return Config{
 		Discipline:         FIFO,
 		Capacity:           10000,
-		AgeThreshold:       Duration(time.Second),
+		AgeThreshold:       dist.Duration(time.Second),
 		MaxDeliveries:      3,
 		DeadLetterCapacity: 1000,
-		RetryAfter:         Duration(time.Second),
+		RetryAfter:         dist.Duration(time.Second),
 		Queues:             1,
 		ShardSize:          1,
 		MaxBodyBytes:       64 << 10,

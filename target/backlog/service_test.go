@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goodput-dev/goodput/dist"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -81,7 +83,7 @@ func TestServeHTTPStatuses(t *testing.T) {
 		c.Capacity = 2
 		c.BackpressureDepth = 2
 		c.MaxBodyBytes = 64
-		c.RetryAfter = Duration(1500 * time.Millisecond)
+		c.RetryAfter = dist.Duration(1500 * time.Millisecond)
 	}, Options{})
 	ok := postMessage(t, s, http.MethodPost, `{"room":"r","body":"hi"}`, map[string]string{"X-Tenant": "acme", "X-Request-Id": "42"})
 	if ok.Code != http.StatusAccepted {
@@ -165,7 +167,7 @@ func TestExpiredMessagesReported(t *testing.T) {
 	url, got := receiver(t, http.StatusNoContent)
 	now := time.Now()
 	var offset atomic.Int64 // the test's clock: now + offset
-	s := newService(t, func(c *Config) { c.DeliverTo = url; c.TTL = Duration(time.Second) },
+	s := newService(t, func(c *Config) { c.DeliverTo = url; c.TTL = dist.Duration(time.Second) },
 		Options{Now: func() time.Time { return now.Add(time.Duration(offset.Load())) }})
 	postMessage(t, s, http.MethodPost, `{}`, map[string]string{"X-Request-Id": "1"})
 	offset.Store(int64(2 * time.Second)) // the consumers start after the TTL

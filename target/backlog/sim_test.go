@@ -12,6 +12,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/goodput-dev/goodput/dist"
 )
 
 // arrival is one simulated message.
@@ -188,7 +190,7 @@ func TestSimSurgeLIFOAndPriorityDeliverFreshMessagesFast(t *testing.T) {
 		t.Run(tt.d.String(), func(t *testing.T) {
 			base, post99, out := simSurge(t, func(c *Config) {
 				c.Discipline = tt.d
-				c.AgeThreshold = Duration(200 * time.Millisecond)
+				c.AgeThreshold = dist.Duration(200 * time.Millisecond)
 			})
 			post, _ := p(out, tt.q, window(simSurgeTo+time.Second, simEnd))
 			if post > 2*base {
@@ -214,7 +216,7 @@ func TestSimSurgeLIFOAndPriorityDeliverFreshMessagesFast(t *testing.T) {
 
 func TestSimSurgeTTLShedsBacklog(t *testing.T) {
 	const ttl = time.Second
-	_, post, out := simSurge(t, func(c *Config) { c.TTL = Duration(ttl) })
+	_, post, out := simSurge(t, func(c *Config) { c.TTL = dist.Duration(ttl) })
 	expired, maxAge := 0, time.Duration(0)
 	for _, o := range out {
 		switch o.verdict {
@@ -243,7 +245,7 @@ func TestSimBackpressureBoundsOldestAge(t *testing.T) {
 	// A sustained surge at 2× capacity for 10 s.
 	arr := poisson(rng, 0, 10*time.Second, 400, "t")
 	c := DefaultConfig()
-	c.BackpressureAge = Duration(threshold)
+	c.BackpressureAge = dist.Duration(threshold)
 	// 90% of what the consumers serve in the threshold: the depth check
 	// bounds the wait of admitted messages, the age check the rest.
 	c.BackpressureDepth = int(0.9 * threshold.Seconds() * simConsumers / simProc.Seconds())

@@ -3,7 +3,8 @@ package dep
 import (
 	"errors"
 	"fmt"
-	"time"
+
+	"github.com/goodput-dev/goodput/dist"
 )
 
 // Config is the behaviour of one simulated dependency. It is the JSON body
@@ -18,11 +19,11 @@ type Config struct {
 	// holds it for its latency. Capacity is Pool / mean latency.
 	Pool int `json:"pool"`
 	// Latency is the distribution of one call's service time.
-	Latency Latency `json:"latency"`
+	Latency dist.Latency `json:"latency"`
 	// AddLatency and AddJitter are added to every call: AddLatency +
 	// U(0, AddJitter). Faults use them to slow a dependency down.
-	AddLatency Duration `json:"add_latency,omitempty"`
-	AddJitter  Duration `json:"add_jitter,omitempty"`
+	AddLatency dist.Duration `json:"add_latency,omitempty"`
+	AddJitter  dist.Duration `json:"add_jitter,omitempty"`
 	// LatencyMultiplier scales the sampled latency (1 = unchanged; 0 is
 	// read as 1).
 	LatencyMultiplier float64 `json:"latency_multiplier,omitempty"`
@@ -42,23 +43,6 @@ type Config struct {
 	// a GET to URL (so a fault proxy can sit in front of it) and the
 	// simulated latency fields are not used.
 	URL string `json:"url,omitempty"`
-}
-
-// Latency is a service-time distribution.
-//
-//   - "fixed": always P50.
-//   - "uniform": U(Min, Max).
-//   - "lognormal": the lognormal whose median is P50 and whose 99th
-//     percentile is P99: μ = ln(P50), σ = (ln(P99) − ln(P50)) / 2.3263.
-//   - "exponential": the exponential whose mean is Scale (rate 1/Scale):
-//     the memoryless service time of queueing theory's M/M/c models.
-type Latency struct {
-	Dist  string   `json:"dist"`
-	P50   Duration `json:"p50,omitempty"`
-	P99   Duration `json:"p99,omitempty"`
-	Min   Duration `json:"min,omitempty"`
-	Max   Duration `json:"max,omitempty"`
-	Scale Duration `json:"scale,omitempty"`
 }
 
 // Validate reports the first field of c that is out of range, by its JSON
@@ -89,46 +73,4 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("error_status: %d, want 400..599 (or 0 for a connection reset)", c.ErrorStatus))
 	}
 	return errors.Join(errs...)
-}
-
-// Validate reports the first field of l that is out of range.
-func (l Latency) Validate() error {
-	switch l.Dist {
-	case "fixed":
-		if l.P50 < 0 {
-			return fmt.Errorf("p50: %v, want ≥ 0", l.P50)
-		}
-	case "uniform":
-		if l.Min < 0 || l.Max < l.Min {
-			return fmt.Errorf("min/max: %v/%v, want 0 ≤ min ≤ max", l.Min, l.Max)
-		}
-	case "lognormal":
-		if l.P50 <= 0 || l.P99 < l.P50 {
-			return fmt.Errorf("p50/p99: %v/%v, want 0 < p50 ≤ p99", l.P50, l.P99)
-		}
-	case "exponential":
-		if l.Scale <= 0 {
-			return fmt.Errorf("scale: %v, want > 0", l.Scale)
-		}
-	default:
-		return fmt.Errorf("dist: %q, want fixed, uniform, lognormal or exponential", l.Dist)
-	}
-	return nil
-}
-
-// Duration is a time.Duration that reads and writes JSON as a Go duration
-// string ("250ms").
-type Duration time.Duration
-
-// MarshalText encodes d as a Go duration string.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
-
-// UnmarshalText decodes a Go duration string.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("duration %q: want a Go duration such as 250ms or 2s", b)
-	}
-	*d = Duration(v)
-	return nil
 }

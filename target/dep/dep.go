@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -329,7 +330,7 @@ func (d *Dep) sample(cfg Config) (time.Duration, bool) {
 
 // sampleLatency draws base latency × multiplier + AddLatency + U(0, AddJitter).
 func sampleLatency(cfg Config, rng *rand.Rand) time.Duration {
-	base := cfg.Latency.sample(rng)
+	base := cfg.Latency.Sample(rng)
 	if cfg.LatencyMultiplier > 0 {
 		base *= cfg.LatencyMultiplier
 	}
@@ -337,5 +338,8 @@ func sampleLatency(cfg Config, rng *rand.Rand) time.Duration {
 	if cfg.AddJitter > 0 {
 		base += rng.Float64() * float64(cfg.AddJitter)
 	}
-	return clampDuration(base)
+	if base > float64(math.MaxInt64) {
+		return time.Duration(math.MaxInt64)
+	}
+	return time.Duration(base)
 }

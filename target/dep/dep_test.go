@@ -3,16 +3,16 @@ package dep
 import (
 	"context"
 	"errors"
-	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/goodput-dev/goodput/dist"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -22,7 +22,7 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func fixed(pool int, d time.Duration) Config {
-	return Config{Pool: pool, Latency: Latency{Dist: "fixed", P50: Duration(d)}}
+	return Config{Pool: pool, Latency: dist.Latency{Dist: "fixed", P50: dist.Duration(d)}}
 }
 
 func newDep(t *testing.T, cfg Config) *Dep {
@@ -248,26 +248,18 @@ func TestSampleLatency(t *testing.T) {
 		slices.Sort(out)
 		return out
 	}
-	ms := func(v float64) Duration { return Duration(v * float64(time.Millisecond)) }
+	ms := func(v float64) dist.Duration { return dist.Duration(v * float64(time.Millisecond)) }
 
-	ln := sample(Config{Latency: Latency{Dist: "lognormal", P50: ms(20), P99: ms(80)}}, 20000)
+	ln := sample(Config{Latency: dist.Latency{Dist: "lognormal", P50: ms(20), P99: ms(80)}}, 20000)
 	assert.InEpsilon(t, float64(20*time.Millisecond), float64(ln[10000]), 0.05, "p50")
 	assert.InEpsilon(t, float64(80*time.Millisecond), float64(ln[19800]), 0.10, "p99")
 
-	un := sample(Config{Latency: Latency{Dist: "uniform", Min: ms(10), Max: ms(30)}}, 5000)
+	un := sample(Config{Latency: dist.Latency{Dist: "uniform", Min: ms(10), Max: ms(30)}}, 5000)
 	assert.GreaterOrEqual(t, un[0], 10*time.Millisecond)
 	assert.Less(t, un[len(un)-1], 30*time.Millisecond)
 	assert.InEpsilon(t, float64(20*time.Millisecond), float64(un[2500]), 0.05)
 
-	ex := sample(Config{Latency: Latency{Dist: "exponential", Scale: ms(20)}}, 20000)
-	var sum time.Duration
-	for _, v := range ex {
-		sum += v
-	}
-	assert.InEpsilon(t, float64(20*time.Millisecond), float64(sum)/float64(len(ex)), 0.03, "exponential mean")
-	assert.InEpsilon(t, float64(20*time.Millisecond)*math.Ln2, float64(ex[10000]), 0.05, "exponential median")
-
-	slowed := sample(Config{Latency: Latency{Dist: "fixed", P50: ms(20)}, LatencyMultiplier: 3,
+	slowed := sample(Config{Latency: dist.Latency{Dist: "fixed", P50: ms(20)}, LatencyMultiplier: 3,
 		AddLatency: ms(5), AddJitter: ms(10)}, 2000)
 	assert.GreaterOrEqual(t, slowed[0], 65*time.Millisecond)
 	assert.Less(t, slowed[len(slowed)-1], 75*time.Millisecond)
@@ -278,7 +270,7 @@ func TestPatch(t *testing.T) {
 	cfg, err := d.Patch([]byte(`{"add_latency": "2s", "latency": {"p50": "30ms"}}`))
 	require.NoError(t, err)
 	want := fixed(8, 30*time.Millisecond)
-	want.AddLatency = Duration(2 * time.Second)
+	want.AddLatency = dist.Duration(2 * time.Second)
 	assert.Equal(t, want, cfg, "missing fields keep their value")
 	assert.Equal(t, want, d.Config())
 
@@ -308,7 +300,7 @@ func TestPatch(t *testing.T) {
 
 	cfg, err = d.Patch([]byte(`{"latency": {"dist": "uniform", "min": "1ms", "max": "3ms"}}`))
 	require.NoError(t, err)
-	assert.Equal(t, Latency{Dist: "uniform", Min: Duration(time.Millisecond), Max: Duration(3 * time.Millisecond)}, cfg.Latency,
+	assert.Equal(t, dist.Latency{Dist: "uniform", Min: dist.Duration(time.Millisecond), Max: dist.Duration(3 * time.Millisecond)}, cfg.Latency,
 		"switching the distribution drops the old one's fields")
 }
 
@@ -340,51 +332,6 @@ func TestRemoteDependency(t *testing.T) {
 	assert.Equal(t, int64(3), d.Stats().Calls)
 	srv.Client().CloseIdleConnections()
 	d.client.CloseIdleConnections()
-}
-
-func TestParseLatency(t *testing.T) {
-	ms := func(v int) Duration { return Duration(time.Duration(v) * time.Millisecond) }
-	tests := []struct {
-		in   string
-		want Latency
-		err  string
-	}{
-		{in: "20ms", want: Latency{Dist: "fixed", P50: ms(20)}},
-		{in: "fixed:1s", want: Latency{Dist: "fixed", P50: ms(1000)}},
-		{in: "uniform:10ms-30ms", want: Latency{Dist: "uniform", Min: ms(10), Max: ms(30)}},
-		{in: "lognormal:20ms,80ms", want: Latency{Dist: "lognormal", P50: ms(20), P99: ms(80)}},
-		{in: "lognormal:20ms", err: "lognormal:P50,P99"},
-		{in: "lognormal:80ms,20ms", err: "p50 ≤ p99"},
-		{in: "uniform:30ms-10ms", err: "min ≤ max"},
-		{in: "exponential:20ms", want: Latency{Dist: "exponential", Scale: ms(20)}},
-		{in: "exponential:0s", err: "scale"},
-		{in: "gamma:1ms", err: "unknown distribution"},
-		{in: "fast", err: "Go duration"},
-		{in: "-5ms", err: "≥ 0"},
-	}
-	for _, tt := range tests {
-		got, err := ParseLatency(tt.in)
-		if tt.err != "" {
-			if assert.Error(t, err, tt.in) {
-				assert.Contains(t, err.Error(), tt.err, tt.in)
-			}
-			continue
-		}
-		require.NoError(t, err, tt.in)
-		assert.Equal(t, tt.want, got, tt.in)
-		if !strings.HasPrefix(tt.in, "fixed:") {
-			assert.Equal(t, tt.in, got.String(), "String writes what ParseLatency reads")
-		}
-	}
-}
-
-func TestLatencyMean(t *testing.T) {
-	ms := func(v int) Duration { return Duration(time.Duration(v) * time.Millisecond) }
-	assert.Equal(t, 20*time.Millisecond, Latency{Dist: "fixed", P50: ms(20)}.Mean())
-	assert.Equal(t, 20*time.Millisecond, Latency{Dist: "uniform", Min: ms(10), Max: ms(30)}.Mean())
-	m := Latency{Dist: "lognormal", P50: ms(20), P99: ms(80)}.Mean()
-	assert.Greater(t, m, 20*time.Millisecond)
-	assert.Less(t, m, 30*time.Millisecond)
 }
 
 // BenchmarkCall is the cost of one call with no latency: slot acquire and

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goodput-dev/goodput/target/dep"
+	"github.com/goodput-dev/goodput/dist"
 )
 
 func newRand() *rand.Rand { return rand.New(rand.NewPCG(1, 2)) }
@@ -55,7 +55,7 @@ func BenchmarkAcquireRelease(b *testing.B) {
 func BenchmarkThrottled(b *testing.B) {
 	c := DefaultConfig()
 	c.AccountConcurrency = 1
-	c.Functions = []Function{DefaultFunction("f", dep.Latency{Dist: "fixed"})}
+	c.Functions = []Function{DefaultFunction("f", dist.Latency{Dist: "fixed"})}
 	p, err := New(c, Options{Rand: newRand()})
 	if err != nil {
 		b.Fatal(err)

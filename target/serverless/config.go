@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/goodput-dev/goodput/target/dep"
+	"github.com/goodput-dev/goodput/dist"
 )
 
 // Ranges of the numeric knobs; Validate names the field and its range.
@@ -56,11 +56,11 @@ type Config struct {
 	// ScaleInterval (1..100000 per 1ms..1h): a token bucket of capacity
 	// ScaleRate refilled continuously, so unused scaling carries over at
 	// most one interval's worth. Lambda: 1000 per 10 s.
-	ScaleRate     int          `json:"scale_rate"`
-	ScaleInterval dep.Duration `json:"scale_interval"`
+	ScaleRate     int           `json:"scale_rate"`
+	ScaleInterval dist.Duration `json:"scale_interval"`
 	// IdleTimeout is how long an on-demand environment stays idle before
 	// it is reclaimed (1ms..24h). Provisioned ones are never reclaimed.
-	IdleTimeout dep.Duration `json:"idle_timeout"`
+	IdleTimeout dist.Duration `json:"idle_timeout"`
 	// EnvRPS is the most requests one environment starts per second
 	// (0: no ceiling, else up to 100000): an environment that started a
 	// request at t takes the next at t + 1/EnvRPS at the earliest. Lambda:
@@ -80,10 +80,10 @@ type Function struct {
 	Name string `json:"name"`
 	// Duration is the distribution of one invocation's run time (the app
 	// time), mean at most 15m.
-	Duration dep.Latency `json:"duration"`
+	Duration dist.Latency `json:"duration"`
 	// Init is the distribution of a new environment's initialisation time,
 	// paid by the cold invoke that creates it, mean at most 10s.
-	Init dep.Latency `json:"init"`
+	Init dist.Latency `json:"init"`
 	// Reserved is the function's reserved concurrency: it both guarantees
 	// and caps the function's environments in use (0: none; else
 	// 1..account_concurrency, the sum over functions at most
@@ -108,15 +108,15 @@ type AsyncConfig struct {
 	Retries int `json:"retries"`
 	// RetryDelay is the wait before a retry (0..1h; Lambda: 1 then 2
 	// minutes).
-	RetryDelay dep.Duration `json:"retry_delay"`
+	RetryDelay dist.Duration `json:"retry_delay"`
 	// ThrottleBackoff is the wait before an invoke that was throttled is
 	// tried again (1ms..1m); throttled tries are not retries and go on
 	// until the event's MaxEventAge.
-	ThrottleBackoff dep.Duration `json:"throttle_backoff"`
+	ThrottleBackoff dist.Duration `json:"throttle_backoff"`
 	// MaxEventAge is the oldest an event may be when it is (re)tried
 	// (1ms..6h; Lambda: 60s..6h); an older event goes to the dead-letter
 	// queue.
-	MaxEventAge dep.Duration `json:"max_event_age"`
+	MaxEventAge dist.Duration `json:"max_event_age"`
 	// QueueCapacity bounds each function's queue (1..1000000); a full
 	// queue refuses new events.
 	QueueCapacity int `json:"queue_capacity"`
@@ -137,14 +137,14 @@ func DefaultConfig() Config {
 	return Config{
 		AccountConcurrency: 1000,
 		ScaleRate:          1000,
-		ScaleInterval:      dep.Duration(10 * time.Second),
-		IdleTimeout:        dep.Duration(5 * time.Minute),
+		ScaleInterval:      dist.Duration(10 * time.Second),
+		IdleTimeout:        dist.Duration(5 * time.Minute),
 		EnvRPS:             10,
 		Async: AsyncConfig{
 			Retries:            2,
-			RetryDelay:         dep.Duration(time.Second),
-			ThrottleBackoff:    dep.Duration(100 * time.Millisecond),
-			MaxEventAge:        dep.Duration(time.Hour),
+			RetryDelay:         dist.Duration(time.Second),
+			ThrottleBackoff:    dist.Duration(100 * time.Millisecond),
+			MaxEventAge:        dist.Duration(time.Hour),
 			QueueCapacity:      100_000,
 			DeadLetterCapacity: 10_000,
 			Pollers:            4,
@@ -154,8 +154,8 @@ func DefaultConfig() Config {
 
 // DefaultFunction returns a function called name that runs for duration
 // with no init time, no reservation and nothing provisioned.
-func DefaultFunction(name string, duration dep.Latency) Function {
-	return Function{Name: name, Duration: duration, Init: dep.Latency{Dist: "fixed"}}
+func DefaultFunction(name string, duration dist.Latency) Function {
+	return Function{Name: name, Duration: duration, Init: dist.Latency{Dist: "fixed"}}
 }
 
 // Validate reports every field of c that is out of range, by its JSON
@@ -232,13 +232,13 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func durRange(errs *[]error, name string, d dep.Duration, lo, hi time.Duration) {
+func durRange(errs *[]error, name string, d dist.Duration, lo, hi time.Duration) {
 	if v := time.Duration(d); v < lo || v > hi {
 		*errs = append(*errs, fmt.Errorf("%s: %v, want %v..%v", name, v, lo, hi))
 	}
 }
 
-func latency(errs *[]error, name string, l dep.Latency, hi time.Duration) {
+func latency(errs *[]error, name string, l dist.Latency, hi time.Duration) {
 	if err := l.Validate(); err != nil {
 		*errs = append(*errs, fmt.Errorf("%s.%w", name, err))
 		return
@@ -306,7 +306,7 @@ func (c Config) Patch(body []byte) (Config, error) {
 				at = j
 			}
 		}
-		f := DefaultFunction(head.Name, dep.Latency{Dist: "fixed"})
+		f := DefaultFunction(head.Name, dist.Latency{Dist: "fixed"})
 		if at >= 0 {
 			f = out.Functions[at]
 		}
@@ -325,7 +325,7 @@ func (c Config) Patch(body []byte) (Config, error) {
 }
 
 // Normalized returns c with each latency's unused fields cleared (see
-// dep.Latency.Normalized) and a new Functions slice.
+// dist.Latency.Normalized) and a new Functions slice.
 func (c Config) Normalized() Config {
 	c.Functions = append([]Function(nil), c.Functions...)
 	for i := range c.Functions {

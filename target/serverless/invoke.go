@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/goodput-dev/goodput/dist"
 	"github.com/goodput-dev/goodput/target/backlog"
 )
 
@@ -99,7 +100,7 @@ type AsyncStats struct {
 func backlogConfig(a AsyncConfig) backlog.Config {
 	c := backlog.DefaultConfig()
 	c.Capacity = a.QueueCapacity
-	c.TTL = backlog.Duration(a.MaxEventAge)
+	c.TTL = dist.Duration(a.MaxEventAge)
 	c.MaxDeliveries = 1 + a.Retries
 	c.DeadLetterCapacity = a.DeadLetterCapacity
 	c.DeadLetterOnExpiry = true

@@ -8,10 +8,9 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/goodput-dev/goodput/dist"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/goodput-dev/goodput/target/dep"
 )
 
 func TestInvokeColdThenWarm(t *testing.T) {
@@ -102,7 +101,7 @@ func TestAsyncRetriesThenDeadLetters(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newPlatform(t, testConfig(func(c *Config) {
 			c.Functions[0].ErrorRate = 1
-			c.Async.RetryDelay = dep.Duration(time.Second)
+			c.Async.RetryDelay = dist.Duration(time.Second)
 		}))
 		stop := runPlatform(t, p)
 		defer stop()
@@ -130,8 +129,8 @@ func TestAsyncThrottledUntilMaxEventAge(t *testing.T) {
 		p := newPlatform(t, testConfig(func(c *Config) {
 			c.Functions[0].Reserved = 1
 			c.Functions[0].Duration = fixed(10 * time.Second)
-			c.Async.MaxEventAge = dep.Duration(time.Second)
-			c.Async.ThrottleBackoff = dep.Duration(100 * time.Millisecond)
+			c.Async.MaxEventAge = dist.Duration(time.Second)
+			c.Async.ThrottleBackoff = dist.Duration(100 * time.Millisecond)
 		}))
 		stop := runPlatform(t, p)
 		defer stop()

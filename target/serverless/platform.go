@@ -259,7 +259,7 @@ func (p *Platform) Acquire(now time.Time, name string) (Lease, error) {
 		}
 		e = &env{fn: f}
 		l.Cold = true
-		l.Init = f.cfg.Init.Sample(p.rng)
+		l.Init = f.cfg.Init.Draw(p.rng)
 		e.initUntil = now.Add(l.Init)
 		f.cold++
 	} else {
@@ -271,7 +271,7 @@ func (p *Platform) Acquire(now time.Time, name string) (Lease, error) {
 	e.running = len(f.running)
 	f.running = append(f.running, e)
 	l.env = e
-	l.Duration = f.cfg.Duration.Sample(p.rng)
+	l.Duration = f.cfg.Duration.Draw(p.rng)
 	l.Fail = f.cfg.ErrorRate > 0 && p.rng.Float64() < f.cfg.ErrorRate
 	if p.cfg.EnvRPS > 0 {
 		e.nextStart = now.Add(l.Init + time.Duration(float64(time.Second)/p.cfg.EnvRPS))

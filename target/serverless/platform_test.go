@@ -6,17 +6,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goodput-dev/goodput/dist"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/goodput-dev/goodput/target/dep"
 )
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func at(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 
-func fixed(d time.Duration) dep.Latency { return dep.Latency{Dist: "fixed", P50: dep.Duration(d)} }
+func fixed(d time.Duration) dist.Latency { return dist.Latency{Dist: "fixed", P50: dist.Duration(d)} }
 
 // testConfig is one function "f" of 100 ms with a 50 ms init, an account
 // of 10, scaling of 100 per second, idle timeout 1 s and no rate ceiling.
@@ -24,8 +23,8 @@ func testConfig(edit func(*Config)) Config {
 	c := DefaultConfig()
 	c.AccountConcurrency = 10
 	c.ScaleRate = 100
-	c.ScaleInterval = dep.Duration(time.Second)
-	c.IdleTimeout = dep.Duration(time.Second)
+	c.ScaleInterval = dist.Duration(time.Second)
+	c.IdleTimeout = dist.Duration(time.Second)
 	c.EnvRPS = 0
 	f := DefaultFunction("f", fixed(100*time.Millisecond))
 	f.Init = fixed(50 * time.Millisecond)

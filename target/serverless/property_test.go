@@ -6,9 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goodput-dev/goodput/dist"
 	"github.com/stretchr/testify/require"
-
-	"github.com/goodput-dev/goodput/target/dep"
 )
 
 // Under a random sequence of invokes, releases and reconfigurations:
@@ -22,11 +21,11 @@ func TestInvariantsUnderRandomLoad(t *testing.T) {
 		c := DefaultConfig()
 		c.AccountConcurrency = 12
 		c.ScaleRate = 5
-		c.ScaleInterval = dep.Duration(100 * time.Millisecond)
-		c.IdleTimeout = dep.Duration(300 * time.Millisecond)
+		c.ScaleInterval = dist.Duration(100 * time.Millisecond)
+		c.IdleTimeout = dist.Duration(300 * time.Millisecond)
 		c.EnvRPS = 20
-		exp := dep.Latency{Dist: "exponential", Scale: dep.Duration(40 * time.Millisecond)}
-		init := dep.Latency{Dist: "uniform", Min: dep.Duration(5 * time.Millisecond), Max: dep.Duration(30 * time.Millisecond)}
+		exp := dist.Latency{Dist: "exponential", Scale: dist.Duration(40 * time.Millisecond)}
+		init := dist.Latency{Dist: "uniform", Min: dist.Duration(5 * time.Millisecond), Max: dist.Duration(30 * time.Millisecond)}
 		c.Functions = []Function{
 			{Name: "r", Duration: exp, Init: init, Reserved: 3, Provisioned: 1},
 			{Name: "p", Duration: exp, Init: init, Provisioned: 2},

@@ -7,10 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goodput-dev/goodput/dist"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/goodput-dev/goodput/target/dep"
 )
 
 // measured drives p with Poisson arrivals of rate lambda (per second) of
@@ -112,10 +111,10 @@ func TestTheoryColdStartsAndEnvironments(t *testing.T) {
 	c := DefaultConfig()
 	c.AccountConcurrency = MaxAccountConcurrency
 	c.ScaleRate = MaxScaleRate
-	c.ScaleInterval = dep.Duration(time.Millisecond)
-	c.IdleTimeout = dep.Duration(timeout)
+	c.ScaleInterval = dist.Duration(time.Millisecond)
+	c.IdleTimeout = dist.Duration(timeout)
 	c.EnvRPS = 0
-	c.Functions = []Function{DefaultFunction("f", dep.Latency{Dist: "exponential", Scale: dep.Duration(mean)})}
+	c.Functions = []Function{DefaultFunction("f", dist.Latency{Dist: "exponential", Scale: dist.Duration(mean)})}
 	p, err := New(c, Options{Rand: rand.New(rand.NewPCG(7, 1))})
 	require.NoError(t, err)
 	gotCold, gotEnvs, done := measured(t, p, rand.New(rand.NewPCG(7, 2)), lambda, span, 5*time.Millisecond)
@@ -141,8 +140,8 @@ func TestTheoryGoodputAtTwiceCapacity(t *testing.T) {
 	c := DefaultConfig()
 	c.AccountConcurrency = limit
 	c.ScaleRate = MaxScaleRate
-	c.ScaleInterval = dep.Duration(time.Millisecond)
-	c.IdleTimeout = dep.Duration(time.Minute)
+	c.ScaleInterval = dist.Duration(time.Millisecond)
+	c.IdleTimeout = dist.Duration(time.Minute)
 	c.EnvRPS = 0
 	c.Functions = []Function{DefaultFunction("f", fixed(d))}
 	p, err := New(c, Options{Rand: rand.New(rand.NewPCG(9, 1))})

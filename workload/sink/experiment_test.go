@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goodput-dev/goodput/dist"
+
 	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/target/backlog"
 	"github.com/goodput-dev/goodput/workload/sink"
@@ -201,7 +203,7 @@ func surgeRun(t *testing.T, cfg backlog.Config) ([]results.Result, int, sink.Cou
 func surgeConfig(d backlog.Discipline) backlog.Config {
 	c := backlog.DefaultConfig()
 	c.Discipline = d
-	c.AgeThreshold = backlog.Duration(100 * time.Millisecond)
+	c.AgeThreshold = dist.Duration(100 * time.Millisecond)
 	return c
 }
 
@@ -276,7 +278,7 @@ func TestExperimentLIFOAndPriorityDeliverFreshMessagesFast(t *testing.T) {
 func TestExperimentTTLShedsBacklog(t *testing.T) {
 	const ttl = 300 * time.Millisecond
 	c := surgeConfig(backlog.FIFO)
-	c.TTL = backlog.Duration(ttl)
+	c.TTL = dist.Duration(ttl)
 	rs, _, counts := surgeRun(t, c)
 	all := ages(rs, 0, postTo, nil)
 	t.Logf("TTL: delivered p50 %v max %v, counts %+v", quantile(all, .5), quantile(all, 1), counts)
@@ -304,7 +306,7 @@ func TestExperimentBackpressureBoundsOldestAge(t *testing.T) {
 	// Both thresholds: the age one refuses on the predicted wait (see
 	// Config.BackpressureAge); the depth one is 90% of what the consumers
 	// serve in it (100/s × 300 ms).
-	c.BackpressureAge = backlog.Duration(threshold)
+	c.BackpressureAge = dist.Duration(threshold)
 	c.BackpressureDepth = 27
 	r := newRig(t, c, surgeConsumers, surgeProc)
 	// A sustained surge at 2× capacity for 1.5 s.

@@ -1,4 +1,4 @@
-package dep
+package dist
 
 import (
 	"fmt"
@@ -8,6 +8,59 @@ import (
 	"time"
 )
 
+// Latency is a service-time distribution: a dependency's latency, or the
+// one a latency fault puts in its place.
+//
+//   - "fixed": always P50.
+//   - "uniform": U(Min, Max).
+//   - "lognormal": the lognormal whose median is P50 and whose 99th
+//     percentile is P99: μ = ln(P50), σ = (ln(P99) − ln(P50)) / 2.3263.
+//   - "exponential": the exponential whose mean is Scale (rate 1/Scale):
+//     the memoryless service time of queueing theory's M/M/c models.
+//
+// A Latency is a plain value, safe for concurrent use.
+type Latency struct {
+	// Dist is the shape: `fixed` (p50), `uniform` (min..max),
+	// `lognormal` (p50 and p99) or `exponential` (scale).
+	Dist string `json:"dist"`
+	// P50 is the median (fixed, lognormal).
+	P50 Duration `json:"p50,omitempty"`
+	// P99 is the 99th percentile (lognormal).
+	P99 Duration `json:"p99,omitempty"`
+	// Min is the lower bound (uniform).
+	Min Duration `json:"min,omitempty"`
+	// Max is the upper bound (uniform).
+	Max Duration `json:"max,omitempty"`
+	// Scale is the mean (exponential).
+	Scale Duration `json:"scale,omitempty"`
+}
+
+// Validate reports the first field of l that is out of range, by its JSON
+// name.
+func (l Latency) Validate() error {
+	switch l.Dist {
+	case "fixed":
+		if l.P50 < 0 {
+			return fmt.Errorf("p50: %v, want ≥ 0", l.P50)
+		}
+	case "uniform":
+		if l.Min < 0 || l.Max < l.Min {
+			return fmt.Errorf("min/max: %v/%v, want 0 ≤ min ≤ max", l.Min, l.Max)
+		}
+	case "lognormal":
+		if l.P50 <= 0 || l.P99 < l.P50 {
+			return fmt.Errorf("p50/p99: %v/%v, want 0 < p50 ≤ p99", l.P50, l.P99)
+		}
+	case "exponential":
+		if l.Scale <= 0 {
+			return fmt.Errorf("scale: %v, want > 0", l.Scale)
+		}
+	default:
+		return fmt.Errorf("dist: %q, want fixed, uniform, lognormal or exponential", l.Dist)
+	}
+	return nil
+}
+
 // ParseLatency reads a latency distribution written as on the command line:
 //
 //	20ms                     fixed
@@ -15,6 +68,8 @@ import (
 //	uniform:10ms-30ms        U(10ms, 30ms)
 //	lognormal:20ms,80ms      lognormal with p50 20ms and p99 80ms
 //	exponential:20ms         exponential with mean 20ms
+//
+// The result is valid.
 func ParseLatency(s string) (Latency, error) {
 	kind, rest, found := strings.Cut(s, ":")
 	if !found {
@@ -111,30 +166,10 @@ func (l Latency) Mean() time.Duration {
 	return 0
 }
 
-// Normalized returns l with the fields its distribution does not use set
-// to zero (after a partial update switched the distribution, say from
-// fixed to uniform, the old P50 would otherwise linger).
-func (l Latency) Normalized() Latency {
-	switch l.Dist {
-	case "fixed":
-		return Latency{Dist: l.Dist, P50: l.P50}
-	case "uniform":
-		return Latency{Dist: l.Dist, Min: l.Min, Max: l.Max}
-	case "lognormal":
-		return Latency{Dist: l.Dist, P50: l.P50, P99: l.P99}
-	case "exponential":
-		return Latency{Dist: l.Dist, Scale: l.Scale}
-	}
-	return l
-}
-
-// Sample draws one value of the distribution from rng. l must be valid.
-func (l Latency) Sample(rng *rand.Rand) time.Duration {
-	return clampDuration(l.sample(rng))
-}
-
-// sample draws one value of the distribution in nanoseconds.
-func (l Latency) sample(rng *rand.Rand) float64 {
+// Sample draws one latency from l using rng, in nanoseconds, as a float
+// so that a caller can scale it before rounding (and clamp what
+// overflows a time.Duration). An unknown Dist draws 0.
+func (l Latency) Sample(rng *rand.Rand) float64 {
 	switch l.Dist {
 	case "fixed":
 		return float64(l.P50)
@@ -150,11 +185,29 @@ func (l Latency) sample(rng *rand.Rand) float64 {
 	return 0
 }
 
-// clampDuration converts nanoseconds to a Duration, saturating at the
-// largest one.
-func clampDuration(ns float64) time.Duration {
-	if ns > float64(math.MaxInt64) {
+// Draw draws one latency from l using rng, as a Duration (saturating at the
+// largest one).
+func (l Latency) Draw(rng *rand.Rand) time.Duration {
+	ns := l.Sample(rng)
+	if ns >= float64(math.MaxInt64) {
 		return time.Duration(math.MaxInt64)
 	}
 	return time.Duration(ns)
+}
+
+// Normalized returns l with the fields its distribution does not use set
+// to zero (after a partial update switched the distribution, say from
+// fixed to uniform, the old P50 would otherwise linger).
+func (l Latency) Normalized() Latency {
+	switch l.Dist {
+	case "fixed":
+		return Latency{Dist: l.Dist, P50: l.P50}
+	case "uniform":
+		return Latency{Dist: l.Dist, Min: l.Min, Max: l.Max}
+	case "lognormal":
+		return Latency{Dist: l.Dist, P50: l.P50, P99: l.P99}
+	case "exponential":
+		return Latency{Dist: l.Dist, Scale: l.Scale}
+	}
+	return l
 }

@@ -1,4 +1,4 @@
-package faults
+package targetadmin
 
 import (
 	"context"
@@ -18,7 +18,7 @@ type backlogView struct {
 // returns the delivery URL in force before, so that the caller can put it
 // back when its delivery sink stops. The two calls are not atomic: a
 // concurrent change between them is overwritten.
-func (c *AdminClient) DeliverTo(ctx context.Context, url string) (prev string, err error) {
+func (c *Client) DeliverTo(ctx context.Context, url string) (prev string, err error) {
 	var before, after backlogView
 	if err := c.do(ctx, http.MethodGet, "/admin/backlog", nil, &before); err != nil {
 		return "", err

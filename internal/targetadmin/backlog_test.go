@@ -1,4 +1,4 @@
-package faults
+package targetadmin
 
 import (
 	"context"
@@ -26,7 +26,7 @@ func TestDeliverToAgainstTheTarget(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, apiErr.Status)
 	assert.Contains(t, apiErr.Msg, "deliver_to")
 
-	noToken := &AdminClient{BaseURL: ref.admin.BaseURL}
+	noToken := &Client{BaseURL: ref.admin.BaseURL}
 	_, err = noToken.DeliverTo(ctx, "http://127.0.0.1:9/")
 	require.True(t, errors.As(err, &apiErr), "%v", err)
 	assert.Equal(t, http.StatusUnauthorized, apiErr.Status)
