@@ -3,6 +3,7 @@ package retry
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -25,6 +26,9 @@ func (k BackoffKind) String() string {
 	}
 	return fmt.Sprintf("backoff(%d)", uint8(k))
 }
+
+// BackoffKinds returns the spellings of the backoff kinds, in order.
+func BackoffKinds() []string { return slices.Clone(backoffNames) }
 
 // ParseBackoffKind parses none, constant or exponential, the syntax of the
 // --backoff flag and of a profile's client.backoff. Its errors are
@@ -121,6 +125,9 @@ func (j Jitter) String() string {
 	}
 	return fmt.Sprintf("jitter(%d)", uint8(j))
 }
+
+// Jitters returns the spellings of the jitter kinds, in order.
+func Jitters() []string { return slices.Clone(jitterNames) }
 
 // ParseJitter parses none, full, equal or decorrelated, the syntax of the
 // --jitter flag and of a profile's client.jitter. Its errors are
