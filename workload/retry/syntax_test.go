@@ -63,3 +63,34 @@ func TestEnumSyntaxErrorListsChoices(t *testing.T) {
 		t.Errorf("ParseBackoffKind(exponentail) = %v", err)
 	}
 }
+
+// What a parser accepts, it writes back (String) as text it parses to the
+// same value: the flag spelling in results headers and the profile's YAML()
+// read back unchanged.
+func FuzzParseRoundTrip(f *testing.F) {
+	for _, s := range []string{"none", "aws", "token:10,0.1", "ratio:0.1", "ratio:0.1,5", "ratio:0,5", "sre:2", "50ms", "p99.9", "429,5xx,timeout,conn", "4xx"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if b, err := ParseBudget(s); err == nil {
+			if again, err := ParseBudget(b.String()); err != nil || again != b {
+				t.Errorf("budget %q → %q → %+v, %v; want %+v", s, b.String(), again, err, b)
+			}
+		}
+		if th, err := ParseThrottle(s); err == nil {
+			if again, err := ParseThrottle(th.String()); err != nil || again != th {
+				t.Errorf("throttle %q → %q → %+v, %v; want %+v", s, th.String(), again, err, th)
+			}
+		}
+		if h, err := ParseHedge(s); err == nil {
+			if again, err := ParseHedge(h.String()); err != nil || again != h {
+				t.Errorf("hedge %q → %q → %+v, %v; want %+v", s, h.String(), again, err, h)
+			}
+		}
+		if r, err := ParseRetryOn(s); err == nil {
+			if again, err := ParseRetryOn(r.String()); err != nil || again != r {
+				t.Errorf("retry on %q → %q → %v, %v; want %v", s, r.String(), again, err, r)
+			}
+		}
+	})
+}
