@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/goodput-dev/goodput/profiles"
@@ -14,52 +13,21 @@ import (
 )
 
 // RetryPolicy returns the workload client policy of a profile's client
-// section.
+// section. Its values are already package retry's, parsed by the parsers
+// of the loadgen flags; only the policy as a whole is left to validate.
 func RetryPolicy(c profiles.Client) (retry.Policy, error) {
-	classes := make([]string, len(c.RetryOn))
-	for i, rc := range c.RetryOn {
-		classes[i] = string(rc)
-	}
-	list := strings.Join(classes, ",")
-	if list == "" {
-		list = "none"
-	}
-	on, err := retry.ParseRetryOn(list)
-	if err != nil {
-		return retry.Policy{}, fmt.Errorf("client.retry_on: %w", err)
-	}
-	kind, err := retry.ParseBackoffKind(string(c.Backoff))
-	if err != nil {
-		return retry.Policy{}, fmt.Errorf("client.backoff: %w", err)
-	}
-	jitter, err := retry.ParseJitter(string(c.Jitter))
-	if err != nil {
-		return retry.Policy{}, fmt.Errorf("client.jitter: %w", err)
-	}
-	budget, err := retry.ParseBudget(c.RetryBudget.String())
-	if err != nil {
-		return retry.Policy{}, fmt.Errorf("client.retry_budget: %w", err)
-	}
-	throttle, err := retry.ParseThrottle(c.Throttle.String())
-	if err != nil {
-		return retry.Policy{}, fmt.Errorf("client.throttle: %w", err)
-	}
-	hedge, err := retry.ParseHedge(c.HedgeAfter.String())
-	if err != nil {
-		return retry.Policy{}, fmt.Errorf("client.hedge_after: %w", err)
-	}
 	p := retry.Policy{
 		AttemptTimeout: c.Timeout,
 		Deadline:       c.Deadline,
 		MaxAttempts:    c.MaxAttempts,
-		RetryOn:        on,
+		RetryOn:        profiles.RetryOn(c.RetryOn),
 		RetryAfter:     c.RetryAfter == nil || *c.RetryAfter,
 		RetryAfterCap:  c.RetryAfterMax,
-		Backoff:        retry.Backoff{Kind: kind, Base: c.BackoffBase, Max: c.BackoffMax},
-		Jitter:         jitter,
-		Budget:         budget,
-		Throttle:       throttle,
-		Hedge:          hedge,
+		Backoff:        retry.Backoff{Kind: c.Backoff.BackoffKind, Base: c.BackoffBase, Max: c.BackoffMax, Multiplier: 2},
+		Jitter:         c.Jitter.Jitter,
+		Budget:         c.RetryBudget.BudgetSpec,
+		Throttle:       c.Throttle.ThrottleSpec,
+		Hedge:          c.HedgeAfter.HedgeSpec,
 	}
 	if err := p.Validate(); err != nil {
 		return retry.Policy{}, fmt.Errorf("client: %w", err)

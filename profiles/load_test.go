@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/goodput-dev/goodput/workload/retry"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -101,7 +103,7 @@ func resolveOne(t *testing.T, file string, opts Options) *Scenario {
 
 func TestDefaults(t *testing.T) {
 	s := resolveOne(t, "testdata/valid.yaml", Options{})
-	if s.Client.Timeout != time.Second || s.Client.MaxAttempts != 1 || s.Client.Backoff != "exponential" || *s.Client.RetryAfter != true {
+	if s.Client.Timeout != time.Second || s.Client.MaxAttempts != 1 || s.Client.Backoff.BackoffKind != retry.BackoffExponential || *s.Client.RetryAfter != true {
 		t.Errorf("client defaults: %+v", s.Client)
 	}
 	if s.Client.Connections != 1000 {
@@ -130,7 +132,7 @@ func TestSetOverrides(t *testing.T) {
 	if s.Phases[0].Rate != 10 || s.Phases[0].Duration != 7*time.Second {
 		t.Errorf("phase 0 = %+v, want rate 10, duration 7s", s.Phases[0])
 	}
-	if len(s.Client.RetryOn) != 2 || s.Client.RetryOn[1] != "timeout" {
+	if len(s.Client.RetryOn) != 2 || s.Client.RetryOn[1].String() != "timeout" {
 		t.Errorf("retry_on = %v", s.Client.RetryOn)
 	}
 	if s.SLO.Latency != 3*time.Second {
@@ -190,7 +192,7 @@ func TestPolicies(t *testing.T) {
 	if !ok {
 		t.Fatal("no policy retrying")
 	}
-	if c.MaxAttempts != 4 || c.RetryBudget.Kind != "none" || c.Timeout != time.Second {
+	if c.MaxAttempts != 4 || c.RetryBudget.Kind != retry.BudgetNone || c.Timeout != time.Second {
 		t.Errorf("Policy(retrying) = %+v, want the client with max_attempts 4", c)
 	}
 	if s.Faults[0].Target != "load" {

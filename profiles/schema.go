@@ -171,8 +171,9 @@ type Client struct {
 	// Retry budget: `none`, `token:MAX,RATIO` (gRPC retry throttling: a
 	// failure costs 1 token, a success adds RATIO, no retries while tokens
 	// ≤ MAX/2), `aws` (the AWS SDK standard retry quota: 500 tokens, retry
-	// cost 5, timeout cost 10, refund on success) or `ratio:FRACTION`
-	// (retries ≤ FRACTION of requests over a sliding window). Default none.
+	// cost 5, timeout cost 10, refund on success) or
+	// `ratio:FRACTION[,MINPERSEC]` (retries ≤ FRACTION of requests plus
+	// MINPERSEC per second over a 10 s sliding window). Default none.
 	RetryBudget Budget `yaml:"retry_budget"`
 	// Client-side adaptive throttling: `none` or `sre:K` (reject locally
 	// with probability max(0, (requests − K·accepts)/(requests + 1)), K ≥

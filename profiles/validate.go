@@ -16,6 +16,7 @@ import (
 
 	"github.com/goodput-dev/goodput/faults"
 	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/workload/retry"
 )
 
 // setDefaults fills in the documented defaults before a profile's fields
@@ -26,14 +27,13 @@ func (s *Scenario) setDefaults() {
 	s.Client = Client{
 		Timeout:       time.Second,
 		MaxAttempts:   1,
-		RetryOn:       []RetryClass{"429", "5xx", "timeout", "conn"},
+		RetryOn:       retryClasses("429", "5xx", "timeout", "conn"),
 		RetryAfter:    &t,
 		RetryAfterMax: 10 * time.Second,
-		Backoff:       "exponential",
+		Backoff:       Backoff{retry.BackoffExponential},
 		BackoffBase:   50 * time.Millisecond,
 		BackoffMax:    time.Second,
-		Jitter:        "full",
-		RetryBudget:   Budget{Kind: "none"},
+		Jitter:        Jitter{retry.JitterFull},
 		Connections:   1000,
 		MaxInflight:   10000,
 	}

@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/goodput-dev/goodput/faults"
 )
@@ -186,32 +185,6 @@ func (p *Priority) parse(text, _ string) error {
 }
 func (p Priority) syntax() string { return enumSyntax(p.values()) }
 
-// Backoff is the kind of delay between attempts.
-type Backoff string
-
-func (Backoff) values() []string { return []string{"none", "constant", "exponential"} }
-func (b *Backoff) parse(text, _ string) error {
-	if err := parseEnum(text, b.values()); err != nil {
-		return err
-	}
-	*b = Backoff(text)
-	return nil
-}
-func (b Backoff) syntax() string { return enumSyntax(b.values()) }
-
-// Jitter is the randomisation applied to a backoff delay.
-type Jitter string
-
-func (Jitter) values() []string { return []string{"none", "full", "equal", "decorrelated"} }
-func (j *Jitter) parse(text, _ string) error {
-	if err := parseEnum(text, j.values()); err != nil {
-		return err
-	}
-	*j = Jitter(text)
-	return nil
-}
-func (j Jitter) syntax() string { return enumSyntax(j.values()) }
-
 // FaultKind is the kind of a fault: one of package faults' kinds.
 type FaultKind string
 
@@ -283,139 +256,6 @@ func (d Distribution) String() string {
 		return "uniform"
 	}
 	return "zipf:" + strconv.FormatFloat(d.S, 'g', -1, 64)
-}
-
-// RetryClass is an outcome that clients retry: a status code ("503"), a
-// status class ("5xx"), "timeout" or "conn".
-type RetryClass string
-
-var retryClassRE = regexp.MustCompile(`^([1-5][0-9][0-9]|[45]xx|timeout|conn)$`)
-
-func (c *RetryClass) parse(text, _ string) error {
-	if !retryClassRE.MatchString(text) {
-		return want("a status code (503), a class (4xx, 5xx), timeout or conn")
-	}
-	*c = RetryClass(text)
-	return nil
-}
-
-func (RetryClass) syntax() string { return "status (`503`), class (`5xx`), `timeout` or `conn`" }
-
-// Budget is a retry budget.
-type Budget struct {
-	Kind  string  // "none", "token", "aws" or "ratio"
-	Max   float64 // token: bucket size
-	Ratio float64 // token: tokens a success adds; ratio: retries ÷ requests allowed
-}
-
-func (b *Budget) parse(text, _ string) error {
-	bad := want("none, token:MAX,RATIO (e.g. token:10,0.1), aws or ratio:FRACTION (e.g. ratio:0.1)")
-	switch {
-	case text == "none" || text == "":
-		*b = Budget{Kind: "none"}
-	case text == "aws":
-		*b = Budget{Kind: "aws"}
-	case strings.HasPrefix(text, "token:"):
-		mx, ratio, ok := strings.Cut(strings.TrimPrefix(text, "token:"), ",")
-		m, err1 := strconv.ParseFloat(mx, 64)
-		r, err2 := strconv.ParseFloat(ratio, 64)
-		if !ok || err1 != nil || err2 != nil || !(m >= 1) || !(r > 0) || math.IsInf(m, 0) || math.IsInf(r, 0) {
-			return bad
-		}
-		*b = Budget{Kind: "token", Max: m, Ratio: r}
-	case strings.HasPrefix(text, "ratio:"):
-		r, err := strconv.ParseFloat(strings.TrimPrefix(text, "ratio:"), 64)
-		if err != nil || !(r > 0 && r <= 1) {
-			return bad
-		}
-		*b = Budget{Kind: "ratio", Ratio: r}
-	default:
-		return bad
-	}
-	return nil
-}
-
-func (Budget) syntax() string { return "`none`, `token:MAX,RATIO`, `aws` or `ratio:FRACTION`" }
-
-// String formats b as in a profile (and as the --retry-budget flag).
-func (b Budget) String() string {
-	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
-	switch b.Kind {
-	case "token":
-		return "token:" + f(b.Max) + "," + f(b.Ratio)
-	case "ratio":
-		return "ratio:" + f(b.Ratio)
-	case "":
-		return "none"
-	}
-	return b.Kind
-}
-
-// Throttle is client-side adaptive throttling (Google SRE book).
-type Throttle struct {
-	K float64 // 0: no throttling; otherwise the accepts multiplier, ≥ 1
-}
-
-func (t *Throttle) parse(text, _ string) error {
-	if text == "none" || text == "" {
-		*t = Throttle{}
-		return nil
-	}
-	if s, ok := strings.CutPrefix(text, "sre:"); ok {
-		if k, err := strconv.ParseFloat(s, 64); err == nil && k >= 1 && !math.IsInf(k, 0) {
-			*t = Throttle{K: k}
-			return nil
-		}
-	}
-	return want("none or sre:K with K ≥ 1 (e.g. sre:2)")
-}
-
-func (Throttle) syntax() string { return "`none` or `sre:K` (K ≥ 1)" }
-
-// String formats t as in a profile (and as the --throttle flag).
-func (t Throttle) String() string {
-	if t.K == 0 {
-		return "none"
-	}
-	return "sre:" + strconv.FormatFloat(t.K, 'g', -1, 64)
-}
-
-// Hedge is when a hedged second attempt is sent: after a fixed delay, or
-// after a percentile of recent latencies. The zero value is no hedging.
-type Hedge struct {
-	After      time.Duration // fixed delay; 0 when Percentile is used
-	Percentile float64       // e.g. 95 for p95; 0 when After is used
-}
-
-func (h *Hedge) parse(text, _ string) error {
-	if text == "" || text == "none" {
-		*h = Hedge{}
-		return nil
-	}
-	if s, ok := strings.CutPrefix(text, "p"); ok {
-		if p, err := strconv.ParseFloat(s, 64); err == nil && p > 0 && p < 100 {
-			*h = Hedge{Percentile: p}
-			return nil
-		}
-	}
-	if d, err := time.ParseDuration(text); err == nil && d > 0 {
-		*h = Hedge{After: d}
-		return nil
-	}
-	return want("a delay such as 100ms, or a percentile such as p95")
-}
-
-func (Hedge) syntax() string { return "delay (`100ms`) or percentile (`p95`)" }
-
-// String formats h as in a profile (and as the --hedge-after flag).
-func (h Hedge) String() string {
-	switch {
-	case h.Percentile > 0:
-		return "p" + strconv.FormatFloat(h.Percentile, 'g', -1, 64)
-	case h.After > 0:
-		return h.After.String()
-	}
-	return "none"
 }
 
 // Assertion is one check of a run's results, in the grammar

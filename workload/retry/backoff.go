@@ -3,6 +3,7 @@ package retry
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -26,14 +27,19 @@ func (k BackoffKind) String() string {
 	return fmt.Sprintf("backoff(%d)", uint8(k))
 }
 
-// ParseBackoffKind parses none, constant or exponential.
+// BackoffKinds returns the spellings of the backoff kinds, in order.
+func BackoffKinds() []string { return slices.Clone(backoffNames) }
+
+// ParseBackoffKind parses none, constant or exponential, the syntax of the
+// --backoff flag and of a profile's client.backoff. Its errors are
+// *SyntaxError.
 func ParseBackoffKind(s string) (BackoffKind, error) {
 	for i, n := range backoffNames {
 		if s == n {
 			return BackoffKind(i), nil
 		}
 	}
-	return 0, fmt.Errorf("backoff %q: valid are none, constant, exponential", s)
+	return 0, enumError("backoff", s, backoffNames)
 }
 
 // Backoff computes the un-jittered delay b(n) before retry n (n = 1 for the
@@ -120,14 +126,19 @@ func (j Jitter) String() string {
 	return fmt.Sprintf("jitter(%d)", uint8(j))
 }
 
-// ParseJitter parses none, full, equal or decorrelated.
+// Jitters returns the spellings of the jitter kinds, in order.
+func Jitters() []string { return slices.Clone(jitterNames) }
+
+// ParseJitter parses none, full, equal or decorrelated, the syntax of the
+// --jitter flag and of a profile's client.jitter. Its errors are
+// *SyntaxError.
 func ParseJitter(s string) (Jitter, error) {
 	for i, n := range jitterNames {
 		if s == n {
 			return Jitter(i), nil
 		}
 	}
-	return 0, fmt.Errorf("jitter %q: valid are none, full, equal, decorrelated", s)
+	return 0, enumError("jitter", s, jitterNames)
 }
 
 // Apply returns the jittered delay for backoff delay b, previous delay prev,

@@ -24,13 +24,13 @@ const (
 // value, safe to copy and share; New builds the mutable budget.
 type BudgetSpec struct {
 	Kind BudgetKind
-	// MaxTokens and TokenRatio configure BudgetToken (gRPC: maxTokens,
-	// tokenRatio).
+	// MaxTokens (≥ 1) and TokenRatio (> 0) configure BudgetToken (gRPC:
+	// maxTokens, tokenRatio).
 	MaxTokens  float64
 	TokenRatio float64
-	// Fraction, MinPerSecond and Window configure BudgetRatio: retries ≤
-	// Fraction·requests + MinPerSecond·Window over the last Window
-	// (default 10 s).
+	// Fraction (in [0, 1]), MinPerSecond and Window configure
+	// BudgetRatio: retries ≤ Fraction·requests + MinPerSecond·Window over
+	// the last Window (default 10 s).
 	Fraction     float64
 	MinPerSecond float64
 	Window       time.Duration
@@ -45,11 +45,16 @@ const (
 	defaultRatioWindow = 10 * time.Second
 )
 
-// ParseBudget parses none, token:MAX,RATIO, aws, or ratio:FRACTION[,MINPERSEC].
+// budgetSyntax is the grammar of ParseBudget.
+const budgetSyntax = "none, token:MAX,RATIO (e.g. token:10,0.1), aws or ratio:FRACTION[,MINPERSEC] (e.g. ratio:0.1 or ratio:0.1,5)"
+
+// ParseBudget parses none, token:MAX,RATIO, aws, or
+// ratio:FRACTION[,MINPERSEC], the syntax of the --retry-budget flag and of
+// a profile's client.retry_budget. Its errors are *SyntaxError.
 func ParseBudget(s string) (BudgetSpec, error) {
 	kind, args, _ := strings.Cut(s, ":")
 	bad := func(why string) (BudgetSpec, error) {
-		return BudgetSpec{}, fmt.Errorf("retry budget %q: %s (valid: none, token:MAX,RATIO e.g. token:10,0.1, aws, ratio:FRACTION[,MINPERSEC] e.g. ratio:0.1)", s, why)
+		return BudgetSpec{}, &SyntaxError{What: "retry budget", Text: s, Why: why, Valid: budgetSyntax}
 	}
 	nums := func(min, max int) ([]float64, bool) {
 		parts := strings.Split(args, ",")
@@ -68,9 +73,9 @@ func ParseBudget(s string) (BudgetSpec, error) {
 	}
 	var spec BudgetSpec
 	switch kind {
-	case "none", "":
-		if args != "" || kind == "" {
-			return bad("takes no arguments")
+	case "none":
+		if args != "" {
+			return bad("none takes no arguments")
 		}
 	case "aws":
 		if args != "" {
@@ -92,8 +97,10 @@ func ParseBudget(s string) (BudgetSpec, error) {
 		if len(v) == 2 {
 			spec.MinPerSecond = v[1]
 		}
+	case "":
+		return bad("empty")
 	default:
-		return bad("unknown kind")
+		return bad("unknown kind " + strconv.Quote(kind))
 	}
 	if err := spec.Validate(); err != nil {
 		return bad(err.Error())
@@ -123,12 +130,12 @@ func (s BudgetSpec) Validate() error {
 	switch s.Kind {
 	case BudgetNone, BudgetAWS:
 	case BudgetToken:
-		if !(s.MaxTokens > 0) || !(s.TokenRatio > 0) {
-			return fmt.Errorf("token bucket max %v, ratio %v: both must be > 0", s.MaxTokens, s.TokenRatio)
+		if !(s.MaxTokens >= 1) || !(s.TokenRatio > 0) {
+			return fmt.Errorf("token bucket max %v, ratio %v: max must be ≥ 1, ratio > 0", s.MaxTokens, s.TokenRatio)
 		}
 	case BudgetRatio:
-		if !(s.Fraction >= 0) || s.MinPerSecond < 0 || s.Window < 0 {
-			return fmt.Errorf("ratio budget fraction %v, min %v/s, window %v: must be ≥ 0", s.Fraction, s.MinPerSecond, s.Window)
+		if !(s.Fraction >= 0 && s.Fraction <= 1) || !(s.MinPerSecond >= 0) || s.Window < 0 {
+			return fmt.Errorf("ratio budget fraction %v, min %v/s, window %v: fraction must be in [0, 1], min and window ≥ 0", s.Fraction, s.MinPerSecond, s.Window)
 		}
 	default:
 		return fmt.Errorf("budget kind %d: unknown", s.Kind)

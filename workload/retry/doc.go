@@ -12,5 +12,10 @@
 // that depend on time or randomness take "now" or a uniform draw u ∈ [0, 1)
 // as an argument so that they can be tested at fixed inputs.
 //
+// The text forms (ParseBudget, ParseThrottle, ParseHedge, ParseRetryOn,
+// ParseRetryClass, ParseBackoffKind, ParseJitter) are the one grammar of
+// both loadgen's flags and profiles; what they accept, String writes back,
+// and what they refuse is a *SyntaxError giving the valid syntax.
+//
 // The package sends nothing itself: package workload drives the attempts.
 package retry

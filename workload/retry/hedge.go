@@ -29,12 +29,14 @@ const (
 	hedgeRing            = 512
 )
 
-// ParseHedge parses none, a duration (e.g. 50ms) or pNN (e.g. p95, p99.9).
+// ParseHedge parses none (or empty), a duration (e.g. 50ms) or pNN (e.g.
+// p95, p99.9), the syntax of the --hedge-after flag and of a profile's
+// client.hedge_after. Its errors are *SyntaxError.
 func ParseHedge(s string) (HedgeSpec, error) {
 	if s == "none" || s == "" {
 		return HedgeSpec{}, nil
 	}
-	bad := fmt.Errorf("hedge after %q: valid are none, a duration (e.g. 50ms) or a percentile of recent latencies pNN (e.g. p95)", s)
+	bad := &SyntaxError{What: "hedge after", Text: s, Valid: "none, a duration (e.g. 50ms) or a percentile of recent latencies pNN with 0 < NN < 100 (e.g. p95)"}
 	if p, ok := strings.CutPrefix(s, "p"); ok {
 		v, err := strconv.ParseFloat(p, 64)
 		if err != nil || !(v > 0 && v < 100) {

@@ -116,34 +116,67 @@ type RetryOn struct {
 	Conn    bool       // conn_error
 }
 
-// ParseRetryOn parses a comma-separated list of status codes (429), status
-// classes (5xx, 4xx), timeout and conn; "none" is the empty set.
+// retryClassSyntax is the grammar of one item of ParseRetryOn.
+const retryClassSyntax = "status codes 100-599, classes 1xx-5xx, timeout, conn"
+
+// ParseRetryOn parses a comma-separated list of retry classes (see
+// ParseRetryClass), the syntax of the --retry-on flag; "none" is the empty
+// set. Its errors are *SyntaxError.
 func ParseRetryOn(s string) (RetryOn, error) {
 	var r RetryOn
 	if s == "none" {
 		return r, nil
 	}
 	for _, item := range strings.Split(s, ",") {
-		item = strings.TrimSpace(item)
-		switch {
-		case item == "timeout":
-			r.Timeout = true
-		case item == "conn":
-			r.Conn = true
-		case len(item) == 3 && item[1:] == "xx" && item[0] >= '1' && item[0] <= '5':
-			base := int(item[0]-'0') * 100
-			for c := base; c < base+100; c++ {
-				r.status[c/64] |= 1 << (c % 64)
-			}
-		default:
-			c, err := strconv.Atoi(item)
-			if err != nil || c < 100 || c > 599 {
-				return RetryOn{}, fmt.Errorf("retry on %q: item %q: valid items are status codes 100-599, classes 4xx/5xx, timeout, conn (e.g. 429,503,5xx,timeout,conn)", s, item)
-			}
-			r.status[c/64] |= 1 << (c % 64)
+		c, ok := parseRetryClass(strings.TrimSpace(item))
+		if !ok {
+			return RetryOn{}, &SyntaxError{What: "retry on", Text: s, Why: fmt.Sprintf("item %q", item), Valid: "comma-separated " + retryClassSyntax + ", or none (e.g. 429,503,5xx,timeout,conn)"}
 		}
+		r = r.Union(c)
 	}
 	return r, nil
+}
+
+// ParseRetryClass parses one retry class: a status code (503), a status
+// class (5xx), timeout or conn, the syntax of an item of a profile's
+// client.retry_on list. Its errors are *SyntaxError.
+func ParseRetryClass(s string) (RetryOn, error) {
+	r, ok := parseRetryClass(s)
+	if !ok {
+		return RetryOn{}, &SyntaxError{What: "retry class", Text: s, Valid: "one of " + retryClassSyntax + " (e.g. 503, 5xx, timeout)"}
+	}
+	return r, nil
+}
+
+func parseRetryClass(item string) (r RetryOn, ok bool) {
+	switch {
+	case item == "timeout":
+		r.Timeout = true
+	case item == "conn":
+		r.Conn = true
+	case len(item) == 3 && item[1:] == "xx" && item[0] >= '1' && item[0] <= '5':
+		base := int(item[0]-'0') * 100
+		for c := base; c < base+100; c++ {
+			r.status[c/64] |= 1 << (c % 64)
+		}
+	default:
+		c, err := strconv.Atoi(item)
+		if err != nil || c < 100 || c > 599 {
+			return RetryOn{}, false
+		}
+		r.status[c/64] |= 1 << (c % 64)
+	}
+	return r, true
+}
+
+// Union returns the outcomes retried by r or by o.
+func (r RetryOn) Union(o RetryOn) RetryOn {
+	for i := range r.status {
+		r.status[i] |= o.status[i]
+	}
+	r.Timeout = r.Timeout || o.Timeout
+	r.Conn = r.Conn || o.Conn
+	return r
 }
 
 // Status reports whether status code c is retried.

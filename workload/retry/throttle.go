@@ -18,7 +18,8 @@ type ThrottleSpec struct {
 
 const defaultThrottleWindow = 2 * time.Minute
 
-// ParseThrottle parses none or sre:K.
+// ParseThrottle parses none or sre:K (K ≥ 1), the syntax of the --throttle
+// flag and of a profile's client.throttle. Its errors are *SyntaxError.
 func ParseThrottle(s string) (ThrottleSpec, error) {
 	if s == "none" {
 		return ThrottleSpec{}, nil
@@ -26,7 +27,7 @@ func ParseThrottle(s string) (ThrottleSpec, error) {
 	k, ok := strings.CutPrefix(s, "sre:")
 	v, err := strconv.ParseFloat(k, 64)
 	if !ok || err != nil || !(v >= 1) || math.IsInf(v, 0) {
-		return ThrottleSpec{}, fmt.Errorf("throttle %q: valid are none, sre:K with K ≥ 1 (e.g. sre:2)", s)
+		return ThrottleSpec{}, &SyntaxError{What: "throttle", Text: s, Valid: "none or sre:K with K ≥ 1 (e.g. sre:2)"}
 	}
 	return ThrottleSpec{K: v, Window: defaultThrottleWindow}, nil
 }
