@@ -47,31 +47,35 @@ func (d Delay) PatchDep(c *dep.Config, _ float64) {
 }
 
 // Serve delays the request (or its response) by Delay + env.U·Jitter.
+// When the fault is lifted (env.Lifted closes) the wait ends at once and
+// the exchange goes on, so removing the fault releases what it holds;
+// when the client leaves first, the request is not forwarded.
 func (d Delay) Serve(w http.ResponseWriter, r *http.Request, next http.Handler, env Env) {
 	pause := jittered(d.Delay, d.Jitter, env.U)
 	if d.Response {
-		next.ServeHTTP(&delayedWriter{ResponseWriter: w, pause: pause, done: r.Context().Done()}, r)
+		next.ServeHTTP(&delayedWriter{ResponseWriter: w, pause: pause, done: r.Context().Done(), lifted: env.Lifted}, r)
 		return
 	}
-	if !wait(r.Context().Done(), pause) {
+	if !hold(r.Context().Done(), env.Lifted, pause) {
 		return // the client left while waiting
 	}
 	next.ServeHTTP(w, r)
 }
 
 // delayedWriter holds back the response's header (and so everything
-// after it) for pause.
+// after it) for pause, or until lifted closes.
 type delayedWriter struct {
 	http.ResponseWriter
 	pause  time.Duration
 	done   <-chan struct{}
+	lifted <-chan struct{}
 	waited bool
 }
 
 func (w *delayedWriter) hold() {
 	if !w.waited {
 		w.waited = true
-		wait(w.done, w.pause)
+		hold(w.done, w.lifted, w.pause)
 	}
 }
 

@@ -45,8 +45,9 @@ type HTTPFault interface {
 // Env is what an HTTPFault gets to know about its exchange besides the
 // request itself.
 type Env struct {
-	// Lifted is closed when the fault is removed from the proxy (stalls
-	// end then).
+	// Lifted is closed when the fault is removed from the proxy (or the
+	// proxy shuts down): a stall or a delay lets what it holds go on then,
+	// a timeout drops it.
 	Lifted <-chan struct{}
 	// U is a uniform random number in [0, 1) drawn for this exchange from
 	// the proxy's seeded source, for faults that jitter.

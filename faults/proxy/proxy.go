@@ -190,8 +190,8 @@ func (p *Proxy) Add(s faults.Spec) error {
 }
 
 // Update replaces the named fault, or adds it; it reports whether it
-// replaced one. Requests already held by the old fault (a stall) are let
-// go.
+// replaced one. Requests already held by the old fault (a stall or a
+// delay) are let go.
 func (p *Proxy) Update(s faults.Spec) (replaced bool, err error) { return p.put(s, true) }
 
 func (p *Proxy) put(s faults.Spec, replace bool) (replaced bool, err error) {
