@@ -8,20 +8,26 @@ import (
 // Bandwidth limits the response body through the proxy to BytesPerSecond:
 // the body is written in slices of at most BytesPerSecond/10 bytes (at
 // least 1), and after each slice of n bytes the writer waits
-// n/BytesPerSecond seconds. Proxy only.
+// n/BytesPerSecond seconds. BytesPerSecond is in
+// [1, MaxBytesPerSecond]. Proxy only.
 type Bandwidth struct {
 	BytesPerSecond int64
 }
+
+// MaxBytesPerSecond is the highest rate a bandwidth fault takes: 10 GB/s,
+// faster than any link a test runs over, so a higher one limits nothing
+// and can only be a typo.
+const MaxBytesPerSecond = 10_000_000_000
 
 var _ HTTPFault = Bandwidth{}
 
 // Kind returns "bandwidth".
 func (Bandwidth) Kind() string { return "bandwidth" }
 
-// Validate checks that the rate is positive.
+// Validate checks that the rate is in [1, MaxBytesPerSecond].
 func (b Bandwidth) Validate() error {
-	if b.BytesPerSecond <= 0 {
-		return fieldErr("bytes_per_second", "%d, want > 0", b.BytesPerSecond)
+	if b.BytesPerSecond < 1 || b.BytesPerSecond > MaxBytesPerSecond {
+		return fieldErr("bytes_per_second", "%d, want 1..%d (bytes per second)", b.BytesPerSecond, int64(MaxBytesPerSecond))
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 )
 
 // Delay adds latency: Delay + U(0, Jitter) per request or dependency call.
+// Delay and Jitter are each in [0, MaxDelay], and not both 0.
 //
 // On a dependency it sets the dependency's add_latency and add_jitter. In
 // a proxy it waits before calling the upstream or, when Response is set,
@@ -23,16 +24,26 @@ var (
 	_ HTTPFault = Delay{}
 )
 
+// MaxDelay is the longest Delay, and the longest Jitter, a delay fault
+// takes: longer than any client waits, so a longer one can only be a typo.
+const MaxDelay = time.Hour
+
 // Kind returns "delay".
 func (Delay) Kind() string { return "delay" }
 
-// Validate checks that the delay is positive and the jitter not negative.
+// Validate checks that the delay and the jitter are each in
+// [0, MaxDelay] and not both 0.
 func (d Delay) Validate() error {
-	if d.Delay < 0 {
-		return fieldErr("delay", "%v, want ≥ 0", d.Delay)
-	}
-	if d.Jitter < 0 {
-		return fieldErr("jitter", "%v, want ≥ 0", d.Jitter)
+	for _, f := range []struct {
+		name string
+		v    time.Duration
+	}{{"delay", d.Delay}, {"jitter", d.Jitter}} {
+		if f.v < 0 {
+			return fieldErr(f.name, "%v, want ≥ 0", f.v)
+		}
+		if f.v > MaxDelay {
+			return fieldErr(f.name, "%v, want ≤ %v", f.v, MaxDelay)
+		}
 	}
 	if d.Delay == 0 && d.Jitter == 0 {
 		return fieldErr("delay", "0 with no jitter, want a delay > 0")

@@ -234,7 +234,7 @@ func (e Entry) Validate() error {
 	} else if e.At > math.MaxInt64-e.For {
 		errs = append(errs, fieldErr("for", "%v after %v ends past the largest time there is", e.For, e.At))
 	}
-	if e.Probability < 0 || e.Probability > 1 {
+	if !(e.Probability >= 0 && e.Probability <= 1) { // so NaN is refused too
 		errs = append(errs, fieldErr("probability", "%v, want 0 < p ≤ 1", e.Probability))
 	}
 	if err := e.Scope.Validate(); err != nil {

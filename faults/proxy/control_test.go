@@ -83,6 +83,28 @@ func TestControlAPIContract(t *testing.T) {
 	assert.Empty(t, r.p.List())
 }
 
+// TestControlAPIRefusesNonsenseWith400 is the regression test of issue
+// #19: the control API accepted a delay of a million hours and a fault
+// named "a/b".
+func TestControlAPIRefusesNonsenseWith400(t *testing.T) {
+	r := start(t, ok, "")
+	for _, tc := range []struct {
+		method, path, body, want string
+	}{
+		{"POST", "/faults", `{"name":"slow","kind":"delay","delay":"1000000h"}`, "delay: 1000000h0m0s, want ≤ 1h0m0s"},
+		{"POST", "/faults", `{"name":"jittery","kind":"delay","delay":"1s","jitter":"2h"}`, "jitter: 2h0m0s, want ≤ 1h0m0s"},
+		{"POST", "/faults", `{"name":"thin","kind":"bandwidth","bytes_per_second":100000000000}`, "bytes_per_second: 100000000000, want 1..10000000000"},
+		{"POST", "/faults", `{"name":"a/b","kind":"stall"}`, `name: \"a/b\"`},
+		{"PUT", "/faults/a%2Fb", `{"kind":"stall"}`, `name: \"a/b\"`},
+		{"PUT", "/faults/slower", `{"kind":"delay","delay":"1000000h"}`, "delay: 1000000h0m0s"},
+	} {
+		code, body := call(t, r, tc.method, tc.path, tc.body, "")
+		assert.Equal(t, http.StatusBadRequest, code, "%s %s %s: %s", tc.method, tc.path, tc.body, body)
+		assert.Contains(t, body, tc.want, "%s %s %s", tc.method, tc.path, tc.body)
+	}
+	assert.Empty(t, r.p.List(), "nothing was put in place")
+}
+
 func ptr[T any](v T) *T { return &v }
 
 func TestControlAPIWantsTheToken(t *testing.T) {
