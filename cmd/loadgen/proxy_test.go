@@ -34,7 +34,11 @@ func TestProxyFlagErrorsAreUsageErrors(t *testing.T) {
 		{[]string{"proxy", "--upstream", "http://127.0.0.1:1", "--control", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--fault", `{"name":"x","kind":"abort","status":99}`}, "--fault #1: status: 99"},
 		{[]string{"proxy", "--upstream", "http://127.0.0.1:1", "--fault", `{"name":"x","kind":"explode"}`}, `kind: "explode"`},
 		{[]string{"proxy", "--upstream", "http://127.0.0.1:1", "--frobnicate"}, "frobnicate"},
-		// Issue #19: nonsense the proxy used to accept.
+		// Issue #19: nonsense the proxy used to accept (and then served:
+		// on loopback ports of its choosing, until the deadline below).
+		{[]string{"proxy", "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0", "--upstream", "ftp://127.0.0.1:21/"}, `--upstream "ftp://127.0.0.1:21/": scheme ftp, want http or https`},
+		{[]string{"proxy", "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0", "--upstream", "http://:8080"}, `--upstream "http://:8080": no host`},
+		{[]string{"proxy", "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0", "--upstream", "http://127.0.0.1:99999"}, `--upstream "http://127.0.0.1:99999": port 99999, want 1..65535`},
 		{[]string{"proxy", "--upstream", "http://127.0.0.1:1", "--fault", `{"name":"x","kind":"delay","delay":"1000000h"}`}, "--fault #1: delay: 1000000h0m0s, want ≤ 1h0m0s"},
 		{[]string{"proxy", "--upstream", "http://127.0.0.1:1", "--fault", `{"name":"a/b","kind":"stall"}`}, `--fault #1: name: "a/b"`},
 	} {

@@ -3,8 +3,10 @@ package proxy
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -134,5 +136,41 @@ func TestCheckControlAddr(t *testing.T) {
 	} {
 		err := CheckControlAddr(tc.addr, tc.token)
 		assert.Equal(t, tc.ok, err == nil, "%s token %q: %v", tc.addr, tc.token, err)
+	}
+}
+
+func TestParseUpstream(t *testing.T) {
+	for _, tc := range []struct {
+		raw, want string // want: "" to accept, else a part of the error
+	}{
+		{"http://127.0.0.1:8080", ""},
+		{"https://svc.internal/base", ""},
+		{"HTTP://127.0.0.1", ""},
+		{"ftp://127.0.0.1:21/", "scheme ftp, want http or https"},
+		{"127.0.0.1:8080", "not a URL"},
+		{"localhost:8080", "scheme localhost, want http or https"},
+		{"//127.0.0.1:8080", "scheme missing"},
+		{"http://", "no host"},
+		{"http://:8080", "no host"},
+		{"http:127.0.0.1", "no host"},
+		{"http://127.0.0.1:0", "port 0, want 1..65535"},
+		{"http://127.0.0.1:99999", "port 99999, want 1..65535"},
+	} {
+		u, err := ParseUpstream(tc.raw)
+		if tc.want == "" {
+			assert.NoError(t, err, tc.raw)
+			_, err = New(Config{Upstream: u})
+			assert.NoError(t, err, "New takes what ParseUpstream does: %s", tc.raw)
+			continue
+		}
+		assert.ErrorContains(t, err, tc.want, tc.raw)
+		assert.ErrorContains(t, err, fmt.Sprintf("%q", tc.raw), "the error quotes the input")
+	}
+}
+
+func TestNewRefusesAnUpstreamThatIsNotHTTP(t *testing.T) {
+	for _, u := range []*url.URL{nil, {Scheme: "ftp", Host: "127.0.0.1:21"}, {Scheme: "http"}} {
+		_, err := New(Config{Upstream: u})
+		assert.ErrorContains(t, err, "proxy upstream", "%v", u)
 	}
 }
