@@ -47,7 +47,7 @@ type HTTPFault interface {
 type Env struct {
 	// Lifted is closed when the fault is removed from the proxy (or the
 	// proxy shuts down): a stall or a delay lets what it holds go on then,
-	// a timeout drops it.
+	// a bandwidth limit stops pacing, a timeout drops the connection.
 	Lifted <-chan struct{}
 	// U is a uniform random number in [0, 1) drawn for this exchange from
 	// the proxy's seeded source, for faults that jitter.

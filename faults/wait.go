@@ -2,22 +2,6 @@ package faults
 
 import "time"
 
-// wait blocks for d or until done is closed, whichever comes first, and
-// reports whether the full d elapsed.
-func wait(done <-chan struct{}, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-done:
-		return false
-	}
-}
-
 // hold blocks for d, or until lifted is closed (the fault was removed:
 // what it held goes on at once), or until done is closed (the client
 // left). It reports whether the exchange should go on: true after d or

@@ -32,8 +32,8 @@
 //
 // Removing a fault (or shutting the proxy down) lets go at once the
 // requests it holds: a stalled or delayed request goes on to the
-// upstream, a delayed response is passed on, a timeout's connection is
-// dropped.
+// upstream, a delayed response is passed on, the rest of a throttled
+// body goes unpaced, a timeout's connection is dropped.
 //
 // When a token is set, every control call needs
 // "Authorization: Bearer <token>"; a control listener on a non-loopback
