@@ -31,3 +31,22 @@ func TestBandwidthServePacesTheBody(t *testing.T) {
 		assert.Equal(t, body, w.Body.Bytes(), "every byte arrives")
 	})
 }
+
+// TestBandwidthServeStopsPacingWhenLifted: removing the fault lets the
+// rest of a paced body go at full speed (issue #19: a removed fault
+// holds nothing).
+func TestBandwidthServeStopsPacingWhenLifted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		body := bytes.Repeat([]byte("x"), 5000)
+		upstream := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = w.Write(body)
+		})
+		lifted := make(chan struct{})
+		time.AfterFunc(time.Second, func() { close(lifted) })
+		w := httptest.NewRecorder()
+		start := time.Now()
+		Bandwidth{BytesPerSecond: 1000}.Serve(w, httptest.NewRequest("GET", "/", nil), upstream, Env{Lifted: lifted})
+		assert.Equal(t, time.Second, time.Since(start), "paced until lifted, then at full speed")
+		assert.Equal(t, body, w.Body.Bytes())
+	})
+}

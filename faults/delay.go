@@ -10,6 +10,7 @@ import (
 )
 
 // Delay adds latency: Delay + U(0, Jitter) per request or dependency call.
+// Delay and Jitter are each in [0, MaxDelay], and not both 0.
 //
 // On a dependency it sets the dependency's add_latency and add_jitter. In
 // a proxy it waits before calling the upstream or, when Response is set,
@@ -25,16 +26,26 @@ var (
 	_ HTTPFault = Delay{}
 )
 
+// MaxDelay is the longest Delay, and the longest Jitter, a delay fault
+// takes: longer than any client waits, so a longer one can only be a typo.
+const MaxDelay = time.Hour
+
 // Kind returns "delay".
 func (Delay) Kind() string { return "delay" }
 
-// Validate checks that the delay is positive and the jitter not negative.
+// Validate checks that the delay and the jitter are each in
+// [0, MaxDelay] and not both 0.
 func (d Delay) Validate() error {
-	if d.Delay < 0 {
-		return fieldErr("delay", "%v, want ≥ 0", d.Delay)
-	}
-	if d.Jitter < 0 {
-		return fieldErr("jitter", "%v, want ≥ 0", d.Jitter)
+	for _, f := range []struct {
+		name string
+		v    time.Duration
+	}{{"delay", d.Delay}, {"jitter", d.Jitter}} {
+		if f.v < 0 {
+			return fieldErr(f.name, "%v, want ≥ 0", f.v)
+		}
+		if f.v > MaxDelay {
+			return fieldErr(f.name, "%v, want ≤ %v", f.v, MaxDelay)
+		}
 	}
 	if d.Delay == 0 && d.Jitter == 0 {
 		return fieldErr("delay", "0 with no jitter, want a delay > 0")
@@ -49,31 +60,35 @@ func (d Delay) PatchDep(c *targetadmin.DepConfig, _ float64) {
 }
 
 // Serve delays the request (or its response) by Delay + env.U·Jitter.
+// When the fault is lifted (env.Lifted closes) the wait ends at once and
+// the exchange goes on, so removing the fault releases what it holds;
+// when the client leaves first, the request is not forwarded.
 func (d Delay) Serve(w http.ResponseWriter, r *http.Request, next http.Handler, env Env) {
 	pause := jittered(d.Delay, d.Jitter, env.U)
 	if d.Response {
-		next.ServeHTTP(&delayedWriter{ResponseWriter: w, pause: pause, done: r.Context().Done()}, r)
+		next.ServeHTTP(&delayedWriter{ResponseWriter: w, pause: pause, done: r.Context().Done(), lifted: env.Lifted}, r)
 		return
 	}
-	if !wait(r.Context().Done(), pause) {
+	if !hold(r.Context().Done(), env.Lifted, pause) {
 		return // the client left while waiting
 	}
 	next.ServeHTTP(w, r)
 }
 
 // delayedWriter holds back the response's header (and so everything
-// after it) for pause.
+// after it) for pause, or until lifted closes.
 type delayedWriter struct {
 	http.ResponseWriter
 	pause  time.Duration
 	done   <-chan struct{}
+	lifted <-chan struct{}
 	waited bool
 }
 
 func (w *delayedWriter) hold() {
 	if !w.waited {
 		w.waited = true
-		wait(w.done, w.pause)
+		hold(w.done, w.lifted, w.pause)
 	}
 }
 

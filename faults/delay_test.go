@@ -97,3 +97,22 @@ func TestDelayServeStopsWhenTheClientLeaves(t *testing.T) {
 		assert.Equal(t, 30*time.Millisecond, time.Since(start))
 	})
 }
+
+// TestDelayServeLetsHeldRequestsGoWhenLifted is the regression test of
+// issue #19: removing a delay fault released nothing; the requests it
+// held waited out the full delay.
+func TestDelayServeLetsHeldRequestsGoWhenLifted(t *testing.T) {
+	for _, response := range []bool{false, true} {
+		synctest.Test(t, func(t *testing.T) {
+			start := time.Now()
+			lifted := make(chan struct{})
+			time.AfterFunc(3*time.Second, func() { close(lifted) })
+			next := &stamp{}
+			w := httptest.NewRecorder()
+			Delay{Delay: time.Hour, Response: response}.Serve(w, httptest.NewRequest("GET", "/", nil), next, Env{Lifted: lifted})
+			assert.Equal(t, 3*time.Second, time.Since(start), "response %v: answered when the fault was lifted", response)
+			assert.Equal(t, http.StatusTeapot, w.Code, "response %v: forwarded, not dropped", response)
+			assert.False(t, next.at.IsZero(), "response %v: the upstream was called", response)
+		})
+	}
+}

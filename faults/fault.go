@@ -45,8 +45,9 @@ type HTTPFault interface {
 // Env is what an HTTPFault gets to know about its exchange besides the
 // request itself.
 type Env struct {
-	// Lifted is closed when the fault is removed from the proxy (stalls
-	// end then).
+	// Lifted is closed when the fault is removed from the proxy (or the
+	// proxy shuts down): a stall or a delay lets what it holds go on then,
+	// a bandwidth limit stops pacing, a timeout drops the connection.
 	Lifted <-chan struct{}
 	// U is a uniform random number in [0, 1) drawn for this exchange from
 	// the proxy's seeded source, for faults that jitter.
@@ -233,7 +234,7 @@ func (e Entry) Validate() error {
 	} else if e.At > math.MaxInt64-e.For {
 		errs = append(errs, fieldErr("for", "%v after %v ends past the largest time there is", e.For, e.At))
 	}
-	if e.Probability < 0 || e.Probability > 1 {
+	if !(e.Probability >= 0 && e.Probability <= 1) { // so NaN is refused too
 		errs = append(errs, fieldErr("probability", "%v, want 0 < p ≤ 1", e.Probability))
 	}
 	if err := e.Scope.Validate(); err != nil {

@@ -15,8 +15,13 @@ import (
 
 // ProxySpec validates s as a fault for a fault proxy's control API: a
 // kind that acts on HTTP exchanges (delay, abort, reset, stall, timeout,
-// bandwidth) and none of the timeline's fields (target, at, for: a proxy
-// applies a fault when it is added). Errors are *FieldError values.
+// bandwidth), a name a proxy takes (CheckProxyEntry), parameters in their
+// ranges (see each kind: delay and jitter ≤ MaxDelay, bytes_per_second
+// 1..MaxBytesPerSecond, status 400..599, probability in (0, 1]) and none
+// of the timeline's fields (target, at, for: a proxy applies a fault when
+// it is added). It is the one check of what a proxy takes, whether the
+// fault comes through the control API or a command-line flag. Errors are
+// *FieldError values (joined).
 func ProxySpec(s Spec) (Entry, error) {
 	var errs []error
 	if s.Target != "" {
@@ -25,18 +30,72 @@ func ProxySpec(s Spec) (Entry, error) {
 	if s.At != 0 || s.For != 0 {
 		errs = append(errs, fieldErr("for", "a proxy applies a fault when it is added and keeps it until it is removed; leave at and for out and schedule with a timeline"))
 	}
+	if s.Name != "" { // an empty one is refused by Entry
+		if err := checkProxyName(s.Name); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	s.Target, s.At, s.For = "proxy", 0, 0
 	e, err := s.Entry()
 	if err != nil {
 		errs = append(errs, err)
-	} else if _, ok := e.Fault.(HTTPFault); !ok {
-		errs = append(errs, fieldErr("kind", "%s cannot act through a proxy, want %s", s.Kind, KindsOn(OnProxy)))
+	} else if err := checkProxyKind(e.Fault); err != nil {
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return Entry{}, errors.Join(errs...)
 	}
 	e.Target = ""
 	return e, nil
+}
+
+// MaxProxyNameLen is the longest name of a fault on a proxy, in bytes.
+const MaxProxyNameLen = 64
+
+// CheckProxyEntry refuses what a fault proxy cannot apply: a kind that
+// does not act on HTTP exchanges, or a name that is not 1 to
+// MaxProxyNameLen ASCII letters, digits, '-', '_' or '.', starting with a
+// letter or digit (the name is a path segment of the control API, so it
+// must be one as written, and cannot be "." or ".."). It does not repeat
+// Entry.Validate. Errors are *FieldError values.
+func CheckProxyEntry(e Entry) error {
+	return errors.Join(checkProxyKind(e.Fault), checkProxyName(e.Name))
+}
+
+// checkProxyKind refuses a fault that does not act on HTTP exchanges.
+func checkProxyKind(f Fault) error {
+	if _, ok := f.(HTTPFault); ok {
+		return nil
+	}
+	kind := "no kind"
+	if f != nil {
+		kind = f.Kind()
+	}
+	return fieldErr("kind", "%s cannot act through a proxy, want %s", kind, KindsOn(OnProxy))
+}
+
+// checkProxyName refuses a name a proxy does not take (see
+// CheckProxyEntry).
+func checkProxyName(name string) error {
+	if !validProxyName(name) {
+		return fieldErr("name", "%q, want 1 to %d letters, digits, '-', '_' or '.', starting with a letter or digit", name, MaxProxyNameLen)
+	}
+	return nil
+}
+
+// validProxyName reports whether name is a name CheckProxyEntry takes.
+func validProxyName(name string) bool {
+	if name == "" || len(name) > MaxProxyNameLen {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		alnum := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+		if !alnum && (i == 0 || c != '-' && c != '_' && c != '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // ProxyClient calls a fault proxy's control API (see package
@@ -108,11 +167,11 @@ var (
 	_ Checker     = (*ProxyInjector)(nil)
 )
 
-// Check refuses kinds that cannot act through a proxy, and a name already
-// taken on the proxy at Snapshot by someone else's fault.
+// Check refuses what a proxy cannot apply (CheckProxyEntry), and a name
+// already taken on the proxy at Snapshot by someone else's fault.
 func (p *ProxyInjector) Check(e Entry) error {
-	if _, ok := e.Fault.(HTTPFault); !ok {
-		return fieldErr("kind", "%s cannot act through a proxy, want delay, abort, reset, stall, timeout or bandwidth", e.Fault.Kind())
+	if err := CheckProxyEntry(e); err != nil {
+		return err
 	}
 	p.mu.Lock()
 	taken := slices.Contains(p.before, e.Name)

@@ -105,10 +105,11 @@ func (s Spec) Entry() (Entry, error) {
 	var errs []error
 	if s.Probability != nil {
 		p := *s.Probability
-		if p <= 0 || p > 1 {
+		if !(p > 0 && p <= 1) { // so NaN is refused too
 			errs = append(errs, fieldErr("probability", "%v, want 0 < p ≤ 1 (omit it for 1)", p))
+		} else {
+			e.Probability = p // not an invalid one: Validate would refuse it a second time
 		}
-		e.Probability = p
 	}
 	f, err := s.Fault()
 	if err != nil {

@@ -2,6 +2,8 @@ package faults
 
 import (
 	"encoding/json"
+	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,5 +96,63 @@ func TestProxySpecRefusesTimelineFieldsAndDependencyKinds(t *testing.T) {
 	} {
 		_, err := ProxySpec(tc.s)
 		assert.Equal(t, tc.field, fieldOf(t, err), "%+v", tc.s)
+	}
+}
+
+// TestProxySpecRefusesNonsenseNamingTheFieldAndTheRange is the regression
+// test of issue #19: the proxy accepted a delay of a million hours and a
+// fault named "a/b" (a name that cannot be deleted by its URL).
+func TestProxySpecRefusesNonsenseNamingTheFieldAndTheRange(t *testing.T) {
+	for _, tc := range []struct {
+		json, field, want string
+	}{
+		{`{"name":"x","kind":"delay","delay":"1000000h"}`, "delay", "1000000h0m0s, want ≤ 1h0m0s"},
+		{`{"name":"x","kind":"delay","delay":"1s","jitter":"1h0m1s"}`, "jitter", "want ≤ 1h0m0s"},
+		{`{"name":"x","kind":"bandwidth","bytes_per_second":1000000000000}`, "bytes_per_second", "want 1..10000000000"},
+		{`{"name":"x","kind":"bandwidth","bytes_per_second":-1}`, "bytes_per_second", "want 1..10000000000"},
+		{`{"name":"a/b","kind":"stall"}`, "name", "letters, digits"},
+		{`{"name":"a b","kind":"stall"}`, "name", "letters, digits"},
+		{`{"name":"..","kind":"stall"}`, "name", "starting with a letter or digit"},
+		{`{"name":"-x","kind":"stall"}`, "name", "starting with a letter or digit"},
+		{`{"name":"slöw","kind":"stall"}`, "name", "letters, digits"},
+		{`{"name":"` + strings.Repeat("n", 65) + `","kind":"stall"}`, "name", "1 to 64"},
+	} {
+		s, err := DecodeSpec([]byte(tc.json))
+		require.NoError(t, err, tc.json)
+		_, err = ProxySpec(s)
+		assert.Equal(t, tc.field, fieldOf(t, err), tc.json)
+		assert.ErrorContains(t, err, tc.want, tc.json)
+	}
+}
+
+func TestProxySpecAcceptsTheEdgesOfTheRanges(t *testing.T) {
+	for _, js := range []string{
+		`{"name":"x","kind":"delay","delay":"1h","jitter":"1h"}`,
+		`{"name":"x","kind":"delay","delay":"1ns"}`,
+		`{"name":"x","kind":"bandwidth","bytes_per_second":1}`,
+		`{"name":"x","kind":"bandwidth","bytes_per_second":10000000000}`,
+		`{"name":"Slow-db_2.v1","kind":"stall"}`,
+		`{"name":"` + strings.Repeat("n", 64) + `","kind":"stall"}`,
+		`{"name":"x","kind":"abort","status":503,"probability":1e-9}`,
+	} {
+		s, err := DecodeSpec([]byte(js))
+		require.NoError(t, err, js)
+		_, err = ProxySpec(s)
+		assert.NoError(t, err, js)
+	}
+}
+
+func TestEntryValidateRefusesANaNProbability(t *testing.T) {
+	e := Entry{Name: "x", Target: "db", Probability: math.NaN(), Fault: Stall{}}
+	assert.Equal(t, "probability", fieldOf(t, e.Validate()))
+}
+
+func TestProxySpecNamesEachWrongFieldOnce(t *testing.T) {
+	s, err := DecodeSpec([]byte(`{"name":"a/b","kind":"delay","delay":"1000000h","probability":2}`))
+	require.NoError(t, err)
+	_, err = ProxySpec(s)
+	require.Error(t, err)
+	for _, field := range []string{"name: ", "delay: ", "probability: "} {
+		assert.Equal(t, 1, strings.Count(err.Error(), field), "%s in %q", field, err)
 	}
 }

@@ -2,9 +2,12 @@ package faults
 
 import "time"
 
-// wait blocks for d or until done is closed, whichever comes first, and
-// reports whether the full d elapsed.
-func wait(done <-chan struct{}, d time.Duration) bool {
+// hold blocks for d, or until lifted is closed (the fault was removed:
+// what it held goes on at once), or until done is closed (the client
+// left). It reports whether the exchange should go on: true after d or
+// once lifted, false when the client left first. A nil lifted never
+// closes.
+func hold(done, lifted <-chan struct{}, d time.Duration) bool {
 	if d <= 0 {
 		return true
 	}
@@ -12,6 +15,8 @@ func wait(done <-chan struct{}, d time.Duration) bool {
 	defer t.Stop()
 	select {
 	case <-t.C:
+		return true
+	case <-lifted:
 		return true
 	case <-done:
 		return false

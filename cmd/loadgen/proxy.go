@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/url"
 	"os"
 	"time"
 
@@ -51,9 +50,9 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *upstream == "" {
 		return cli.Usagef("proxy: --upstream is required (the URL of the service behind the proxy)")
 	}
-	up, err := url.Parse(*upstream)
-	if err != nil || up.Scheme == "" || up.Host == "" {
-		return cli.Usagef("proxy: --upstream %q: want an absolute URL such as http://127.0.0.1:8080", *upstream)
+	up, err := proxy.ParseUpstream(*upstream)
+	if err != nil {
+		return cli.Usagef("proxy: --upstream %v", err)
 	}
 	if err := proxy.CheckControlAddr(*control, *token); err != nil {
 		return cli.Usagef("proxy: --control: %v", err)

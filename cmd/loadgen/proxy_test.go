@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -33,9 +34,18 @@ func TestProxyFlagErrorsAreUsageErrors(t *testing.T) {
 		{[]string{"proxy", "--upstream", "http://127.0.0.1:1", "--control", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--fault", `{"name":"x","kind":"abort","status":99}`}, "--fault #1: status: 99"},
 		{[]string{"proxy", "--upstream", "http://127.0.0.1:1", "--fault", `{"name":"x","kind":"explode"}`}, `kind: "explode"`},
 		{[]string{"proxy", "--upstream", "http://127.0.0.1:1", "--frobnicate"}, "frobnicate"},
+		// Issue #19: nonsense the proxy used to accept (and then served:
+		// on loopback ports of its choosing, until the deadline below).
+		{[]string{"proxy", "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0", "--upstream", "ftp://127.0.0.1:21/"}, `--upstream "ftp://127.0.0.1:21/": scheme ftp, want http or https`},
+		{[]string{"proxy", "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0", "--upstream", "http://:8080"}, `--upstream "http://:8080": no host`},
+		{[]string{"proxy", "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0", "--upstream", "http://127.0.0.1:99999"}, `--upstream "http://127.0.0.1:99999": port 99999, want 1..65535`},
+		{[]string{"proxy", "--upstream", "http://127.0.0.1:1", "--fault", `{"name":"x","kind":"delay","delay":"1000000h"}`}, "--fault #1: delay: 1000000h0m0s, want ≤ 1h0m0s"},
+		{[]string{"proxy", "--upstream", "http://127.0.0.1:1", "--fault", `{"name":"a/b","kind":"stall"}`}, `--fault #1: name: "a/b"`},
 	} {
 		var stdout, stderr bytes.Buffer
-		err := run(t.Context(), tc.args, &stdout, &stderr)
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		err := run(ctx, tc.args, &stdout, &stderr)
+		cancel()
 		require.Error(t, err, "%v", tc.args)
 		assert.Equal(t, cli.ExitUsage, cli.Exit("loadgen", err, io.Discard), "%v: %v", tc.args, err)
 		assert.Contains(t, err.Error(), tc.want)

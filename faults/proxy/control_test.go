@@ -3,8 +3,10 @@ package proxy
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -84,6 +86,28 @@ func TestControlAPIContract(t *testing.T) {
 	assert.Empty(t, r.p.List())
 }
 
+// TestControlAPIRefusesNonsenseWith400 is the regression test of issue
+// #19: the control API accepted a delay of a million hours and a fault
+// named "a/b".
+func TestControlAPIRefusesNonsenseWith400(t *testing.T) {
+	r := start(t, ok, "")
+	for _, tc := range []struct {
+		method, path, body, want string
+	}{
+		{"POST", "/faults", `{"name":"slow","kind":"delay","delay":"1000000h"}`, "delay: 1000000h0m0s, want ≤ 1h0m0s"},
+		{"POST", "/faults", `{"name":"jittery","kind":"delay","delay":"1s","jitter":"2h"}`, "jitter: 2h0m0s, want ≤ 1h0m0s"},
+		{"POST", "/faults", `{"name":"thin","kind":"bandwidth","bytes_per_second":100000000000}`, "bytes_per_second: 100000000000, want 1..10000000000"},
+		{"POST", "/faults", `{"name":"a/b","kind":"stall"}`, `name: \"a/b\"`},
+		{"PUT", "/faults/a%2Fb", `{"kind":"stall"}`, `name: \"a/b\"`},
+		{"PUT", "/faults/slower", `{"kind":"delay","delay":"1000000h"}`, "delay: 1000000h0m0s"},
+	} {
+		code, body := call(t, r, tc.method, tc.path, tc.body, "")
+		assert.Equal(t, http.StatusBadRequest, code, "%s %s %s: %s", tc.method, tc.path, tc.body, body)
+		assert.Contains(t, body, tc.want, "%s %s %s", tc.method, tc.path, tc.body)
+	}
+	assert.Empty(t, r.p.List(), "nothing was put in place")
+}
+
 func ptr[T any](v T) *T { return &v }
 
 func TestControlAPIWantsTheToken(t *testing.T) {
@@ -113,5 +137,41 @@ func TestCheckControlAddr(t *testing.T) {
 	} {
 		err := CheckControlAddr(tc.addr, tc.token)
 		assert.Equal(t, tc.ok, err == nil, "%s token %q: %v", tc.addr, tc.token, err)
+	}
+}
+
+func TestParseUpstream(t *testing.T) {
+	for _, tc := range []struct {
+		raw, want string // want: "" to accept, else a part of the error
+	}{
+		{"http://127.0.0.1:8080", ""},
+		{"https://svc.internal/base", ""},
+		{"HTTP://127.0.0.1", ""},
+		{"ftp://127.0.0.1:21/", "scheme ftp, want http or https"},
+		{"127.0.0.1:8080", "not a URL"},
+		{"localhost:8080", "scheme localhost, want http or https"},
+		{"//127.0.0.1:8080", "scheme missing"},
+		{"http://", "no host"},
+		{"http://:8080", "no host"},
+		{"http:127.0.0.1", "no host"},
+		{"http://127.0.0.1:0", "port 0, want 1..65535"},
+		{"http://127.0.0.1:99999", "port 99999, want 1..65535"},
+	} {
+		u, err := ParseUpstream(tc.raw)
+		if tc.want == "" {
+			assert.NoError(t, err, tc.raw)
+			_, err = New(Config{Upstream: u})
+			assert.NoError(t, err, "New takes what ParseUpstream does: %s", tc.raw)
+			continue
+		}
+		assert.ErrorContains(t, err, tc.want, tc.raw)
+		assert.ErrorContains(t, err, fmt.Sprintf("%q", tc.raw), "the error quotes the input")
+	}
+}
+
+func TestNewRefusesAnUpstreamThatIsNotHTTP(t *testing.T) {
+	for _, u := range []*url.URL{nil, {Scheme: "ftp", Host: "127.0.0.1:21"}, {Scheme: "http"}} {
+		_, err := New(Config{Upstream: u})
+		assert.ErrorContains(t, err, "proxy upstream", "%v", u)
 	}
 }

@@ -3,7 +3,6 @@ package proxy
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"sync"
 
@@ -28,13 +27,10 @@ var (
 	_ faults.Checker     = (*Injector)(nil)
 )
 
-// Check refuses kinds that cannot act through a proxy.
-func (in *Injector) Check(e faults.Entry) error {
-	if _, ok := e.Fault.(faults.HTTPFault); !ok {
-		return &faults.FieldError{Field: "kind", Msg: fmt.Sprintf("%s cannot act through a proxy, want %s", e.Fault.Kind(), faults.KindsOn(faults.OnProxy))}
-	}
-	return nil
-}
+// Check refuses what a proxy cannot apply (faults.CheckProxyEntry), so
+// a timeline is refused before it starts rather than when the entry is
+// due.
+func (in *Injector) Check(e faults.Entry) error { return faults.CheckProxyEntry(e) }
 
 // Snapshot forgets what earlier runs added.
 func (in *Injector) Snapshot(context.Context) error {

@@ -14,6 +14,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,8 +25,9 @@ import (
 
 // Config is how a Proxy is built.
 type Config struct {
-	// Upstream is the service the proxy forwards to (scheme and host; a
-	// path is prefixed to every request's).
+	// Upstream is the service the proxy forwards to: scheme http or
+	// https, a host and perhaps a port (1..65535); a path is prefixed to
+	// every request's. ParseUpstream reads one from a string.
 	Upstream *url.URL
 	// Token, when set, is required on every control call as
 	// "Authorization: Bearer <Token>".
@@ -66,10 +68,11 @@ type rule struct {
 	lifted chan struct{} // closed when the fault is removed
 }
 
-// New builds a Proxy. It starts nothing.
+// New builds a Proxy. It starts nothing. It refuses an upstream that
+// ParseUpstream would refuse.
 func New(cfg Config) (*Proxy, error) {
-	if cfg.Upstream == nil || cfg.Upstream.Scheme == "" || cfg.Upstream.Host == "" {
-		return nil, fmt.Errorf("proxy upstream %v: want an absolute URL such as http://127.0.0.1:8080", cfg.Upstream)
+	if err := checkUpstream(cfg.Upstream); err != nil {
+		return nil, fmt.Errorf("proxy upstream: %w", err)
 	}
 	p := &Proxy{cfg: cfg, logger: cfg.Logger, rng: rand.New(rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15))}
 	if p.logger == nil {
@@ -102,6 +105,43 @@ func New(cfg Config) (*Proxy, error) {
 	empty := []*rule{}
 	p.rules.Store(&empty)
 	return p, nil
+}
+
+// ParseUpstream reads the URL of the service behind a proxy and checks it
+// the way New does: scheme http or https, a host, a port (when given) in
+// 1..65535. The error quotes raw and says what would be valid.
+func ParseUpstream(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%q: not a URL, want an absolute URL with scheme http or https and a host, as in http://127.0.0.1:8080", raw)
+	}
+	if err := checkUpstream(u); err != nil {
+		return nil, fmt.Errorf("%q: %w", raw, err)
+	}
+	return u, nil
+}
+
+// checkUpstream is the one check of an upstream, behind New and
+// ParseUpstream.
+func checkUpstream(u *url.URL) error {
+	switch {
+	case u == nil:
+		return errors.New("none, want an absolute URL with scheme http or https and a host, as in http://127.0.0.1:8080")
+	case u.Scheme != "http" && u.Scheme != "https":
+		scheme := u.Scheme
+		if scheme == "" {
+			scheme = "missing"
+		}
+		return fmt.Errorf("scheme %s, want http or https, as in http://127.0.0.1:8080", scheme)
+	case u.Opaque != "" || u.Hostname() == "":
+		return errors.New("no host, want one, as in http://127.0.0.1:8080")
+	}
+	if port := u.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("port %s, want 1..65535", port)
+		}
+	}
+	return nil
 }
 
 // bufferPool reuses the 32 KiB buffers ReverseProxy copies bodies with
@@ -190,8 +230,8 @@ func (p *Proxy) Add(s faults.Spec) error {
 }
 
 // Update replaces the named fault, or adds it; it reports whether it
-// replaced one. Requests already held by the old fault (a stall) are let
-// go.
+// replaced one. Requests already held by the old fault (a stall or a
+// delay) are let go.
 func (p *Proxy) Update(s faults.Spec) (replaced bool, err error) { return p.put(s, true) }
 
 func (p *Proxy) put(s faults.Spec, replace bool) (replaced bool, err error) {

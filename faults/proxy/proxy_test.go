@@ -292,37 +292,3 @@ func TestProxyTimeoutNeverAnswers(t *testing.T) {
 	assert.ErrorIs(t, err, context.DeadlineExceeded, "the client gave up: no answer came")
 	assert.GreaterOrEqual(t, time.Since(t0), 300*time.Millisecond)
 }
-
-func TestProxyServeLetsStalledRequestsGoOnShutdown(t *testing.T) {
-	up := httptest.NewServer(ok)
-	defer up.Close()
-	p, err := New(Config{Upstream: mustURL(t, up.URL), DrainTimeout: 5 * time.Second})
-	require.NoError(t, err)
-	require.NoError(t, p.Add(faults.Spec{Name: "blackhole", Kind: "stall"}))
-	data, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	control, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- p.Serve(ctx, data, control) }()
-
-	client := &http.Client{Transport: &http.Transport{}}
-	defer client.CloseIdleConnections()
-	answered := make(chan int, 1)
-	go func() {
-		resp, err := client.Get("http://" + data.Addr().String() + "/")
-		if err != nil {
-			t.Log(err)
-			answered <- 0
-			return
-		}
-		resp.Body.Close()
-		answered <- resp.StatusCode
-	}()
-	require.Eventually(t, func() bool { return p.InFlight() == 1 }, 5*time.Second, time.Millisecond, "the request is held")
-	cancel()
-	assert.NoError(t, <-served, "a clean shutdown")
-	assert.Equal(t, http.StatusOK, <-answered, "the stall was lifted and the request forwarded")
-	assert.Zero(t, p.InFlight())
-}
