@@ -60,8 +60,8 @@ type Config struct {
 	Workers   WorkersConfig   `json:"workers"`
 	Timeouts  RouteTimeouts   `json:"timeouts"`
 
-	// DrainTimeout bounds graceful shutdown: requests still in flight after
-	// it are cut off.
+	// DrainTimeout bounds graceful shutdown, 0..10m: requests still in
+	// flight after it are cut off.
 	DrainTimeout dep.Duration `json:"drain_timeout"`
 	// LogRequests logs one line per request (log/slog, debug level).
 	LogRequests bool `json:"log_requests"`
@@ -146,7 +146,10 @@ func Preset(name string) (Config, error) {
 	return c, nil
 }
 
-// Validate reports every field of c that is out of range, by its name.
+// Validate reports every field of c that is out of range, by its name and
+// with the valid range. It is the one check of a configuration, whatever
+// its source: flags, the YAML file and the admin API all end here (and the
+// dependencies' and message queues' own Validate, which it calls).
 func (c Config) Validate() error {
 	var errs []error
 	if err := c.DB.Validate(); err != nil {
@@ -176,9 +179,7 @@ func (c Config) Validate() error {
 			errs = append(errs, prefix(sec.name, sec.err))
 		}
 	}
-	if c.DrainTimeout < 0 {
-		errs = append(errs, fmt.Errorf("drain_timeout: %v, want ≥ 0", time.Duration(c.DrainTimeout)))
-	}
+	errs = appendErr(errs, durRange("drain_timeout", c.DrainTimeout, 0, maxTimeout))
 	return errors.Join(errs...)
 }
 

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/goccy/go-yaml"
@@ -313,7 +314,9 @@ func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) 
 		return nil
 	})
 	set("workers", func() error {
-		cfg.Workers = target.WorkersConfig{Enabled: workers > 0, Workers: workers, MaxWaiters: 4 * workers,
+		// Up to 4 waiters per worker, within the range of max_waiters (so
+		// that a huge --workers is reported once, as itself).
+		cfg.Workers = target.WorkersConfig{Enabled: workers > 0, Workers: workers, MaxWaiters: min(4*max(workers, 0), 100_000),
 			MaxWait: dep.Duration(100 * time.Millisecond)}
 		if workers < 0 {
 			return fmt.Errorf("%d, want ≥ 0", workers)
@@ -335,9 +338,60 @@ func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) 
 		return cfg, opts, err
 	}
 	if err := cfg.Validate(); err != nil {
-		return cfg, opts, cli.Usagef("%w", err)
+		return cfg, opts, cli.Usagef("%s", nameFlags(err, fs.Changed))
 	}
 	return cfg, opts, nil
+}
+
+// flagFields maps each numeric flag to the configuration fields it sets,
+// so that a value Config.Validate refuses is reported by the flag given.
+var flagFields = []struct {
+	flag   string
+	fields []string
+}{
+	{"db-pool", []string{"db.pool"}},
+	{"search-pool", []string{"search.pool"}},
+	{"db-latency", []string{"db.latency"}},
+	{"search-latency", []string{"search.latency"}},
+	{"limit", []string{"admission.limit", "admission.min_limit"}},
+	{"queue-size", []string{"admission.queue_size"}},
+	{"max-wait", []string{"admission.max_wait"}},
+	{"throttle-rate", []string{"throttle.rate"}},
+	{"throttle-burst", []string{"throttle.burst"}},
+	{"workers", []string{"workers."}},
+	{"drain-timeout", []string{"drain_timeout"}},
+	{"consumers", []string{"messages.consumers"}},
+	{"queue-capacity", []string{"messages.queue.capacity"}},
+	{"age-threshold", []string{"messages.queue.age_threshold"}},
+	{"message-ttl", []string{"messages.queue.ttl"}},
+	{"backpressure-depth", []string{"messages.queue.backpressure_depth"}},
+	{"backpressure-age", []string{"messages.queue.backpressure_age"}},
+	{"surge-queue", []string{"messages.queue.surge_capacity"}},
+	{"queues", []string{"messages.queue.queues"}},
+	{"shard-size", []string{"messages.queue.shard_size"}},
+}
+
+// nameFlags returns the lines of a Config.Validate error, each line about
+// a field that a flag given on the command line set prefixed with that
+// flag ("--workers: workers.workers: …"), so the message names what the
+// user typed. changed reports whether a flag was given.
+func nameFlags(err error, changed func(string) bool) string {
+	lines := strings.Split(err.Error(), "\n")
+	for i, line := range lines {
+	flags:
+		for _, f := range flagFields {
+			if !changed(f.flag) {
+				continue
+			}
+			for _, field := range f.fields {
+				if strings.HasPrefix(line, field) {
+					lines[i] = "--" + f.flag + ": " + line
+					break flags
+				}
+			}
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 // positive checks a flag value that must be at least 1 (or above 0).

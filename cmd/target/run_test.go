@@ -78,6 +78,8 @@ func TestRunBadUsage(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
 	require.NoError(t, os.WriteFile(bad, []byte("db:\n  pool: 4\n  no_such_field: 1\n"), 0o644))
+	huge := filepath.Join(dir, "huge.yaml")
+	require.NoError(t, os.WriteFile(huge, []byte("list:\n  max_page_size: 1000000000\n"), 0o644))
 	tests := []struct {
 		name string
 		args []string
@@ -94,6 +96,12 @@ func TestRunBadUsage(t *testing.T) {
 		{"bad dependency url", []string{"--db-url", "db.local:5432"}, "--db-url"},
 		{"priority without limiter", []string{"--priority"}, "admission.priority"},
 		{"negative workers", []string{"--workers", "-1"}, "--workers"},
+		// Regression: these crashed the target with "out of memory".
+		{"huge workers", []string{"--workers", "1000000000000"}, "--workers: workers.workers: 1000000000000, want 1..10000"},
+		{"huge db pool", []string{"--db-pool", "1000000000000"}, "--db-pool: db.pool: 1000000000000, want 1..10000"},
+		{"huge queue size", []string{"--limiter", "static", "--queue-size", "1000000000000"}, "--queue-size: admission.queue_size: 1000000000000, want 0..100000"},
+		{"huge consumers", []string{"--consumers", "100000000"}, "--consumers: messages.consumers: 100000000, want 1..1024"},
+		{"huge page size in the file", []string{"--config", huge}, "list.max_page_size: 1000000000, want 1..100000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
