@@ -66,8 +66,9 @@ Examples:
   # async messages: a LIFO queue with a 5s TTL, delivered to a URL
   target --queue-discipline lifo --message-ttl 5s --deliver-to http://127.0.0.1:9000/deliveries
 
-  # admin on every interface: a token is then required
-  target --admin 0.0.0.0:8081 --admin-token "$(cat token)"
+  # admin on every interface: a token is then required (from a file or
+  # $TARGET_ADMIN_TOKEN, so that it does not show in ps)
+  target --admin 0.0.0.0:8081 --admin-token-file /run/secrets/target-admin-token
 
 When ready, target prints one line on stdout:
   target: listening on http://127.0.0.1:8080 (admin http://127.0.0.1:8081)
@@ -148,34 +149,35 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // flags that were given.
 func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) {
 	var (
-		opts          options
-		seed          uint64
-		listen, admin string
-		adminToken    string
-		dbPool        int
-		searchPool    int
-		dbLatency     string
-		searchLatency string
-		drain         time.Duration
-		logRequests   bool
-		dbURL         string
-		searchURL     string
-		dbStop        bool
-		searchStop    bool
-		limiter       string
-		limit         int
-		queue         string
-		queueSize     int
-		maxWait       time.Duration
-		deadline      bool
-		priority      bool
-		throttle      bool
-		throttleRate  float64
-		throttleBurst int
-		bulkheads     bool
-		workers       int
-		checkpoint    bool
-		timeouts      bool
+		opts           options
+		seed           uint64
+		listen, admin  string
+		adminToken     string
+		adminTokenFile string
+		dbPool         int
+		searchPool     int
+		dbLatency      string
+		searchLatency  string
+		drain          time.Duration
+		logRequests    bool
+		dbURL          string
+		searchURL      string
+		dbStop         bool
+		searchStop     bool
+		limiter        string
+		limit          int
+		queue          string
+		queueSize      int
+		maxWait        time.Duration
+		deadline       bool
+		priority       bool
+		throttle       bool
+		throttleRate   float64
+		throttleBurst  int
+		bulkheads      bool
+		workers        int
+		checkpoint     bool
+		timeouts       bool
 	)
 	fs := pflag.NewFlagSet("target", pflag.ContinueOnError)
 	fs.SortFlags = false
@@ -185,7 +187,8 @@ func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) 
 	fs.BoolVar(&opts.printConfig, "print-config", false, "print the resolved configuration as YAML and exit")
 	fs.StringVar(&listen, "listen", "", "API listen address (default 127.0.0.1:8080; port 0 picks a free port)")
 	fs.StringVar(&admin, "admin", "", "admin listen address (default 127.0.0.1 on the API port + 1, a free port when that is 0); a non-loopback address needs --admin-token")
-	fs.StringVar(&adminToken, "admin-token", "", "bearer token every admin call must carry")
+	fs.StringVar(&adminToken, "admin-token", "", "bearer token every admin call must carry (visible in ps: prefer --admin-token-file or $"+adminTokenEnv+")")
+	fs.StringVar(&adminTokenFile, "admin-token-file", "", "read the admin token from FILE (one trailing newline trimmed). Precedence: --admin-token or --admin-token-file (not both), then $"+adminTokenEnv+", then --config's admin_token")
 	fs.Uint64Var(&seed, "seed", 0, "seed of the dependencies' latency and error sampling")
 	fs.IntVar(&dbPool, "db-pool", 0, "db dependency pool size (slots served at once)")
 	fs.StringVar(&dbLatency, "db-latency", "", "db latency: 20ms, uniform:10ms-30ms or lognormal:P50,P99")
@@ -257,7 +260,9 @@ func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) 
 	}
 	set("listen", func() error { cfg.Listen = listen; return nil })
 	set("admin", func() error { cfg.Admin = admin; return nil })
-	set("admin-token", func() error { cfg.AdminToken = adminToken; return nil })
+	if err == nil {
+		err = resolveAdminToken(&cfg, fs.Changed("admin-token"), adminToken, fs.Changed("admin-token-file"), adminTokenFile)
+	}
 	set("seed", func() error { cfg.Seed = seed; return nil })
 	set("db-pool", func() error { cfg.DB.Pool = dbPool; return positive(dbPool) })
 	set("search-pool", func() error { cfg.Search.Pool = searchPool; return positive(searchPool) })
@@ -341,6 +346,42 @@ func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) 
 		return cfg, opts, cli.Usagef("%s", nameFlags(err, fs.Changed))
 	}
 	return cfg, opts, nil
+}
+
+// adminTokenEnv is the environment variable the admin token may come from
+// (like loadgen's LOADGEN_PROXY_TOKEN: the binary's name, then the flag's).
+const adminTokenEnv = "TARGET_ADMIN_TOKEN"
+
+// resolveAdminToken sets cfg's admin token from, first to last: the
+// --admin-token flag or the --admin-token-file file (one of them at most),
+// the environment variable adminTokenEnv when set and not empty, and else
+// leaves what the preset and --config gave. A token file's trailing
+// newline ("\n" or "\r\n") is trimmed; an empty token is refused.
+func resolveAdminToken(cfg *target.Config, flagSet bool, flagToken string, fileSet bool, file string) error {
+	switch {
+	case flagSet && fileSet:
+		return cli.Usagef("--admin-token and --admin-token-file: give one of them, not both")
+	case flagSet:
+		cfg.AdminToken = flagToken
+	case fileSet:
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return cli.Usagef("--admin-token-file: %w", err)
+		}
+		tok := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+		if tok == "" {
+			return cli.Usagef("--admin-token-file: %s is empty, want the token on its first line", file)
+		}
+		if strings.ContainsAny(tok, "\r\n") {
+			return cli.Usagef("--admin-token-file: %s has more than one line, want the token alone", file)
+		}
+		cfg.AdminToken = tok
+	default:
+		if tok := os.Getenv(adminTokenEnv); tok != "" {
+			cfg.AdminToken = tok
+		}
+	}
+	return nil
 }
 
 // flagFields maps each numeric flag to the configuration fields it sets,
