@@ -387,3 +387,26 @@ func TestAdminRefusesAbsurdValues(t *testing.T) {
 	assert.False(t, cfg.Workers.Enabled, "nothing refused was applied")
 	assert.Equal(t, 100, cfg.List.MaxPageSize)
 }
+
+// TestDecodeYAMLRefusesDeepNesting is the regression test of an 80 KB
+// file of "[[[[…" that took 10 s and 2.5 GB to refuse: it is refused
+// before decoding, naming the file, line and column.
+func TestDecodeYAMLRefusesDeepNesting(t *testing.T) {
+	base := fast(t, PresetUnprotected)
+	for _, tt := range []struct {
+		name, data, want string
+	}{
+		{"flow", "db:\n  pool: 4\nlist: " + strings.Repeat("[", 80<<10), "deep.yaml: line 3, column 70: nested more than 64 levels deep"},
+		{"block", "db:\n  pool: 4\n" + strings.Repeat("- ", 40<<10), "deep.yaml: line 3, column 129: nested more than 64 levels deep"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := DecodeYAML(base, false, "deep.yaml", []byte(tt.data))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+	// Sensible nesting is still read.
+	cfg, err := DecodeYAML(base, false, "ok.yaml", []byte("bulkheads:\n  routes:\n    work: {max_concurrent: 2}\n"))
+	require.NoError(t, err)
+	assert.Equal(t, 2, cfg.Bulkheads.Routes.Work.MaxConcurrent)
+}
