@@ -254,8 +254,9 @@ func (s *scanner) lineIndent() int {
 	return n
 }
 
-// quoted skips the quoted scalar starting at s.i (quote q), across lines;
-// "\" escapes in double quotes, "''" is a quote in single quotes.
+// quoted skips the quoted scalar starting at s.i (quote q), across lines:
+// a backslash escapes in double quotes, and two single quotes make one
+// in single quotes.
 func (s *scanner) quoted(q byte) {
 	s.i++
 	for s.i < len(s.data) {
