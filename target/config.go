@@ -84,7 +84,8 @@ func Presets() []string { return []string{PresetUnprotected, PresetProtected} }
 //   - "protected": every defence on: per-tenant throttle, bulkheads per
 //     route and per dependency, a gradient concurrency limit with an
 //     adaptive-LIFO/CoDel queue, deadline and priority shedding, per-route
-//     timeouts, checkpointed jobs, and for async messages shuffle-sharded
+//     timeouts (and a 5 s limit on receiving a request body, read before
+//     a slot is taken), checkpointed jobs, and for async messages shuffle-sharded
 //     queues with age priority, TTL and backpressure. Fixed workers stay off: they are an
 //     execution model to compare (--workers N), not a defence to stack.
 //
@@ -139,6 +140,7 @@ func Preset(name string) (Config, error) {
 		c.Timeouts = RouteTimeouts{
 			Items: dep.Duration(500 * time.Millisecond), Search: dep.Duration(time.Second),
 			Work: dep.Duration(time.Second), List: dep.Duration(time.Second), Jobs: dep.Duration(30 * time.Second),
+			Body: dep.Duration(5 * time.Second),
 		}
 	default:
 		return Config{}, fmt.Errorf("preset %q: want one of %v", name, Presets())

@@ -201,8 +201,9 @@ func (c BulkheadsConfig) Validate() error {
 
 // AdmissionConfig is admission control in front of every API route
 // (target/shed): a concurrency limit, a bounded wait queue, and shedding by
-// deadline and priority. A refusal is a 503 with Retry-After before the
-// request body is read.
+// deadline and priority. A refusal is a 503 with Retry-After; the body of
+// a route that has one has been read already (timeouts.body bounds how
+// long that takes), so that a slow sender never holds a slot.
 type AdmissionConfig struct {
 	// Limiter is the concurrency limit: "none" (unbounded, the default Go
 	// server), "static" (Limit), "aimd" or "gradient" (adaptive, starting
@@ -317,6 +318,12 @@ type RouteTimeouts struct {
 	Work   dep.Duration `json:"work"`
 	List   dep.Duration `json:"list"`
 	Jobs   dep.Duration `json:"jobs"`
+	// Body bounds the time a client takes to send a request body, 0..1m
+	// (0: none). The body of POST /api/work, /api/jobs and /api/messages
+	// is read in full before the route's bulkhead and admission control
+	// take a slot, so a slow sender holds a connection, not capacity; a
+	// body not received within Body is answered 408.
+	Body dep.Duration `json:"body,omitempty"`
 }
 
 func (t RouteTimeouts) byRoute() map[string]time.Duration {
@@ -334,6 +341,9 @@ func (t RouteTimeouts) Validate() error {
 		if d := byRoute[name]; d < 0 || d > maxTimeout {
 			errs = append(errs, fmt.Errorf("%s: %v, want 0..%v (0: none)", name, d, maxTimeout))
 		}
+	}
+	if t.Body < 0 || time.Duration(t.Body) > maxWait {
+		errs = append(errs, fmt.Errorf("body: %v, want 0..%v (0: none)", time.Duration(t.Body), maxWait))
 	}
 	return errors.Join(errs...)
 }
