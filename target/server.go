@@ -41,6 +41,8 @@ type Server struct {
 
 	messages *backlog.Service // POST /api/messages and its consumers
 
+	leases leases // the admin API's leased changes
+
 	extra      []extraRoute           // WithRoute
 	collectors []prometheus.Collector // WithCollector
 }
@@ -208,6 +210,7 @@ func (s *Server) Serve(ctx context.Context, api, admin net.Listener) error {
 	}
 	err := serve.Run(ctx, time.Duration(cfg.DrainTimeout), nil, servers...)
 	s.inFlight.Wait()
+	s.closeLeases()
 	stopConsumers()
 	if cerr := <-consumed; cerr != nil {
 		err = errors.Join(err, fmt.Errorf("messages: %w", cerr))
