@@ -18,23 +18,57 @@ const maxAdminBody = 1 << 20
 
 // AdminHandler returns the admin routes: /admin/config, /admin/deps,
 // /admin/backlog (GET, and PUT or PATCH of the message queues' settings,
-// target/backlog's Config: a missing field keeps its value), /metrics and
-// /debug/pprof. When the configuration has an AdminToken,
-// every call needs "Authorization: Bearer <token>".
+// target/backlog's Config: a missing field keeps its value),
+// /admin/leases, /metrics and /debug/pprof. When the configuration has an
+// AdminToken, every call needs "Authorization: Bearer <token>".
+//
+// Leases. A change (PUT /admin/deps/{name}, PUT /admin/config, PUT or
+// PATCH /admin/backlog) that carries the header "X-Lease: D" (a Go
+// duration, 1ms..1h) is leased: unless it is renewed within D, the target
+// rolls it back itself, so a fault injector that dies (kill -9) does not
+// leave the target degraded. Each of the resources "deps/db",
+// "deps/search", "config" and "backlog" has at most one lease:
+//
+//   - The first leased change saves the resource's state before it (the
+//     baseline) and starts the lease; the answer carries
+//     "X-Lease-Expires: <RFC 3339 time>".
+//   - The same call again with X-Lease before expiry renews the lease to
+//     D from now (and applies its body; "{}" changes nothing). The
+//     baseline stays the one from before the first leased change.
+//   - At expiry the resource is put back to its baseline (and the target
+//     logs it). For "config", the dependencies and message queues in it
+//     are restored only if the leased change changed them and nothing has
+//     since (they have leases of their own).
+//   - A successful change without X-Lease ends the resource's lease
+//     without a rollback: the caller took the resource over (a fault's
+//     own restore is such a change).
+//   - A refused change (4xx) changes neither the resource nor its lease;
+//     a malformed X-Lease is 400.
+//
+// GET /admin/leases answers the live leases: {"deps/db": {"expires":
+// "<RFC 3339>", "remaining": "1.5s"}}.
 func (s *Server) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /admin/deps", s.adminListDeps)
 	mux.HandleFunc("GET /admin/deps/{name}", s.adminGetDep)
-	mux.HandleFunc("PUT /admin/deps/{name}", s.adminPutDep)
+	mux.Handle("PUT /admin/deps/{name}", s.leased(func(r *http.Request) string { return "deps/" + r.PathValue("name") },
+		s.depLease, http.HandlerFunc(s.adminPutDep)))
+	mux.HandleFunc("GET /admin/leases", s.adminLeases)
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("GET /admin/config", s.adminGetConfig)
-	mux.HandleFunc("PUT /admin/config", s.adminPutConfig)
+	mux.Handle("PUT /admin/config", s.leased(func(*http.Request) string { return "config" },
+		s.configLease, http.HandlerFunc(s.adminPutConfig)))
 	mux.Handle("GET /metrics", s.metrics.handler())
-	mux.Handle("/admin/backlog", s.messages.AdminHandler())
+	mux.Handle("/admin/backlog", s.leased(func(r *http.Request) string {
+		if r.Method == http.MethodPut || r.Method == http.MethodPatch {
+			return "backlog"
+		}
+		return ""
+	}, s.backlogLease, s.messages.AdminHandler()))
 	mux.HandleFunc("GET /admin/serverless", s.adminGetServerless)
 	mux.HandleFunc("PUT /admin/serverless", s.adminPutServerless)
 	token := s.chain.Load().cfg.AdminToken

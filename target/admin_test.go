@@ -352,3 +352,63 @@ func TestServeSpeaksH2C(t *testing.T) {
 	cancel()
 	assert.NoError(t, <-served)
 }
+
+// TestAdminRefusesAbsurdValues is the regression test of "one admin call
+// crashes the target": workers: 10¹² made it allocate a terabyte. Every
+// numeric knob has a range; a value outside it is a 400 naming the field
+// and the range, and the target goes on serving.
+func TestAdminRefusesAbsurdValues(t *testing.T) {
+	ts := start(t, fast(t, PresetProtected))
+	tests := []struct {
+		path, body string
+		want       string // the field and its range
+	}{
+		{"/admin/config", `{"workers": {"enabled": true, "workers": 1000000000000, "max_waiters": 0}}`, "workers.workers: 1000000000000, want 1..10000"},
+		{"/admin/config", `{"workers": {"enabled": true, "workers": 4, "max_waiters": 1000000000000, "max_wait": "1s"}}`, "workers.max_waiters: 1000000000000, want 0..100000"},
+		{"/admin/config", `{"list": {"max_page_size": 1000000000}}`, "list.max_page_size: 1000000000, want 1..100000"},
+		{"/admin/config", `{"list": {"scan_budget": 1000000000}}`, "list.scan_budget: 1000000000, want 1..10000000"},
+		{"/admin/config", `{"throttle": {"max_tenants": 1000000000000}}`, "throttle.max_tenants: 1000000000000, want 1..100000"},
+		{"/admin/config", `{"admission": {"queue_size": 1000000000000}}`, "admission.queue_size: 1000000000000, want 0..100000"},
+		{"/admin/config", `{"bulkheads": {"routes": {"work": {"max_concurrent": 1000000000000}}}}`, "bulkheads.routes.work.max_concurrent: 1000000000000, want 0..10000"},
+		{"/admin/config", `{"work": {"max_body_bytes": 1000000000000}}`, "work.max_body_bytes: 1000000000000, want 16..16777216"},
+		{"/admin/config", `{"timeouts": {"work": "1000h"}}`, "timeouts.work: 1000h0m0s, want 0..10m0s"},
+		{"/admin/config", `{"db": {"pool": 1000000000000}}`, "db.pool: 1000000000000, want 1..10000"},
+		{"/admin/config", `{"messages": {"queue": {"capacity": 1000000000000}}}`, "messages.queue.capacity: 1000000000000, want 1..1000000"},
+		{"/admin/deps/db", `{"pool": 1000000000000}`, "pool: 1000000000000, want 1..10000"},
+		{"/admin/deps/search", `{"add_latency": "10000h"}`, "add_latency: 10000h0m0s, want 0..1h0m0s"},
+		{"/admin/backlog", `{"dead_letter_capacity": 1000000000000}`, "dead_letter_capacity: 1000000000000, want 0..1000000"},
+	}
+	for _, tt := range tests {
+		a := ts.do(t, "PUT", ts.admin+tt.path, strings.NewReader(tt.body))
+		assert.Equal(t, http.StatusBadRequest, a.status, "%s %s: %s", tt.path, tt.body, a.body)
+		assert.Contains(t, a.body, tt.want, "%s %s", tt.path, tt.body)
+	}
+	a := ts.do(t, "GET", ts.api+"/api/items/7", nil)
+	assert.Equal(t, http.StatusOK, a.status, "the target still serves: %s", a.body)
+	cfg := ts.s.Config()
+	assert.False(t, cfg.Workers.Enabled, "nothing refused was applied")
+	assert.Equal(t, 100, cfg.List.MaxPageSize)
+}
+
+// TestDecodeYAMLRefusesDeepNesting is the regression test of an 80 KB
+// file of "[[[[…" that took 10 s and 2.5 GB to refuse: it is refused
+// before decoding, naming the file, line and column.
+func TestDecodeYAMLRefusesDeepNesting(t *testing.T) {
+	base := fast(t, PresetUnprotected)
+	for _, tt := range []struct {
+		name, data, want string
+	}{
+		{"flow", "db:\n  pool: 4\nlist: " + strings.Repeat("[", 80<<10), "deep.yaml: line 3, column 70: nested more than 64 levels deep"},
+		{"block", "db:\n  pool: 4\n" + strings.Repeat("- ", 40<<10), "deep.yaml: line 3, column 129: nested more than 64 levels deep"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := DecodeYAML(base, false, "deep.yaml", []byte(tt.data))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+	// Sensible nesting is still read.
+	cfg, err := DecodeYAML(base, false, "ok.yaml", []byte("bulkheads:\n  routes:\n    work: {max_concurrent: 2}\n"))
+	require.NoError(t, err)
+	assert.Equal(t, 2, cfg.Bulkheads.Routes.Work.MaxConcurrent)
+}

@@ -212,8 +212,9 @@ func (c *chain) pools() []*bulkhead.Pool {
 }
 
 // route wraps a route's handler in the defences, outermost first: the
-// tenant throttle, the route's bulkhead, admission control, the fixed
-// workers and the route's timeout. The time from entering the bulkhead to
+// tenant throttle, the reading of the request body (routes with one; see
+// readBody), the route's bulkhead, admission control, the fixed workers
+// and the route's timeout. The time from entering the bulkhead to
 // starting the handler is the request's queue time.
 func (c *chain) route(name string, h http.HandlerFunc) http.Handler {
 	var next http.Handler = h
@@ -237,10 +238,29 @@ func (c *chain) route(name string, h http.HandlerFunc) http.Handler {
 		next = p.Middleware(next)
 	}
 	next = startQueue(next)
+	if limit := c.bodyLimit(name); limit != nil {
+		next = readBody(limit, time.Duration(c.cfg.Timeouts.Body), next)
+	}
 	if c.throttle != nil {
 		next = c.throttle.Middleware(next)
 	}
 	return c.setRoute(name, next)
+}
+
+// bodyLimit returns the largest request body of the route called name
+// (read at each request: the message queues' limit changes live), or nil
+// for a route whose body the chain does not read ahead: a route without
+// one, or one mounted by WithRoute.
+func (c *chain) bodyLimit(name string) func() int64 {
+	switch name {
+	case routeWork:
+		return func() int64 { return c.cfg.Work.MaxBodyBytes }
+	case routeJobs:
+		return func() int64 { return maxJobBody }
+	case routeMessages:
+		return func() int64 { return c.s.messages.Config().MaxBodyBytes }
+	}
+	return nil
 }
 
 // setRoute names the request's route for metrics and logs, and counts it in

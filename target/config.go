@@ -64,8 +64,8 @@ type Config struct {
 	Workers   WorkersConfig   `json:"workers"`
 	Timeouts  RouteTimeouts   `json:"timeouts"`
 
-	// DrainTimeout bounds graceful shutdown: requests still in flight after
-	// it are cut off.
+	// DrainTimeout bounds graceful shutdown, 0..10m: requests still in
+	// flight after it are cut off.
 	DrainTimeout dist.Duration `json:"drain_timeout"`
 	// LogRequests logs one line per request (log/slog, debug level).
 	LogRequests bool `json:"log_requests"`
@@ -88,7 +88,8 @@ func Presets() []string { return []string{PresetUnprotected, PresetProtected, Pr
 //   - "protected": every defence on: per-tenant throttle, bulkheads per
 //     route and per dependency, a gradient concurrency limit with an
 //     adaptive-LIFO/CoDel queue, deadline and priority shedding, per-route
-//     timeouts, checkpointed jobs, and for async messages shuffle-sharded
+//     timeouts (and a 5 s limit on receiving a request body, read before
+//     a slot is taken), checkpointed jobs, and for async messages shuffle-sharded
 //     queues with age priority, TTL and backpressure. Fixed workers stay off: they are an
 //     execution model to compare (--workers N), not a defence to stack.
 //   - "serverless": unprotected, plus the function platform behind
@@ -147,6 +148,7 @@ func Preset(name string) (Config, error) {
 		c.Timeouts = RouteTimeouts{
 			Items: dist.Duration(500 * time.Millisecond), Search: dist.Duration(time.Second),
 			Work: dist.Duration(time.Second), List: dist.Duration(time.Second), Jobs: dist.Duration(30 * time.Second),
+			Body: dist.Duration(5 * time.Second),
 		}
 	default:
 		return Config{}, fmt.Errorf("preset %q: want one of %v", name, Presets())
@@ -154,7 +156,10 @@ func Preset(name string) (Config, error) {
 	return c, nil
 }
 
-// Validate reports every field of c that is out of range, by its name.
+// Validate reports every field of c that is out of range, by its name and
+// with the valid range. It is the one check of a configuration, whatever
+// its source: flags, the YAML file and the admin API all end here (and the
+// dependencies' and message queues' own Validate, which it calls).
 func (c Config) Validate() error {
 	var errs []error
 	if err := c.DB.Validate(); err != nil {
@@ -185,9 +190,7 @@ func (c Config) Validate() error {
 			errs = append(errs, prefix(sec.name, sec.err))
 		}
 	}
-	if c.DrainTimeout < 0 {
-		errs = append(errs, fmt.Errorf("drain_timeout: %v, want ≥ 0", time.Duration(c.DrainTimeout)))
-	}
+	errs = appendErr(errs, durRange("drain_timeout", c.DrainTimeout, 0, maxTimeout))
 	return errors.Join(errs...)
 }
 

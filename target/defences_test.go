@@ -1,9 +1,12 @@
 package target
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -290,4 +293,60 @@ func TestApplyUnderLoad(t *testing.T) {
 	t.Logf("%d configurations applied during %d requests", applied, answered.Load())
 	require.NoError(t, ts.s.Apply(cfg))
 	assert.Equal(t, cfg.DB.Pool, ts.s.db.Stats().Size)
+}
+
+// TestSlowBodyDoesNotHoldRouteCapacity is the regression test of "a slow
+// request body locks a route out": in the protected preset, eight
+// connections that send the headers of POST /api/work and only part of
+// the body held the route's bulkhead (4 slots, 8 waiters) until they gave
+// up, and every other caller got 503. The body is now read before a slot
+// is taken, so another client is served.
+func TestSlowBodyDoesNotHoldRouteCapacity(t *testing.T) {
+	s, err := New(fast(t, PresetProtected))
+	require.NoError(t, err)
+	ts := startServer(t, s)
+	addr := strings.TrimPrefix(ts.api, "http://")
+	for range 8 {
+		conn, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		t.Cleanup(func() { conn.Close() })
+		_, err = io.WriteString(conn, "POST /api/work HTTP/1.1\r\nHost: "+addr+
+			"\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"size\":")
+		require.NoError(t, err)
+	}
+	arrived := regexp.MustCompile(`(?m)^` + metricPrefix + `in_flight\{route="work"\} 8$`)
+	require.Eventually(t, func() bool { return arrived.MatchString(ts.do(t, "GET", ts.admin+"/metrics", nil).body) },
+		10*time.Second, 5*time.Millisecond, "the eight slow requests never arrived")
+
+	client := &http.Client{Timeout: 2 * time.Second}
+	defer client.CloseIdleConnections()
+	resp, err := client.Post(ts.api+"/api/work", "application/json", strings.NewReader(`{"size": 10}`))
+	require.NoError(t, err, "POST /api/work beside eight slow bodies")
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+}
+
+// TestSlowBodyTimesOut: a body not received within timeouts.body is 408
+// and the connection is closed.
+func TestSlowBodyTimesOut(t *testing.T) {
+	cfg := fast(t, PresetProtected)
+	cfg.Timeouts.Body = dist.Duration(50 * time.Millisecond)
+	s, err := New(cfg)
+	require.NoError(t, err)
+	ts := startServer(t, s)
+	addr := strings.TrimPrefix(ts.api, "http://")
+	conn, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = io.WriteString(conn, "POST /api/work HTTP/1.1\r\nHost: "+addr+"\r\nContent-Length: 100\r\n\r\n{\"size\":")
+	require.NoError(t, err)
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusRequestTimeout, resp.StatusCode, "%s", body)
+	assert.Contains(t, string(body), "not received in full within 50ms")
+	assert.True(t, resp.Close, "the connection is closed")
 }

@@ -19,8 +19,8 @@ const routeMessages = "messages"
 // pool of consumers processes each one with a call of a dependency and
 // delivers it by HTTP POST to Queue.DeliverTo.
 type MessagesConfig struct {
-	// Consumers is the size of the consumer pool. It cannot change while
-	// the server runs.
+	// Consumers is the size of the consumer pool, 1..1024. It cannot
+	// change while the server runs.
 	Consumers int `json:"consumers"`
 	// Process names the dependency each delivery attempt calls first
 	// ("db" or "search"; "none": no processing), so the consumers'
@@ -39,9 +39,7 @@ const processNone = "none"
 // Validate reports the fields out of range.
 func (c MessagesConfig) Validate() error {
 	var errs []error
-	if c.Consumers < 1 {
-		errs = append(errs, fmt.Errorf("consumers: %d, want ≥ 1", c.Consumers))
-	}
+	errs = appendErr(errs, inRange("consumers", c.Consumers, 1, maxConsumers))
 	switch c.Process {
 	case "db", "search", processNone:
 	default:

@@ -14,39 +14,39 @@ import (
 // WorkConfig bounds POST /api/work, which burns CPU in proportion to the
 // "size" field of its JSON body.
 type WorkConfig struct {
-	// MaxBodyBytes is the largest body read; a bigger one is refused with
-	// 413 before it is read in full.
+	// MaxBodyBytes is the largest body read, 16..16777216 (16 MiB); a
+	// bigger one is refused with 413 before it is read in full.
 	MaxBodyBytes int64 `json:"max_body_bytes"`
-	// MaxSize is the largest "size" accepted (400 above it). One unit of
-	// size is one SHA-256 block hashed (about 0.2-0.5 µs of CPU).
+	// MaxSize is the largest "size" accepted (400 above it), 1..10⁷. One
+	// unit of size is one SHA-256 block hashed (about 0.2-0.5 µs of CPU).
 	MaxSize int `json:"max_size"`
 }
 
 // Validate reports the fields out of range.
 func (c WorkConfig) Validate() error {
 	var errs []error
-	if c.MaxBodyBytes < 16 {
-		errs = append(errs, fmt.Errorf("max_body_bytes: %d, want ≥ 16", c.MaxBodyBytes))
-	}
-	if c.MaxSize < 1 {
-		errs = append(errs, fmt.Errorf("max_size: %d, want ≥ 1", c.MaxSize))
-	}
+	errs = appendErr(errs,
+		inRange("max_body_bytes", c.MaxBodyBytes, 16, maxBodyBytes),
+		inRange("max_size", c.MaxSize, 1, maxWorkSize))
 	return errors.Join(errs...)
 }
 
 // ListConfig configures GET /api/items: pagination over a deterministic
 // collection with a per-request scan budget (target/paginate).
 type ListConfig struct {
-	// Items is the size of the collection.
+	// Items is the size of the collection, 1..10¹² (it is computed, not
+	// stored).
 	Items uint64 `json:"items"`
 	// DefaultPageSize is used when page_size is absent; a page_size above
-	// MaxPageSize is capped to it.
+	// MaxPageSize is capped to it. MaxPageSize is 1..100000 (a page of
+	// 10⁵ items is about 25 MB of answer), DefaultPageSize
+	// 1..MaxPageSize.
 	DefaultPageSize int `json:"default_page_size"`
 	MaxPageSize     int `json:"max_page_size"`
-	// ScanBudget is the most items one request examines; when it runs out
-	// the page is returned partial with a continuation token.
+	// ScanBudget is the most items one request examines, 1..10⁷; when it
+	// runs out the page is returned partial with a continuation token.
 	ScanBudget int `json:"scan_budget"`
-	// TokenTTL is how long a page token stays valid.
+	// TokenTTL is how long a page token stays valid, (0, 168h].
 	TokenTTL dist.Duration `json:"token_ttl"`
 	// TokenKey is the hex HMAC-SHA256 key of page tokens (at least 16
 	// bytes); empty means a random key per process (tokens do not survive a
@@ -57,20 +57,15 @@ type ListConfig struct {
 // Validate reports the fields out of range.
 func (c ListConfig) Validate() error {
 	var errs []error
-	if c.Items < 1 {
-		errs = append(errs, fmt.Errorf("items: %d, want ≥ 1", c.Items))
-	}
-	if c.MaxPageSize < 1 {
-		errs = append(errs, fmt.Errorf("max_page_size: %d, want ≥ 1", c.MaxPageSize))
-	}
-	if c.DefaultPageSize < 1 || c.DefaultPageSize > c.MaxPageSize {
+	errs = appendErr(errs,
+		inRange("items", c.Items, 1, maxItems),
+		inRange("max_page_size", c.MaxPageSize, 1, maxPageSize))
+	if c.DefaultPageSize < 1 || c.DefaultPageSize > min(c.MaxPageSize, maxPageSize) {
 		errs = append(errs, fmt.Errorf("default_page_size: %d, want 1..max_page_size (%d)", c.DefaultPageSize, c.MaxPageSize))
 	}
-	if c.ScanBudget < 1 {
-		errs = append(errs, fmt.Errorf("scan_budget: %d, want ≥ 1", c.ScanBudget))
-	}
-	if c.TokenTTL <= 0 {
-		errs = append(errs, fmt.Errorf("token_ttl: %v, want > 0", time.Duration(c.TokenTTL)))
+	errs = appendErr(errs, inRange("scan_budget", c.ScanBudget, 1, maxScanBudget))
+	if c.TokenTTL <= 0 || time.Duration(c.TokenTTL) > maxTokenTTL {
+		errs = append(errs, fmt.Errorf("token_ttl: %v, want > 0 and ≤ %v", time.Duration(c.TokenTTL), maxTokenTTL))
 	}
 	if c.TokenKey != "" {
 		if k, err := hex.DecodeString(c.TokenKey); err != nil || len(k) < 16 {
@@ -90,12 +85,12 @@ func (c ListConfig) key() ([]byte, error) {
 
 // JobsConfig configures POST /api/jobs: long jobs run in chunks.
 type JobsConfig struct {
-	// ChunkTime is how long one chunk works.
+	// ChunkTime is how long one chunk works, 0..1m.
 	ChunkTime dist.Duration `json:"chunk_time"`
-	// MaxChunks is the largest job accepted (400 above it).
+	// MaxChunks is the largest job accepted (400 above it), 1..100000.
 	MaxChunks int `json:"max_chunks"`
-	// MaxJobs bounds the job table; when it is full of running jobs a new
-	// job is refused with 503.
+	// MaxJobs bounds the job table, 1..100000; when it is full of running
+	// jobs a new job is refused with 503.
 	MaxJobs int `json:"max_jobs"`
 	// Checkpoint keeps each job's progress after every chunk, so a retry
 	// with the same Idempotency-Key resumes where the last attempt
@@ -106,15 +101,10 @@ type JobsConfig struct {
 // Validate reports the fields out of range.
 func (c JobsConfig) Validate() error {
 	var errs []error
-	if c.ChunkTime < 0 {
-		errs = append(errs, fmt.Errorf("chunk_time: %v, want ≥ 0", time.Duration(c.ChunkTime)))
-	}
-	if c.MaxChunks < 1 {
-		errs = append(errs, fmt.Errorf("max_chunks: %d, want ≥ 1", c.MaxChunks))
-	}
-	if c.MaxJobs < 1 {
-		errs = append(errs, fmt.Errorf("max_jobs: %d, want ≥ 1", c.MaxJobs))
-	}
+	errs = appendErr(errs,
+		durRange("chunk_time", c.ChunkTime, 0, maxChunkTime),
+		inRange("max_chunks", c.MaxChunks, 1, maxChunks),
+		inRange("max_jobs", c.MaxJobs, 1, maxJobs))
 	return errors.Join(errs...)
 }
 
@@ -122,11 +112,11 @@ func (c JobsConfig) Validate() error {
 // Retry-After above the rate), like API Gateway's per-API throttling.
 type ThrottleConfig struct {
 	Enabled bool `json:"enabled"`
-	// Rate is each tenant's sustained rate (requests per second) and
-	// Burst its bucket size.
+	// Rate is each tenant's sustained rate (requests per second),
+	// (0, 10⁹], and Burst its bucket size, 1..10⁹.
 	Rate  float64 `json:"rate"`
 	Burst int     `json:"burst"`
-	// MaxTenants bounds the tenants tracked at once.
+	// MaxTenants bounds the tenants tracked at once, 1..100000.
 	MaxTenants int `json:"max_tenants"`
 }
 
@@ -136,21 +126,19 @@ func (c ThrottleConfig) Validate() error {
 		return nil
 	}
 	var errs []error
-	if !(c.Rate > 0) {
-		errs = append(errs, fmt.Errorf("rate: %v, want > 0", c.Rate))
+	if !(c.Rate > 0 && c.Rate <= maxRate) {
+		errs = append(errs, fmt.Errorf("rate: %v, want > 0 and ≤ %d", c.Rate, maxRate))
 	}
-	if c.Burst < 1 {
-		errs = append(errs, fmt.Errorf("burst: %d, want ≥ 1", c.Burst))
-	}
-	if c.MaxTenants < 1 {
-		errs = append(errs, fmt.Errorf("max_tenants: %d, want ≥ 1", c.MaxTenants))
-	}
+	errs = appendErr(errs,
+		inRange("burst", c.Burst, 1, maxBurst),
+		inRange("max_tenants", c.MaxTenants, 1, maxTenants))
 	return errors.Join(errs...)
 }
 
 // PoolConfig is one bulkhead: at most MaxConcurrent calls at once, at most
 // MaxWaiters waiting up to MaxWait each; the rest get 503 at once.
-// MaxConcurrent 0 means no bulkhead there.
+// MaxConcurrent 0 means no bulkhead there. Ranges: MaxConcurrent
+// 0..10000, MaxWaiters 0..100000, MaxWait 0..1m (> 0 when MaxWaiters > 0).
 type PoolConfig struct {
 	MaxConcurrent int           `json:"max_concurrent"`
 	MaxWaiters    int           `json:"max_waiters"`
@@ -160,14 +148,12 @@ type PoolConfig struct {
 // Validate reports the fields out of range.
 func (c PoolConfig) Validate() error {
 	var errs []error
-	if c.MaxConcurrent < 0 {
-		errs = append(errs, fmt.Errorf("max_concurrent: %d, want ≥ 0 (0: no bulkhead)", c.MaxConcurrent))
+	if c.MaxConcurrent < 0 || c.MaxConcurrent > maxConcurrent {
+		errs = append(errs, fmt.Errorf("max_concurrent: %d, want 0..%d (0: no bulkhead)", c.MaxConcurrent, maxConcurrent))
 	}
-	if c.MaxWaiters < 0 {
-		errs = append(errs, fmt.Errorf("max_waiters: %d, want ≥ 0", c.MaxWaiters))
-	}
-	if c.MaxWait < 0 || (c.MaxWaiters > 0 && c.MaxWait == 0) {
-		errs = append(errs, fmt.Errorf("max_wait: %v, want > 0 when max_waiters > 0", time.Duration(c.MaxWait)))
+	errs = appendErr(errs, inRange("max_waiters", c.MaxWaiters, 0, maxWaiters))
+	if c.MaxWait < 0 || time.Duration(c.MaxWait) > maxWait || (c.MaxWaiters > 0 && c.MaxWait == 0) {
+		errs = append(errs, fmt.Errorf("max_wait: %v, want 0..%v, > 0 when max_waiters > 0", time.Duration(c.MaxWait), maxWait))
 	}
 	return errors.Join(errs...)
 }
@@ -216,23 +202,26 @@ func (c BulkheadsConfig) Validate() error {
 
 // AdmissionConfig is admission control in front of every API route
 // (target/shed): a concurrency limit, a bounded wait queue, and shedding by
-// deadline and priority. A refusal is a 503 with Retry-After before the
-// request body is read.
+// deadline and priority. A refusal is a 503 with Retry-After; the body of
+// a route that has one has been read already (timeouts.body bounds how
+// long that takes), so that a slow sender never holds a slot.
 type AdmissionConfig struct {
 	// Limiter is the concurrency limit: "none" (unbounded, the default Go
 	// server), "static" (Limit), "aimd" or "gradient" (adaptive, starting
-	// at Limit and kept within MinLimit..MaxLimit).
+	// at Limit and kept within MinLimit..MaxLimit). Each limit is
+	// 1..10000.
 	Limiter  string `json:"limiter"`
 	Limit    int    `json:"limit,omitempty"`
 	MinLimit int    `json:"min_limit,omitempty"`
 	MaxLimit int    `json:"max_limit,omitempty"`
 	// LatencyThreshold makes the aimd limiter back off when a request
-	// takes longer (0: only deadline misses count).
+	// takes longer (0: only deadline misses count), 0..1m.
 	LatencyThreshold dist.Duration `json:"latency_threshold,omitempty"`
 	// Queue is the wait queue's discipline: "fifo", "lifo" or "codel"
 	// (adaptive LIFO with CoDel, target CoDelTarget, interval
-	// CoDelInterval: 5ms and 100ms when zero). QueueSize requests wait at
-	// most MaxWait each; QueueSize 0 means no queue.
+	// CoDelInterval: 5ms and 100ms when zero, each 0..1m). QueueSize
+	// (0..100000) requests wait at most MaxWait (0..1m) each; QueueSize 0
+	// means no queue.
 	Queue         string        `json:"queue,omitempty"`
 	QueueSize     int           `json:"queue_size,omitempty"`
 	MaxWait       dist.Duration `json:"max_wait,omitempty"`
@@ -248,7 +237,7 @@ type AdmissionConfig struct {
 	// are in flight (0.8 when zero). Needs a limiter.
 	Priority          bool    `json:"priority"`
 	SheddableFraction float64 `json:"sheddable_fraction,omitempty"`
-	// RetryAfter is sent with a refusal (1s when zero).
+	// RetryAfter is sent with a refusal (1s when zero), 0..1h.
 	RetryAfter dist.Duration `json:"retry_after,omitempty"`
 }
 
@@ -261,11 +250,10 @@ func (c AdmissionConfig) Validate() error {
 			errs = append(errs, errors.New("priority: needs a limiter (limiter: static, aimd or gradient)"))
 		}
 	case "static", "aimd", "gradient":
-		if c.Limit < 1 {
-			errs = append(errs, fmt.Errorf("limit: %d, want ≥ 1", c.Limit))
-		}
-		if c.Limiter != "static" && (c.MinLimit < 1 || c.MinLimit > c.Limit || c.MaxLimit < c.Limit) {
-			errs = append(errs, fmt.Errorf("min_limit/max_limit: %d/%d, want 1 ≤ min_limit ≤ limit (%d) ≤ max_limit", c.MinLimit, c.MaxLimit, c.Limit))
+		errs = appendErr(errs, inRange("limit", c.Limit, 1, maxConcurrent))
+		if c.Limiter != "static" && (c.MinLimit < 1 || c.MinLimit > c.Limit || c.MaxLimit < c.Limit || c.MaxLimit > maxConcurrent) {
+			errs = append(errs, fmt.Errorf("min_limit/max_limit: %d/%d, want 1 ≤ min_limit ≤ limit (%d) ≤ max_limit ≤ %d",
+				c.MinLimit, c.MaxLimit, c.Limit, maxConcurrent))
 		}
 	default:
 		errs = append(errs, fmt.Errorf("limiter: %q, want none, static, aimd or gradient", c.Limiter))
@@ -275,25 +263,19 @@ func (c AdmissionConfig) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("queue: %q, want fifo, lifo or codel", c.Queue))
 	}
-	if c.QueueSize < 0 {
-		errs = append(errs, fmt.Errorf("queue_size: %d, want ≥ 0", c.QueueSize))
-	}
+	errs = appendErr(errs, inRange("queue_size", c.QueueSize, 0, maxWaiters))
 	if c.QueueSize > 0 && c.Limiter == "none" {
 		errs = append(errs, errors.New("queue_size: a queue needs a limiter"))
 	}
-	if c.MaxWait < 0 || (c.QueueSize > 0 && c.MaxWait == 0) {
-		errs = append(errs, fmt.Errorf("max_wait: %v, want > 0 when queue_size > 0", time.Duration(c.MaxWait)))
+	if c.MaxWait < 0 || time.Duration(c.MaxWait) > maxWait || (c.QueueSize > 0 && c.MaxWait == 0) {
+		errs = append(errs, fmt.Errorf("max_wait: %v, want 0..%v, > 0 when queue_size > 0", time.Duration(c.MaxWait), maxWait))
 	}
-	for _, d := range []struct {
-		name string
-		d    dist.Duration
-	}{{"latency_threshold", c.LatencyThreshold}, {"codel_target", c.CoDelTarget},
-		{"codel_interval", c.CoDelInterval}, {"retry_after", c.RetryAfter}} {
-		if d.d < 0 {
-			errs = append(errs, fmt.Errorf("%s: %v, want ≥ 0", d.name, time.Duration(d.d)))
-		}
-	}
-	if c.SheddableFraction < 0 || c.SheddableFraction > 1 {
+	errs = appendErr(errs,
+		durRange("latency_threshold", c.LatencyThreshold, 0, maxWait),
+		durRange("codel_target", c.CoDelTarget, 0, maxWait),
+		durRange("codel_interval", c.CoDelInterval, 0, maxWait),
+		durRange("retry_after", c.RetryAfter, 0, maxRetryAfter))
+	if !(c.SheddableFraction >= 0 && c.SheddableFraction <= 1) {
 		errs = append(errs, fmt.Errorf("sheddable_fraction: %v, want 0..1", c.SheddableFraction))
 	}
 	return errors.Join(errs...)
@@ -302,7 +284,9 @@ func (c AdmissionConfig) Validate() error {
 // WorkersConfig is "fixed resources per unit of work": every API request
 // runs on one of Workers workers and never shares it (the execution
 // environment model), instead of on shared goroutines. A request waits at
-// most MaxWait for a worker (MaxWaiters at most), else 503.
+// most MaxWait for a worker (MaxWaiters at most), else 503. Ranges:
+// Workers 1..10000, MaxWaiters 0..100000, MaxWait 0..1m (> 0 when
+// MaxWaiters > 0).
 type WorkersConfig struct {
 	Enabled    bool          `json:"enabled"`
 	Workers    int           `json:"workers"`
@@ -316,19 +300,17 @@ func (c WorkersConfig) Validate() error {
 		return nil
 	}
 	var errs []error
-	if c.Workers < 1 {
-		errs = append(errs, fmt.Errorf("workers: %d, want ≥ 1", c.Workers))
-	}
-	if c.MaxWaiters < 0 {
-		errs = append(errs, fmt.Errorf("max_waiters: %d, want ≥ 0", c.MaxWaiters))
-	}
-	if c.MaxWait < 0 || (c.MaxWaiters > 0 && c.MaxWait == 0) {
-		errs = append(errs, fmt.Errorf("max_wait: %v, want > 0 when max_waiters > 0", time.Duration(c.MaxWait)))
+	errs = appendErr(errs,
+		inRange("workers", c.Workers, 1, maxConcurrent),
+		inRange("max_waiters", c.MaxWaiters, 0, maxWaiters))
+	if c.MaxWait < 0 || time.Duration(c.MaxWait) > maxWait || (c.MaxWaiters > 0 && c.MaxWait == 0) {
+		errs = append(errs, fmt.Errorf("max_wait: %v, want 0..%v, > 0 when max_waiters > 0", time.Duration(c.MaxWait), maxWait))
 	}
 	return errors.Join(errs...)
 }
 
-// RouteTimeouts are per-route handler deadlines; 0 means none. The handler
+// RouteTimeouts are per-route handler deadlines, each 0..10m; 0 means
+// none. The handler
 // and its dependency calls see the context end at the deadline (or at the
 // client's deadline, if that is earlier).
 type RouteTimeouts struct {
@@ -337,6 +319,12 @@ type RouteTimeouts struct {
 	Work   dist.Duration `json:"work"`
 	List   dist.Duration `json:"list"`
 	Jobs   dist.Duration `json:"jobs"`
+	// Body bounds the time a client takes to send a request body, 0..1m
+	// (0: none). The body of POST /api/work, /api/jobs and /api/messages
+	// is read in full before the route's bulkhead and admission control
+	// take a slot, so a slow sender holds a connection, not capacity; a
+	// body not received within Body is answered 408.
+	Body dist.Duration `json:"body,omitempty"`
 }
 
 func (t RouteTimeouts) byRoute() map[string]time.Duration {
@@ -351,9 +339,12 @@ func (t RouteTimeouts) Validate() error {
 	var errs []error
 	byRoute := t.byRoute()
 	for _, name := range routeNames {
-		if d := byRoute[name]; d < 0 {
-			errs = append(errs, fmt.Errorf("%s: %v, want ≥ 0 (0: none)", name, d))
+		if d := byRoute[name]; d < 0 || d > maxTimeout {
+			errs = append(errs, fmt.Errorf("%s: %v, want 0..%v (0: none)", name, d, maxTimeout))
 		}
+	}
+	if t.Body < 0 || time.Duration(t.Body) > maxWait {
+		errs = append(errs, fmt.Errorf("body: %v, want 0..%v (0: none)", time.Duration(t.Body), maxWait))
 	}
 	return errors.Join(errs...)
 }

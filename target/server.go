@@ -44,6 +44,7 @@ type Server struct {
 
 	fns       *serverless.Platform // POST /fn/{name}; nil when serverless is off
 	fnMetrics *fnMetrics
+	leases    leases // the admin API's leased changes
 
 	extra      []extraRoute           // WithRoute
 	collectors []prometheus.Collector // WithCollector
@@ -229,6 +230,7 @@ func (s *Server) Serve(ctx context.Context, api, admin net.Listener) error {
 	}
 	err := serve.Run(ctx, time.Duration(cfg.DrainTimeout), nil, servers...)
 	s.inFlight.Wait()
+	s.closeLeases()
 	stopConsumers()
 	if cerr := <-consumed; cerr != nil {
 		err = errors.Join(err, fmt.Errorf("messages: %w", cerr))

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/goodput-dev/goodput/internal/yamldepth"
 )
 
 // DecodeYAML reads a YAML configuration file (named name, for messages)
@@ -18,7 +20,13 @@ import (
 // the line, column and field. When the file sets "preset" and
 // presetFixed is false, the file's preset replaces base before the rest is
 // applied. The result is validated.
+//
+// A document nested more than yamldepth.DefaultLimit levels deep is
+// refused before it is decoded, naming the line and column.
 func DecodeYAML(base Config, presetFixed bool, name string, data []byte) (Config, error) {
+	if err := yamldepth.Check(data, yamldepth.DefaultLimit); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", name, err)
+	}
 	if !presetFixed {
 		var head struct {
 			Preset string `yaml:"preset"`

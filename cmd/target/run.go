@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/goodput-dev/goodput/dist"
@@ -71,8 +72,9 @@ Examples:
   # a function platform: 10 concurrent executions, 100ms functions, 1s inits
   target --preset serverless --fn work=100ms,init=1s --account-concurrency 10 --scale-rate 5/1s
 
-  # admin on every interface: a token is then required
-  target --admin 0.0.0.0:8081 --admin-token "$(cat token)"
+  # admin on every interface: a token is then required (from a file or
+  # $TARGET_ADMIN_TOKEN, so that it does not show in ps)
+  target --admin 0.0.0.0:8081 --admin-token-file /run/secrets/target-admin-token
 
 When ready, target prints one line on stdout:
   target: listening on http://127.0.0.1:8080 (admin http://127.0.0.1:8081)
@@ -156,34 +158,35 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // flags that were given.
 func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) {
 	var (
-		opts          options
-		seed          uint64
-		listen, admin string
-		adminToken    string
-		dbPool        int
-		searchPool    int
-		dbLatency     string
-		searchLatency string
-		drain         time.Duration
-		logRequests   bool
-		dbURL         string
-		searchURL     string
-		dbStop        bool
-		searchStop    bool
-		limiter       string
-		limit         int
-		queue         string
-		queueSize     int
-		maxWait       time.Duration
-		deadline      bool
-		priority      bool
-		throttle      bool
-		throttleRate  float64
-		throttleBurst int
-		bulkheads     bool
-		workers       int
-		checkpoint    bool
-		timeouts      bool
+		opts           options
+		seed           uint64
+		listen, admin  string
+		adminToken     string
+		adminTokenFile string
+		dbPool         int
+		searchPool     int
+		dbLatency      string
+		searchLatency  string
+		drain          time.Duration
+		logRequests    bool
+		dbURL          string
+		searchURL      string
+		dbStop         bool
+		searchStop     bool
+		limiter        string
+		limit          int
+		queue          string
+		queueSize      int
+		maxWait        time.Duration
+		deadline       bool
+		priority       bool
+		throttle       bool
+		throttleRate   float64
+		throttleBurst  int
+		bulkheads      bool
+		workers        int
+		checkpoint     bool
+		timeouts       bool
 	)
 	fs := pflag.NewFlagSet("target", pflag.ContinueOnError)
 	fs.SortFlags = false
@@ -193,7 +196,8 @@ func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) 
 	fs.BoolVar(&opts.printConfig, "print-config", false, "print the resolved configuration as YAML and exit")
 	fs.StringVar(&listen, "listen", "", "API listen address (default 127.0.0.1:8080; port 0 picks a free port)")
 	fs.StringVar(&admin, "admin", "", "admin listen address (default 127.0.0.1 on the API port + 1, a free port when that is 0); a non-loopback address needs --admin-token")
-	fs.StringVar(&adminToken, "admin-token", "", "bearer token every admin call must carry")
+	fs.StringVar(&adminToken, "admin-token", "", "bearer token every admin call must carry (visible in ps: prefer --admin-token-file or $"+adminTokenEnv+")")
+	fs.StringVar(&adminTokenFile, "admin-token-file", "", "read the admin token from FILE (one trailing newline trimmed). Precedence: --admin-token or --admin-token-file (not both), then $"+adminTokenEnv+", then --config's admin_token")
 	fs.Uint64Var(&seed, "seed", 0, "seed of the dependencies' latency and error sampling")
 	fs.IntVar(&dbPool, "db-pool", 0, "db dependency pool size (slots served at once)")
 	fs.StringVar(&dbLatency, "db-latency", "", "db latency: 20ms, uniform:10ms-30ms or lognormal:P50,P99")
@@ -266,7 +270,9 @@ func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) 
 	}
 	set("listen", func() error { cfg.Listen = listen; return nil })
 	set("admin", func() error { cfg.Admin = admin; return nil })
-	set("admin-token", func() error { cfg.AdminToken = adminToken; return nil })
+	if err == nil {
+		err = resolveAdminToken(&cfg, fs.Changed("admin-token"), adminToken, fs.Changed("admin-token-file"), adminTokenFile)
+	}
 	set("seed", func() error { cfg.Seed = seed; return nil })
 	set("db-pool", func() error { cfg.DB.Pool = dbPool; return positive(dbPool) })
 	set("search-pool", func() error { cfg.Search.Pool = searchPool; return positive(searchPool) })
@@ -323,7 +329,9 @@ func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) 
 		return nil
 	})
 	set("workers", func() error {
-		cfg.Workers = target.WorkersConfig{Enabled: workers > 0, Workers: workers, MaxWaiters: 4 * workers,
+		// Up to 4 waiters per worker, within the range of max_waiters (so
+		// that a huge --workers is reported once, as itself).
+		cfg.Workers = target.WorkersConfig{Enabled: workers > 0, Workers: workers, MaxWaiters: min(4*max(workers, 0), 100_000),
 			MaxWait: dist.Duration(100 * time.Millisecond)}
 		if workers < 0 {
 			return fmt.Errorf("%d, want ≥ 0", workers)
@@ -348,9 +356,96 @@ func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) 
 		return cfg, opts, err
 	}
 	if err := cfg.Validate(); err != nil {
-		return cfg, opts, cli.Usagef("%w", err)
+		return cfg, opts, cli.Usagef("%s", nameFlags(err, fs.Changed))
 	}
 	return cfg, opts, nil
+}
+
+// adminTokenEnv is the environment variable the admin token may come from
+// (like loadgen's LOADGEN_PROXY_TOKEN: the binary's name, then the flag's).
+const adminTokenEnv = "TARGET_ADMIN_TOKEN"
+
+// resolveAdminToken sets cfg's admin token from, first to last: the
+// --admin-token flag or the --admin-token-file file (one of them at most),
+// the environment variable adminTokenEnv when set and not empty, and else
+// leaves what the preset and --config gave. A token file's trailing
+// newline ("\n" or "\r\n") is trimmed; an empty token is refused.
+func resolveAdminToken(cfg *target.Config, flagSet bool, flagToken string, fileSet bool, file string) error {
+	switch {
+	case flagSet && fileSet:
+		return cli.Usagef("--admin-token and --admin-token-file: give one of them, not both")
+	case flagSet:
+		cfg.AdminToken = flagToken
+	case fileSet:
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return cli.Usagef("--admin-token-file: %w", err)
+		}
+		tok := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+		if tok == "" {
+			return cli.Usagef("--admin-token-file: %s is empty, want the token on its first line", file)
+		}
+		if strings.ContainsAny(tok, "\r\n") {
+			return cli.Usagef("--admin-token-file: %s has more than one line, want the token alone", file)
+		}
+		cfg.AdminToken = tok
+	default:
+		if tok := os.Getenv(adminTokenEnv); tok != "" {
+			cfg.AdminToken = tok
+		}
+	}
+	return nil
+}
+
+// flagFields maps each numeric flag to the configuration fields it sets,
+// so that a value Config.Validate refuses is reported by the flag given.
+var flagFields = []struct {
+	flag   string
+	fields []string
+}{
+	{"db-pool", []string{"db.pool"}},
+	{"search-pool", []string{"search.pool"}},
+	{"db-latency", []string{"db.latency"}},
+	{"search-latency", []string{"search.latency"}},
+	{"limit", []string{"admission.limit", "admission.min_limit"}},
+	{"queue-size", []string{"admission.queue_size"}},
+	{"max-wait", []string{"admission.max_wait"}},
+	{"throttle-rate", []string{"throttle.rate"}},
+	{"throttle-burst", []string{"throttle.burst"}},
+	{"workers", []string{"workers."}},
+	{"drain-timeout", []string{"drain_timeout"}},
+	{"consumers", []string{"messages.consumers"}},
+	{"queue-capacity", []string{"messages.queue.capacity"}},
+	{"age-threshold", []string{"messages.queue.age_threshold"}},
+	{"message-ttl", []string{"messages.queue.ttl"}},
+	{"backpressure-depth", []string{"messages.queue.backpressure_depth"}},
+	{"backpressure-age", []string{"messages.queue.backpressure_age"}},
+	{"surge-queue", []string{"messages.queue.surge_capacity"}},
+	{"queues", []string{"messages.queue.queues"}},
+	{"shard-size", []string{"messages.queue.shard_size"}},
+}
+
+// nameFlags returns the lines of a Config.Validate error, each line about
+// a field that a flag given on the command line set prefixed with that
+// flag ("--workers: workers.workers: …"), so the message names what the
+// user typed. changed reports whether a flag was given.
+func nameFlags(err error, changed func(string) bool) string {
+	lines := strings.Split(err.Error(), "\n")
+	for i, line := range lines {
+	flags:
+		for _, f := range flagFields {
+			if !changed(f.flag) {
+				continue
+			}
+			for _, field := range f.fields {
+				if strings.HasPrefix(line, field) {
+					lines[i] = "--" + f.flag + ": " + line
+					break flags
+				}
+			}
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 // positive checks a flag value that must be at least 1 (or above 0).

@@ -78,6 +78,8 @@ func TestRunBadUsage(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
 	require.NoError(t, os.WriteFile(bad, []byte("db:\n  pool: 4\n  no_such_field: 1\n"), 0o644))
+	huge := filepath.Join(dir, "huge.yaml")
+	require.NoError(t, os.WriteFile(huge, []byte("list:\n  max_page_size: 1000000000\n"), 0o644))
 	tests := []struct {
 		name string
 		args []string
@@ -94,6 +96,12 @@ func TestRunBadUsage(t *testing.T) {
 		{"bad dependency url", []string{"--db-url", "db.local:5432"}, "--db-url"},
 		{"priority without limiter", []string{"--priority"}, "admission.priority"},
 		{"negative workers", []string{"--workers", "-1"}, "--workers"},
+		// Regression: these crashed the target with "out of memory".
+		{"huge workers", []string{"--workers", "1000000000000"}, "--workers: workers.workers: 1000000000000, want 1..10000"},
+		{"huge db pool", []string{"--db-pool", "1000000000000"}, "--db-pool: db.pool: 1000000000000, want 1..10000"},
+		{"huge queue size", []string{"--limiter", "static", "--queue-size", "1000000000000"}, "--queue-size: admission.queue_size: 1000000000000, want 0..100000"},
+		{"huge consumers", []string{"--consumers", "100000000"}, "--consumers: messages.consumers: 100000000, want 1..1024"},
+		{"huge page size in the file", []string{"--config", huge}, "list.max_page_size: 1000000000, want 1..100000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -154,4 +162,79 @@ func TestRunVersionNamesTheBuild(t *testing.T) {
 		require.NoError(t, run(context.Background(), args, &stdout, &stderr))
 		assert.Regexp(t, `^target \S+.* \(go1\.\d+`, stdout.String(), args)
 	}
+}
+
+// TestRunAdminTokenSources: the admin token, visible in ps when given as
+// --admin-token, may also come from a file or the environment, in the
+// order the help text gives.
+func TestRunAdminTokenSources(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
+		return p
+	}
+	tokenFile := file("token", "from-file\n")
+	crlf := file("crlf", "from-crlf\r\n")
+	empty := file("empty", "\n")
+	twoLines := file("two", "a\nb\n")
+	inConfig := file("t.yaml", "admin_token: from-config\n")
+	tests := []struct {
+		name    string
+		env     string
+		args    []string
+		want    string
+		wantErr string
+	}{
+		{"none", "", nil, "", ""},
+		{"flag", "", []string{"--admin-token", "from-flag"}, "from-flag", ""},
+		{"file", "", []string{"--admin-token-file", tokenFile}, "from-file", ""},
+		{"file with crlf", "", []string{"--admin-token-file", crlf}, "from-crlf", ""},
+		{"env", "from-env", nil, "from-env", ""},
+		{"config file", "", []string{"--config", inConfig}, "from-config", ""},
+		{"env over config file", "from-env", []string{"--config", inConfig}, "from-env", ""},
+		{"flag over env", "from-env", []string{"--admin-token", "from-flag"}, "from-flag", ""},
+		{"file over env", "from-env", []string{"--admin-token-file", tokenFile}, "from-file", ""},
+		{"flag and file", "", []string{"--admin-token", "x", "--admin-token-file", tokenFile}, "", "not both"},
+		{"missing file", "", []string{"--admin-token-file", filepath.Join(dir, "nope")}, "", "--admin-token-file: open " + filepath.Join(dir, "nope")},
+		{"empty file", "", []string{"--admin-token-file", empty}, "", "--admin-token-file: " + empty + " is empty"},
+		{"two lines", "", []string{"--admin-token-file", twoLines}, "", "more than one line"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(adminTokenEnv, tt.env)
+			cfg, _, err := parseArgs(tt.args, io.Discard)
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				assert.Equal(t, cli.ExitUsage, cli.Code(err))
+				assert.Contains(t, err.Error(), tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, cfg.AdminToken)
+		})
+	}
+}
+
+// TestRunAdminTokenFromFileGuardsAdmin: a token read from a file is the one
+// the admin API asks for.
+func TestRunAdminTokenFromFileGuardsAdmin(t *testing.T) {
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	require.NoError(t, os.WriteFile(tokenFile, []byte("s3cret\n"), 0o600))
+	_, admin, stop := startRun(t, "--admin-token-file", tokenFile)
+	get := func(auth string) int {
+		req, err := http.NewRequest(http.MethodGet, admin+"/admin/config", nil)
+		require.NoError(t, err)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	assert.Equal(t, http.StatusUnauthorized, get(""))
+	assert.Equal(t, http.StatusOK, get("Bearer s3cret"))
+	require.NoError(t, stop())
+	http.DefaultClient.CloseIdleConnections()
 }

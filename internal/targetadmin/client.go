@@ -97,7 +97,7 @@ func fullDepBody(c DepConfig) map[string]any {
 		"pool": c.Pool,
 		"latency": map[string]any{
 			"dist": c.Latency.Dist, "p50": c.Latency.P50, "p99": c.Latency.P99,
-			"min": c.Latency.Min, "max": c.Latency.Max,
+			"min": c.Latency.Min, "max": c.Latency.Max, "scale": c.Latency.Scale,
 		},
 		"add_latency":        c.AddLatency,
 		"add_jitter":         c.AddJitter,

@@ -74,6 +74,22 @@ const MaxShardSize = 16
 // MaxQueues bounds Config.Queues.
 const MaxQueues = 4096
 
+// Ranges of Config's other numeric fields: each bounds what one setting can
+// cost in memory or time, so that no admin call can exhaust the process.
+const (
+	// MaxCapacity bounds Capacity, SurgeCapacity and DeadLetterCapacity
+	// (messages per queue).
+	MaxCapacity = 1_000_000
+	// MaxAge bounds AgeThreshold, TTL and BackpressureAge.
+	MaxAge = 24 * time.Hour
+	// MaxRetryAfter bounds RetryAfter.
+	MaxRetryAfter = time.Hour
+	// MaxDeliveries bounds Config.MaxDeliveries.
+	MaxDeliveries = 100
+	// MaxMessageBytes bounds MaxBodyBytes.
+	MaxMessageBytes = 16 << 20
+)
+
 // Config is the behaviour of a Backlog and its Service. It is also the JSON
 // body of the admin hook (Service.AdminHandler), where a missing field keeps
 // its current value. A Config is a value: copy it, change the copy, apply it
@@ -82,35 +98,38 @@ type Config struct {
 	// Discipline orders the fresh and surge lanes of every queue.
 	Discipline Discipline `json:"discipline"`
 	// Capacity bounds the messages of one queue's normal lanes (fresh and
-	// aged together).
+	// aged together), 1..MaxCapacity.
 	Capacity int `json:"capacity"`
 	// SurgeCapacity bounds one queue's surge lane, which takes the messages
 	// that find the normal lanes full and is served only when no queue has
-	// normal messages. 0 disables the surge lane.
+	// normal messages, 0..MaxCapacity. 0 disables the surge lane.
 	SurgeCapacity int `json:"surge_capacity"`
 	// AgeThreshold is the age at which the Priority discipline moves a
-	// message from the fresh lane to the aged lane.
+	// message from the fresh lane to the aged lane, 0..MaxAge.
 	AgeThreshold dist.Duration `json:"age_threshold"`
 	// TTL is a message's time to live: a message older than TTL when a
-	// consumer reaches it is dropped and counted as expired. 0 means no TTL.
+	// consumer reaches it is dropped and counted as expired, 0..MaxAge.
+	// 0 means no TTL.
 	TTL dist.Duration `json:"ttl"`
 	// MaxDeliveries is how many times a consumer tries a message (process,
-	// then deliver) before giving up on it.
+	// then deliver) before giving up on it, 1..MaxDeliveries.
 	MaxDeliveries int `json:"max_deliveries"`
 	// DeadLetterCapacity bounds the dead-letter queue, which keeps the
 	// messages that failed MaxDeliveries times (and, with
 	// DeadLetterOnExpiry, the expired ones). When it is full its oldest
-	// message is discarded. 0 disables it: such messages are dropped.
+	// message is discarded. 0..MaxCapacity; 0 disables it: such messages
+	// are dropped.
 	DeadLetterCapacity int `json:"dead_letter_capacity"`
 	// DeadLetterOnExpiry sends expired messages to the dead-letter queue
 	// instead of dropping them.
 	DeadLetterOnExpiry bool `json:"dead_letter_on_expiry"`
 	// BackpressureDepth refuses new messages (ErrBackpressure) to a queue
-	// whose depth (all lanes) has reached it. 0 disables the check.
+	// whose depth (all lanes) has reached it, 0..2×MaxCapacity. 0 disables
+	// the check.
 	BackpressureDepth int `json:"backpressure_depth"`
 	// BackpressureAge refuses new messages to a queue whose oldest message
 	// is at least this old, or when the new message's predicted wait would
-	// exceed it. 0 disables the check. The prediction is
+	// exceed it, 0..MaxAge. 0 disables the check. The prediction is
 	//
 	//	wait = ahead × gap
 	//
@@ -125,7 +144,7 @@ type Config struct {
 	// alone lets it overshoot by up to the ratio of arrival to drain rate.
 	BackpressureAge dist.Duration `json:"backpressure_age"`
 	// RetryAfter is what a refused producer is told to wait (Retry-After,
-	// rounded up to whole seconds).
+	// rounded up to whole seconds), 0..MaxRetryAfter.
 	RetryAfter dist.Duration `json:"retry_after"`
 	// Queues is the number of queues (shuffle-sharding's N). It is fixed
 	// when the Backlog is made.
@@ -138,7 +157,8 @@ type Config struct {
 	// DeliverTo is the URL consumers POST each Delivery to. Empty means
 	// messages are processed but delivered nowhere.
 	DeliverTo string `json:"deliver_to"`
-	// MaxBodyBytes bounds a POST /api/messages body (413 beyond).
+	// MaxBodyBytes bounds a POST /api/messages body (413 beyond),
+	// 1..MaxMessageBytes.
 	MaxBodyBytes int64 `json:"max_body_bytes"`
 }
 
@@ -165,32 +185,35 @@ func (c Config) Validate() error {
 	if c.Discipline >= numDisciplines {
 		errs = append(errs, fmt.Errorf("discipline: %d, want fifo, lifo or priority", c.Discipline))
 	}
-	if c.Capacity < 1 {
-		errs = append(errs, fmt.Errorf("capacity: %d, want ≥ 1", c.Capacity))
+	if c.Capacity < 1 || c.Capacity > MaxCapacity {
+		errs = append(errs, fmt.Errorf("capacity: %d, want 1..%d", c.Capacity, MaxCapacity))
 	}
-	if c.SurgeCapacity < 0 {
-		errs = append(errs, fmt.Errorf("surge_capacity: %d, want ≥ 0", c.SurgeCapacity))
+	if c.SurgeCapacity < 0 || c.SurgeCapacity > MaxCapacity {
+		errs = append(errs, fmt.Errorf("surge_capacity: %d, want 0..%d", c.SurgeCapacity, MaxCapacity))
+	}
+	if time.Duration(c.AgeThreshold) > MaxAge || (c.AgeThreshold < 0 && c.Discipline != Priority) {
+		errs = append(errs, fmt.Errorf("age_threshold: %v, want 0..%v", time.Duration(c.AgeThreshold), MaxAge))
 	}
 	if c.Discipline == Priority && c.AgeThreshold <= 0 {
 		errs = append(errs, fmt.Errorf("age_threshold: %v, want > 0 with the priority discipline", time.Duration(c.AgeThreshold)))
 	}
-	if c.TTL < 0 {
-		errs = append(errs, fmt.Errorf("ttl: %v, want ≥ 0", time.Duration(c.TTL)))
+	if c.TTL < 0 || time.Duration(c.TTL) > MaxAge {
+		errs = append(errs, fmt.Errorf("ttl: %v, want 0..%v (0: none)", time.Duration(c.TTL), MaxAge))
 	}
-	if c.MaxDeliveries < 1 {
-		errs = append(errs, fmt.Errorf("max_deliveries: %d, want ≥ 1", c.MaxDeliveries))
+	if c.MaxDeliveries < 1 || c.MaxDeliveries > MaxDeliveries {
+		errs = append(errs, fmt.Errorf("max_deliveries: %d, want 1..%d", c.MaxDeliveries, MaxDeliveries))
 	}
-	if c.DeadLetterCapacity < 0 {
-		errs = append(errs, fmt.Errorf("dead_letter_capacity: %d, want ≥ 0", c.DeadLetterCapacity))
+	if c.DeadLetterCapacity < 0 || c.DeadLetterCapacity > MaxCapacity {
+		errs = append(errs, fmt.Errorf("dead_letter_capacity: %d, want 0..%d", c.DeadLetterCapacity, MaxCapacity))
 	}
-	if c.BackpressureDepth < 0 {
-		errs = append(errs, fmt.Errorf("backpressure_depth: %d, want ≥ 0", c.BackpressureDepth))
+	if c.BackpressureDepth < 0 || c.BackpressureDepth > 2*MaxCapacity {
+		errs = append(errs, fmt.Errorf("backpressure_depth: %d, want 0..%d (0: off)", c.BackpressureDepth, 2*MaxCapacity))
 	}
-	if c.BackpressureAge < 0 {
-		errs = append(errs, fmt.Errorf("backpressure_age: %v, want ≥ 0", time.Duration(c.BackpressureAge)))
+	if c.BackpressureAge < 0 || time.Duration(c.BackpressureAge) > MaxAge {
+		errs = append(errs, fmt.Errorf("backpressure_age: %v, want 0..%v (0: off)", time.Duration(c.BackpressureAge), MaxAge))
 	}
-	if c.RetryAfter < 0 {
-		errs = append(errs, fmt.Errorf("retry_after: %v, want ≥ 0", time.Duration(c.RetryAfter)))
+	if c.RetryAfter < 0 || time.Duration(c.RetryAfter) > MaxRetryAfter {
+		errs = append(errs, fmt.Errorf("retry_after: %v, want 0..%v", time.Duration(c.RetryAfter), MaxRetryAfter))
 	}
 	if c.Queues < 1 || c.Queues > MaxQueues {
 		errs = append(errs, fmt.Errorf("queues: %d, want 1..%d", c.Queues, MaxQueues))
@@ -201,8 +224,8 @@ func (c Config) Validate() error {
 	if c.DeliverTo != "" && !strings.HasPrefix(c.DeliverTo, "http://") && !strings.HasPrefix(c.DeliverTo, "https://") {
 		errs = append(errs, fmt.Errorf("deliver_to: %q, want an http:// or https:// URL", c.DeliverTo))
 	}
-	if c.MaxBodyBytes < 1 {
-		errs = append(errs, fmt.Errorf("max_body_bytes: %d, want ≥ 1", c.MaxBodyBytes))
+	if c.MaxBodyBytes < 1 || c.MaxBodyBytes > MaxMessageBytes {
+		errs = append(errs, fmt.Errorf("max_body_bytes: %d, want 1..%d", c.MaxBodyBytes, MaxMessageBytes))
 	}
 	return errors.Join(errs...)
 }
