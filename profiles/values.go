@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/goodput-dev/goodput/faults"
+	"github.com/goodput-dev/goodput/report"
 )
 
 // scalar is a profile value written as one YAML scalar. parse returns an
@@ -246,10 +247,12 @@ func (d *LatencyDist) parse(text, _ string) error {
 }
 func (d LatencyDist) syntax() string { return enumSyntax(d.values()) }
 
-// Format is a report format.
+// Format is a report format: one of package report's registry
+// (report.Formats).
 type Format string
 
-// Report formats.
+// Report formats that the harness treats apart: text goes to stdout, and
+// json, html and junit have paths of their own in report.
 const (
 	FormatText  Format = "text"
 	FormatJSON  Format = "json"
@@ -257,7 +260,7 @@ const (
 	FormatJUnit Format = "junit"
 )
 
-func (Format) values() []string { return []string{"text", "json", "html", "junit"} }
+func (Format) values() []string { return report.Formats() }
 func (f *Format) parse(text, _ string) error {
 	if err := parseEnum(text, f.values()); err != nil {
 		return err
