@@ -11,5 +11,10 @@
 // far: the stream gets an interrupted event, the faults are rolled back
 // and the reports are written for the partial run.
 //
+// Its Driver plays one run of load for every caller (loadgen attack and
+// ramp, and each variant here): runner, results stream, progress line,
+// delivery sink, the ramp's stop past the knee, what runs alongside (the
+// fault timeline) and the one interrupted event.
+//
 // It leaves out sharding across machines: one harness is one generator.
 package harness

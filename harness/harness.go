@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -197,17 +198,15 @@ func playVariant(ctx context.Context, p *prepared, r profiles.Run, agreed time.T
 	if start.IsZero() {
 		start = time.Now().Add(startLead)
 	}
-	var dl *deliveries
+	var dl net.Listener
 	deliverTo := ""
 	if p.scenario.Sink.Enabled {
 		var err error
-		if dl, err = newDeliveries(start); err != nil {
-			return nil, err
+		if dl, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return nil, fmt.Errorf("start the delivery sink: %w", err)
 		}
-		deliverTo = dl.sink.URL()
-	}
-	if dl != nil {
-		defer dl.close() // a no-op once the run served the sink
+		defer dl.Close() // the run closes it; this covers a run that never started
+		deliverTo = DeliveryURL(dl)
 	}
 	svc, err := startTarget(ctx, p.scenario, deliverTo)
 	if err != nil {

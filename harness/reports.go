@@ -14,7 +14,8 @@ import (
 )
 
 // writeReports prints the comparison and recovery verdicts of a play and
-// writes its json, html and junit files as the scenario asks.
+// writes its json, html and junit files (one for the play) and csv, hgrm
+// and hlog files (one per variant) as the scenario asks.
 func writeReports(out *Outcome, runs []profiles.Run, opts *Options) error {
 	if len(out.Variants) == 0 {
 		return nil
@@ -42,9 +43,27 @@ func writeReports(out *Outcome, runs []profiles.Run, opts *Options) error {
 		profiles.FormatJUnit: orDefault(s.Report.JUnit, dir, "junit.xml"),
 	}
 	for _, f := range s.Report.Formats {
+		if f == profiles.FormatText {
+			continue // text went to stdout
+		}
 		path, ok := paths[f]
 		if !ok {
-			continue // text went to stdout
+			// A format of one run (csv, hgrm, hlog): one file per variant.
+			rf, _ := report.LookupFormat(string(f))
+			for _, v := range out.Variants {
+				name := rf.File
+				if len(out.Variants) > 1 {
+					name = v.Name + "." + name
+				}
+				var buf bytes.Buffer
+				if err := report.WriteFormat(&buf, rf.Name, v.Summary, report.TextOptions{}); err != nil {
+					return fmt.Errorf("render the %s report of %s: %w", f, v.Name, err)
+				}
+				if err := writeReportFile(out, stdout, filepath.Join(dir, name), f, buf.Bytes()); err != nil {
+					return err
+				}
+			}
+			continue
 		}
 		var buf bytes.Buffer
 		var err error
@@ -59,15 +78,23 @@ func writeReports(out *Outcome, runs []profiles.Run, opts *Options) error {
 		if err != nil {
 			return fmt.Errorf("render the %s report: %w", f, err)
 		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return fmt.Errorf("write the %s report: %w", f, err)
+		if err := writeReportFile(out, stdout, path, f, buf.Bytes()); err != nil {
+			return err
 		}
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			return fmt.Errorf("write the %s report: %w", f, err)
-		}
-		out.Files = append(out.Files, path)
-		fmt.Fprintf(stdout, "wrote %s\n", path)
 	}
+	return nil
+}
+
+// writeReportFile writes a rendered report to path and lists it in out.
+func writeReportFile(out *Outcome, stdout io.Writer, path string, f profiles.Format, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("write the %s report: %w", f, err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return fmt.Errorf("write the %s report: %w", f, err)
+	}
+	out.Files = append(out.Files, path)
+	fmt.Fprintf(stdout, "wrote %s\n", path)
 	return nil
 }
 

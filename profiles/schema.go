@@ -311,8 +311,9 @@ type Report struct {
 	// Directory for results files (one per variant, `NAME.mpk`) and
 	// reports. Default `out`.
 	Dir string `yaml:"dir"`
-	// Reports written: `text` (on stdout), `json`, `html`, `junit`.
-	// Default [text, html].
+	// Reports written, package report's formats: `text` (on stdout),
+	// `json`, `html`, `junit` (one for the play), `csv`, `hgrm`, `hlog`
+	// (one per variant, in `dir`). Default [text, html].
 	Formats []Format `yaml:"formats"`
 	// Path of the HTML report. Default `DIR/report.html`.
 	HTML string `yaml:"html"`

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/goodput-dev/goodput/faults"
+	"github.com/goodput-dev/goodput/report"
 )
 
 // scalar is a profile value written as one YAML scalar. parse returns an
@@ -205,10 +206,12 @@ func (k *FaultKind) parse(text, _ string) error {
 }
 func (k FaultKind) syntax() string { return enumSyntax(k.values()) }
 
-// Format is a report format.
+// Format is a report format: one of package report's registry
+// (report.Formats).
 type Format string
 
-// Report formats.
+// Report formats that the harness treats apart: text goes to stdout, and
+// json, html and junit have paths of their own in report.
 const (
 	FormatText  Format = "text"
 	FormatJSON  Format = "json"
@@ -216,7 +219,7 @@ const (
 	FormatJUnit Format = "junit"
 )
 
-func (Format) values() []string { return []string{"text", "json", "html", "junit"} }
+func (Format) values() []string { return report.Formats() }
 func (f *Format) parse(text, _ string) error {
 	if err := parseEnum(text, f.values()); err != nil {
 		return err

@@ -463,24 +463,3 @@ func WriteHlog(w io.Writer, s *Summary) error {
 	}
 	return nil
 }
-
-// Formats returns the names of the formats WriteFormat writes.
-func Formats() []string { return []string{"text", "json", "csv", "hgrm", "hlog"} }
-
-// WriteFormat writes s in the named format (one of Formats()); text uses
-// opts.
-func WriteFormat(w io.Writer, format string, s *Summary, opts TextOptions) error {
-	switch format {
-	case "text":
-		return WriteText(w, s, opts)
-	case "json":
-		return WriteJSON(w, s)
-	case "csv":
-		return WriteCSV(w, s)
-	case "hgrm":
-		return WriteHgrm(w, s)
-	case "hlog":
-		return WriteHlog(w, s)
-	}
-	return fmt.Errorf("unknown report format %q (valid: %s)", format, strings.Join(Formats(), ", "))
-}

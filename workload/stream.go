@@ -35,9 +35,10 @@ type item struct {
 // Record and Event are safe for concurrent use while Serve runs, and must
 // not be called after it returns. Build with NewStream.
 type Stream struct {
-	ch   chan item
-	w    RecordWriter
-	live *Live
+	ch     chan item
+	w      RecordWriter
+	live   *Live
+	failed chan struct{} // closed at the first write error
 }
 
 var _ Sink = (*Stream)(nil)
@@ -48,8 +49,13 @@ func NewStream(w RecordWriter, live *Live, buffer int) *Stream {
 	if buffer <= 0 {
 		buffer = 8192
 	}
-	return &Stream{ch: make(chan item, buffer), w: w, live: live}
+	return &Stream{ch: make(chan item, buffer), w: w, live: live, failed: make(chan struct{})}
 }
+
+// WriteFailed is closed when writing a record has failed (a full disk, a
+// closed pipe): the records that follow can no longer be kept, and a
+// caller should stop the load rather than go on measuring for nothing.
+func (s *Stream) WriteFailed() <-chan struct{} { return s.failed }
 
 // Record queues r for the writer.
 func (s *Stream) Record(r *results.Result) { s.ch <- item{res: *r} }
@@ -98,14 +104,18 @@ func (s *Stream) Serve(fn func(Sink) error) error {
 				if !ok {
 					return
 				}
-				if it.ev != nil {
-					if s.w != nil && werr == nil {
-						werr = s.w.WriteEvent(it.ev)
-					}
-					continue
-				}
 				if s.w != nil && werr == nil {
-					werr = s.w.WriteResult(&it.res)
+					if it.ev != nil {
+						werr = s.w.WriteEvent(it.ev)
+					} else {
+						werr = s.w.WriteResult(&it.res)
+					}
+					if werr != nil {
+						close(s.failed)
+					}
+				}
+				if it.ev != nil {
+					continue
 				}
 				if s.live != nil {
 					s.live.add(&it.res)
@@ -116,7 +126,9 @@ func (s *Stream) Serve(fn func(Sink) error) error {
 			if n%flushEvery == 0 && flusher != nil && werr == nil {
 				// Keep files current for tail -f and for readers after a
 				// crash.
-				werr = flusher.Flush()
+				if werr = flusher.Flush(); werr != nil {
+					close(s.failed)
+				}
 			}
 		}
 	}()

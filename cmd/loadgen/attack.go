@@ -2,15 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"sync"
 	"time"
 
+	"github.com/goodput-dev/goodput/harness"
 	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/report"
-	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/workload"
 )
 
@@ -66,89 +64,51 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if !agreed {
 		cfg.Start = time.Now()
 	}
-	runner, err := workload.New(cfg)
+	d, err := harness.NewDriver(cfg)
 	if err != nil {
 		return cli.Usagef("attack: %v", err)
 	}
-	header := cf.resultsHeader("attack", cfg, cfg.Start)
 	fmt.Fprintf(stderr, "attack: seed %d, shard %s, %d requests offered over %v\n", cfg.Seed, cfg.Shard, int(cfg.Schedule.Total()/float64(cfg.Shard.N())+0.5), cfg.Schedule.Duration())
-	if agreed {
-		// The header records how late after the agreed instant this
-		// generator began, as loadgen run's shards do.
-		header.Shard.ClockOffset = workload.WaitUntil(ctx, cfg.Start)
-	}
-
 	// Where records go: a results stream (file or stdout), or an aggregator
 	// for the text summary.
-	var (
-		w     workload.RecordWriter
-		rw    *results.Writer
-		agg   *report.Aggregator
-		close func() error = func() error { return nil }
-	)
-	switch *out {
-	case "":
-		agg = report.NewAggregator(report.Options{})
-		if err := agg.AddHeader(header); err != nil {
-			return cli.Runf("attack: %v", err)
-		}
-		w = aggregatorWriter{agg}
-	default:
-		dst, err := openOutput("attack", *out, stdout)
-		if err != nil {
-			return err
-		}
-		close = dst.Close
-		rw, err = results.NewWriter(dst, header)
-		if err != nil {
-			_ = close()
-			return cli.Runf("attack: %v", err)
-		}
-		w = rw
+	opts := harness.DriveOptions{
+		Name:       "attack",
+		Log:        stderr,
+		Header:     cf.resultsHeader("attack", cfg, cfg.Start),
+		Agreed:     agreed, // the header records how late after the agreed instant this generator began, as loadgen run's shards do
+		Deliveries: del.driven(),
 	}
-
-	live := workload.NewLive(cfg.Retry.SLO())
-	stream := workload.NewStream(w, live, 0)
-	var wg sync.WaitGroup
-	progCtx, stopProgress := context.WithCancel(context.Background())
 	if !*quiet {
-		p := &workload.Progress{W: stderr, Terminal: workload.IsTerminal(stderr), Total: cfg.Schedule.Duration(), Runner: runner, Live: live}
-		wg.Go(func() { p.Run(progCtx) })
+		opts.Progress, opts.Terminal = stderr, workload.IsTerminal(stderr)
 	}
-	runErr := stream.Serve(func(s workload.Sink) error {
-		return del.serve(ctx, cfg.Start, s, func(s workload.Sink) error {
-			err := runner.Run(ctx, s)
-			if err != nil {
-				s.Event(&results.Event{Kind: results.EventInterrupted, At: runner.Elapsed(), Scheduled: runner.Elapsed(), Name: "interrupted", Detail: err.Error()})
-			}
+	dst := output{}
+	if *out == "" {
+		opts.Summarize = &report.Options{}
+	} else {
+		if dst, err = openOutput("attack", *out, stdout); err != nil {
 			return err
-		})
-	})
-	stopProgress()
-	wg.Wait()
-	var flushErr error
-	if rw != nil {
-		flushErr = rw.Flush()
+		}
+		opts.Out = dst
 	}
-	if err := errors.Join(flushErr, close()); err != nil {
+	driven, runErr := d.Run(ctx, opts)
+	del.report(driven)
+	if err := dst.Close(); err != nil {
 		return cli.Runf("attack: write %s: %v", *out, err)
 	}
-	counts := live.Snapshot()
-	interrupted := runErr != nil && ctx.Err() != nil
 	switch {
-	case interrupted && counts.Requests == 0:
-		return cli.Runf("attack: interrupted before any result")
-	case runErr != nil && !interrupted:
+	case runErr != nil:
 		return cli.Runf("attack: %v", runErr)
-	case interrupted:
-		fmt.Fprintf(stderr, "attack: interrupted after %d requests; results kept\n", counts.Requests)
+	case driven.Interrupted && driven.Counts.Requests == 0:
+		return cli.Runf("attack: interrupted before any result")
+	case driven.Interrupted:
+		fmt.Fprintf(stderr, "attack: interrupted after %d requests; results kept\n", driven.Counts.Requests)
 	}
-	if st := runner.Stats(); st.Dropped > 0 {
+	counts := driven.Counts
+	if st := driven.Stats; st.Dropped > 0 {
 		fmt.Fprintf(stderr, "attack: warning: %d requests were not sent because --max-inflight %d was reached: the generator, not the service, was the limit\n", st.Dropped, cfg.MaxInFlight)
 	}
-	if agg != nil {
-		sum := agg.Summary()
-		if err := report.WriteText(stdout, sum, report.TextOptions{Color: workload.IsTerminal(stdout)}); err != nil {
+	if driven.Summary != nil {
+		if err := report.WriteText(stdout, driven.Summary, report.TextOptions{Color: workload.IsTerminal(stdout)}); err != nil {
 			return cli.Runf("attack: write summary: %v", err)
 		}
 	} else if *out != "-" {
@@ -156,9 +116,3 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	return nil
 }
-
-// aggregatorWriter folds records straight into an Aggregator.
-type aggregatorWriter struct{ a *report.Aggregator }
-
-func (w aggregatorWriter) WriteResult(r *results.Result) error { w.a.AddResult(r); return nil }
-func (w aggregatorWriter) WriteEvent(e *results.Event) error   { w.a.AddEvent(e); return nil }

@@ -11,12 +11,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/results"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // readResultsAt is readResults of the file at path.
@@ -302,4 +306,48 @@ func TestAttackWireHeaderRenamesTheContractHeaders(t *testing.T) {
 	if cli.Code(err) != cli.ExitUsage || !strings.Contains(err.Error(), "--wire-header") || !strings.Contains(err.Error(), "request-id") {
 		t.Errorf("unknown role: got %v, want a usage error naming the flag and the valid roles", err)
 	}
+}
+
+// Regression: with the disk full the error was clear, but the load went on
+// for the whole duration although nothing of it could be kept.
+func TestAttackStopsWhenTheResultsCannotBeWritten(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full on this system")
+	}
+	srv := okServer(t)
+	start := time.Now()
+	err := run(context.Background(), []string{"attack", "--url", srv.URL, "--rate", "200", "--duration", "1m", "--quiet", "-o", "/dev/full"}, io.Discard, io.Discard)
+	require.Error(t, err)
+	assert.Equal(t, cli.ExitRun, cli.Code(err), "%v", err)
+	assert.Contains(t, err.Error(), "no space left on device")
+	assert.Less(t, time.Since(start), 30*time.Second, "the load stops at the first failed write, not after its 1m schedule")
+}
+
+// fullAfter accepts n bytes, then fails every write as a full disk does.
+type fullAfter struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (f *fullAfter) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(p) > f.n {
+		k := f.n
+		f.n = 0
+		return k, syscall.ENOSPC
+	}
+	f.n -= len(p)
+	return len(p), nil
+}
+
+func TestAttackStopsWhenTheDiskFillsMidRun(t *testing.T) {
+	srv := okServer(t)
+	start := time.Now()
+	out := &fullAfter{n: 20 << 10}
+	err := run(context.Background(), []string{"attack", "--url", srv.URL, "--rate", "200", "--duration", "1m", "--quiet", "-o", "-"}, out, io.Discard)
+	require.Error(t, err)
+	assert.Equal(t, cli.ExitRun, cli.Code(err), "%v", err)
+	assert.Contains(t, err.Error(), "no space left on device")
+	assert.Less(t, time.Since(start), 30*time.Second, "the load stops at the first failed write, not after its 1m schedule")
 }

@@ -31,7 +31,7 @@ func commands() []command {
 	return []command{
 		{"attack", "drive a URL open-loop at a rate schedule and record every attempt", runAttack},
 		{"ramp", "step the offered load up to find the tipping point (goodput ≥ 99% of offered, p99 ≤ SLO)", runRamp},
-		{"report", "summarise one or more results files (text, json, csv, hgrm, hlog)", runReport},
+		{"report", "summarise one or more results files (text, json, csv, html, hgrm, hlog, junit)", runReport},
 		{"merge", "merge the results files of a sharded run into one", runMerge},
 		{"encode", "write every attempt of results files as JSON Lines or CSV, for other tools", runEncode},
 		{"compare", "compare runs side by side: one table, one chart each (text, json, html)", runCompare},

@@ -2,18 +2,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"slices"
-	"sync"
 	"time"
 
+	"github.com/goodput-dev/goodput/harness"
 	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/report"
-	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/workload"
 )
 
@@ -30,10 +28,6 @@ const rampExamples = `  # Find the tipping point between 100 and 1000 requests/s
 
 // rampMaxSteps bounds the number of steps of a ramp.
 const rampMaxSteps = 1000
-
-// rampMargin is how long after a step's end plus the SLO the ramp waits for
-// its records to drain before judging it.
-const rampMargin = 500 * time.Millisecond
 
 // runRamp steps the offered load up until two steps past the knee and
 // reports the tipping point.
@@ -104,71 +98,39 @@ func runRamp(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := workload.Preflight(ctx, cf.url, preflightTimeout); err != nil {
 		return cli.Runf("ramp: %v", err)
 	}
-	if cfg.Start.IsZero() {
-		cfg.Start = time.Now()
-	}
-	runner, err := workload.New(cfg)
+	d, err := harness.NewDriver(cfg)
 	if err != nil {
 		return cli.Usagef("ramp: %v", err)
 	}
-	header := cf.resultsHeader("ramp", cfg, cfg.Start)
+	header := cf.resultsHeader("ramp", cfg, d.Start())
 	header.SLO = objective
 	fmt.Fprintf(stderr, "ramp: seed %d, %d steps of %v from %g to %g requests/s, SLO %v\n", cfg.Seed, len(rates), *stepDur, rates[0], rates[len(rates)-1], objective)
 
-	rw := &rampWriter{agg: report.NewAggregator(report.Options{SLO: objective})}
-	if err := rw.agg.AddHeader(header); err != nil {
-		return cli.Runf("ramp: %v", err)
+	opts := harness.DriveOptions{
+		Name: "ramp", Log: stderr, Header: header, SLO: objective,
+		Summarize: &report.Options{SLO: objective},
+		Steps:     &harness.Steps{SLO: objective, StopPastKnee: !*all},
 	}
 	closeOut := func() error { return nil }
-	var streamW *results.Writer
 	if *output != "" {
 		dst, err := openOutput("ramp", *output, stdout)
 		if err != nil {
 			return err
 		}
-		closeOut = dst.Close
-		if streamW, err = results.NewWriter(dst, header); err != nil {
-			_ = closeOut()
-			return cli.Runf("ramp: %v", err)
-		}
-		rw.out = streamW
+		opts.Out, closeOut = dst, dst.Close
 	}
-
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	judge := &rampJudge{w: rw, runner: runner, phases: phases, slo: objective, log: stderr, stop: stop, all: *all}
-	var wg sync.WaitGroup
-	judgeCtx, stopJudge := context.WithCancel(context.Background())
-	wg.Go(func() { judge.run(judgeCtx) })
-	stream := workload.NewStream(rw, nil, 0)
-	runErr := stream.Serve(func(s workload.Sink) error {
-		err := runner.Run(runCtx, s)
-		switch {
-		case judge.stopped():
-			s.Event(&results.Event{Kind: results.EventNote, At: runner.Elapsed(), Scheduled: runner.Elapsed(), Name: results.NoteRampStopped, Detail: "two steps past the knee"})
-			return nil
-		case err != nil:
-			s.Event(&results.Event{Kind: results.EventInterrupted, At: runner.Elapsed(), Scheduled: runner.Elapsed(), Name: "interrupted", Detail: err.Error()})
-		}
-		return err
-	})
-	stopJudge()
-	wg.Wait()
-	var flushErr error
-	if streamW != nil {
-		flushErr = streamW.Close()
-	}
-	if err := errors.Join(flushErr, closeOut()); err != nil {
+	driven, runErr := d.Run(ctx, opts)
+	if err := closeOut(); err != nil {
 		return cli.Runf("ramp: write %s: %v", *output, err)
 	}
 	if runErr != nil {
-		if ctx.Err() == nil {
-			return cli.Runf("ramp: %v", runErr)
-		}
+		return cli.Runf("ramp: %v", runErr)
+	}
+	if driven.Interrupted {
 		fmt.Fprintln(stderr, "ramp: interrupted; reporting the steps that completed")
 	}
 
-	s := rw.summary()
+	s := driven.Summary
 	vf.analyze(s)
 	if s.TippingPoint == nil {
 		report.AnalyzeTippingPoint(s, objective)
@@ -230,124 +192,4 @@ func writeRampReport(stdout io.Writer, path, format string, s *report.Summary) e
 		return cli.Runf("ramp: write report: %v", err)
 	}
 	return nil
-}
-
-// rampWriter folds every record into an aggregator (read by the judge
-// while the ramp runs) and passes it on to the results stream, if any.
-// Safe for concurrent use.
-type rampWriter struct {
-	mu  sync.Mutex
-	agg *report.Aggregator
-	out workload.RecordWriter // nil: no results stream
-}
-
-var _ workload.RecordWriter = (*rampWriter)(nil)
-
-func (w *rampWriter) WriteResult(r *results.Result) error {
-	w.mu.Lock()
-	w.agg.AddResult(r)
-	w.mu.Unlock()
-	if w.out != nil {
-		return w.out.WriteResult(r)
-	}
-	return nil
-}
-
-func (w *rampWriter) WriteEvent(e *results.Event) error {
-	w.mu.Lock()
-	w.agg.AddEvent(e)
-	w.mu.Unlock()
-	if w.out != nil {
-		return w.out.WriteEvent(e)
-	}
-	return nil
-}
-
-// Flush flushes the results stream, so a killed ramp keeps what it had.
-func (w *rampWriter) Flush() error {
-	if f, ok := w.out.(interface{ Flush() error }); ok {
-		return f.Flush()
-	}
-	return nil
-}
-
-func (w *rampWriter) summary() *report.Summary {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.agg.Summary()
-}
-
-// rampJudge judges each step once its requests have had the SLO to
-// succeed (a request not done by then is not goodput whatever happens
-// next), prints the verdict, and stops the run two steps past the knee.
-type rampJudge struct {
-	w      *rampWriter
-	runner *workload.Runner
-	phases []workload.Phase
-	slo    time.Duration
-	log    io.Writer
-	stop   context.CancelFunc
-	all    bool
-
-	mu     sync.Mutex
-	halted bool
-}
-
-func (j *rampJudge) stopped() bool {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.halted
-}
-
-// run judges steps as they become final until ctx ends.
-func (j *rampJudge) run(ctx context.Context) {
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	var judged []report.RampStep
-	var end time.Duration
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		elapsed := j.runner.Elapsed()
-		for len(judged) < len(j.phases) {
-			p := j.phases[len(judged)]
-			stepEnd := end + p.Duration
-			if elapsed < stepEnd+j.slo+rampMargin {
-				break
-			}
-			judged = append(judged, j.judge(len(judged), p))
-			end = stepEnd
-			if !j.all && report.PastKnee(judged, j.slo, 2) {
-				fmt.Fprintln(j.log, "ramp: two steps past the knee, stopping")
-				j.mu.Lock()
-				j.halted = true
-				j.mu.Unlock()
-				j.stop()
-				return
-			}
-		}
-	}
-}
-
-// judge returns step i as the knee test sees it: the configured offered
-// rate (requests still in flight are not goodput), the goodput and p99
-// recorded so far.
-func (j *rampJudge) judge(i int, p workload.Phase) report.RampStep {
-	s := j.w.summary()
-	st := report.RampStep{Name: p.Name, OfferedRPS: p.From}
-	if i < len(s.Phases) {
-		ph := s.Phases[i]
-		st.ThroughputRPS, st.GoodputRPS, st.P99Ms = ph.ThroughputRPS, ph.GoodputRPS, ph.Latency.P99
-	}
-	st.OK = report.StepOK(st, j.slo)
-	verdict := "within capacity"
-	if !st.OK {
-		verdict = "beyond capacity"
-	}
-	fmt.Fprintf(j.log, "ramp: %-12s goodput %7.1f/s (%5.1f%%)  p99 %-8s %s\n", p.Name, st.GoodputRPS, 100*st.GoodputRPS/st.OfferedRPS,
-		time.Duration(st.P99Ms*float64(time.Millisecond)).Round(100*time.Microsecond), verdict)
-	return st
 }

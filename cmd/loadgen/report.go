@@ -110,16 +110,8 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // outDirFile names the file of each format in --out-dir.
 func outDirFile(format string) string {
-	switch format {
-	case "text":
-		return "report.txt"
-	case "csv":
-		return "windows.csv"
-	case "hgrm", "hlog":
-		return "latency." + format
-	default:
-		return "report." + format
-	}
+	f, _ := report.LookupFormat(format)
+	return f.File
 }
 
 func outDirFiles() []string {

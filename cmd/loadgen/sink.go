@@ -2,23 +2,20 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/url"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/goodput-dev/goodput/internal/targetadmin"
 
 	"github.com/spf13/pflag"
 
+	"github.com/goodput-dev/goodput/harness"
 	"github.com/goodput-dev/goodput/internal/cli"
-	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/workload"
-	"github.com/goodput-dev/goodput/workload/sink"
 )
 
 // sinkFlags are attack's flags for async routes: a delivery sink that the
@@ -43,9 +40,9 @@ func addSinkFlags(fs *pflag.FlagSet) *sinkFlags {
 }
 
 // deliveries is the delivery sink of one attack. open listens and tells
-// the target where the sink is before the schedule starts; serve runs the
-// load with the sink fed and recording, then drains it; close puts the
-// target's old delivery URL back. A nil *deliveries (no --sink) does
+// the target where the sink is before the schedule starts; the run driver
+// serves it (driven), report prints its counts; close puts the target's
+// old delivery URL back. A nil *deliveries (no --sink) does
 // nothing. Not safe for concurrent use.
 type deliveries struct {
 	grace  time.Duration
@@ -54,7 +51,6 @@ type deliveries struct {
 	admin  *targetadmin.Client
 	prev   string
 	stderr io.Writer
-	served bool
 	closed bool
 }
 
@@ -89,8 +85,7 @@ func (f *sinkFlags) open(ctx context.Context, shard workload.Shard, stderr io.Wr
 	if err != nil {
 		return nil, cli.Usagef("attack: --sink %s: %v", f.addr, err)
 	}
-	// The sink answers on every path; this is the URL sink.Sink.URL gives.
-	d := &deliveries{grace: f.grace, ln: ln, url: "http://" + ln.Addr().String() + "/deliveries",
+	d := &deliveries{grace: f.grace, ln: ln, url: harness.DeliveryURL(ln),
 		admin: &targetadmin.Client{BaseURL: f.admin, Token: token}, stderr: stderr}
 	cctx, cancel := context.WithTimeout(ctx, adminCallTimeout)
 	defer cancel()
@@ -102,69 +97,37 @@ func (f *sinkFlags) open(ctx context.Context, shard workload.Shard, stderr io.Wr
 	return d, nil
 }
 
-// serve runs run with s, wrapped so that every 202 is registered with the
-// delivery sink, while the sink records deliveries into s; when run
-// returns it waits up to the grace period (less when ctx ends) for the
-// messages still queued, records the rest as undelivered, and stops the
-// sink. start is the run's start (offset 0 of every record). Without a
-// sink it is run(s).
-func (d *deliveries) serve(ctx context.Context, start time.Time, s workload.Sink, run func(workload.Sink) error) error {
+// driven returns the sink as the run driver takes it, which serves and
+// closes the listener; nil without --sink.
+func (d *deliveries) driven() *harness.Deliveries {
 	if d == nil {
-		return run(s)
+		return nil
 	}
-	d.served = true
-	snk, err := sink.New(d.ln, sink.Config{Start: start, Recorder: s})
-	if err != nil {
-		_ = d.ln.Close()
-		return err
+	return &harness.Deliveries{Listener: d.ln, Drain: d.grace}
+}
+
+// report prints what the delivery sink of a run counted.
+func (d *deliveries) report(run *harness.Driven) {
+	if d == nil || run == nil || run.Deliveries == nil {
+		return
 	}
-	sinkCtx, stopSink := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopSink()
-	var wg sync.WaitGroup
-	var sinkErr error
-	wg.Go(func() { sinkErr = snk.Run(sinkCtx) })
-	runErr := run(observed{s, snk})
-	if ctx.Err() == nil {
-		fmt.Fprintf(d.stderr, "attack: waiting up to %v for queued messages\n", d.grace)
-	}
-	c := snk.Drain(ctx, d.grace)
-	stopSink()
-	wg.Wait()
+	c := run.Deliveries
 	fmt.Fprintf(d.stderr, "attack: deliveries: %d accepted, %d delivered, %d expired, %d dead-lettered, %d undelivered (%d dropped by the target), %d unmatched, %d late, %d stale (enqueued before this run, not counted)\n",
 		c.Accepted, c.Delivered, c.Expired, c.DeadLettered, c.Undelivered+c.Dropped, c.Dropped, c.Unmatched, c.Late, c.Stale)
-	if sinkErr != nil {
-		sinkErr = fmt.Errorf("delivery sink: %w", sinkErr)
-	}
-	return errors.Join(runErr, sinkErr)
 }
 
 // close puts the target's old delivery URL back (bounded by
-// adminCallTimeout, also after ctx ended) and closes the listener if serve
-// never ran. A failure is a warning: the results are complete.
+// adminCallTimeout, also after ctx ended) and closes the listener, if the
+// run never did. A failure is a warning: the results are complete.
 func (d *deliveries) close(ctx context.Context) {
 	if d == nil || d.closed {
 		return
 	}
 	d.closed = true
-	if !d.served {
-		_ = d.ln.Close()
-	}
+	_ = d.ln.Close()
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), adminCallTimeout)
 	defer cancel()
 	if _, err := d.admin.DeliverTo(cctx, d.prev); err != nil {
 		fmt.Fprintf(d.stderr, "attack: warning: could not set the target's deliver_to back to %q: %v\n", d.prev, err)
 	}
-}
-
-// observed is the runner's sink, also registering each accepted message
-// (a 202 attempt) with the delivery sink.
-type observed struct {
-	workload.Sink
-	s *sink.Sink
-}
-
-// Record registers r with the delivery sink, then passes it on.
-func (o observed) Record(r *results.Result) {
-	o.s.Observe(r)
-	o.Sink.Record(r)
 }

@@ -129,12 +129,7 @@ func (v *verdictFlags) writeJUnit(s *report.Summary) error {
 	if err != nil {
 		return cli.Usagef("--junit: %v", err)
 	}
-	name := s.Label
-	if name == "" {
-		name = "loadgen"
-	}
-	suite := report.JUnitSuite{Name: name, Start: s.Start, Duration: time.Duration(s.DurationS * float64(time.Second))}
-	err = report.WriteJUnit(f, suite, s.Assertions)
+	err = report.WriteFormat(f, "junit", s, report.TextOptions{})
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -145,15 +140,13 @@ func (v *verdictFlags) writeJUnit(s *report.Summary) error {
 }
 
 // reportFormats are the formats of "loadgen report": package report's
-// and html.
-func reportFormats() []string { return append(report.Formats(), "html") }
+// registry.
+func reportFormats() []string { return report.Formats() }
 
-// writeReport writes s in format, html included; the text format ends
-// with the recovery verdict and the ramp's curve when the run has them.
+// writeReport writes s in format; the text format ends with the recovery
+// verdict and the ramp's curve when the run has them.
 func writeReport(w io.Writer, format string, s *report.Summary, opts report.TextOptions) error {
 	switch format {
-	case "html":
-		return report.WriteHTML(w, report.HTMLReport{Runs: []report.HTMLRun{{Summary: s}}})
 	case "text":
 		if err := report.WriteFormat(w, format, s, opts); err != nil {
 			return err
