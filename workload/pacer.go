@@ -161,7 +161,6 @@ const (
 	streamMix
 	streamTenant
 	streamPlaceholders
-	streamClient
 )
 
 // newStream returns a PCG-seeded generator for (seed, purpose, shard).

@@ -108,7 +108,6 @@ type Runner struct {
 	sink   Sink         // of the current Run; nil outside
 
 	running  atomic.Bool
-	started  atomic.Int64 // start instant, unix ns, 0 before Run
 	wake     chan struct{}
 	bursts   atomic.Int64
 	state    atomic.Pointer[retry.State]
