@@ -434,9 +434,15 @@ func (r *Runner) rateAhead() float64 {
 func (r *Runner) schedule(ctx context.Context, sink Sink, wg *sync.WaitGroup, work chan *request) {
 	cfg := &r.cfg
 	arr := NewArrivals(cfg.Arrival, cfg.Seed, cfg.Shard)
-	mixRng := newStream(cfg.Seed, streamMix, cfg.Shard.Index)
-	tenantRng := newStream(cfg.Seed, streamTenant, cfg.Shard.Index)
-	phRng := newStream(cfg.Seed, streamPlaceholders, cfg.Shard.Index)
+	d := dispatcher{
+		r:            r,
+		sink:         sink,
+		wg:           wg,
+		work:         work,
+		mix:          newStream(cfg.Seed, streamMix, cfg.Shard.Index),
+		tenant:       newStream(cfg.Seed, streamTenant, cfg.Shard.Index),
+		placeholders: newStream(cfg.Seed, streamPlaceholders, cfg.Shard.Index),
+	}
 	end := cfg.Schedule.Duration()
 	phase := -1
 	var burstSeq uint64
@@ -463,7 +469,7 @@ func (r *Runner) schedule(ctx context.Context, sink Sink, wg *sync.WaitGroup, wo
 				sink.Event(&results.Event{Kind: results.EventPhaseStarted, At: time.Since(r.start), Scheduled: cfg.Schedule.PhaseStart(phase), Name: ph.Name, Target: "load"})
 			}
 		}
-		r.dispatch(ctx, sink, wg, work, id, at, phase, at < missed, mixRng, tenantRng, phRng)
+		d.dispatch(ctx, id, at, phase, at < missed)
 	}
 
 	id, x := arr.Next()
@@ -509,14 +515,30 @@ func (r *Runner) schedule(ctx context.Context, sink Sink, wg *sync.WaitGroup, wo
 	}
 }
 
-// dispatch starts request id due at offset at, or records it dropped.
-func (r *Runner) dispatch(ctx context.Context, sink Sink, wg *sync.WaitGroup, work chan *request, id uint64, at time.Duration, phase int, drop bool, mixRng, tenantRng, phRng *rand.Rand) {
+// dispatcher is what schedule needs to start the requests of one Run: the
+// run's sink, its workers and the random streams that pick each request's
+// template, tenant and placeholder values. It lives as long as schedule and
+// is used by its goroutine only.
+type dispatcher struct {
+	r    *Runner
+	sink Sink
+	wg   *sync.WaitGroup // the workers
+	work chan *request   // idle workers wait here; nil ends one
+	// One stream per choice: see newStream.
+	mix, tenant, placeholders *rand.Rand
+}
+
+// dispatch starts request id of phase due at offset at, or records it
+// generator_dropped: when drop is set (it was due before a late start) or
+// when the in-flight cap is reached.
+func (d *dispatcher) dispatch(ctx context.Context, id uint64, at time.Duration, phase int, drop bool) {
+	r, sink, work := d.r, d.sink, d.work
 	r.offered.Add(1)
 	q := r.pool.Get().(*request)
 	q.id, q.intended, q.phase = id, at, uint16(phase)
-	q.tmpl = &r.mix.templates[r.mix.pickTemplate(mixRng)]
-	q.tenant = r.mix.pickTenant(tenantRng)
-	q.prepare(phRng)
+	q.tmpl = &r.mix.templates[r.mix.pickTemplate(d.mix)]
+	q.tenant = r.mix.pickTenant(d.tenant)
+	q.prepare(d.placeholders)
 	if drop || r.inflight.Add(1) > r.maxIn {
 		if !drop {
 			r.inflight.Add(-1)
@@ -537,7 +559,7 @@ func (r *Runner) dispatch(ctx context.Context, sink Sink, wg *sync.WaitGroup, wo
 	default:
 	}
 	r.workers.Add(1)
-	wg.Go(func() {
+	d.wg.Go(func() {
 		defer r.workers.Add(-1)
 		for q := q; q != nil; q = <-work {
 			q.run(ctx, sink)
