@@ -662,9 +662,9 @@ func (q *request) run(ctx context.Context, sink Sink) {
 		var ra time.Duration
 		var raOK bool
 		if h := st.Hedger(); h != nil && n == 1 {
-			var hedged bool
-			*res, ra, raOK, hedged = q.hedged(ctx, sink, deadline)
-			n += boolInt(hedged)
+			hr := q.hedged(ctx, sink, deadline)
+			*res, ra, raOK = hr.res, hr.retryAfter, hr.retryAfterOK
+			n += boolInt(hr.hedged)
 		} else {
 			ra, raOK = q.attempt(ctx, n, deadline, res, false)
 		}
@@ -729,29 +729,37 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
+// answer is an attempt's record and the Retry-After its service sent.
+type answer struct {
+	res          results.Result // not yet recorded; Final unset
+	retryAfter   time.Duration  // the service's Retry-After, when retryAfterOK
+	retryAfterOK bool
+}
+
+// hedgeResult is what hedged decided.
+type hedgeResult struct {
+	answer      // the deciding attempt's
+	hedged bool // attempt 2 was sent
+}
+
 // hedged sends attempt 1, and attempt 2 if attempt 1 has not answered
 // after the hedge delay and the hedge budget allows; the first success
 // wins and the other is canceled (recorded, not final). It returns the
-// deciding attempt's record (not yet recorded) and whether it hedged.
-func (q *request) hedged(ctx context.Context, sink Sink, deadline time.Duration) (results.Result, time.Duration, bool, bool) {
+// deciding attempt's answer and whether it hedged.
+func (q *request) hedged(ctx context.Context, sink Sink, deadline time.Duration) hedgeResult {
 	h := q.state.Hedger()
 	delay, ok := h.Delay()
 	if !ok {
-		var res results.Result
-		ra, raOK := q.attempt(ctx, 1, deadline, &res, false)
-		return res, ra, raOK, false
-	}
-	type answer struct {
-		res  results.Result
-		ra   time.Duration
-		raOK bool
+		var a answer
+		a.retryAfter, a.retryAfterOK = q.attempt(ctx, 1, deadline, &a.res, false)
+		return hedgeResult{answer: a}
 	}
 	ch := make(chan answer, 2)
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	send := func(n int) {
 		var a answer
-		a.ra, a.raOK = q.attempt(actx, n, deadline, &a.res, true)
+		a.retryAfter, a.retryAfterOK = q.attempt(actx, n, deadline, &a.res, true)
 		ch <- a
 	}
 	var wg sync.WaitGroup
@@ -776,7 +784,7 @@ func (q *request) hedged(ctx context.Context, sink Sink, deadline time.Duration)
 					loser := <-ch
 					sink.Record(&loser.res)
 				}
-				return a.res, a.ra, a.raOK, hedged
+				return hedgeResult{answer: a, hedged: hedged}
 			}
 			sink.Record(&a.res)
 		}
