@@ -101,7 +101,7 @@ type Runner struct {
 	pool    sync.Pool
 
 	mu    sync.Mutex
-	pacer *Pacer
+	pacer *pacer
 	start time.Time // set when Run starts
 
 	sinkMu sync.RWMutex // held for reading while Event hands an event to sink
@@ -143,7 +143,7 @@ func New(cfg Config) (*Runner, error) {
 		mix:     m,
 		headers: cfg.Headers.withDefaults(),
 		maxIn:   int64(cfg.MaxInFlight),
-		pacer:   NewPacer(cfg.Schedule),
+		pacer:   newPacer(cfg.Schedule),
 		wake:    make(chan struct{}, 1),
 	}
 	switch {
@@ -305,7 +305,7 @@ func (r *Runner) Run(ctx context.Context, sink Sink) error {
 	r.start = start
 	// Each run plays the schedule from its start, at the current multiplier.
 	m := r.pacer.Multiplier()
-	r.pacer = NewPacer(r.cfg.Schedule)
+	r.pacer = newPacer(r.cfg.Schedule)
 	r.pacer.SetMultiplier(0, m)
 	r.mu.Unlock()
 	r.offered.Store(0)
@@ -433,7 +433,7 @@ func (r *Runner) rateAhead() float64 {
 // or ctx is done.
 func (r *Runner) schedule(ctx context.Context, sink Sink, wg *sync.WaitGroup, work chan *request) {
 	cfg := &r.cfg
-	arr := NewArrivals(cfg.Arrival, cfg.Seed, cfg.Shard)
+	arr := newArrivals(cfg.Arrival, cfg.Seed, cfg.Shard)
 	d := dispatcher{
 		r:            r,
 		sink:         sink,
@@ -484,9 +484,9 @@ func (r *Runner) schedule(ctx context.Context, sink Sink, wg *sync.WaitGroup, wo
 		r.mu.Unlock()
 		now := time.Since(r.start)
 		switch pace {
-		case PaceDone:
+		case paceDone:
 			return
-		case PaceAt:
+		case paceAt:
 			if at <= now {
 				fire(id, at)
 				id, x = arr.Next()
@@ -500,7 +500,7 @@ func (r *Runner) schedule(ctx context.Context, sink Sink, wg *sync.WaitGroup, wo
 				kick.after(k - now)
 				kickAt = k
 			}
-		case PaceNever:
+		case paceNever:
 			if now >= end {
 				return
 			}
