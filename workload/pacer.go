@@ -146,12 +146,11 @@ func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.N()) }
 //
 // arrivals is not safe for concurrent use.
 type arrivals struct {
-	kind  Arrival
-	n, i  uint64
-	k     uint64
-	x     float64
-	rng   *rand.Rand
-	first bool
+	kind Arrival
+	n, i uint64
+	k    uint64
+	x    float64
+	rng  *rand.Rand
 }
 
 // Random streams, one per purpose, so that changing one choice (say, the
@@ -171,11 +170,10 @@ func newStream(seed uint64, purpose, shard int) *rand.Rand {
 // newArrivals returns shard's arrivals of kind, seeded from seed.
 func newArrivals(kind Arrival, seed uint64, shard Shard) *arrivals {
 	return &arrivals{
-		kind:  kind,
-		n:     uint64(shard.N()),
-		i:     uint64(shard.Index),
-		rng:   newStream(seed, streamArrivals, shard.Index),
-		first: true,
+		kind: kind,
+		n:    uint64(shard.N()),
+		i:    uint64(shard.Index),
+		rng:  newStream(seed, streamArrivals, shard.Index),
 	}
 }
 
