@@ -212,7 +212,7 @@ func NewAggregator(opts Options) *Aggregator {
 }
 
 // AddHeader registers a results stream. It refuses a stream of another run
-// than the ones already added (see SameRun).
+// than the ones already added (see results.SameRun).
 func (a *Aggregator) AddHeader(h results.Header) error {
 	for _, s := range a.sources {
 		if err := results.SameRun(s.h, h); err != nil {

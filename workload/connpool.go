@@ -35,9 +35,8 @@ const maxDials = 16
 // most max connections are open (in use, idle or being dialed) at once. A
 // request that finds no idle connection waits for one, as net/http's
 // Transport does: it starts a dial when the bounds allow (max, maxDials),
-// and takes
-// whichever comes first, a connection another request frees or its dial's;
-// the other joins the pool. So a burst of requests at a cold start or after
+// and takes whichever comes first, a connection another request frees or
+// its dial's; the other joins the pool. So a burst of requests at a cold start or after
 // a hiccup does not dial one connection each while the connections they
 // would have had free up in microseconds. Safe for concurrent use; the
 // only goroutines it starts are dials, which end with their dial timeout,

@@ -24,9 +24,10 @@ type Sink interface {
 	Event(e *results.Event)
 }
 
-// WireHeaders names the headers sent on every attempt (DESIGN.md, "wire
-// contract"). A plain value; empty names (and the zero value) take the
-// defaults of DefaultWireHeaders.
+// WireHeaders names the headers sent on every attempt: the wire contract
+// between loadgen and a service (README.md, "Drive your own service"). A
+// plain value; empty names (and the zero value) take the defaults of
+// DefaultWireHeaders.
 type WireHeaders struct {
 	RequestID string // the request's id, the same on every attempt
 	Attempt   string // 1 for the first try, 2 for the first retry, …
@@ -74,7 +75,7 @@ type Config struct {
 	Client  *http.Client
 	HTTP    ClientOptions
 	Headers WireHeaders
-	// Start is the wall-clock instant of offset 0 (Header.Start); zero
+	// Start is the wall-clock instant of offset 0 (results.Header.Start); zero
 	// means the moment Run is called. Run waits for it when it is ahead.
 	Start time.Time
 	// Procs is how many cores the process runs Go code on during Run
