@@ -829,57 +829,6 @@ func (a *Aggregator) warnings(s *Summary) []string {
 	return w
 }
 
-// spaceSaving finds the heaviest keys of a stream in bounded memory
-// (Metwally et al.'s Space-Saving): counts are exact while fewer than its
-// capacity keys have been seen, otherwise overestimates by at most the
-// smallest count. Not safe for concurrent use.
-type spaceSaving struct {
-	index  map[string]int
-	keys   []string
-	counts []int64
-}
-
-func newSpaceSaving(capacity int) *spaceSaving {
-	return &spaceSaving{index: make(map[string]int, capacity), keys: make([]string, 0, capacity), counts: make([]int64, 0, capacity)}
-}
-
-func (s *spaceSaving) add(key string) {
-	if i, ok := s.index[key]; ok {
-		s.counts[i]++
-		return
-	}
-	if len(s.keys) < cap(s.keys) {
-		s.index[key] = len(s.keys)
-		s.keys = append(s.keys, key)
-		s.counts = append(s.counts, 1)
-		return
-	}
-	m := 0
-	for i, c := range s.counts {
-		if c < s.counts[m] {
-			m = i
-		}
-	}
-	delete(s.index, s.keys[m])
-	s.index[key] = m
-	s.keys[m] = key
-	s.counts[m]++
-}
-
-func (s *spaceSaving) top(n int) []TenantCount {
-	out := make([]TenantCount, len(s.keys))
-	for i, k := range s.keys {
-		out[i] = TenantCount{Tenant: k, Count: s.counts[i]}
-	}
-	slices.SortFunc(out, func(x, y TenantCount) int {
-		if c := cmp.Compare(y.Count, x.Count); c != 0 {
-			return c
-		}
-		return cmp.Compare(x.Tenant, y.Tenant)
-	})
-	return out[:min(n, len(out))]
-}
-
 // ReadInto feeds every record of rd to a, until the end of the stream or
 // until ctx is done. A stream cut mid-record or damaged ends without error:
 // at its end, ReadInto adds rd.Integrity to a (see AddIntegrity).
@@ -903,49 +852,4 @@ func ReadInto(ctx context.Context, a *Aggregator, rd *results.Reader) error {
 			a.AddEvent(&ev)
 		}
 	}
-}
-
-// miniTop is a Space-Saving sketch of miniTopSize entries in fixed arrays,
-// small enough for every window to have two. The zero value is empty and
-// ready to use. Not safe for concurrent use.
-type miniTop struct {
-	keys   [miniTopSize]string
-	counts [miniTopSize]int64
-	n      int
-}
-
-func (m *miniTop) add(key string) {
-	for i := range m.n {
-		if m.keys[i] == key {
-			m.counts[i]++
-			return
-		}
-	}
-	if m.n < miniTopSize {
-		m.keys[m.n], m.counts[m.n] = key, 1
-		m.n++
-		return
-	}
-	low := 0
-	for i := 1; i < miniTopSize; i++ {
-		if m.counts[i] < m.counts[low] {
-			low = i
-		}
-	}
-	m.keys[low] = key
-	m.counts[low]++
-}
-
-func (m *miniTop) top(n int) []TenantCount {
-	out := make([]TenantCount, m.n)
-	for i := range m.n {
-		out[i] = TenantCount{Tenant: m.keys[i], Count: m.counts[i]}
-	}
-	slices.SortFunc(out, func(x, y TenantCount) int {
-		if c := cmp.Compare(y.Count, x.Count); c != 0 {
-			return c
-		}
-		return cmp.Compare(x.Tenant, y.Tenant)
-	})
-	return out[:min(n, len(out))]
 }
