@@ -129,10 +129,10 @@ func (r Recovery) RecoveryTime() time.Duration { return durFromS(r.RecoveryTimeS
 //
 // Without a baseline p99 (no window before the first disturbance) and
 // without an SLO there is no latency condition. A window with nothing
-// offered meets the goodput condition; a window with
-// no successful request has p99 0 and meets the latency condition, so an
-// idle stretch counts as recovered, while a stretch that is offered load
-// and answers none of it does not.
+// offered meets the goodput condition; a window with no successful request
+// has p99 0 and meets the latency condition, so an idle stretch counts as
+// recovered, while a stretch that is offered load and answers none of it
+// does not.
 func DetectRecovery(samples []RecoverySample, width time.Duration, disturbances []DisturbanceSpan, opts RecoveryOptions) Recovery {
 	opts = opts.withDefaults()
 	spans := mergeSpans(disturbances)

@@ -165,7 +165,7 @@ func (w *Window) LatencyHistogram() *hdr.PackedHistogram { return w.latency }
 func (w *Window) Start() time.Duration { return time.Duration(w.StartS * float64(time.Second)) }
 
 // PhaseStats summarises one schedule phase. Requests (and their attempts)
-// count in the phase their Result.Phase names.
+// count in the phase their results.Result.Phase names.
 type PhaseStats struct {
 	Name            string           `json:"name"`
 	StartS          float64          `json:"start_s"`

@@ -97,17 +97,16 @@ func envInt(name string, def int) int {
 }
 
 // BenchmarkAttackThroughput plays a constant rate against a minimal Go HTTP
-// server in another process on 127.0.0.1 and reports achieved rate, lag
-// p50 and p99, allocations (count and bytes) per request, CPU time and
-// context switches per request of this process
-// (user+sys; on a virtual machine most of the CPU time per request is spent
-// switching threads), peak RSS and the
+// server in another process on 127.0.0.1 and reports achieved rate, lag p50
+// and p99, allocations (count and bytes) per request, CPU time and context
+// switches per request of this process (user+sys; on a virtual machine most
+// of the CPU time per request is spent switching threads), peak RSS and the
 // peak heap and stack in use. Rates and length: GOODPUT_BENCH_RATES
 // (comma-separated, default 5000,20000,40000) and GOODPUT_BENCH_SECONDS
 // (default 3); the generator's caps: GOODPUT_BENCH_INFLIGHT (default 2000)
 // and GOODPUT_BENCH_CONNECTIONS (default 200); its cores:
-// GOODPUT_BENCH_PROCS (default ProcsAuto, as loadgen); GOODPUT_BENCH_CLIENT=net
-// sends through net/http instead, for comparison.
+// GOODPUT_BENCH_PROCS (default ProcsAuto, as loadgen);
+// GOODPUT_BENCH_CLIENT=net sends through net/http instead, for comparison.
 func BenchmarkAttackThroughput(b *testing.B) {
 	rates := []int{5000, 20000, 40000}
 	if v := os.Getenv("GOODPUT_BENCH_RATES"); v != "" {

@@ -148,12 +148,11 @@ func StatusOutcome(status int) results.Outcome {
 // maxTimingMs bounds the Server-Timing durations believed: a day.
 const maxTimingMs = 24 * 3600 * 1000
 
-// ParseServerTiming reads a Server-Timing header value
-// ("queue;dur=1.5, app;dur=3, db;dur=4", milliseconds) into queue wait, the
-// service's own work ("app") and dependencies (the sum of every other
-// entry with a dur). Entries without dur, malformed ones and durations
-// over a day are skipped.
-// It does not allocate.
+// ParseServerTiming reads a Server-Timing header value ("queue;dur=1.5,
+// app;dur=3, db;dur=4", milliseconds) into queue wait, the service's own
+// work ("app") and dependencies (the sum of every other entry with a dur).
+// Entries without dur, malformed ones and durations over a day are
+// skipped. It does not allocate.
 func ParseServerTiming(v string) results.ServerTiming {
 	var st results.ServerTiming
 	for v != "" {

@@ -33,9 +33,8 @@ type Template struct {
 }
 
 // Tenants describes the simulated customers (a plain value; the zero value
-// means no tenants): Count of them,
-// chosen uniformly or, with Zipf > 0, with probability ∝ 1/(k+1)^Zipf for
-// tenant k (tenant 0 the hottest). Tenant names are "t0", "t1", ….
+// means no tenants): Count of them, chosen uniformly or, with Zipf > 0,
+// with probability ∝ 1/(k+1)^Zipf for tenant k (tenant 0 the hottest). Tenant names are "t0", "t1", ….
 type Tenants struct {
 	Count int
 	Zipf  float64

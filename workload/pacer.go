@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Pacer maps an arrival's position in count space (the x-th request of the
+// pacer maps an arrival's position in count space (the x-th request of the
 // schedule) to its intended start, as a pure function of the schedule and
 // the rate multipliers set so far: no clock, no sleeps, so a 10-minute run
 // does not drift and a test needs no time.
@@ -17,9 +17,9 @@ import (
 // E(t) = e₀ + m·(Count(t) − c₀) for t ≥ t₀, and arrival x starts at
 // E⁻¹(x) = TimeOf(c₀ + (x − e₀)/m).
 //
-// A Pacer is not safe for concurrent use. Its zero value is not usable; use
-// NewPacer.
-type Pacer struct {
+// A pacer is not safe for concurrent use. Its zero value is not usable; use
+// newPacer.
+type pacer struct {
 	sched *Schedule
 	t0    time.Duration
 	e0    float64
@@ -27,45 +27,45 @@ type Pacer struct {
 	m     float64
 }
 
-// NewPacer returns a pacer for s with multiplier 1.
-func NewPacer(s *Schedule) *Pacer { return &Pacer{sched: s, m: 1} }
+// newPacer returns a pacer for s with multiplier 1.
+func newPacer(s *Schedule) *pacer { return &pacer{sched: s, m: 1} }
 
-// Pace is what Pacer.At says about an arrival.
-type Pace uint8
+// pacing is what pacer.At says about an arrival.
+type pacing uint8
 
-// Paces.
+// Pacings.
 const (
-	PaceAt    Pace = iota // the arrival starts at the returned offset
-	PaceNever             // the multiplier is 0: the arrival waits for a change
-	PaceDone              // the schedule ends before the arrival
+	paceAt    pacing = iota // the arrival starts at the returned offset
+	paceNever               // the multiplier is 0: the arrival waits for a change
+	paceDone                // the schedule ends before the arrival
 )
 
 // At returns the intended start of the arrival at count position x.
-func (p *Pacer) At(x float64) (time.Duration, Pace) {
+func (p *pacer) At(x float64) (time.Duration, pacing) {
 	if x <= p.e0 {
-		return p.t0, PaceAt // due since the last change
+		return p.t0, paceAt // due since the last change
 	}
 	if p.m == 0 {
-		return 0, PaceNever
+		return 0, paceNever
 	}
 	t, ok := p.sched.TimeOf(p.c0 + (x-p.e0)/p.m)
 	if !ok || t >= p.sched.Duration() {
-		return t, PaceDone
+		return t, paceDone
 	}
 	if t < p.t0 {
 		t = p.t0
 	}
-	return t, PaceAt
+	return t, paceAt
 }
 
 // Effective returns E(t), the effective count at offset t ≥ the last change.
-func (p *Pacer) Effective(t time.Duration) float64 {
+func (p *pacer) Effective(t time.Duration) float64 {
 	return p.e0 + p.m*(p.sched.Count(t)-p.c0)
 }
 
 // SetMultiplier multiplies the offered rate by m (≥ 0) from offset t on;
 // t must not precede the previous change.
-func (p *Pacer) SetMultiplier(t time.Duration, m float64) {
+func (p *pacer) SetMultiplier(t time.Duration, m float64) {
 	if t < p.t0 {
 		t = p.t0
 	}
@@ -76,7 +76,7 @@ func (p *Pacer) SetMultiplier(t time.Duration, m float64) {
 }
 
 // Multiplier returns the current rate multiplier.
-func (p *Pacer) Multiplier() float64 { return p.m }
+func (p *pacer) Multiplier() float64 { return p.m }
 
 // Arrival is an arrival process: how requests are spread in time at a given
 // rate.
@@ -137,21 +137,20 @@ func (s Shard) Validate() error {
 // String returns "I/N".
 func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.N()) }
 
-// Arrivals yields one shard's arrivals in count space. For uniform arrivals
+// arrivals yields one shard's arrivals in count space. For uniform arrivals
 // shard I of N keeps the full schedule's arrivals k with k mod N == I, so
 // the union of all shards is exactly the unsharded schedule; for Poisson
 // each shard is an independent stream at rate/N (inter-arrivals N·Exp(1) in
 // count space) seeded from (seed, I), whose superposition is Poisson at the
 // full rate. Request ids are k·N + I: distinct across shards.
 //
-// Arrivals is not safe for concurrent use.
-type Arrivals struct {
-	kind  Arrival
-	n, i  uint64
-	k     uint64
-	x     float64
-	rng   *rand.Rand
-	first bool
+// arrivals is not safe for concurrent use.
+type arrivals struct {
+	kind Arrival
+	n, i uint64
+	k    uint64
+	x    float64
+	rng  *rand.Rand
 }
 
 // Random streams, one per purpose, so that changing one choice (say, the
@@ -161,7 +160,6 @@ const (
 	streamMix
 	streamTenant
 	streamPlaceholders
-	streamClient
 )
 
 // newStream returns a PCG-seeded generator for (seed, purpose, shard).
@@ -169,19 +167,18 @@ func newStream(seed uint64, purpose, shard int) *rand.Rand {
 	return rand.New(rand.NewPCG(seed, uint64(purpose)<<32|uint64(shard)))
 }
 
-// NewArrivals returns shard's arrivals of kind, seeded from seed.
-func NewArrivals(kind Arrival, seed uint64, shard Shard) *Arrivals {
-	return &Arrivals{
-		kind:  kind,
-		n:     uint64(shard.N()),
-		i:     uint64(shard.Index),
-		rng:   newStream(seed, streamArrivals, shard.Index),
-		first: true,
+// newArrivals returns shard's arrivals of kind, seeded from seed.
+func newArrivals(kind Arrival, seed uint64, shard Shard) *arrivals {
+	return &arrivals{
+		kind: kind,
+		n:    uint64(shard.N()),
+		i:    uint64(shard.Index),
+		rng:  newStream(seed, streamArrivals, shard.Index),
 	}
 }
 
 // Next returns the next arrival's request id and its position in count space.
-func (a *Arrivals) Next() (id uint64, x float64) {
+func (a *arrivals) Next() (id uint64, x float64) {
 	id = a.k*a.n + a.i
 	a.k++
 	if a.kind == ArrivalUniform {
@@ -195,13 +192,13 @@ func (a *Arrivals) Next() (id uint64, x float64) {
 // schedule s at multiplier 1: the schedule the runner plays, for tests and
 // for checking shards against the unsharded run.
 func IntendedStarts(s *Schedule, kind Arrival, seed uint64, shard Shard) []time.Duration {
-	p := NewPacer(s)
-	a := NewArrivals(kind, seed, shard)
+	p := newPacer(s)
+	a := newArrivals(kind, seed, shard)
 	out := make([]time.Duration, 0, int(math.Ceil(s.Total()/float64(shard.N())))+1)
 	for {
 		_, x := a.Next()
 		t, pace := p.At(x)
-		if pace != PaceAt {
+		if pace != paceAt {
 			return out
 		}
 		out = append(out, t)

@@ -24,9 +24,10 @@ type Sink interface {
 	Event(e *results.Event)
 }
 
-// WireHeaders names the headers sent on every attempt (DESIGN.md, "wire
-// contract"). A plain value; empty names (and the zero value) take the
-// defaults of DefaultWireHeaders.
+// WireHeaders names the headers sent on every attempt: the wire contract
+// between loadgen and a service (README.md, "Drive your own service"). A
+// plain value; empty names (and the zero value) take the defaults of
+// DefaultWireHeaders.
 type WireHeaders struct {
 	RequestID string // the request's id, the same on every attempt
 	Attempt   string // 1 for the first try, 2 for the first retry, …
@@ -74,7 +75,7 @@ type Config struct {
 	Client  *http.Client
 	HTTP    ClientOptions
 	Headers WireHeaders
-	// Start is the wall-clock instant of offset 0 (Header.Start); zero
+	// Start is the wall-clock instant of offset 0 (results.Header.Start); zero
 	// means the moment Run is called. Run waits for it when it is ahead.
 	Start time.Time
 	// Procs is how many cores the process runs Go code on during Run
@@ -101,14 +102,13 @@ type Runner struct {
 	pool    sync.Pool
 
 	mu    sync.Mutex
-	pacer *Pacer
+	pacer *pacer
 	start time.Time // set when Run starts
 
 	sinkMu sync.RWMutex // held for reading while Event hands an event to sink
 	sink   Sink         // of the current Run; nil outside
 
 	running  atomic.Bool
-	started  atomic.Int64 // start instant, unix ns, 0 before Run
 	wake     chan struct{}
 	bursts   atomic.Int64
 	state    atomic.Pointer[retry.State]
@@ -144,7 +144,7 @@ func New(cfg Config) (*Runner, error) {
 		mix:     m,
 		headers: cfg.Headers.withDefaults(),
 		maxIn:   int64(cfg.MaxInFlight),
-		pacer:   NewPacer(cfg.Schedule),
+		pacer:   newPacer(cfg.Schedule),
 		wake:    make(chan struct{}, 1),
 	}
 	switch {
@@ -306,7 +306,7 @@ func (r *Runner) Run(ctx context.Context, sink Sink) error {
 	r.start = start
 	// Each run plays the schedule from its start, at the current multiplier.
 	m := r.pacer.Multiplier()
-	r.pacer = NewPacer(r.cfg.Schedule)
+	r.pacer = newPacer(r.cfg.Schedule)
 	r.pacer.SetMultiplier(0, m)
 	r.mu.Unlock()
 	r.offered.Store(0)
@@ -434,10 +434,16 @@ func (r *Runner) rateAhead() float64 {
 // or ctx is done.
 func (r *Runner) schedule(ctx context.Context, sink Sink, wg *sync.WaitGroup, work chan *request) {
 	cfg := &r.cfg
-	arr := NewArrivals(cfg.Arrival, cfg.Seed, cfg.Shard)
-	mixRng := newStream(cfg.Seed, streamMix, cfg.Shard.Index)
-	tenantRng := newStream(cfg.Seed, streamTenant, cfg.Shard.Index)
-	phRng := newStream(cfg.Seed, streamPlaceholders, cfg.Shard.Index)
+	arr := newArrivals(cfg.Arrival, cfg.Seed, cfg.Shard)
+	d := dispatcher{
+		r:            r,
+		sink:         sink,
+		wg:           wg,
+		work:         work,
+		mix:          newStream(cfg.Seed, streamMix, cfg.Shard.Index),
+		tenant:       newStream(cfg.Seed, streamTenant, cfg.Shard.Index),
+		placeholders: newStream(cfg.Seed, streamPlaceholders, cfg.Shard.Index),
+	}
 	end := cfg.Schedule.Duration()
 	phase := -1
 	var burstSeq uint64
@@ -464,7 +470,7 @@ func (r *Runner) schedule(ctx context.Context, sink Sink, wg *sync.WaitGroup, wo
 				sink.Event(&results.Event{Kind: results.EventPhaseStarted, At: time.Since(r.start), Scheduled: cfg.Schedule.PhaseStart(phase), Name: ph.Name, Target: "load"})
 			}
 		}
-		r.dispatch(ctx, sink, wg, work, id, at, phase, at < missed, mixRng, tenantRng, phRng)
+		d.dispatch(ctx, id, at, phase, at < missed)
 	}
 
 	id, x := arr.Next()
@@ -479,9 +485,9 @@ func (r *Runner) schedule(ctx context.Context, sink Sink, wg *sync.WaitGroup, wo
 		r.mu.Unlock()
 		now := time.Since(r.start)
 		switch pace {
-		case PaceDone:
+		case paceDone:
 			return
-		case PaceAt:
+		case paceAt:
 			if at <= now {
 				fire(id, at)
 				id, x = arr.Next()
@@ -495,7 +501,7 @@ func (r *Runner) schedule(ctx context.Context, sink Sink, wg *sync.WaitGroup, wo
 				kick.after(k - now)
 				kickAt = k
 			}
-		case PaceNever:
+		case paceNever:
 			if now >= end {
 				return
 			}
@@ -510,14 +516,30 @@ func (r *Runner) schedule(ctx context.Context, sink Sink, wg *sync.WaitGroup, wo
 	}
 }
 
-// dispatch starts request id due at offset at, or records it dropped.
-func (r *Runner) dispatch(ctx context.Context, sink Sink, wg *sync.WaitGroup, work chan *request, id uint64, at time.Duration, phase int, drop bool, mixRng, tenantRng, phRng *rand.Rand) {
+// dispatcher is what schedule needs to start the requests of one Run: the
+// run's sink, its workers and the random streams that pick each request's
+// template, tenant and placeholder values. It lives as long as schedule and
+// is used by its goroutine only.
+type dispatcher struct {
+	r    *Runner
+	sink Sink
+	wg   *sync.WaitGroup // the workers
+	work chan *request   // idle workers wait here; nil ends one
+	// One stream per choice: see newStream.
+	mix, tenant, placeholders *rand.Rand
+}
+
+// dispatch starts request id of phase due at offset at, or records it
+// generator_dropped: when drop is set (it was due before a late start) or
+// when the in-flight cap is reached.
+func (d *dispatcher) dispatch(ctx context.Context, id uint64, at time.Duration, phase int, drop bool) {
+	r, sink, work := d.r, d.sink, d.work
 	r.offered.Add(1)
 	q := r.pool.Get().(*request)
 	q.id, q.intended, q.phase = id, at, uint16(phase)
-	q.tmpl = &r.mix.templates[r.mix.pickTemplate(mixRng)]
-	q.tenant = r.mix.pickTenant(tenantRng)
-	q.prepare(phRng)
+	q.tmpl = &r.mix.templates[r.mix.pickTemplate(d.mix)]
+	q.tenant = r.mix.pickTenant(d.tenant)
+	q.prepare(d.placeholders)
 	if drop || r.inflight.Add(1) > r.maxIn {
 		if !drop {
 			r.inflight.Add(-1)
@@ -538,7 +560,7 @@ func (r *Runner) dispatch(ctx context.Context, sink Sink, wg *sync.WaitGroup, wo
 	default:
 	}
 	r.workers.Add(1)
-	wg.Go(func() {
+	d.wg.Go(func() {
 		defer r.workers.Add(-1)
 		for q := q; q != nil; q = <-work {
 			q.run(ctx, sink)
@@ -641,9 +663,9 @@ func (q *request) run(ctx context.Context, sink Sink) {
 		var ra time.Duration
 		var raOK bool
 		if h := st.Hedger(); h != nil && n == 1 {
-			var hedged bool
-			*res, ra, raOK, hedged = q.hedged(ctx, sink, deadline)
-			n += boolInt(hedged)
+			hr := q.hedged(ctx, sink, deadline)
+			*res, ra, raOK = hr.res, hr.retryAfter, hr.retryAfterOK
+			n += boolInt(hr.hedged)
 		} else {
 			ra, raOK = q.attempt(ctx, n, deadline, res, false)
 		}
@@ -708,29 +730,37 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
+// answer is an attempt's record and the Retry-After its service sent.
+type answer struct {
+	res          results.Result // not yet recorded; Final unset
+	retryAfter   time.Duration  // the service's Retry-After, when retryAfterOK
+	retryAfterOK bool
+}
+
+// hedgeResult is what hedged decided.
+type hedgeResult struct {
+	answer      // the deciding attempt's
+	hedged bool // attempt 2 was sent
+}
+
 // hedged sends attempt 1, and attempt 2 if attempt 1 has not answered
 // after the hedge delay and the hedge budget allows; the first success
 // wins and the other is canceled (recorded, not final). It returns the
-// deciding attempt's record (not yet recorded) and whether it hedged.
-func (q *request) hedged(ctx context.Context, sink Sink, deadline time.Duration) (results.Result, time.Duration, bool, bool) {
+// deciding attempt's answer and whether it hedged.
+func (q *request) hedged(ctx context.Context, sink Sink, deadline time.Duration) hedgeResult {
 	h := q.state.Hedger()
 	delay, ok := h.Delay()
 	if !ok {
-		var res results.Result
-		ra, raOK := q.attempt(ctx, 1, deadline, &res, false)
-		return res, ra, raOK, false
-	}
-	type answer struct {
-		res  results.Result
-		ra   time.Duration
-		raOK bool
+		var a answer
+		a.retryAfter, a.retryAfterOK = q.attempt(ctx, 1, deadline, &a.res, false)
+		return hedgeResult{answer: a}
 	}
 	ch := make(chan answer, 2)
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	send := func(n int) {
 		var a answer
-		a.ra, a.raOK = q.attempt(actx, n, deadline, &a.res, true)
+		a.retryAfter, a.retryAfterOK = q.attempt(actx, n, deadline, &a.res, true)
 		ch <- a
 	}
 	var wg sync.WaitGroup
@@ -755,7 +785,7 @@ func (q *request) hedged(ctx context.Context, sink Sink, deadline time.Duration)
 					loser := <-ch
 					sink.Record(&loser.res)
 				}
-				return a.res, a.ra, a.raOK, hedged
+				return hedgeResult{answer: a, hedged: hedged}
 			}
 			sink.Record(&a.res)
 		}

@@ -192,7 +192,7 @@ func TestPoissonShardsSumToTheRate(t *testing.T) {
 func TestArrivalIDsAreDistinctAcrossShards(t *testing.T) {
 	seen := map[uint64]bool{}
 	for i := range 3 {
-		a := NewArrivals(ArrivalPoisson, 1, Shard{Index: i, Count: 3})
+		a := newArrivals(ArrivalPoisson, 1, Shard{Index: i, Count: 3})
 		for range 1000 {
 			id, _ := a.Next()
 			if seen[id] {
@@ -205,14 +205,14 @@ func TestArrivalIDsAreDistinctAcrossShards(t *testing.T) {
 
 func TestPacerMultiplierIntegratesFromTheChange(t *testing.T) {
 	s := mustSchedule(t, Constant(10*time.Second, 100), Ramp(10*time.Second, 100, 300))
-	p := NewPacer(s)
-	a := NewArrivals(ArrivalUniform, 0, Shard{})
+	p := newPacer(s)
+	a := newArrivals(ArrivalUniform, 0, Shard{})
 	var before, after int
 	changed := false
 	for {
 		_, x := a.Next()
 		at, pace := p.At(x)
-		if pace != PaceAt {
+		if pace != paceAt {
 			break
 		}
 		if !changed && at >= 4*time.Second {
@@ -221,7 +221,7 @@ func TestPacerMultiplierIntegratesFromTheChange(t *testing.T) {
 			p.SetMultiplier(4*time.Second, 3)
 			changed = true
 			at, pace = p.At(x)
-			if pace != PaceAt || at < 4*time.Second {
+			if pace != paceAt || at < 4*time.Second {
 				t.Fatalf("re-paced arrival at %v, %v", at, pace)
 			}
 		}
@@ -241,27 +241,27 @@ func TestPacerMultiplierIntegratesFromTheChange(t *testing.T) {
 }
 
 func TestPacerZeroMultiplierWaits(t *testing.T) {
-	p := NewPacer(mustSchedule(t, Constant(10*time.Second, 100)))
+	p := newPacer(mustSchedule(t, Constant(10*time.Second, 100)))
 	p.SetMultiplier(time.Second, 0)
-	if _, pace := p.At(150); pace != PaceNever {
-		t.Fatalf("pace %v with multiplier 0, want PaceNever", pace)
+	if _, pace := p.At(150); pace != paceNever {
+		t.Fatalf("pace %v with multiplier 0, want paceNever", pace)
 	}
 	p.SetMultiplier(2*time.Second, 1)
 	// Effective count stayed at 100 from 1 s to 2 s; x = 150 is 0.5 s later.
-	if at, pace := p.At(150); pace != PaceAt || absDur(at-2500*time.Millisecond) > time.Microsecond {
+	if at, pace := p.At(150); pace != paceAt || absDur(at-2500*time.Millisecond) > time.Microsecond {
 		t.Fatalf("At(150) = %v, %v; want 2.5s", at, pace)
 	}
 }
 
 func BenchmarkPacer(b *testing.B) {
 	s := mustSchedule(b, Constant(time.Hour, 1000), Ramp(time.Hour, 1000, 20000))
-	p := NewPacer(s)
-	a := NewArrivals(ArrivalPoisson, 1, Shard{})
+	p := newPacer(s)
+	a := newArrivals(ArrivalPoisson, 1, Shard{})
 	b.ReportAllocs()
 	for b.Loop() {
 		_, x := a.Next()
-		if _, pace := p.At(x); pace != PaceAt {
-			a = NewArrivals(ArrivalPoisson, 1, Shard{})
+		if _, pace := p.At(x); pace != paceAt {
+			a = newArrivals(ArrivalPoisson, 1, Shard{})
 		}
 	}
 }
