@@ -3,8 +3,6 @@ package workload
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"sync"
 	"time"
 
@@ -202,15 +200,4 @@ func (l *Live) Snapshot() LiveCounts {
 		l.window.Reset()
 	}
 	return LiveCounts{Requests: l.requests, Attempts: l.attempts, Good: l.good, Errors: l.errors, WindowP99: l.lastP99}
-}
-
-// IsTerminal reports whether w is a terminal (a character device), where
-// the progress line is redrawn in place.
-func IsTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

@@ -79,7 +79,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		Deliveries: del.driven(),
 	}
 	if !*quiet {
-		opts.Progress, opts.Terminal = stderr, workload.IsTerminal(stderr)
+		opts.Progress, opts.Terminal = stderr, cli.IsTerminal(stderr)
 	}
 	dst := output{}
 	if *out == "" {
@@ -108,7 +108,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stderr, "attack: warning: %d requests were not sent because --max-inflight %d was reached: the generator, not the service, was the limit\n", st.Dropped, cfg.MaxInFlight)
 	}
 	if driven.Summary != nil {
-		if err := report.WriteText(stdout, driven.Summary, report.TextOptions{Color: workload.IsTerminal(stdout)}); err != nil {
+		if err := report.WriteText(stdout, driven.Summary, report.TextOptions{Color: isTerminal(stdout)}); err != nil {
 			return cli.Runf("attack: write summary: %v", err)
 		}
 	} else if *out != "-" {

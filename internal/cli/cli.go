@@ -83,3 +83,14 @@ func InterruptContext() context.Context {
 	}()
 	return ctx
 }
+
+// IsTerminal reports whether w is a terminal (a character device): where
+// a progress line can be redrawn in place.
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
