@@ -18,7 +18,7 @@ import (
 	"github.com/goodput-dev/goodput/workload/retry"
 )
 
-// collect is a workload.Sink that keeps every record and event.
+// collect is a workload.Recorder that keeps every record and event.
 type collect struct {
 	mu      sync.Mutex
 	results []results.Result

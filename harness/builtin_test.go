@@ -20,7 +20,7 @@ func TestBuiltinLessons(t *testing.T) {
 	}
 	names := []string{"surge-recovery", "retry-storm", "slow-dependency"}
 	type result struct {
-		out    *Outcome
+		out    *Played
 		stdout bytes.Buffer
 		err    error
 	}

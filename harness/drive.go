@@ -55,7 +55,7 @@ type DriveOptions struct {
 	// run's sink for its events; its context ends when the load has
 	// ended (also when the run was interrupted, so that it can roll
 	// back). Its error is Driven.AlongsideErr.
-	Alongside func(ctx context.Context, s workload.Sink) error
+	Alongside func(ctx context.Context, s workload.Recorder) error
 }
 
 // Deliveries is the delivery sink of a run with async messages: the
@@ -192,7 +192,7 @@ func (d *Driver) Run(ctx context.Context, o DriveOptions) (*Driven, error) {
 	live := workload.NewLive(slo)
 	out := &Driven{}
 	stream := workload.NewStream(w, live, 0)
-	err := stream.Serve(func(s workload.Sink) error {
+	err := stream.Serve(func(s workload.Recorder) error {
 		return d.serve(ctx, &o, s, stream.WriteFailed(), live, w, out)
 	})
 	out.Counts = live.Snapshot()
@@ -207,7 +207,7 @@ func (d *Driver) Run(ctx context.Context, o DriveOptions) (*Driven, error) {
 //
 // A failed write of the results stream stops the load: what it would
 // measure could not be kept. Serve reports the write error.
-func (d *Driver) serve(ctx context.Context, o *DriveOptions, s workload.Sink, writeFailed <-chan struct{}, live *workload.Live, w *recordWriter, out *Driven) error {
+func (d *Driver) serve(ctx context.Context, o *DriveOptions, s workload.Recorder, writeFailed <-chan struct{}, live *workload.Live, w *recordWriter, out *Driven) error {
 	// What goes beside the load ends after it, also when ctx ended it.
 	besideCtx, stopBeside := context.WithCancel(context.WithoutCancel(ctx))
 	runCtx, stopRun := context.WithCancel(ctx)
@@ -224,7 +224,7 @@ func (d *Driver) serve(ctx context.Context, o *DriveOptions, s workload.Sink, wr
 		if snk, err = sink.New(o.Deliveries.Listener, sink.Config{Start: d.cfg.Start, Recorder: s}); err != nil {
 			return fmt.Errorf("delivery sink: %w", err)
 		}
-		runSink = observed{Sink: s, deliveries: snk}
+		runSink = observed{Recorder: s, deliveries: snk}
 		wg.Go(func() { sinkErr = snk.Run(besideCtx) })
 	}
 	if o.Alongside != nil {
@@ -290,16 +290,16 @@ func logf(log io.Writer, name, format string, args ...any) {
 // record also goes to the delivery sink, which registers the accepted
 // messages (202) it is to expect.
 type observed struct {
-	workload.Sink
+	workload.Recorder
 	deliveries *sink.Sink
 }
 
-var _ workload.Sink = observed{}
+var _ workload.Recorder = observed{}
 
 // Record registers r with the delivery sink and records it.
 func (o observed) Record(r *results.Result) {
 	o.deliveries.Observe(r)
-	o.Sink.Record(r)
+	o.Recorder.Record(r)
 }
 
 // recordWriter passes every record to the results stream and folds it

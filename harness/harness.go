@@ -74,8 +74,8 @@ type Variant struct {
 	Figures report.Figures
 }
 
-// Outcome is what a play amounted to.
-type Outcome struct {
+// Played is what a play amounted to.
+type Played struct {
 	Variants    []Variant
 	Comparison  *report.Comparison // set when several variants ran
 	Failed      int                // failed assertions, all variants
@@ -90,7 +90,7 @@ type Outcome struct {
 // I/O error, a fault that failed to roll back); assertion failures are
 // counted in Outcome.Failed, and an interrupted play returns the partial
 // Outcome with Interrupted set and a nil error.
-func Play(ctx context.Context, runs []profiles.Run, opts Options) (*Outcome, error) {
+func Play(ctx context.Context, runs []profiles.Run, opts Options) (*Played, error) {
 	if len(runs) == 0 {
 		return nil, &ConfigError{errors.New("no scenario to play")}
 	}
@@ -126,7 +126,7 @@ func Play(ctx context.Context, runs []profiles.Run, opts Options) (*Outcome, err
 	if !opts.StartAt.IsZero() {
 		starts = variantStarts(opts.StartAt, preps)
 	}
-	out := &Outcome{Seed: seed}
+	out := &Played{Seed: seed}
 	var faultErrs []error
 	for i, p := range preps {
 		if ctx.Err() != nil {

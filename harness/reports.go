@@ -16,7 +16,7 @@ import (
 // writeReports prints the comparison and recovery verdicts of a play and
 // writes its json, html and junit files (one for the play) and csv, hgrm
 // and hlog files (one per variant) as the scenario asks.
-func writeReports(out *Outcome, runs []profiles.Run, opts *Options) error {
+func writeReports(out *Played, runs []profiles.Run, opts *Options) error {
 	if len(out.Variants) == 0 {
 		return nil
 	}
@@ -86,7 +86,7 @@ func writeReports(out *Outcome, runs []profiles.Run, opts *Options) error {
 }
 
 // writeReportFile writes a rendered report to path and lists it in out.
-func writeReportFile(out *Outcome, stdout io.Writer, path string, f profiles.Format, data []byte) error {
+func writeReportFile(out *Played, stdout io.Writer, path string, f profiles.Format, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("write the %s report: %w", f, err)
 	}
@@ -107,7 +107,7 @@ func orDefault(path, dir, name string) string {
 
 // writeRecoveryVerdicts prints one line per variant: recovered in how
 // long, not recovered, or metastable.
-func writeRecoveryVerdicts(w io.Writer, out *Outcome) {
+func writeRecoveryVerdicts(w io.Writer, out *Played) {
 	shown := false
 	for _, v := range out.Variants {
 		rec := v.Summary.Recovery
@@ -146,7 +146,7 @@ func writeRecoveryVerdicts(w io.Writer, out *Outcome) {
 
 // writeJSON writes the summary of a single variant, or every variant's
 // and their comparison.
-func writeJSON(w io.Writer, out *Outcome) error {
+func writeJSON(w io.Writer, out *Played) error {
 	if len(out.Variants) == 1 {
 		return report.WriteJSON(w, out.Variants[0].Summary)
 	}
@@ -171,7 +171,7 @@ func writeJSON(w io.Writer, out *Outcome) error {
 
 // writeJUnit writes one test case per assertion and variant, named
 // "VARIANT: assertion" when there are several variants.
-func writeJUnit(w io.Writer, out *Outcome, opts *Options) error {
+func writeJUnit(w io.Writer, out *Played, opts *Options) error {
 	var vs []report.Verdict
 	var took time.Duration
 	for _, v := range out.Variants {
@@ -189,7 +189,7 @@ func writeJUnit(w io.Writer, out *Outcome, opts *Options) error {
 
 // writeHTML writes one self-contained HTML report: the run, or the
 // variants side by side with their comparison.
-func writeHTML(w io.Writer, out *Outcome, opts *Options) error {
+func writeHTML(w io.Writer, out *Played, opts *Options) error {
 	r := report.HTMLReport{Title: "goodput: " + opts.Name, Comparison: out.Comparison, Generated: time.Now()}
 	if opts.Name == "" {
 		r.Title = ""

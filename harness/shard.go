@@ -174,7 +174,7 @@ func burstShare(n int, sh workload.Shard) int {
 }
 
 // writeShardNote tells a shard's user where the run's verdicts come from.
-func writeShardNote(w io.Writer, out *Outcome, opts *Options) {
+func writeShardNote(w io.Writer, out *Played, opts *Options) {
 	if len(out.Variants) == 0 {
 		return
 	}

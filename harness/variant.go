@@ -170,7 +170,7 @@ func (p *prepared) play(ctx context.Context, svc *service, start time.Time, agre
 	}
 	// The timeline ends with the load; it rolls back on its own context,
 	// so an interrupted run's faults are removed too.
-	do.Alongside = func(tlCtx context.Context, sink workload.Sink) error {
+	do.Alongside = func(tlCtx context.Context, sink workload.Recorder) error {
 		tl.Emit = func(e results.Event) { sink.Event(&e) }
 		return tl.Run(tlCtx, start, in)
 	}

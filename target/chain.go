@@ -41,7 +41,7 @@ type chain struct {
 	cfg        Config
 	codec      *paginate.Codec
 	list       paginate.Collection
-	throttle   *shed.Throttle
+	throttle   *shed.TenantLimit
 	shedder    *shed.Shedder
 	workers    *bulkhead.Workers
 	routePools map[string]*bulkhead.Pool
@@ -71,7 +71,7 @@ func (s *Server) build(cfg Config) (*chain, error) {
 		return nil, fmt.Errorf("list: %w", err)
 	}
 	if t := cfg.Throttle; t.Enabled {
-		c.throttle, err = shed.NewThrottle(shed.ThrottleConfig{Rate: t.Rate, Burst: t.Burst, MaxTenants: t.MaxTenants,
+		c.throttle, err = shed.NewTenantLimit(shed.TenantLimitConfig{Rate: t.Rate, Burst: t.Burst, MaxTenants: t.MaxTenants,
 			Observer: s.metrics.shedObserver()})
 		if err != nil {
 			return nil, fmt.Errorf("throttle: %w", err)

@@ -174,7 +174,7 @@ func benchAttack(b *testing.B, addr string, rate int, d time.Duration) {
 	runtime.ReadMemStats(&msBefore)
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &before)
 	start := time.Now()
-	if err := stream.Serve(func(sink Sink) error { return r.Run(context.Background(), sink) }); err != nil {
+	if err := stream.Serve(func(sink Recorder) error { return r.Run(context.Background(), sink) }); err != nil {
 		b.Fatal(err)
 	}
 	wall := time.Since(start)
@@ -221,7 +221,7 @@ func BenchmarkRecord(b *testing.B) {
 	s := NewStream(enc, NewLive(time.Second), 0)
 	r := results.Result{RequestID: 1, Attempt: 1, Final: true, Route: "GET /", Tenant: "t1", Intended: time.Second, Start: time.Second + time.Microsecond, End: time.Second + time.Millisecond, Status: 200}
 	b.ReportAllocs()
-	err = s.Serve(func(sink Sink) error {
+	err = s.Serve(func(sink Recorder) error {
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				sink.Record(&r)

@@ -4,7 +4,7 @@
 // instants as a pure function of elapsed time, the request mix (weighted
 // templates with placeholders, tenants), and the Runner that fires each
 // request at its intended start whatever the service is doing, with the
-// client behaviour of package retry, and hands every attempt to a Sink as a
+// client behaviour of package retry, and hands every attempt to a Recorder as a
 // results.Result.
 //
 // Latency is measured from a request's intended start, never from when a

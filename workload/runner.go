@@ -16,10 +16,10 @@ import (
 	"github.com/goodput-dev/goodput/workload/retry"
 )
 
-// Sink receives every record of a run. Record and Event must be safe for
+// Recorder receives every record of a run. Record and Event must be safe for
 // concurrent use, must not keep the pointer after returning (copy what they
 // need), and should not allocate: they sit on the hot path.
-type Sink interface {
+type Recorder interface {
 	Record(r *results.Result)
 	Event(e *results.Event)
 }
@@ -106,7 +106,7 @@ type Runner struct {
 	start time.Time // set when Run starts
 
 	sinkMu sync.RWMutex // held for reading while Event hands an event to sink
-	sink   Sink         // of the current Run; nil outside
+	sink   Recorder     // of the current Run; nil outside
 
 	running  atomic.Bool
 	wake     chan struct{}
@@ -287,7 +287,7 @@ var ErrRunning = errors.New("runner: already running")
 // schedule has ended and every request it started has finished, or, when
 // ctx is done, at once after the in-flight attempts (ended as canceled,
 // recorded) have returned. It returns ctx's error if ctx ended the run.
-func (r *Runner) Run(ctx context.Context, sink Sink) error {
+func (r *Runner) Run(ctx context.Context, sink Recorder) error {
 	if !r.running.CompareAndSwap(false, true) {
 		return ErrRunning
 	}
@@ -432,7 +432,7 @@ func (r *Runner) rateAhead() float64 {
 
 // schedule fires requests at their intended starts until the schedule ends
 // or ctx is done.
-func (r *Runner) schedule(ctx context.Context, sink Sink, wg *sync.WaitGroup, work chan *request) {
+func (r *Runner) schedule(ctx context.Context, sink Recorder, wg *sync.WaitGroup, work chan *request) {
 	cfg := &r.cfg
 	arr := newArrivals(cfg.Arrival, cfg.Seed, cfg.Shard)
 	d := dispatcher{
@@ -522,7 +522,7 @@ func (r *Runner) schedule(ctx context.Context, sink Sink, wg *sync.WaitGroup, wo
 // is used by its goroutine only.
 type dispatcher struct {
 	r    *Runner
-	sink Sink
+	sink Recorder
 	wg   *sync.WaitGroup // the workers
 	work chan *request   // idle workers wait here; nil ends one
 	// One stream per choice: see newStream.
@@ -633,14 +633,14 @@ func (q *request) base(attempt int) *results.Result {
 }
 
 // final records a decision made without an attempt (Attempt 0).
-func (q *request) final(sink Sink, o results.Outcome, at time.Duration) {
+func (q *request) final(sink Recorder, o results.Outcome, at time.Duration) {
 	res := q.base(0)
 	res.Start, res.End, res.Outcome, res.Final = at, at, o, true
 	sink.Record(res)
 }
 
 // run plays the request's attempts under its client policy.
-func (q *request) run(ctx context.Context, sink Sink) {
+func (q *request) run(ctx context.Context, sink Recorder) {
 	st := q.state
 	p := st.Policy()
 	start := q.r.start
@@ -747,7 +747,7 @@ type hedgeResult struct {
 // after the hedge delay and the hedge budget allows; the first success
 // wins and the other is canceled (recorded, not final). It returns the
 // deciding attempt's answer and whether it hedged.
-func (q *request) hedged(ctx context.Context, sink Sink, deadline time.Duration) hedgeResult {
+func (q *request) hedged(ctx context.Context, sink Recorder, deadline time.Duration) hedgeResult {
 	h := q.state.Hedger()
 	delay, ok := h.Delay()
 	if !ok {

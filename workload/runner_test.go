@@ -496,7 +496,7 @@ func TestEventsRacingTheEndOfARunNeverReachAClosedStream(t *testing.T) {
 			}
 		})
 		for range 5 {
-			if err := NewStream(nil, nil, 1).Serve(func(s Sink) error { return r.Run(context.Background(), s) }); err != nil {
+			if err := NewStream(nil, nil, 1).Serve(func(s Recorder) error { return r.Run(context.Background(), s) }); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -515,7 +515,7 @@ func TestServeEndsTheResultsStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := NewStream(w, nil, 0)
-	if err := s.Serve(func(sink Sink) error {
+	if err := s.Serve(func(sink Recorder) error {
 		for i := range 1000 {
 			sink.Record(&results.Result{RequestID: uint64(i), Final: true, Route: "GET /"})
 		}

@@ -65,7 +65,7 @@ func TestProgressPrintsALineEveryPeriodOffATerminal(t *testing.T) {
 		ctx, stop := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
 		wg.Go(func() { p.Run(ctx) })
-		err := NewStream(nil, live, 0).Serve(func(s Sink) error { return r.Run(context.Background(), s) })
+		err := NewStream(nil, live, 0).Serve(func(s Recorder) error { return r.Run(context.Background(), s) })
 		stop()
 		wg.Wait()
 		if err != nil {

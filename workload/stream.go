@@ -25,7 +25,7 @@ type item struct {
 	ev  *results.Event
 }
 
-// Stream is the ready Sink: Record copies the result into a buffered
+// Stream is the ready Recorder: Record copies the result into a buffered
 // channel (no allocation) and one goroutine writes it to a RecordWriter and
 // counts it in a Live aggregator. Record blocks when the buffer is full, so
 // a slow writer slows the workers, never the schedule.
@@ -39,7 +39,7 @@ type Stream struct {
 	failed chan struct{} // closed at the first write error
 }
 
-var _ Sink = (*Stream)(nil)
+var _ Recorder = (*Stream)(nil)
 
 // NewStream returns a Stream writing to w (nil: discard) and counting into
 // live (nil: no live counts), buffering up to buffer records (0: 8192).
@@ -78,7 +78,7 @@ const (
 // *results.Writer writes its end-of-run trailer: write nothing to it after
 // Serve), and returns fn's error joined with the first write error. After a write error
 // the records are still counted but no longer written.
-func (s *Stream) Serve(fn func(Sink) error) error {
+func (s *Stream) Serve(fn func(Recorder) error) error {
 	var werr error
 	done := make(chan struct{})
 	flusher, _ := s.w.(interface{ Flush() error })

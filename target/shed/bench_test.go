@@ -95,7 +95,7 @@ func BenchmarkChain(b *testing.B) {
 
 func chain(b testing.TB, limit Static, rate float64) http.Handler {
 	s := mustNew(b, Config{Limiter: limit})
-	th := mustThrottle(b, ThrottleConfig{Rate: rate, Burst: 1, MaxTenants: 16})
+	th := mustThrottle(b, TenantLimitConfig{Rate: rate, Burst: 1, MaxTenants: 16})
 	return th.Middleware(s.Middleware(http.HandlerFunc(work)))
 }
 
@@ -154,7 +154,7 @@ func BenchmarkThrottle(b *testing.B) {
 		rate float64
 	}{{"allow", 1e12}, {"refuse", 1e-9}} {
 		b.Run(c.name, func(b *testing.B) {
-			th := mustThrottle(b, ThrottleConfig{Rate: c.rate, Burst: 1, MaxTenants: 1024})
+			th := mustThrottle(b, TenantLimitConfig{Rate: c.rate, Burst: 1, MaxTenants: 1024})
 			th.Allow("tenant-7")
 			b.ReportAllocs()
 			for b.Loop() {

@@ -20,7 +20,7 @@
 //     the expected service time, using the client's remaining patience from
 //     the X-Timeout-Ms header, and sheds X-Priority: sheddable requests
 //     before critical ones.
-//   - A [Throttle] is a token bucket per tenant (X-Tenant), with a bounded
+//   - A [TenantLimit] is a token bucket per tenant (X-Tenant), with a bounded
 //     number of tenants tracked, answering 429.
 //   - [Timeout] is a per-route handler deadline.
 //

@@ -30,7 +30,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	throttle, err := shed.NewThrottle(shed.ThrottleConfig{Rate: 100, Burst: 20, MaxTenants: 10000})
+	throttle, err := shed.NewTenantLimit(shed.TenantLimitConfig{Rate: 100, Burst: 20, MaxTenants: 10000})
 	if err != nil {
 		panic(err)
 	}

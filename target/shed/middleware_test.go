@@ -160,7 +160,7 @@ func TestTimeoutKeepsTheEarlierDeadline(t *testing.T) {
 // sheddable one too, and a tenant over its rate gets 429.
 func TestOverRealHTTP(t *testing.T) {
 	s := mustNew(t, Config{Limiter: Static(1)})
-	th, err := NewThrottle(ThrottleConfig{Rate: 0.001, Burst: 3, MaxTenants: 10})
+	th, err := NewTenantLimit(TenantLimitConfig{Rate: 0.001, Burst: 3, MaxTenants: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

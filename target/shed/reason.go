@@ -10,7 +10,7 @@ import (
 // service is overloaded or the request cannot be served in time.
 var ErrShed = errors.New("shed: request shed")
 
-// ErrThrottled is matched (errors.Is) by a refusal of a [Throttle]: the
+// ErrThrottled is matched (errors.Is) by a refusal of a [TenantLimit]: the
 // tenant exceeded its rate.
 var ErrThrottled = errors.New("shed: tenant throttled")
 

@@ -17,18 +17,18 @@ import (
 // DefaultTenantHeader names the tenant of a request.
 const DefaultTenantHeader = "X-Tenant"
 
-// maxRetryAfter caps the Retry-After (seconds) of a Throttle: a tenant far
+// maxRetryAfter caps the Retry-After (seconds) of a TenantLimit: a tenant far
 // over its rate is told to come back within a minute and told again then.
 const maxRetryAfter = 60
 
-// ThrottleConfig configures a [Throttle]. It is a value; [NewThrottle]
+// TenantLimitConfig configures a [TenantLimit]. It is a value; [NewTenantLimit]
 // validates it and keeps a copy. The zero value is invalid (Rate > 0).
-type ThrottleConfig struct {
+type TenantLimitConfig struct {
 	// Rate is each tenant's sustained rate, in requests per second (> 0).
 	Rate float64
 	// Burst is each tenant's bucket size (≥ 1).
 	Burst int
-	// MaxTenants bounds the tenants tracked (≥ 1); see [Throttle].
+	// MaxTenants bounds the tenants tracked (≥ 1); see [TenantLimit].
 	MaxTenants int
 	// Header names the tenant; "" means DefaultTenantHeader (X-Tenant).
 	// Requests without it share the tenant "".
@@ -41,7 +41,7 @@ type ThrottleConfig struct {
 }
 
 // Validate reports the first field out of range.
-func (c ThrottleConfig) Validate() error {
+func (c TenantLimitConfig) Validate() error {
 	switch {
 	case !(c.Rate > 0) || math.IsInf(c.Rate, 0):
 		return fmt.Errorf("throttle: rate: %v, want > 0 requests per second", c.Rate)
@@ -53,7 +53,7 @@ func (c ThrottleConfig) Validate() error {
 	return nil
 }
 
-// Throttle is a token bucket per tenant (golang.org/x/time/rate): each
+// TenantLimit is a token bucket per tenant (golang.org/x/time/rate): each
 // tenant may send Rate requests per second with bursts of Burst; above that
 // it gets 429 Too Many Requests with a Retry-After saying when its next
 // token is due, like API Gateway's per-API throttling.
@@ -65,10 +65,10 @@ func (c ThrottleConfig) Validate() error {
 // Burst) until room frees up: memory stays bounded and a flood of new tenant
 // names cannot reset anyone's bucket.
 //
-// Safe for concurrent use. Create it with [NewThrottle]; the zero value is
+// Safe for concurrent use. Create it with [NewTenantLimit]; the zero value is
 // not usable.
-type Throttle struct {
-	cfg       ThrottleConfig
+type TenantLimit struct {
+	cfg       TenantLimitConfig
 	obs       Observer
 	refill    time.Duration // time for an empty bucket to fill
 	retry     [maxRetryAfter + 1][]string
@@ -88,8 +88,8 @@ type tenant struct {
 	last time.Time
 }
 
-// NewThrottle returns a Throttle for cfg.
-func NewThrottle(cfg ThrottleConfig) (*Throttle, error) {
+// NewTenantLimit returns a TenantLimit for cfg.
+func NewTenantLimit(cfg TenantLimitConfig) (*TenantLimit, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -97,7 +97,7 @@ func NewThrottle(cfg ThrottleConfig) (*Throttle, error) {
 		cfg.Header = DefaultTenantHeader
 	}
 	cfg.Header = http.CanonicalHeaderKey(cfg.Header)
-	t := &Throttle{
+	t := &TenantLimit{
 		cfg:       cfg,
 		obs:       cfg.Observer,
 		refill:    time.Duration(float64(cfg.Burst) / cfg.Rate * float64(time.Second)),
@@ -115,21 +115,21 @@ func NewThrottle(cfg ThrottleConfig) (*Throttle, error) {
 }
 
 // Tenants returns the number of tenants tracked.
-func (t *Throttle) Tenants() int {
+func (t *TenantLimit) Tenants() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return len(t.tenants)
 }
 
 // Allow reports whether tenant may send a request now; see
-// [Throttle.AllowAt].
-func (t *Throttle) Allow(tenant string) (ok bool, retryAfter time.Duration) {
+// [TenantLimit.AllowAt].
+func (t *TenantLimit) Allow(tenant string) (ok bool, retryAfter time.Duration) {
 	return t.AllowAt(time.Now(), tenant)
 }
 
 // AllowAt reports whether tenant may send a request at now, taking a token
 // if so. When it may not, retryAfter is how long until its next token.
-func (t *Throttle) AllowAt(now time.Time, name string) (ok bool, retryAfter time.Duration) {
+func (t *TenantLimit) AllowAt(now time.Time, name string) (ok bool, retryAfter time.Duration) {
 	t.mu.Lock()
 	lim := t.lookup(now, name)
 	t.mu.Unlock()
@@ -142,7 +142,7 @@ func (t *Throttle) AllowAt(now time.Time, name string) (ok bool, retryAfter time
 }
 
 // lookup returns the bucket of name at now, with the lock held.
-func (t *Throttle) lookup(now time.Time, name string) *rate.Limiter {
+func (t *TenantLimit) lookup(now time.Time, name string) *rate.Limiter {
 	if tn, ok := t.tenants[name]; ok {
 		tn.last = now
 		t.recency.Remove(&tn.Elem)
@@ -173,7 +173,7 @@ func (t *Throttle) lookup(now time.Time, name string) *rate.Limiter {
 // to its next token in whole seconds, rounded up, at most 60) and
 // X-Shed-Reason: tenant_throttle, before its body is read. The refusal
 // allocates nothing for a tenant already tracked.
-func (t *Throttle) Middleware(next http.Handler) http.Handler {
+func (t *TenantLimit) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ok, wait := t.AllowAt(time.Now(), headerGet(r.Header, t.cfg.Header))
 		if ok {

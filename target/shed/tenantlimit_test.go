@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-func mustThrottle(t testing.TB, cfg ThrottleConfig) *Throttle {
+func mustThrottle(t testing.TB, cfg TenantLimitConfig) *TenantLimit {
 	t.Helper()
-	th, err := NewThrottle(cfg)
+	th, err := NewTenantLimit(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -17,7 +17,7 @@ func mustThrottle(t testing.TB, cfg ThrottleConfig) *Throttle {
 
 func TestThrottlePerTenant(t *testing.T) {
 	rec := newRecorder()
-	th := mustThrottle(t, ThrottleConfig{Rate: 2, Burst: 2, MaxTenants: 10, Observer: rec})
+	th := mustThrottle(t, TenantLimitConfig{Rate: 2, Burst: 2, MaxTenants: 10, Observer: rec})
 	steps := []struct {
 		at        time.Duration
 		tenant    string
@@ -47,7 +47,7 @@ func TestThrottlePerTenant(t *testing.T) {
 
 func TestThrottleBoundsTenantsWithoutForgivingDebt(t *testing.T) {
 	// Burst 1 at 1/s: a bucket refills in 1 s.
-	th := mustThrottle(t, ThrottleConfig{Rate: 1, Burst: 1, MaxTenants: 2})
+	th := mustThrottle(t, TenantLimitConfig{Rate: 1, Burst: 1, MaxTenants: 2})
 	allow := func(at time.Duration, tenant string) bool {
 		ok, _ := th.AllowAt(t0.Add(at), tenant)
 		return ok
@@ -80,19 +80,19 @@ func TestThrottleBoundsTenantsWithoutForgivingDebt(t *testing.T) {
 }
 
 func TestThrottleConfigValidation(t *testing.T) {
-	for i, c := range []ThrottleConfig{
+	for i, c := range []TenantLimitConfig{
 		{Rate: 0, Burst: 1, MaxTenants: 1},
 		{Rate: 1, Burst: 0, MaxTenants: 1},
 		{Rate: 1, Burst: 1, MaxTenants: 0},
 	} {
-		if _, err := NewThrottle(c); err == nil {
+		if _, err := NewTenantLimit(c); err == nil {
 			t.Errorf("case %d: NewThrottle succeeded, want an error", i)
 		}
 	}
 }
 
 func TestThrottleMiddlewareRetryAfter(t *testing.T) {
-	th := mustThrottle(t, ThrottleConfig{Rate: 0.01, Burst: 1, MaxTenants: 4, Header: "x-customer"})
+	th := mustThrottle(t, TenantLimitConfig{Rate: 0.01, Burst: 1, MaxTenants: 4, Header: "x-customer"})
 	h := th.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	r, _ := http.NewRequest(http.MethodGet, "/", tripwire{t})
 	r.Header.Set("X-Customer", "acme")
