@@ -3,9 +3,7 @@ package report
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"time"
 
@@ -525,23 +523,12 @@ func (a *Aggregator) AddEvent(e *results.Event) {
 // until ctx is done. A stream cut mid-record or damaged ends without error:
 // at its end, ReadInto adds rd.Integrity to a (see AddIntegrity).
 func ReadInto(ctx context.Context, a *Aggregator, rd *results.Reader) error {
-	var res results.Result
-	var ev results.Event
-	for n := 0; ; n++ {
-		if n%(1<<16) == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		kind, err := rd.Next(&res, &ev)
-		switch {
-		case errors.Is(err, io.EOF):
-			a.AddIntegrity(rd.Header().Describe(), rd.Integrity())
-			return nil
-		case err != nil:
-			return err
-		case kind == results.RecordResult:
-			a.AddResult(&res)
-		case kind == results.RecordEvent:
-			a.AddEvent(&ev)
-		}
+	err := results.Each(ctx, rd,
+		func(r *results.Result) error { a.AddResult(r); return nil },
+		func(e *results.Event) error { a.AddEvent(e); return nil })
+	if err != nil {
+		return err
 	}
+	a.AddIntegrity(rd.Header().Describe(), rd.Integrity())
+	return nil
 }

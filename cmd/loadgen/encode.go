@@ -76,24 +76,5 @@ func runEncode(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // exportRecords writes every attempt of rd to w; events are not attempts
 // and are skipped.
 func exportRecords(ctx context.Context, w *export.Writer, rd *results.Reader) error {
-	var res results.Result
-	var ev results.Event
-	for n := 0; ; n++ {
-		if n%(1<<16) == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		kind, err := rd.Next(&res, &ev)
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if kind != results.RecordResult {
-			continue
-		}
-		if err := w.Write(&res); err != nil {
-			return writeError{err}
-		}
-	}
+	return results.Each(ctx, rd, func(r *results.Result) error { return writeErr(w.Write(r)) }, nil)
 }

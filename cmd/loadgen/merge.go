@@ -119,26 +119,15 @@ func (e writeError) Error() string { return e.err.Error() }
 
 // copyRecords copies every record of rd to w.
 func copyRecords(ctx context.Context, w *results.Writer, rd *results.Reader) error {
-	var res results.Result
-	var ev results.Event
-	for n := 0; ; n++ {
-		if n%(1<<16) == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		kind, err := rd.Next(&res, &ev)
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if kind == results.RecordResult {
-			err = w.WriteResult(&res)
-		} else {
-			err = w.WriteEvent(&ev)
-		}
-		if err != nil {
-			return writeError{err}
-		}
+	return results.Each(ctx, rd,
+		func(r *results.Result) error { return writeErr(w.WriteResult(r)) },
+		func(e *results.Event) error { return writeErr(w.WriteEvent(e)) })
+}
+
+// writeErr marks err, when there is one, as a failure to write.
+func writeErr(err error) error {
+	if err != nil {
+		return writeError{err}
 	}
+	return nil
 }
