@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goccy/go-yaml"
 	"github.com/stretchr/testify/assert"
@@ -118,7 +119,12 @@ func TestJobIsIndexedAndShardsMatch(t *testing.T) {
 	defined := map[string]bool{"JOB_COMPLETION_INDEX": true}
 	for _, g := range k.ConfigMapGenerator {
 		for _, lit := range g.Literals {
-			defined[strings.SplitN(lit, "=", 2)[0]] = true
+			name, value, _ := strings.Cut(lit, "=")
+			defined[name] = true
+			if name == "START_AT" {
+				_, err := time.Parse(time.RFC3339, value)
+				assert.Error(t, err, "START_AT must be stamped when the Job is created, not fixed in the manifest (a fixed date lies in the past by the time it is applied)")
+			}
 		}
 		assert.Equal(t, g.Name, c.EnvFrom[0].ConfigMapRef.Name)
 	}
