@@ -30,6 +30,9 @@ type Template struct {
 	Body     []byte      // request body (may hold placeholders)
 	BodySize int         // when Body is nil: a generated body of this many bytes
 	Priority string      // X-Priority: "critical" (default) or "sheddable"
+	// Literal sends URL, header values and body as written, with no
+	// placeholders: the requests of a targets file, as vegeta sends them.
+	Literal bool
 }
 
 // Tenants describes the simulated customers (a plain value; the zero value
@@ -73,6 +76,11 @@ type segment struct {
 type text struct {
 	segs   []segment
 	static bool // no placeholders: segs[0].lit (or "") is the value
+}
+
+// literalText is s as it is, placeholders or not.
+func literalText(s string) (text, error) {
+	return text{segs: []segment{{lit: s}}, static: true}, nil
 }
 
 func compileText(s string) (text, error) {
@@ -179,6 +187,10 @@ func compileTemplate(t Template, base string) (compiled, error) {
 	if !(t.Weight >= 0) || math.IsInf(t.Weight, 0) {
 		return c, fmt.Errorf("weight %v: must be ≥ 0", t.Weight)
 	}
+	compile := compileText
+	if t.Literal {
+		compile = literalText
+	}
 	raw := t.URL
 	if !strings.Contains(raw, "://") {
 		if base == "" {
@@ -187,7 +199,7 @@ func compileTemplate(t Template, base string) (compiled, error) {
 		raw = strings.TrimSuffix(base, "/") + "/" + strings.TrimPrefix(raw, "/")
 	}
 	var err error
-	if c.url, err = compileText(raw); err != nil {
+	if c.url, err = compile(raw); err != nil {
 		return c, fmt.Errorf("url %q: %w", raw, err)
 	}
 	probe := string(c.url.appendTo(nil, 0, "t0", rand.New(rand.NewPCG(0, 0))))
@@ -208,7 +220,7 @@ func compileTemplate(t Template, base string) (compiled, error) {
 	slices.Sort(keys)
 	for _, k := range keys {
 		for _, v := range t.Header[k] {
-			ct, err := compileText(v)
+			ct, err := compile(v)
 			if err != nil {
 				return c, fmt.Errorf("header %s: %w", k, err)
 			}
@@ -222,26 +234,52 @@ func compileTemplate(t Template, base string) (compiled, error) {
 	if t.BodySize < 0 {
 		return c, fmt.Errorf("body size %d: must be ≥ 0", t.BodySize)
 	}
-	if c.body, err = compileText(string(body)); err != nil {
+	if c.body, err = compile(string(body)); err != nil {
 		return c, fmt.Errorf("body: %w", err)
 	}
 	c.bodyLen = len(body)
 	return c, nil
 }
 
-// mix picks templates and tenants.
+// Order is how requests pick their template from a Config's Mix.
+type Order uint8
+
+// Orders.
+const (
+	OrderWeighted   Order = iota // at random, each template with probability ∝ its weight
+	OrderRoundRobin              // in turn, in the Mix's order (weights are ignored)
+)
+
+// ParseOrder reads an order as flags write it: random or roundrobin.
+func ParseOrder(s string) (Order, error) {
+	switch s {
+	case "random":
+		return OrderWeighted, nil
+	case "roundrobin":
+		return OrderRoundRobin, nil
+	}
+	return 0, fmt.Errorf("order %q: want roundrobin or random", s)
+}
+
+// mix picks templates and tenants. Not safe for concurrent use: the
+// scheduling goroutine owns it.
 type mix struct {
 	templates []compiled
+	order     Order
+	next      int       // OrderRoundRobin: the template the next request takes
 	cum       []float64 // cumulative weights
 	tenants   []string
 	tenantCum []float64 // nil: uniform
 }
 
-func newMix(ts []Template, base string, tn Tenants) (*mix, error) {
+func newMix(ts []Template, base string, tn Tenants, order Order) (*mix, error) {
 	if len(ts) == 0 {
 		return nil, errors.New("request mix: no templates")
 	}
-	m := &mix{}
+	if order != OrderWeighted && order != OrderRoundRobin {
+		return nil, fmt.Errorf("request mix: order %d: want OrderWeighted or OrderRoundRobin", order)
+	}
+	m := &mix{order: order}
 	total := 0.0
 	for i, t := range ts {
 		c, err := compileTemplate(t, base)
@@ -272,10 +310,16 @@ func newMix(ts []Template, base string, tn Tenants) (*mix, error) {
 	return m, nil
 }
 
-// pickTemplate draws a template index from rng.
+// pickTemplate returns the next request's template index: the next in
+// turn, or one drawn from rng.
 func (m *mix) pickTemplate(rng *rand.Rand) int {
-	if len(m.templates) == 1 {
+	switch {
+	case len(m.templates) == 1:
 		return 0
+	case m.order == OrderRoundRobin:
+		i := m.next
+		m.next = (m.next + 1) % len(m.templates)
+		return i
 	}
 	return pickCum(m.cum, rng.Float64())
 }

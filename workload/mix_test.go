@@ -34,7 +34,7 @@ func TestPlaceholdersExpand(t *testing.T) {
 }
 
 func TestMixWeightsAndZipfTenants(t *testing.T) {
-	m, err := newMix([]Template{{URL: "http://h/a", Weight: 3}, {URL: "http://h/b", Weight: 1}}, "", Tenants{Count: 100, Zipf: 1.2})
+	m, err := newMix([]Template{{URL: "http://h/a", Weight: 3}, {URL: "http://h/b", Weight: 1}}, "", Tenants{Count: 100, Zipf: 1.2}, OrderWeighted)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestMixWeightsAndZipfTenants(t *testing.T) {
 
 func TestMixRejectsBadTemplates(t *testing.T) {
 	for _, tt := range []Template{{URL: "/relative"}, {URL: "ftp://h/"}, {URL: "http://h/", Weight: -1}, {URL: "http://h/{rand:x-y}"}} {
-		if _, err := newMix([]Template{tt}, "", Tenants{}); err == nil {
+		if _, err := newMix([]Template{tt}, "", Tenants{}, OrderWeighted); err == nil {
 			t.Errorf("template %+v accepted", tt)
 		}
 	}

@@ -63,7 +63,10 @@ type Config struct {
 	Shard    Shard  // this generator's slice of the schedule; zero: unsharded
 	BaseURL  string // joined to relative template URLs
 	Mix      []Template
-	Tenants  Tenants
+	// Order is how each request picks its template from Mix: at random
+	// by weight (the zero value), or in turn.
+	Order   Order
+	Tenants Tenants
 	Retry    retry.Policy
 	// MaxInFlight bounds the requests in flight (attempts and waits between
 	// them); a request due when it is reached is recorded as
@@ -135,7 +138,7 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.Procs < ProcsAuto {
 		return nil, fmt.Errorf("runner: procs %d: must be ≥ 0, or ProcsAuto", cfg.Procs)
 	}
-	m, err := newMix(cfg.Mix, cfg.BaseURL, cfg.Tenants)
+	m, err := newMix(cfg.Mix, cfg.BaseURL, cfg.Tenants, cfg.Order)
 	if err != nil {
 		return nil, fmt.Errorf("runner: %w", err)
 	}
