@@ -67,7 +67,7 @@ type Config struct {
 	// by weight (the zero value), or in turn.
 	Order   Order
 	Tenants Tenants
-	Retry    retry.Policy
+	Retry   retry.Policy
 	// MaxInFlight bounds the requests in flight (attempts and waits between
 	// them); a request due when it is reached is recorded as
 	// generator_dropped. 0 means 10,000.
