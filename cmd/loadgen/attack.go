@@ -52,8 +52,10 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if err := workload.Preflight(ctx, cf.url, preflightTimeout); err != nil {
-		return cli.Runf("attack: %v", err)
+	for _, u := range workload.TargetHosts(cfg.Mix) { // each host, before the schedule
+		if err := workload.Preflight(ctx, u, preflightTimeout); err != nil {
+			return cli.Runf("attack: %v", err)
+		}
 	}
 	del, err := sf.open(ctx, cfg.Shard, stderr)
 	if err != nil {

@@ -351,3 +351,44 @@ func TestAttackStopsWhenTheDiskFillsMidRun(t *testing.T) {
 	assert.Contains(t, err.Error(), "no space left on device")
 	assert.Less(t, time.Since(start), 30*time.Second, "the load stops at the first failed write, not after its 1m schedule")
 }
+
+func TestAttackPlaysAVegetaTargetsFileInTurn(t *testing.T) {
+	type seen struct{ method, path, body, token string }
+	var mu sync.Mutex
+	var got []seen
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, seen{r.Method, r.URL.Path, string(b), r.Header.Get("X-Token")})
+		mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	body := filepath.Join(dir, "order.json")
+	require.NoError(t, os.WriteFile(body, []byte(`{"sku": 42}`), 0o644))
+	targets := filepath.Join(dir, "targets.http")
+	require.NoError(t, os.WriteFile(targets, []byte("GET "+srv.URL+"/a\n\nPOST "+srv.URL+"/b\nX-Token: t0k\n@"+body+"\n\nGET "+srv.URL+"/c?q=1\n"), 0o644))
+
+	var stdout, stderr bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"attack", "--targets", targets, "--rate", "60", "--duration", "1s", "--quiet", "-o", "-"}, &stdout, &stderr), stderr.String())
+	_, rs, _ := readResults(t, &stdout)
+	routes := map[string]int{}
+	for _, r := range rs {
+		routes[r.Route]++
+	}
+	assert.Equal(t, map[string]int{"GET /a": 20, "POST /b": 20, "GET /c": 20}, routes)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, got, 60)
+	count := map[seen]int{}
+	for _, g := range got {
+		count[g]++
+	}
+	assert.Equal(t, map[seen]int{{"GET", "/a", "", ""}: 20, {"POST", "/b", `{"sku": 42}`, "t0k"}: 20, {"GET", "/c", "", ""}: 20}, count,
+		"the server saw each method, body and header as written")
+
+	for _, args := range [][]string{{"--targets", targets, "--url", srv.URL}, {"--targets", filepath.Join(dir, "none")}, {"--targets", targets, "--targets-format", "yaml"}} {
+		err := run(context.Background(), append([]string{"attack", "--rate", "10", "--duration", "100ms", "--quiet"}, args...), io.Discard, io.Discard)
+		assert.Equal(t, cli.ExitUsage, cli.Code(err), "%v: %v", args, err)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -59,14 +60,21 @@ type clientFlags struct {
 	shard   string
 	shards  int
 	startAt string
-	procs   string
+
+	targets       string // --targets FILE, - for stdin
+	targetsFormat string
+	targetsOrder  string
+	procs         string
 }
 
 // addClientFlags registers every client and schedule flag on fs.
 func addClientFlags(fs *pflag.FlagSet) *clientFlags {
 	c := &clientFlags{}
 	d := retry.Default()
-	fs.StringVar(&c.url, "url", "", "target URL (http:// or https://), required")
+	fs.StringVar(&c.url, "url", "", "target URL (http:// or https://); this or --targets is required")
+	fs.StringVar(&c.targets, "targets", "", "a targets file (- for stdin): many routes, on one or several hosts, played in turn")
+	fs.StringVar(&c.targetsFormat, "targets-format", "http", "format of --targets: http (vegeta's: METHOD URL, Header: value lines, @body) or jsonl")
+	fs.StringVar(&c.targetsOrder, "targets-order", "roundrobin", "order of --targets: roundrobin (file order) or random (from the seed)")
 	fs.Float64Var(&c.rate, "rate", 50, "offered load of the one constant phase, requests/s (ignored with --phase)")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "length of the one constant phase (ignored with --phase)")
 	fs.StringArrayVar(&c.phases, "phase", nil, "schedule phase DURATION@RATE or DURATION@FROM-TO (repeatable, in order), e.g. 10s@200, 20s@200-1000")
@@ -318,8 +326,8 @@ const maxStartLateness = time.Second
 // given.
 func (c *clientFlags) workloadConfig(fs *pflag.FlagSet) (workload.Config, error) {
 	var cfg workload.Config
-	if c.url == "" {
-		return cfg, cli.Usagef("--url is required (e.g. --url http://127.0.0.1:8080/)")
+	if c.url == "" && c.targets == "" {
+		return cfg, cli.Usagef("--url or --targets is required (e.g. --url http://127.0.0.1:8080/)")
 	}
 	sched, err := c.schedule()
 	if err != nil {
@@ -333,20 +341,9 @@ func (c *clientFlags) workloadConfig(fs *pflag.FlagSet) (workload.Config, error)
 	if err != nil {
 		return cfg, err
 	}
-	tmpl := workload.Template{Method: c.method, URL: c.url, Header: http.Header{}}
-	for _, h := range c.headers {
-		k, v, ok := strings.Cut(h, ":")
-		if !ok || strings.TrimSpace(k) == "" {
-			return cfg, flagErr("header", fmt.Errorf("%q: want K:V", h))
-		}
-		tmpl.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
-	}
-	if c.bodyFile != "" {
-		b, err := os.ReadFile(c.bodyFile)
-		if err != nil {
-			return cfg, flagErr("body-file", err)
-		}
-		tmpl.Body = b
+	mix, order, err := c.mix(fs)
+	if err != nil {
+		return cfg, err
 	}
 	if c.tenants < 0 {
 		return cfg, flagErr("tenants", fmt.Errorf("%d: must be ≥ 0", c.tenants))
@@ -381,7 +378,8 @@ func (c *clientFlags) workloadConfig(fs *pflag.FlagSet) (workload.Config, error)
 		Arrival:     arrival,
 		Seed:        c.seed,
 		Shard:       shard,
-		Mix:         []workload.Template{tmpl},
+		Mix:         mix,
+		Order:       order,
 		Tenants:     workload.Tenants{Count: c.tenants, Zipf: zipf},
 		Retry:       policy,
 		MaxInFlight: c.maxInflight,
@@ -398,11 +396,73 @@ func (c *clientFlags) workloadConfig(fs *pflag.FlagSet) (workload.Config, error)
 	return cfg, nil
 }
 
+// mix returns the request templates: the targets of --targets, each with
+// the --header headers added (as vegeta's -header does), or the one
+// request of --url, --method, --header and --body-file.
+func (c *clientFlags) mix(fs *pflag.FlagSet) ([]workload.Template, workload.Order, error) {
+	header := http.Header{}
+	for _, h := range c.headers {
+		k, v, ok := strings.Cut(h, ":")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, 0, flagErr("header", fmt.Errorf("%q: want K:V", h))
+		}
+		header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	if c.targets == "" {
+		tmpl := workload.Template{Method: c.method, URL: c.url, Header: header}
+		if c.bodyFile != "" {
+			b, err := os.ReadFile(c.bodyFile)
+			if err != nil {
+				return nil, 0, flagErr("body-file", err)
+			}
+			tmpl.Body = b
+		}
+		return []workload.Template{tmpl}, workload.OrderWeighted, nil
+	}
+	for _, other := range []string{"url", "method", "body-file"} {
+		if fs.Changed(other) {
+			return nil, 0, cli.Usagef("--targets and --%s: the targets file names each request's URL, method and body", other)
+		}
+	}
+	format, err := workload.ParseTargetsFormat(c.targetsFormat)
+	if err != nil {
+		return nil, 0, flagErr("targets-format", err)
+	}
+	order, err := workload.ParseOrder(c.targetsOrder)
+	if err != nil {
+		return nil, 0, flagErr("targets-order", err)
+	}
+	in, name := io.Reader(os.Stdin), "stdin"
+	if c.targets != "-" {
+		f, err := os.Open(c.targets)
+		if err != nil {
+			return nil, 0, flagErr("targets", err)
+		}
+		defer f.Close()
+		in, name = f, c.targets
+	}
+	ts, err := workload.ReadTargets(in, name, format)
+	if err != nil {
+		return nil, 0, flagErr("targets", err)
+	}
+	for i := range ts {
+		for k, vs := range header {
+			if ts[i].Header == nil {
+				ts[i].Header = http.Header{}
+			}
+			ts[i].Header[k] = append(ts[i].Header[k], vs...)
+		}
+	}
+	return ts, order, nil
+}
+
 // scenarioJSON is the resolved scenario of an attack, recorded in the
 // header (identical on every shard of one run).
 type scenarioJSON struct {
 	Command     string   `json:"command"`
-	URL         string   `json:"url"`
+	URL         string   `json:"url,omitempty"`
+	Targets     string   `json:"targets,omitempty"`
+	Requests    int      `json:"requests,omitempty"`
 	Method      string   `json:"method"`
 	Phases      []string `json:"phases"`
 	Arrival     string   `json:"arrival"`
@@ -429,12 +489,17 @@ type scenarioJSON struct {
 func (c *clientFlags) resultsHeader(command string, cfg workload.Config, start time.Time) results.Header {
 	p := cfg.Retry
 	sc := scenarioJSON{
-		Command: command, URL: c.url, Method: c.method, Arrival: cfg.Arrival.String(),
+		Command: command, URL: c.url, Targets: c.targets, Arrival: cfg.Arrival.String(),
 		Timeout: p.AttemptTimeout.String(), Deadline: p.Deadline.String(), MaxAttempts: p.Attempts(),
 		RetryOn: p.RetryOn.String(), RetryAfter: p.RetryAfter, Backoff: fmt.Sprintf("%s base %v max %v", p.Backoff.Kind, p.Backoff.Base, p.Backoff.Max),
 		Jitter: p.Jitter.String(), Budget: p.Budget.String(), Throttle: p.Throttle.String(), Hedge: p.Hedge.String(),
 		Tenants: cfg.Tenants.Count, TenantDist: c.tenantDist, MaxInflight: c.maxInflight, Connections: c.connections, HTTP2: c.http2,
 		Shards: cfg.Shard.N(),
+	}
+	if c.targets == "" {
+		sc.Method = c.method
+	} else {
+		sc.Requests = len(cfg.Mix)
 	}
 	h := results.Header{
 		Tool:  "goodput/loadgen",

@@ -95,8 +95,10 @@ func runRamp(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if objective == 0 {
 		objective = cfg.Retry.SLO()
 	}
-	if err := workload.Preflight(ctx, cf.url, preflightTimeout); err != nil {
-		return cli.Runf("ramp: %v", err)
+	for _, u := range workload.TargetHosts(cfg.Mix) { // each host, before the schedule
+		if err := workload.Preflight(ctx, u, preflightTimeout); err != nil {
+			return cli.Runf("ramp: %v", err)
+		}
 	}
 	d, err := harness.NewDriver(cfg)
 	if err != nil {
