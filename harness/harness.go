@@ -314,7 +314,7 @@ func evaluate(figures report.Figures, sum *report.Summary, s *profiles.Scenario,
 	if err != nil {
 		return nil, &ConfigError{fmt.Errorf("assert: %w", err)}
 	}
-	return report.Evaluate(as, figures, report.PhaseFigures(sum)), nil
+	return report.Evaluate(as, figures, report.ScopesOf(sum)), nil
 }
 
 func (o *Options) stdout() io.Writer {

@@ -262,34 +262,39 @@ func (d Distribution) String() string {
 }
 
 // Assertion is one check of a run's results, in the grammar
-// `[variant(V).][phase(P).]METRIC OP VALUE`. Its metric and value are
+// `[variant(V).][phase(P).|route(R).]METRIC OP VALUE` (R quoted, as in
+// `route("GET /a")`, unless it is a plain word). Its metric and value are
 // checked against the report's list of metrics when the run starts.
 type Assertion struct {
 	Text    string // the assertion as written
 	Variant string // only on this variant; empty: every variant
 	Phase   string // scoped to this phase; empty: the whole run
+	Route   string // scoped to this route, as written in route(…); empty: every route
 	Metric  string // e.g. "p99", "goodput_ratio"
 	Op      string // <, <=, >, >=, == or !=
 	Value   string // e.g. "250ms", "0.99", "false"
 }
 
-var assertionRE = regexp.MustCompile(`^\s*(?:variant\(([^()\s]+)\)\.)?(?:phase\(([^()\s]+)\)\.)?([a-z][a-z0-9_]*)\s*(<=|>=|==|!=|<|>)\s*(\S+)\s*$`)
+var assertionRE = regexp.MustCompile(`^\s*(?:variant\(([^()\s]+)\)\.)?(?:phase\(([^()\s]+)\)\.)?(?:route\(("(?:[^"\\]|\\.)*"|[^()\s"]+)\)\.)?([a-z][a-z0-9_]*)\s*(<=|>=|==|!=|<|>)\s*(\S+)\s*$`)
 
 func (a *Assertion) parse(text, _ string) error {
 	m := assertionRE.FindStringSubmatch(text)
 	if m == nil {
-		return want("[variant(NAME).][phase(NAME).]METRIC OP VALUE, e.g. `p99 < 250ms` or `phase(surge).shed_ratio < 0.5`")
+		return want("[variant(NAME).][phase(NAME).|route(NAME).]METRIC OP VALUE, e.g. `p99 < 250ms`, `phase(surge).shed_ratio < 0.5` or `route(\"GET /a\").p99 < 300ms`")
 	}
-	*a = Assertion{Text: strings.TrimSpace(text), Variant: m[1], Phase: m[2], Metric: m[3], Op: m[4], Value: m[5]}
+	*a = Assertion{Text: strings.TrimSpace(text), Variant: m[1], Phase: m[2], Route: m[3], Metric: m[4], Op: m[5], Value: m[6]}
 	return nil
 }
 
 func (Assertion) syntax() string { return "assertion (`p99 < 250ms`)" }
 
 // Expr returns the assertion without its variant scope, in the report
-// package's grammar: `[phase(P).]METRIC OP VALUE`.
+// package's grammar: `[phase(P).|route(R).]METRIC OP VALUE`.
 func (a Assertion) Expr() string {
 	s := a.Metric + " " + a.Op + " " + a.Value
+	if a.Route != "" {
+		s = "route(" + a.Route + ")." + s
+	}
 	if a.Phase != "" {
 		s = "phase(" + a.Phase + ")." + s
 	}

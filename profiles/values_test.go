@@ -109,6 +109,16 @@ func TestAssertion(t *testing.T) {
 	if got := a.Expr(); got != "phase(surge).p99 < 1s" {
 		t.Errorf("Expr = %q", got)
 	}
+	var r Assertion
+	if err := r.parse(`variant(v).route("GET /a?x=(1)").p99 < 300ms`, tagStr); err != nil || r.Route != `"GET /a?x=(1)"` || r.Metric != "p99" {
+		t.Errorf("a quoted route: %+v, %v", r, err)
+	}
+	if got := r.Expr(); got != `route("GET /a?x=(1)").p99 < 300ms` {
+		t.Errorf("Expr = %q", got)
+	}
+	if err := r.parse(`route(checkout).requests > 10`, tagStr); err != nil || r.Route != "checkout" {
+		t.Errorf("a plain-word route: %+v, %v", r, err)
+	}
 }
 
 func TestSuggest(t *testing.T) {

@@ -171,6 +171,7 @@ type Aggregator struct {
 	status   [600]int64
 	statusX  map[int]int64
 	routes   map[string]struct{}
+	byRoute  routeSet
 	byTenant *spaceSaving
 	failing  *spaceSaving
 	faults   []openFault
@@ -409,6 +410,7 @@ func (a *Aggregator) AddResult(r *results.Result) {
 		a.maxIntended = max(a.maxIntended, r.Intended)
 	}
 	a.maxEnd = max(a.maxEnd, r.End)
+	a.byRoute.add(r, slot, r.Final && r.Outcome == results.OutcomeOK && (a.slo <= 0 || r.Latency() <= a.slo))
 	if r.Route != "" && len(a.routes) < maxRoutes {
 		a.routes[r.Route] = struct{}{}
 	}

@@ -53,11 +53,12 @@ func (o Op) holds(actual, want float64) bool {
 	return false
 }
 
-// Assertion is one parsed check: [phase(NAME).]METRIC OP VALUE. It is an
-// immutable value, safe to share.
+// Assertion is one parsed check: [phase(NAME).|route(NAME).]METRIC OP
+// VALUE. It is an immutable value, safe to share.
 type Assertion struct {
 	Expr   string // as written, trimmed
 	Phase  string // the phase it is scoped to; "" for the whole run
+	Route  string // the route it is scoped to; "" for every route
 	Metric Metric
 	Op     Op
 	Value  float64 // in the unit of Figures (seconds for durations, 0/1 for booleans)
@@ -68,6 +69,9 @@ func (a Assertion) String() string {
 	var b strings.Builder
 	if a.Phase != "" {
 		fmt.Fprintf(&b, "phase(%s).", a.Phase)
+	}
+	if a.Route != "" {
+		fmt.Fprintf(&b, "route(%s).", quoteRoute(a.Route))
 	}
 	fmt.Fprintf(&b, "%s %s %s", a.Metric.Name, a.Op, a.formatValue(a.Value))
 	return b.String()
@@ -86,7 +90,8 @@ func (a Assertion) formatValue(v float64) string {
 
 // ParseAssertion parses one assertion. The grammar (docs/assertions.md):
 //
-//	assertion = [ "phase(" NAME ")." ] METRIC OP VALUE
+//	assertion = [ "phase(" NAME ")." | "route(" ROUTE ")." ] METRIC OP VALUE
+//	ROUTE     = a Go-quoted string ("GET /a") | a plain word (checkout)
 //	OP        = "<" | "<=" | ">" | ">=" | "==" | "!="
 //	VALUE     = duration (250ms, 1.5s; for duration metrics)
 //	          | number [ "%" ] (0.99 or 99%; for ratios, rates and counts)
@@ -104,6 +109,16 @@ func ParseAssertion(expr string) (Assertion, error) {
 			return a, fmt.Errorf("assertion %q: phase scope must read phase(NAME).METRIC", a.Expr)
 		}
 		a.Phase, rest = name, tail[1:]
+	}
+	if after, ok := strings.CutPrefix(rest, "route("); ok {
+		if a.Phase != "" {
+			return a, fmt.Errorf("assertion %q: phase(…).route(…) is not measured: scope to a phase or to a route", a.Expr)
+		}
+		route, tail, err := cutRoute(after)
+		if err != nil {
+			return a, fmt.Errorf("assertion %q: %w", a.Expr, err)
+		}
+		a.Route, rest = route, tail
 	}
 	i := strings.IndexAny(rest, "<>=!")
 	if i < 0 {
@@ -131,6 +146,9 @@ func ParseAssertion(expr string) (Assertion, error) {
 	a.Metric = m
 	if m.RunOnly && a.Phase != "" {
 		return a, fmt.Errorf("assertion %q: %s is measured for the whole run only, not per phase", a.Expr, m.Name)
+	}
+	if m.RunOnly && a.Route != "" {
+		return a, fmt.Errorf("assertion %q: %s is measured for the whole run only, not per route", a.Expr, m.Name)
 	}
 	if valueText == "" {
 		return a, fmt.Errorf("assertion %q: missing value after %s", a.Expr, op)
@@ -264,26 +282,51 @@ type Verdict struct {
 	Message string
 }
 
-// Evaluate checks a against a run's figures and its phases' (by phase
-// name). It never fails silently: every verdict carries the actual value
-// or why there is none.
-func (a Assertion) Evaluate(run Figures, phases map[string]Figures) Verdict {
+// Scopes are the figures of the parts of a run that an assertion can be
+// scoped to.
+type Scopes struct {
+	Phases map[string]Figures // by phase name
+	Routes map[string]Figures // by route label
+}
+
+// ScopesOf returns the phase and route figures of s.
+func ScopesOf(s *Summary) Scopes {
+	return Scopes{Phases: PhaseFigures(s), Routes: RouteFigures(s)}
+}
+
+// Evaluate checks a against a run's figures and, when a is scoped, its
+// phase's or route's. It never fails silently: every verdict carries the
+// actual value or why there is none.
+func (a Assertion) Evaluate(run Figures, scopes Scopes) Verdict {
 	v := Verdict{Assertion: a}
 	figs := run
 	subject := a.Metric.Name
-	if a.Phase != "" {
-		subject = fmt.Sprintf("phase(%s).%s", a.Phase, a.Metric.Name)
-		var ok bool
-		figs, ok = phases[a.Phase]
-		if !ok {
-			known := make([]string, 0, len(phases))
-			for name := range phases {
-				known = append(known, name)
-			}
-			slices.Sort(known)
-			v.Message = fmt.Sprintf("%s: no phase %q in this run (phases: %s)", subject, a.Phase, strings.Join(known, ", "))
-			return v
+	scoped := func(kind, name string, all map[string]Figures) bool {
+		shown := name
+		if kind == "route" {
+			shown = quoteRoute(name)
 		}
+		subject = fmt.Sprintf("%s(%s).%s", kind, shown, a.Metric.Name)
+		var ok bool
+		if figs, ok = all[name]; ok {
+			return true
+		}
+		known := make([]string, 0, len(all))
+		for n := range all {
+			if kind == "route" {
+				n = quoteRoute(n)
+			}
+			known = append(known, n)
+		}
+		slices.Sort(known)
+		v.Message = fmt.Sprintf("%s: no %s %q in this run (%ss: %s)", subject, kind, name, kind, strings.Join(known, ", "))
+		return false
+	}
+	if a.Phase != "" && !scoped("phase", a.Phase, scopes.Phases) {
+		return v
+	}
+	if a.Route != "" && !scoped("route", a.Route, scopes.Routes) {
+		return v
 	}
 	actual, ok := figs[a.Metric.Name]
 	if !ok && a.Metric.Name == "recovery_time" && figs["recovered"] == 0 {
@@ -303,12 +346,59 @@ func (a Assertion) Evaluate(run Figures, phases map[string]Figures) Verdict {
 }
 
 // Evaluate checks every assertion; see Assertion.Evaluate.
-func Evaluate(as []Assertion, run Figures, phases map[string]Figures) []Verdict {
+func Evaluate(as []Assertion, run Figures, scopes Scopes) []Verdict {
 	out := make([]Verdict, len(as))
 	for i, a := range as {
-		out[i] = a.Evaluate(run, phases)
+		out[i] = a.Evaluate(run, scopes)
 	}
 	return out
+}
+
+// cutRoute reads the ROUTE of route(ROUTE). and returns it with what
+// follows the dot.
+func cutRoute(s string) (route, rest string, err error) {
+	const want = `route scope must read route("METHOD /path").METRIC or route(word).METRIC`
+	if strings.HasPrefix(s, `"`) {
+		q, err := strconv.QuotedPrefix(s)
+		if err != nil {
+			return "", "", errors.New(want)
+		}
+		route, _ = strconv.Unquote(q)
+		s = s[len(q):]
+	} else {
+		i := strings.IndexByte(s, ')')
+		if i < 0 {
+			return "", "", errors.New(want)
+		}
+		route, s = strings.TrimSpace(s[:i]), s[i:]
+		if !plainWord(route) {
+			return "", "", fmt.Errorf("route %q: quote a route that is not a plain word: route(%q)", route, route)
+		}
+	}
+	rest, ok := strings.CutPrefix(s, ").")
+	if !ok || route == "" {
+		return "", "", errors.New(want)
+	}
+	return route, rest, nil
+}
+
+// plainWord reports whether s needs no quotes in route(…): letters,
+// digits, '-', '_', '.' and '/'.
+func plainWord(s string) bool {
+	for _, c := range s {
+		if !(c == '-' || c == '_' || c == '.' || c == '/' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// quoteRoute writes a route as route(…) takes it.
+func quoteRoute(r string) string {
+	if plainWord(r) {
+		return r
+	}
+	return strconv.Quote(r)
 }
 
 // Failed counts the verdicts that did not pass.

@@ -107,7 +107,7 @@ func TestEvaluate(t *testing.T) {
 		"phase(cooldown).p99 < 1s",
 	})
 	require.NoError(t, err)
-	vs := Evaluate(as, run, phases)
+	vs := Evaluate(as, run, Scopes{Phases: phases})
 	pass := make([]bool, len(vs))
 	for i, v := range vs {
 		pass[i] = v.Pass
@@ -141,7 +141,7 @@ func TestWriteJUnit(t *testing.T) {
 	run.SetDuration("p99", 80*time.Millisecond)
 	as, err := ParseAssertions([]string{"p99 < 50ms", "goodput_ratio >= 0.99", "recovery_time < 5s"})
 	require.NoError(t, err)
-	vs := Evaluate(as, run, nil)
+	vs := Evaluate(as, run, Scopes{})
 
 	var buf bytes.Buffer
 	start := time.Date(2026, 11, 26, 19, 0, 0, 0, time.UTC)
@@ -230,8 +230,41 @@ func BenchmarkEvaluate(b *testing.B) {
 	phases := map[string]Figures{"surge": {"shed_ratio": 0.3}}
 	b.ReportAllocs()
 	for b.Loop() {
-		if Failed(Evaluate(as, run, phases)) != 0 {
+		if Failed(Evaluate(as, run, Scopes{Phases: phases})) != 0 {
 			b.Fatal("failed")
+		}
+	}
+}
+
+func TestRouteScopedAssertions(t *testing.T) {
+	routes := map[string]Figures{"GET /a": {"p99": 0.2, "requests": 100}, "checkout": {"p99": 2}}
+	tests := []struct {
+		expr string
+		pass bool
+		msg  string
+	}{
+		{`route("GET /a").p99 < 1s`, true, `route("GET /a").p99 = 200ms, want < 1s`},
+		{`route("GET /a").requests > 1e+06`, false, `route("GET /a").requests = 100, want > 1000000`},
+		{`route(checkout).p99 < 1s`, false, `route(checkout).p99 = 2s, want < 1s`},
+		{`route("GET /b").p99 < 1s`, false, `route("GET /b").p99: no route "GET /b" in this run (routes: "GET /a", checkout)`},
+	}
+	for _, tt := range tests {
+		a, err := ParseAssertion(tt.expr)
+		require.NoError(t, err, tt.expr)
+		assert.Equal(t, tt.expr, a.String(), "canonical form")
+		v := a.Evaluate(Figures{}, Scopes{Routes: routes})
+		assert.Equal(t, tt.pass, v.Pass, tt.expr)
+		assert.Equal(t, tt.msg, v.Message, tt.expr)
+	}
+	for expr, want := range map[string]string{
+		`route(GET /a).p99 < 1s`:              `quote a route that is not a plain word`,
+		`route("GET /a".p99 < 1s`:             `route scope must read`,
+		`phase(x).route(a).p99 < 1s`:          `scope to a phase or to a route`,
+		`route("GET /a").recovery_time < 10s`: `whole run only, not per route`,
+	} {
+		_, err := ParseAssertion(expr)
+		if assert.Error(t, err, expr) {
+			assert.Contains(t, err.Error(), want, expr)
 		}
 	}
 }

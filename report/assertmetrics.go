@@ -238,6 +238,29 @@ func PhaseFigures(s *Summary) map[string]Figures {
 	return out
 }
 
+// RouteFigures returns the metrics of each route of s, by route label:
+// its counts, rates, latency percentiles and outcome ratios (the attempt
+// outcome ratios, such as timeout_ratio, are of the whole run only).
+func RouteFigures(s *Summary) map[string]Figures {
+	out := make(map[string]Figures, len(s.ByRoute))
+	for name, r := range s.ByRoute {
+		f := Figures{
+			"goodput_ratio": r.GoodputRatio,
+			"goodput_rps":   r.GoodputRPS,
+			"requests":      float64(r.Requests),
+			"attempts":      float64(r.Attempts),
+		}
+		if r.Requests > 0 {
+			f["amplification"] = float64(r.Attempts) / float64(r.Requests)
+		}
+		f.setLatency(r.Latency)
+		f.setOutcomes(r.Requests, r.Attempts, r.Outcomes, nil)
+		delete(f, "timeout_ratio")
+		out[name] = f
+	}
+	return out
+}
+
 func (f Figures) setLatency(l Latency) {
 	f.SetDuration("p50", durFromMs(l.P50))
 	f.SetDuration("p90", durFromMs(l.P90))

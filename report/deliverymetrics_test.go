@@ -51,7 +51,7 @@ func TestDeliveryFigures(t *testing.T) {
 		"undelivered == 0",
 		"delivered >= 36",
 		"drain_time < 30s",
-	), f, phases)
+	), f, Scopes{Phases: phases})
 	pass := make([]bool, len(vs))
 	for i, v := range vs {
 		pass[i] = v.Pass
@@ -73,7 +73,7 @@ func TestDrainTimeWhenEverythingArrived(t *testing.T) {
 	f := FiguresOf(s)
 	assert.Equal(t, 0.0, f["undelivered"])
 	assert.InDelta(t, 1.5, f["drain_time"], 1e-9)
-	vs := Evaluate(mustParse(t, "drain_time < 2s", "drain_time < 1s"), f, nil)
+	vs := Evaluate(mustParse(t, "drain_time < 2s", "drain_time < 1s"), f, Scopes{})
 	assert.True(t, vs[0].Pass, vs[0].Message)
 	assert.Equal(t, "drain_time = 1.5s, want < 1s", vs[1].Message)
 }

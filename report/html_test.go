@@ -62,7 +62,7 @@ func htmlFixtures(t *testing.T) map[string][]byte {
 	t.Helper()
 	run := aggregate(t, Options{}, syntheticFile(t, 1))
 	AnalyzeRecovery(run, RecoveryOptions{Window: 2 * time.Second})
-	run.Assertions = Evaluate(mustParse(t, "p99 < 250ms", "goodput_ratio >= 0.99", "recovery_time < 5s", "phase(surge).shed_ratio < 0.5"), FiguresOf(run), PhaseFigures(run))
+	run.Assertions = Evaluate(mustParse(t, "p99 < 250ms", "goodput_ratio >= 0.99", "recovery_time < 5s", "phase(surge).shed_ratio < 0.5"), FiguresOf(run), Scopes{Phases: PhaseFigures(run)})
 
 	h, recs := syntheticRamp()
 	data, _ := encodeStream(t, h, recs)

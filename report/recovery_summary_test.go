@@ -50,7 +50,7 @@ func TestAnalyzeRecoveryOnSyntheticRun(t *testing.T) {
 	figs := FiguresOf(s)
 	assert.Equal(t, 1.0, figs["recovered"])
 	assert.InDelta(t, 0.998, figs["recovery_time"], 1e-9)
-	vs := Evaluate(mustParse(t, "recovery_time < 2s", "metastable == false"), figs, nil)
+	vs := Evaluate(mustParse(t, "recovery_time < 2s", "metastable == false"), figs, Scopes{})
 	assert.Zero(t, Failed(vs), "%+v", vs)
 }
 
@@ -81,7 +81,7 @@ func TestFiguresOfSummary(t *testing.T) {
 	require.Contains(t, phases, "surge")
 	assert.Greater(t, phases["surge"]["shed_ratio"], 0.1)
 	assert.Zero(t, phases["steady"]["shed_ratio"])
-	vs := Evaluate(mustParse(t, "phase(surge).shed_ratio < 0.5", "phase(steady).goodput_ratio >= 95%", "phase(surge).p99 < 50ms"), f, phases)
+	vs := Evaluate(mustParse(t, "phase(surge).shed_ratio < 0.5", "phase(steady).goodput_ratio >= 95%", "phase(surge).p99 < 50ms"), f, Scopes{Phases: phases})
 	assert.True(t, vs[0].Pass, vs[0].Message)
 	assert.True(t, vs[1].Pass, vs[1].Message)
 	assert.False(t, vs[2].Pass, "the surge adds 80 ms: %s", vs[2].Message)
@@ -90,7 +90,7 @@ func TestFiguresOfSummary(t *testing.T) {
 func TestNeverRecoveredMessage(t *testing.T) {
 	f := Figures{}
 	f.SetBool("recovered", false)
-	vs := Evaluate(mustParse(t, "recovery_time < 15s"), f, nil)
+	vs := Evaluate(mustParse(t, "recovery_time < 15s"), f, Scopes{})
 	assert.Equal(t, "recovery_time: the service did not recover before the run ended, want < 15s", vs[0].Message)
 }
 

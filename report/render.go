@@ -244,6 +244,11 @@ func WriteText(w io.Writer, s *Summary, opts TextOptions) error {
 		t.table(rows, opts.Color)
 	}
 
+	if len(s.ByRoute) > 1 {
+		t.printf("\nroutes\n")
+		t.table(routeRows(s), opts.Color)
+	}
+
 	if len(s.Disturbances) > 0 {
 		t.printf("\ndisturbances\n")
 		for _, d := range s.Disturbances {

@@ -153,6 +153,7 @@ func (a *Aggregator) Summary() *Summary {
 		s.Routes = append(s.Routes, r)
 	}
 	slices.Sort(s.Routes)
+	s.ByRoute = a.byRoute.stats(dur)
 	s.Windows = a.windowSummaries()
 	s.Phases = a.phaseSummaries()
 	s.Disturbances = append(s.Disturbances, a.dists...)

@@ -29,6 +29,10 @@ type Summary struct {
 	Records int64     `json:"records"`          // records read (attempts, drops and events)
 	Events  int64     `json:"events"`           // event records read
 	Routes  []string  `json:"routes,omitempty"` // route labels seen, sorted (at most 100)
+	// ByRoute holds each route's figures, keyed by route label (the
+	// routes past the first 100 together as "(other)"); absent when the
+	// records carry no route.
+	ByRoute map[string]RouteStats `json:"by_route,omitempty"`
 	// Interrupted is set when the run was interrupted (an interrupted
 	// event was recorded).
 	Interrupted bool `json:"interrupted"`

@@ -97,7 +97,7 @@ func (v *verdictFlags) parse() error {
 func (v *verdictFlags) analyze(s *report.Summary) {
 	analyzeRun(s, v.recoveryOpt)
 	if len(v.assertions) > 0 {
-		s.Assertions = report.Evaluate(v.assertions, report.FiguresOf(s), report.PhaseFigures(s))
+		s.Assertions = report.Evaluate(v.assertions, report.FiguresOf(s), report.ScopesOf(s))
 	}
 }
 
