@@ -392,3 +392,21 @@ func TestAttackPlaysAVegetaTargetsFileInTurn(t *testing.T) {
 		assert.Equal(t, cli.ExitUsage, cli.Code(err), "%v: %v", args, err)
 	}
 }
+
+func TestReportAssertsPerRoute(t *testing.T) {
+	srv := okServer(t)
+	dir := t.TempDir()
+	targets, res := filepath.Join(dir, "targets.http"), filepath.Join(dir, "run.mpk")
+	require.NoError(t, os.WriteFile(targets, []byte("GET "+srv.URL+"/a\n\nGET "+srv.URL+"/b\n"), 0o644))
+	require.NoError(t, run(context.Background(), []string{"attack", "--targets", targets, "--rate", "40", "--duration", "500ms", "--quiet", "-o", res}, io.Discard, io.Discard))
+	check := func(assertion string) (string, error) {
+		var stdout, stderr bytes.Buffer
+		err := run(context.Background(), []string{"report", "--assert", assertion, res}, &stdout, &stderr)
+		return stdout.String() + stderr.String(), err
+	}
+	out, err := check(`route("GET /a").p99 < 1s`)
+	require.NoError(t, err, out)
+	out, err = check(`route("GET /a").requests > 1000000`)
+	assert.Equal(t, cli.ExitAssertion, cli.Code(err), "%v\n%s", err, out)
+	assert.Contains(t, out, `route("GET /a").requests = 10, want > 1000000`)
+}
