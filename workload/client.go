@@ -30,8 +30,10 @@ type ClientOptions struct {
 	// HTTP2 speaks HTTP/2: h2c (prior knowledge) for http:// URLs, TLS
 	// with ALPN for https://.
 	HTTP2 bool
-	// Insecure skips TLS certificate verification.
-	Insecure bool
+	// TLS is the base configuration of https:// connections (roots,
+	// client certificate, server name, verification; see TLSFiles.Config);
+	// nil trusts the system's roots and verifies each URL's host.
+	TLS *tls.Config
 	// DialTimeout bounds connection set-up; 0 means 5 s.
 	DialTimeout time.Duration
 }
@@ -49,7 +51,7 @@ func NewHTTPClient(o ClientOptions) *http.Client {
 		dt = 5 * time.Second
 	}
 	dialer := &net.Dialer{Timeout: dt, KeepAlive: 30 * time.Second}
-	tlsConf := &tls.Config{InsecureSkipVerify: o.Insecure} //nolint:gosec // opt-in via --insecure
+	tlsConf := tlsFor(o.TLS, "")
 	var rt http.RoundTripper
 	switch {
 	case o.HTTP2:

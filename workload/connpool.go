@@ -95,7 +95,7 @@ func newConnPool(addr string, tlsOn bool, o ClientOptions) *connPool {
 	p.dialCtx, p.stopDials = context.WithCancel(context.Background())
 	if tlsOn {
 		host, _, _ := net.SplitHostPort(addr)
-		p.tlsConf = &tls.Config{ServerName: host, InsecureSkipVerify: o.Insecure, NextProtos: []string{"http/1.1"}} //nolint:gosec // opt-in via --insecure
+		p.tlsConf = tlsFor(o.TLS, host, "http/1.1")
 	}
 	return p
 }

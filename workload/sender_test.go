@@ -3,6 +3,7 @@ package workload
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -187,7 +188,7 @@ func TestTLSAndHTTP2Options(t *testing.T) {
 	} {
 		protos.Clear()
 		cfg := constantConfig(tt.url, 20, 250*time.Millisecond)
-		cfg.HTTP = ClientOptions{Insecure: true, HTTP2: tt.http2}
+		cfg.HTTP = ClientOptions{TLS: &tls.Config{InsecureSkipVerify: true}, HTTP2: tt.http2}
 		tl := count(t, runOnce(t, cfg))
 		if tl.finals[results.OutcomeOK] != 5 {
 			t.Fatalf("%s http2=%v: finals %v", tt.url, tt.http2, tl.finals)

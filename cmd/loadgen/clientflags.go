@@ -53,7 +53,7 @@ type clientFlags struct {
 	maxInflight int
 	connections int
 	http2       bool
-	insecure    bool
+	tls         workload.TLSFiles
 	seed        uint64
 	wireHeaders []string
 
@@ -100,7 +100,11 @@ func addClientFlags(fs *pflag.FlagSet) *clientFlags {
 	fs.IntVar(&c.maxInflight, "max-inflight", workload.DefaultMaxInFlight, "most requests in flight; beyond, requests are recorded as generator_dropped")
 	fs.IntVar(&c.connections, "connections", 1000, "connection pool size per host")
 	fs.BoolVar(&c.http2, "http2", false, "speak HTTP/2 (h2c for http://, TLS for https://)")
-	fs.BoolVar(&c.insecure, "insecure", false, "skip TLS certificate verification")
+	fs.StringVar(&c.tls.CAFile, "cacert", "", "PEM file of the CA certificates that verify the service (in place of the system's)")
+	fs.StringVar(&c.tls.CertFile, "cert", "", "PEM client certificate, for mutual TLS (with --key)")
+	fs.StringVar(&c.tls.KeyFile, "key", "", "PEM private key of --cert")
+	fs.StringVar(&c.tls.ServerName, "server-name", "", "the name to verify (and send as SNI) in place of each URL's host")
+	fs.BoolVar(&c.tls.Insecure, "insecure", false, "skip TLS certificate verification")
 	fs.StringArrayVar(&c.wireHeaders, "wire-header", nil, "rename a wire-contract header ROLE=NAME (repeatable); roles: request-id, attempt, timeout-ms, tenant, priority")
 	fs.Uint64Var(&c.seed, "seed", 0, "seed of every random choice (default: random, printed and recorded)")
 	addShardFlags(fs, c)
@@ -370,6 +374,10 @@ func (c *clientFlags) workloadConfig(fs *pflag.FlagSet) (workload.Config, error)
 	if err != nil {
 		return cfg, err
 	}
+	tlsConf, err := c.tls.Config()
+	if err != nil {
+		return cfg, cli.Usagef("--cacert/--cert/--key: %v", err)
+	}
 	if !fs.Changed("seed") {
 		c.seed = rand.Uint64()
 	}
@@ -383,7 +391,7 @@ func (c *clientFlags) workloadConfig(fs *pflag.FlagSet) (workload.Config, error)
 		Tenants:     workload.Tenants{Count: c.tenants, Zipf: zipf},
 		Retry:       policy,
 		MaxInFlight: c.maxInflight,
-		HTTP:        workload.ClientOptions{Connections: c.connections, HTTP2: c.http2, Insecure: c.insecure},
+		HTTP:        workload.ClientOptions{Connections: c.connections, HTTP2: c.http2, TLS: tlsConf},
 		Start:       start,
 		Procs:       procs,
 	}

@@ -1,0 +1,148 @@
+package workload
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/goodput-dev/goodput/results"
+)
+
+// testPKI is a private CA with a server certificate for 127.0.0.1 (and the
+// name "svc.test") and a client certificate, written as PEM files.
+type testPKI struct {
+	caFile, clientCert, clientKey string
+	server                        tls.Certificate
+	pool                          *x509.CertPool
+}
+
+func newTestPKI(t *testing.T) testPKI {
+	t.Helper()
+	dir := t.TempDir()
+	key := func() *ecdsa.PrivateKey {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		require.NoError(t, err)
+		return k
+	}
+	write := func(name, typ string, der []byte) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600))
+		return p
+	}
+	now := time.Now()
+	caKey := key()
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "goodput test CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	require.NoError(t, err)
+	ca, err := x509.ParseCertificate(caDER)
+	require.NoError(t, err)
+	leaf := func(serial int64, usage x509.ExtKeyUsage) ([]byte, *ecdsa.PrivateKey) {
+		k := key()
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "leaf"},
+			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{usage},
+			IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"svc.test"}}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &k.PublicKey, caKey)
+		require.NoError(t, err)
+		return der, k
+	}
+	p := testPKI{pool: x509.NewCertPool()}
+	p.pool.AddCert(ca)
+	p.caFile = write("ca.pem", "CERTIFICATE", caDER)
+	srvDER, srvKey := leaf(2, x509.ExtKeyUsageServerAuth)
+	p.server = tls.Certificate{Certificate: [][]byte{srvDER}, PrivateKey: srvKey}
+	cliDER, cliKey := leaf(3, x509.ExtKeyUsageClientAuth)
+	p.clientCert = write("client.pem", "CERTIFICATE", cliDER)
+	keyDER, err := x509.MarshalECPrivateKey(cliKey)
+	require.NoError(t, err)
+	p.clientKey = write("client-key.pem", "EC PRIVATE KEY", keyDER)
+	return p
+}
+
+// tlsServer serves ok over TLS with the PKI's server certificate, asking
+// for a client certificate when mutual is set.
+func (p testPKI) tlsServer(t *testing.T, mutual bool) *httptest.Server {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{p.server}, MinVersion: tls.VersionTLS12}
+	if mutual {
+		srv.TLS.ClientAuth, srv.TLS.ClientCAs = tls.RequireAndVerifyClientCert, p.pool
+	}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestTLSFilesVerifyAPrivateCAAndPresentAClientCertificate(t *testing.T) {
+	pki := newTestPKI(t)
+	for _, tt := range []struct {
+		name   string
+		mutual bool
+		files  TLSFiles
+		http2  bool
+		want   results.Outcome
+	}{
+		{"system roots refuse a private CA", false, TLSFiles{}, false, results.OutcomeConnError},
+		{"--cacert", false, TLSFiles{CAFile: pki.caFile}, false, results.OutcomeOK},
+		{"--cacert over HTTP/2", false, TLSFiles{CAFile: pki.caFile}, true, results.OutcomeOK},
+		{"--server-name", false, TLSFiles{CAFile: pki.caFile, ServerName: "svc.test"}, false, results.OutcomeOK},
+		{"--server-name that the certificate lacks", false, TLSFiles{CAFile: pki.caFile, ServerName: "other.test"}, false, results.OutcomeConnError},
+		{"mutual TLS without a client certificate", true, TLSFiles{CAFile: pki.caFile}, false, results.OutcomeConnError},
+		{"mutual TLS", true, TLSFiles{CAFile: pki.caFile, CertFile: pki.clientCert, KeyFile: pki.clientKey}, false, results.OutcomeOK},
+		{"mutual TLS over HTTP/2", true, TLSFiles{CAFile: pki.caFile, CertFile: pki.clientCert, KeyFile: pki.clientKey}, true, results.OutcomeOK},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := pki.tlsServer(t, tt.mutual)
+			if tt.http2 {
+				srv.Close()
+				srv = httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+				srv.EnableHTTP2 = true
+				srv.TLS = &tls.Config{Certificates: []tls.Certificate{pki.server}, MinVersion: tls.VersionTLS12}
+				if tt.mutual {
+					srv.TLS.ClientAuth, srv.TLS.ClientCAs = tls.RequireAndVerifyClientCert, pki.pool
+				}
+				srv.StartTLS()
+				t.Cleanup(srv.Close)
+			}
+			conf, err := tt.files.Config()
+			require.NoError(t, err)
+			cfg := constantConfig(srv.URL, 20, 150*time.Millisecond)
+			cfg.HTTP = ClientOptions{TLS: conf, HTTP2: tt.http2}
+			tl := count(t, runOnce(t, cfg))
+			assert.Equal(t, tl.requests, tl.finals[tt.want], "finals %v", tl.finals)
+		})
+	}
+}
+
+func TestTLSFilesRefuseWhatTheyCannotLoad(t *testing.T) {
+	pki := newTestPKI(t)
+	for _, tt := range []struct {
+		files TLSFiles
+		want  string
+	}{
+		{TLSFiles{CAFile: filepath.Join(t.TempDir(), "none.pem")}, "CA file"},
+		{TLSFiles{CAFile: pki.clientKey}, "no PEM certificate"},
+		{TLSFiles{CertFile: pki.clientCert}, "both its certificate and its key"},
+		{TLSFiles{CertFile: pki.clientCert, KeyFile: pki.caFile}, "client certificate"},
+	} {
+		_, err := tt.files.Config()
+		if assert.Error(t, err) {
+			assert.Contains(t, err.Error(), tt.want)
+		}
+	}
+}
