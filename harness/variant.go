@@ -111,6 +111,11 @@ func (p *prepared) play(ctx context.Context, svc *service, start time.Time, agre
 	if err := p.timeline.Validate(); err != nil {
 		return nil, &ConfigError{fmt.Errorf("faults: %w", err)}
 	}
+	t := s.Client.TLS
+	tlsConf, err := workload.TLSFiles{CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile, ServerName: t.ServerName, Insecure: t.Insecure}.Config()
+	if err != nil {
+		return nil, &ConfigError{fmt.Errorf("client.tls: %w", err)}
+	}
 	d, err := NewDriver(workload.Config{
 		Schedule:    sched,
 		Arrival:     arrival(s.Arrival),
@@ -120,7 +125,7 @@ func (p *prepared) play(ctx context.Context, svc *service, start time.Time, agre
 		Tenants:     workload.Tenants{Count: s.Tenants.Count, Zipf: s.Tenants.Distribution.S},
 		Retry:       p.policy,
 		MaxInFlight: s.Client.MaxInflight,
-		HTTP:        workload.ClientOptions{Connections: s.Client.Connections, HTTP2: s.Client.HTTP2},
+		HTTP:        workload.ClientOptions{Connections: s.Client.Connections, HTTP2: s.Client.HTTP2, TLS: tlsConf},
 		Start:       start,
 		Shard:       opts.Shard,
 		Procs:       opts.Procs,

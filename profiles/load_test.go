@@ -267,3 +267,18 @@ func TestSetNullRemoves(t *testing.T) {
 		t.Errorf("target = %+v, multiplier %v", s.Target, s.Faults[0].Multiplier)
 	}
 }
+
+func TestClientTLSFilesAreRelativeToTheProfile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "tls.yaml")
+	body := "target:\n  url: https://127.0.0.1:8443\nrequests:\n  - {name: a, path: /a}\nphases:\n  - {name: steady, duration: 1s, rate: 10/s}\n" +
+		"client:\n  tls: {ca_file: pki/ca.pem, cert_file: /abs/client.pem, key_file: pki/client-key.pem, server_name: svc.test}\n"
+	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := resolveOne(t, file, Options{})
+	want := ClientTLS{CAFile: filepath.Join(dir, "pki/ca.pem"), CertFile: "/abs/client.pem", KeyFile: filepath.Join(dir, "pki/client-key.pem"), ServerName: "svc.test"}
+	if s.Client.TLS != want {
+		t.Fatalf("client.tls = %+v, want %+v", s.Client.TLS, want)
+	}
+}

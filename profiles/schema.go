@@ -193,6 +193,26 @@ type Client struct {
 	MaxInflight int `yaml:"max_inflight"`
 	// Use HTTP/2 (h2c for http:// URLs).
 	HTTP2 bool `yaml:"http2"`
+	// How to speak TLS to https:// targets; by default the system's roots
+	// verify each URL's host.
+	TLS ClientTLS `yaml:"tls"`
+}
+
+// ClientTLS says whom the client trusts, what it presents and which name it
+// verifies, as loadgen attack's --cacert, --cert, --key, --server-name and
+// --insecure do. Paths are relative to the profile's directory.
+type ClientTLS struct {
+	// PEM file of the CA certificates that verify the service, in place of
+	// the system's roots.
+	CAFile string `yaml:"ca_file"`
+	// PEM client certificate, for mutual TLS (with key_file).
+	CertFile string `yaml:"cert_file"`
+	// PEM private key of cert_file.
+	KeyFile string `yaml:"key_file"`
+	// The name to verify (and send as SNI) in place of each URL's host.
+	ServerName string `yaml:"server_name"`
+	// Verify nothing: for a test server's self-signed certificate only.
+	Insecure bool `yaml:"insecure"`
 }
 
 // Phase is one part of the schedule. Exactly one of rate, from/to and

@@ -123,6 +123,11 @@ func (s *Scenario) finish(c *checker, dir string) {
 			r.BodyFile = filepath.Join(dir, r.BodyFile)
 		}
 	}
+	for _, f := range []*string{&s.Client.TLS.CAFile, &s.Client.TLS.CertFile, &s.Client.TLS.KeyFile} {
+		if *f != "" && !filepath.IsAbs(*f) && dir != "" {
+			*f = filepath.Join(dir, *f)
+		}
+	}
 }
 
 // Duration returns the run's length: the sum of its phases.
