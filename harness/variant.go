@@ -108,9 +108,6 @@ func (p *prepared) play(ctx context.Context, svc *service, start time.Time, agre
 	if err != nil {
 		return nil, &ConfigError{fmt.Errorf("phases: %w", err)}
 	}
-	if err := p.timeline.Validate(); err != nil {
-		return nil, &ConfigError{fmt.Errorf("faults: %w", err)}
-	}
 	d, err := NewDriver(workload.Config{
 		Schedule:    sched,
 		Arrival:     arrival(s.Arrival),
@@ -172,7 +169,7 @@ func (p *prepared) play(ctx context.Context, svc *service, start time.Time, agre
 	// so an interrupted run's faults are removed too.
 	do.Alongside = func(tlCtx context.Context, sink workload.Recorder) error {
 		tl.Emit = func(e results.Event) { sink.Event(&e) }
-		return tl.Run(tlCtx, start, in)
+		return tl.Play(tlCtx, start, in) // the scenario validated it, Check above checked it
 	}
 	driven, runErr := d.Run(ctx, do)
 	flushErr := buf.Flush()
