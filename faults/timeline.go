@@ -159,7 +159,7 @@ func endString(e Entry) string {
 // checkReserved checks the kinds that only act on "load" or "target", and
 // the kinds those targets take.
 func checkReserved(e Entry) error {
-	_, isLoad := e.Fault.(interface{ loadFault() })
+	_, isLoad := e.Fault.(LoadFault)
 	switch {
 	case e.Target == TargetLoad && !isLoad:
 		return fieldErr("kind", "%s cannot act on the load; the load takes %s", e.Fault.Kind(), KindsOn(OnLoad))
