@@ -18,16 +18,18 @@ const (
 	// HTTPFault).
 	OnProxy Place = "proxy"
 	// OnTarget is the reference target's own concurrency limit (target
-	// TargetService).
+	// TargetService; the kind is a ServiceFault).
 	OnTarget Place = "target"
-	// OnLoad is the offered load itself (target TargetLoad).
+	// OnLoad is the offered load itself (target TargetLoad; the kind is a
+	// LoadFault).
 	OnLoad Place = "load"
 )
 
 // KindInfo describes one fault kind: what a Spec, the timeline, the
 // profile schema and the docs need to know of it besides the methods of
-// its Go type (Kind, Validate, and how it applies: PatchDep, Serve or the
-// LoadInjector). Each kind's file declares its KindInfo; Registry lists
+// its Go type (Kind, Validate, and how it applies: PatchDep, Serve,
+// PatchAdmission or ApplyLoad, with the optional checks DepChecker and
+// TargetChecker). Each kind's file declares its KindInfo; Registry lists
 // them. A KindInfo is a value, safe for concurrent use.
 type KindInfo struct {
 	// Zero is the kind's zero value, a struct. Its exported fields are

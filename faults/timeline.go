@@ -166,12 +166,13 @@ func checkReserved(e Entry) error {
 	case e.Target != TargetLoad && isLoad:
 		return fieldErr("target", "%q, but %s acts on the load: want target %q", e.Target, e.Fault.Kind(), TargetLoad)
 	}
-	c, isCap := e.Fault.(Capacity)
-	switch {
-	case e.Target == TargetService && (!isCap || c.Concurrency == 0):
-		return fieldErr("kind", "%s on %q: the target itself takes only capacity with concurrency", e.Fault.Kind(), TargetService)
-	case e.Target != TargetService && isCap && c.Concurrency != 0:
-		return fieldErr("concurrency", "set on %q: concurrency is the target's own limit (target %q); a dependency takes pool", e.Target, TargetService)
+	if _, isService := e.Fault.(ServiceFault); e.Target == TargetService && !isService {
+		return fieldErr("kind", "%s on %q: the target itself takes only %s with concurrency", e.Fault.Kind(), TargetService, KindsOn(OnTarget))
+	}
+	if tc, ok := e.Fault.(TargetChecker); ok {
+		if err := tc.CheckTarget(e.Target); err != nil {
+			return err
+		}
 	}
 	if isLoad && (e.Probability != 0 && e.Probability != 1 || !e.Scope.IsZero()) {
 		return fieldErr("probability", "the load's %s takes no probability, route, method or header", e.Fault.Kind())
