@@ -14,8 +14,8 @@ type Abort struct {
 }
 
 var (
-	_ DepFault  = Abort{}
-	_ HTTPFault = Abort{}
+	_ DepChecker = Abort{}
+	_ HTTPFault  = Abort{}
 )
 
 // Kind returns "abort".
@@ -28,6 +28,10 @@ func (a Abort) Validate() error {
 	}
 	return nil
 }
+
+// CheckDep accepts any probability: a dependency fails that share of
+// its calls.
+func (Abort) CheckDep(float64) error { return nil }
 
 // PatchDep makes the dependency fail with probability p and Status.
 func (a Abort) PatchDep(c *targetadmin.DepConfig, p float64) {

@@ -54,8 +54,8 @@ func restoreLimit(base map[string]any) map[string]any {
 }
 
 // TargetInjector applies DepFault entries to the reference target's
-// dependencies through its admin API, and Capacity{Concurrency} on
-// TargetService to its admission limit. It snapshots every dependency's
+// dependencies through its admin API, and ServiceFault entries on
+// TargetService (Capacity{Concurrency}) to its admission limit. It snapshots every dependency's
 // configuration and the admission section (Snapshot), then for each change
 // PUTs the snapshot with every active fault of that dependency patched in,
 // in the order they were applied, so removing one fault leaves the others
@@ -124,23 +124,12 @@ func (t *TargetInjector) Check(e Entry) error {
 	if !ok {
 		return fieldErr("kind", "%s cannot act on a dependency, want %s", e.Fault.Kind(), KindsOn(OnDependency))
 	}
-	switch f := df.(type) {
-	case Abort, Reset:
-	case Delay:
-		if f.Response {
-			return fieldErr("response", "a dependency has no separate response delay; drop response or use a proxy")
+	if dc, ok := df.(DepChecker); ok {
+		if err := dc.CheckDep(e.probability()); err != nil {
+			return err
 		}
-		if e.probability() != 1 {
-			return fieldErr("probability", "%v: a dependency's %s acts on every call, use a proxy for a per-request probability", e.Probability, f.Kind())
-		}
-	case Capacity:
-		if f.Pool == 0 {
-			return fieldErr("pool", "not set, want the dependency's pool size during the fault")
-		}
-	default:
-		if e.probability() != 1 {
-			return fieldErr("probability", "%v: a dependency's %s acts on every call, use a proxy for a per-request probability", e.Probability, f.Kind())
-		}
+	} else if err := everyCall(df.Kind(), e.probability()); err != nil {
+		return err
 	}
 	if !e.Scope.IsZero() {
 		field := "route"
@@ -188,7 +177,7 @@ func (t *TargetInjector) putLocked(ctx context.Context, name string, active []En
 	if name == TargetService {
 		fields := restoreLimit(t.admission)
 		for _, a := range active {
-			fields = withLimit(t.admission, a.Fault.(Capacity).Concurrency)
+			fields = a.Fault.(ServiceFault).PatchAdmission(t.admission)
 		}
 		if err := t.Admin.PutAdmission(ctx, fields); err != nil {
 			return fmt.Errorf("admission limit: %w", err)

@@ -18,8 +18,21 @@ func (b Burst) Validate() error {
 	return nil
 }
 
-func (Burst) instant()   {}
-func (Burst) loadFault() {}
+var _ LoadFault = Burst{}
+
+func (Burst) instant() {}
+
+// CheckLoad refuses controls without Load.
+func (b Burst) CheckLoad(c LoadControls) error { return c.needLoad(b.Kind()) }
+
+// ApplyLoad fires the burst.
+func (b Burst) ApplyLoad(c LoadControls) error {
+	c.Load.Burst(b.Requests)
+	return nil
+}
+
+// RemoveLoad has nothing to undo: a burst is instant.
+func (Burst) RemoveLoad(LoadControls) error { return nil }
 
 // burstKind describes burst for the Registry.
 func burstKind() KindInfo {

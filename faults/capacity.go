@@ -14,7 +14,11 @@ type Capacity struct {
 	Concurrency int
 }
 
-var _ DepFault = Capacity{}
+var (
+	_ DepChecker    = Capacity{}
+	_ ServiceFault  = Capacity{}
+	_ TargetChecker = Capacity{}
+)
 
 // Kind returns "capacity".
 func (Capacity) Kind() string { return "capacity" }
@@ -37,6 +41,33 @@ func (c Capacity) Validate() error {
 
 // PatchDep sets the dependency's pool size.
 func (c Capacity) PatchDep(cfg *targetadmin.DepConfig, _ float64) { cfg.Pool = c.Pool }
+
+// CheckDep refuses a capacity without a pool on a dependency; the
+// probability is not checked (a pool has no per-call form).
+func (c Capacity) CheckDep(float64) error {
+	if c.Pool == 0 {
+		return fieldErr("pool", "not set, want the dependency's pool size during the fault")
+	}
+	return nil
+}
+
+// PatchAdmission caps the target's concurrency at Concurrency (see
+// withLimit).
+func (c Capacity) PatchAdmission(base map[string]any) map[string]any {
+	return withLimit(base, c.Concurrency)
+}
+
+// CheckTarget takes Concurrency on the target itself (TargetService) and
+// Pool on a dependency, not the other way round.
+func (c Capacity) CheckTarget(target string) error {
+	switch {
+	case target == TargetService && c.Concurrency == 0:
+		return fieldErr("kind", "%s on %q: the target itself takes only capacity with concurrency", c.Kind(), TargetService)
+	case target != TargetService && c.Concurrency != 0:
+		return fieldErr("concurrency", "set on %q: concurrency is the target's own limit (target %q); a dependency takes pool", target, TargetService)
+	}
+	return nil
+}
 
 // capacityKind describes capacity for the Registry.
 func capacityKind() KindInfo {

@@ -22,8 +22,8 @@ type Delay struct {
 }
 
 var (
-	_ DepFault  = Delay{}
-	_ HTTPFault = Delay{}
+	_ DepChecker = Delay{}
+	_ HTTPFault  = Delay{}
 )
 
 // MaxDelay is the longest Delay, and the longest Jitter, a delay fault
@@ -57,6 +57,15 @@ func (d Delay) Validate() error {
 func (d Delay) PatchDep(c *targetadmin.DepConfig, _ float64) {
 	c.AddLatency += dist.Duration(d.Delay)
 	c.AddJitter += dist.Duration(d.Jitter)
+}
+
+// CheckDep refuses a response delay and a probability below 1: a
+// dependency delays every call, and has no separate response.
+func (d Delay) CheckDep(p float64) error {
+	if d.Response {
+		return fieldErr("response", "a dependency has no separate response delay; drop response or use a proxy")
+	}
+	return everyCall(d.Kind(), p)
 }
 
 // Serve delays the request (or its response) by Delay + env.U·Jitter.

@@ -13,14 +13,25 @@
 //   - HTTPFault: it acts on each HTTP exchange through a fault proxy
 //     (package faults/proxy; driven over its control API by ProxyInjector,
 //     or in process by proxy.Injector);
+//   - ServiceFault: it changes the reference target's own admission limit
+//     (target "target"), through TargetInjector;
 //   - LoadFault: it changes the load itself (a surge, a burst, a new retry
 //     policy), through LoadInjector.
 //
-// A Spec is the JSON and YAML form of a fault, shared by the proxy's
-// control API and the profiles' `faults:` entries; Spec.Entry turns one
-// into a validated Entry of a Timeline.
+// A kind refuses what it cannot do in its own file, too: DepChecker (what
+// a dependency cannot do with its fields) and TargetChecker (which targets
+// its fields take) are optional. No switch on kinds is left outside the
+// kinds' files.
 //
-// Timeline.Run applies and removes the entries on time, records how late
+// A Spec is the JSON and YAML form of a fault, shared by the proxy's
+// control API and the profiles' `faults:` entries; Spec.Entry converts one
+// into an Entry of a Timeline. Conversion does not validate: each fault is
+// validated once, by Timeline.Validate (or Entry.Validate, or ProxySpec
+// for a proxy).
+//
+// Timeline.Run validates, checks (Timeline.Check: snapshots, and asks each
+// injector) and plays (Timeline.Play); a caller that validated the
+// timeline already calls Check and Play. Playing applies and removes the entries on time, records how late
 // each action was (results.Event.At − Event.Scheduled), and always rolls
 // back: at its end, on error and when its context is cancelled, every
 // fault still in place is removed and every injector that took a snapshot
@@ -29,8 +40,9 @@
 // listing what was left in place.
 //
 // Each kind's file also declares its KindInfo (fields, what it acts on,
-// the knob it turns, a one-line description); Registry, a function, lists
-// them, and Spec, the timeline's conflict check, the profile schema and
+// the knob it turns, a one-line description) in a `func xxxKind()
+// KindInfo`; Registry, a function that go generate writes (kinds_gen.go,
+// by faults/internal/gen), lists them, and Spec, the timeline's conflict check, the profile schema and
 // its docs are derived from it. There is no registration at init time and
 // no package state; any other type implementing Fault and a capability
 // interface can still be put in an Entry directly.

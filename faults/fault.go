@@ -25,11 +25,46 @@ type Fault interface {
 // DepFault is a Fault that can act on a simulated dependency of the
 // reference target: PatchDep changes c, the dependency's configuration,
 // to the faulty one. p is the entry's per-call probability in (0, 1]; only
-// Abort and Reset honour a p below 1 (TargetInjector.Check refuses it for
-// the others).
+// a DepChecker may accept a p below 1 (Abort and Reset do).
 type DepFault interface {
 	Fault
 	PatchDep(c *targetadmin.DepConfig, p float64)
+}
+
+// DepChecker is a DepFault that checks its own fields and the entry's
+// per-call probability p (in (0, 1]) against what a dependency can do (an
+// optional capability; TargetInjector.Check asks it). A DepFault without
+// it acts on every call: a p below 1 is refused (everyCall). Errors are
+// *FieldError values.
+type DepChecker interface {
+	DepFault
+	CheckDep(p float64) error
+}
+
+// everyCall refuses a per-call probability below 1 for kind, a DepFault
+// that acts on every call of a dependency.
+func everyCall(kind string, p float64) error {
+	if p != 1 {
+		return fieldErr("probability", "%v: a dependency's %s acts on every call, use a proxy for a per-request probability", p, kind)
+	}
+	return nil
+}
+
+// ServiceFault is a Fault that can act on the reference target's own
+// admission (target TargetService), through its admin API. PatchAdmission
+// returns the admission section's fields with the fault in place, from
+// base, the section at the snapshot (see TargetInjector).
+type ServiceFault interface {
+	Fault
+	PatchAdmission(base map[string]any) map[string]any
+}
+
+// TargetChecker is a Fault whose fields decide which targets it takes (an
+// optional capability; Timeline.Validate asks it): CheckTarget refuses
+// target with a *FieldError.
+type TargetChecker interface {
+	Fault
+	CheckTarget(target string) error
 }
 
 // HTTPFault is a Fault that acts on the HTTP exchanges through a fault

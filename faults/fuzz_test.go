@@ -24,7 +24,7 @@ func FuzzDecodeSpec(f *testing.F) {
 		if err != nil {
 			return
 		}
-		e, err := s.Entry()
+		e, err := s.entry()
 		if err != nil {
 			return
 		}
@@ -40,7 +40,7 @@ func FuzzDecodeSpec(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-decode %s: %v", b, err)
 		}
-		e3, err := s3.Entry()
+		e3, err := s3.entry()
 		if err != nil {
 			t.Fatalf("re-validate %s: %v", b, err)
 		}

@@ -1,5 +1,7 @@
 package faults
 
+//go:generate go run ./internal/gen
+
 import (
 	"reflect"
 	"slices"
@@ -18,17 +20,20 @@ const (
 	// HTTPFault).
 	OnProxy Place = "proxy"
 	// OnTarget is the reference target's own concurrency limit (target
-	// TargetService).
+	// TargetService; the kind is a ServiceFault).
 	OnTarget Place = "target"
-	// OnLoad is the offered load itself (target TargetLoad).
+	// OnLoad is the offered load itself (target TargetLoad; the kind is a
+	// LoadFault).
 	OnLoad Place = "load"
 )
 
 // KindInfo describes one fault kind: what a Spec, the timeline, the
 // profile schema and the docs need to know of it besides the methods of
-// its Go type (Kind, Validate, and how it applies: PatchDep, Serve or the
-// LoadInjector). Each kind's file declares its KindInfo; Registry lists
-// them. A KindInfo is a value, safe for concurrent use.
+// its Go type (Kind, Validate, and how it applies: PatchDep, Serve,
+// PatchAdmission or ApplyLoad, with the optional checks DepChecker and
+// TargetChecker). Each kind's file declares its KindInfo in a
+// `func xxxKind() KindInfo`; Registry (generated) lists them. A KindInfo
+// is a value, safe for concurrent use.
 type KindInfo struct {
 	// Zero is the kind's zero value, a struct. Its exported fields are
 	// the kind's fields, each named like the Spec field that carries it
@@ -86,24 +91,6 @@ func (k KindInfo) toSpec(f Fault, s *Spec) {
 			dst := sv.FieldByName(f.Name)
 			dst.Set(v.Field(i).Convert(dst.Type()))
 		}
-	}
-}
-
-// Registry returns the fault kinds of this package, sorted by name. It
-// builds a new slice on each call: there is no shared, mutable registry.
-func Registry() []KindInfo {
-	return []KindInfo{
-		abortKind(),
-		bandwidthKind(),
-		burstKind(),
-		capacityKind(),
-		delayKind(),
-		latencyKind(),
-		resetKind(),
-		retryKind(),
-		stallKind(),
-		surgeKind(),
-		timeoutKind(),
 	}
 }
 

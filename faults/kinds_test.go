@@ -39,10 +39,12 @@ func TestRegistryDescribesEveryKind(t *testing.T) {
 		// On agrees with the capability interfaces.
 		_, dep := k.Zero.(DepFault)
 		_, http := k.Zero.(HTTPFault)
-		_, load := k.Zero.(interface{ loadFault() })
+		_, load := k.Zero.(LoadFault)
+		_, service := k.Zero.(ServiceFault)
 		assert.Equal(t, dep, slices.Contains(k.On, OnDependency), "%s: dependency", name)
 		assert.Equal(t, http, slices.Contains(k.On, OnProxy), "%s: proxy", name)
 		assert.Equal(t, load, slices.Contains(k.On, OnLoad), "%s: load", name)
+		assert.Equal(t, service, slices.Contains(k.On, OnTarget), "%s: target", name)
 		got, ok := kindOf(k.Zero)
 		assert.True(t, ok && got.Name() == name, name)
 	}

@@ -2,7 +2,10 @@ package faults
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 )
 
@@ -21,18 +24,47 @@ type RetrySwitcher interface {
 	SwitchRetryPolicy(name string) error
 }
 
-// LoadInjector applies the load kinds (Surge, Burst, Retry) through the
-// runner's live controls. It is safe for concurrent use. Restore puts the
-// rate multiplier back to 1 and the run's own retry policy back when a
-// fault changed them. The zero value has no controls: Check refuses every
-// load fault.
+// LoadControls are the runner's live controls a LoadFault acts through.
+// A nil field is a control the run does not have.
+type LoadControls struct {
+	Load  LoadController
+	Retry RetrySwitcher
+}
+
+// needLoad refuses (field "kind") controls without Load, for kind.
+func (c LoadControls) needLoad(kind string) error {
+	if c.Load == nil {
+		return fieldErr("kind", "%s needs the runner's load controls, which this run does not have", kind)
+	}
+	return nil
+}
+
+// LoadFault is a Fault that acts on the offered load itself (target
+// TargetLoad) through the runner's live controls; LoadInjector applies it
+// and Timeline.Validate allows it on TargetLoad only.
+//
+// CheckLoad refuses (a *FieldError, field "kind") controls that lack what
+// the kind needs; ApplyLoad puts the fault in place; RemoveLoad undoes it
+// (the schedule's own rate, the run's own retry policy). An instant kind
+// has nothing to undo. LoadInjector calls them one at a time.
+type LoadFault interface {
+	Fault
+	CheckLoad(c LoadControls) error
+	ApplyLoad(c LoadControls) error
+	RemoveLoad(c LoadControls) error
+}
+
+// LoadInjector applies the load kinds (each a LoadFault: Surge, Burst,
+// Retry) through the runner's live controls. It is safe for concurrent
+// use. Restore undoes what a fault changed and no Remove undid (the rate
+// multiplier back to 1, the run's own retry policy back). The zero value
+// has no controls: Check refuses every load fault.
 type LoadInjector struct {
 	Load  LoadController // nil: surges and bursts are refused by Check
 	Retry RetrySwitcher  // nil: retry faults are refused by Check
 
-	mu           sync.Mutex
-	rateChanged  bool
-	retryChanged bool
+	mu      sync.Mutex
+	changed map[string]LoadFault // by kind: applied and not yet undone
 }
 
 var (
@@ -41,58 +73,50 @@ var (
 	_ Checker     = (*LoadInjector)(nil)
 )
 
-// Check refuses a kind whose control was not given.
+func (l *LoadInjector) controls() LoadControls {
+	return LoadControls{Load: l.Load, Retry: l.Retry}
+}
+
+// Check refuses a kind that does not act on the load, or whose control
+// was not given.
 func (l *LoadInjector) Check(e Entry) error {
-	switch e.Fault.(type) {
-	case Surge, Burst:
-		if l.Load == nil {
-			return fieldErr("kind", "%s needs the runner's load controls, which this run does not have", e.Fault.Kind())
-		}
-	case Retry:
-		if l.Retry == nil {
-			return fieldErr("kind", "retry needs the runner's retry policy switch, which this run does not have")
-		}
-	default:
+	lf, ok := e.Fault.(LoadFault)
+	if !ok {
 		return fieldErr("kind", "%s cannot act on the load", e.Fault.Kind())
 	}
-	return nil
+	return lf.CheckLoad(l.controls())
 }
 
-// Apply surges, bursts or switches the retry policy.
+// Apply puts e's load fault in place (a surge, a burst, a retry policy).
 func (l *LoadInjector) Apply(_ context.Context, e Entry) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	switch f := e.Fault.(type) {
-	case Surge:
-		l.Load.SetRateMultiplier(f.Multiplier)
-		l.rateChanged = true
-	case Burst:
-		l.Load.Burst(f.Requests)
-	case Retry:
-		l.retryChanged = true
-		if err := l.Retry.SwitchRetryPolicy(f.Policy); err != nil {
-			return fmt.Errorf("switch retry policy to %s: %w", f.Policy, err)
-		}
-	default:
+	lf, ok := e.Fault.(LoadFault)
+	if !ok {
 		return fmt.Errorf("fault %s: %s cannot act on the load", e.Name, e.Fault.Kind())
 	}
-	return nil
-}
-
-// Remove ends a surge (multiplier 1) or restores the run's retry policy.
-func (l *LoadInjector) Remove(_ context.Context, e Entry) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	switch e.Fault.(type) {
-	case Surge:
-		l.Load.SetRateMultiplier(1)
-		l.rateChanged = false
-	case Retry:
-		if err := l.Retry.SwitchRetryPolicy(""); err != nil {
-			return fmt.Errorf("restore the run's retry policy: %w", err)
+	if !isInstant(lf) {
+		if l.changed == nil {
+			l.changed = map[string]LoadFault{}
 		}
-		l.retryChanged = false
+		l.changed[lf.Kind()] = lf // before applying: a half-done change is undone too
 	}
+	return lf.ApplyLoad(l.controls())
+}
+
+// Remove undoes e's load fault (a surge, a retry policy); an instant one
+// has nothing to undo.
+func (l *LoadInjector) Remove(_ context.Context, e Entry) error {
+	lf, ok := e.Fault.(LoadFault)
+	if !ok {
+		return nil // Apply refused it: nothing to undo
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := lf.RemoveLoad(l.controls()); err != nil {
+		return err
+	}
+	delete(l.changed, lf.Kind())
 	return nil
 }
 
@@ -101,24 +125,22 @@ func (l *LoadInjector) Remove(_ context.Context, e Entry) error {
 func (l *LoadInjector) Snapshot(context.Context) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.rateChanged, l.retryChanged = false, false
+	l.changed = nil
 	return nil
 }
 
-// Restore puts multiplier 1 and the run's own retry policy back if a
-// fault left them changed.
+// Restore undoes, in the order of their kinds' names, the changes of the
+// faults applied and not removed since the Snapshot.
 func (l *LoadInjector) Restore(context.Context) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.rateChanged {
-		l.Load.SetRateMultiplier(1)
-		l.rateChanged = false
-	}
-	if l.retryChanged {
-		if err := l.Retry.SwitchRetryPolicy(""); err != nil {
-			return fmt.Errorf("restore the run's retry policy: %w", err)
+	var errs []error
+	for _, kind := range slices.Sorted(maps.Keys(l.changed)) {
+		if err := l.changed[kind].RemoveLoad(l.controls()); err != nil {
+			errs = append(errs, err)
+			continue
 		}
-		l.retryChanged = false
+		delete(l.changed, kind)
 	}
-	return nil
+	return errors.Join(errs...)
 }

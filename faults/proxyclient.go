@@ -30,13 +30,13 @@ func ProxySpec(s Spec) (Entry, error) {
 	if s.At != 0 || s.For != 0 {
 		errs = append(errs, fieldErr("for", "a proxy applies a fault when it is added and keeps it until it is removed; leave at and for out and schedule with a timeline"))
 	}
-	if s.Name != "" { // an empty one is refused by Entry
+	if s.Name != "" { // an empty one is refused by Entry.Validate
 		if err := checkProxyName(s.Name); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	s.Target, s.At, s.For = "proxy", 0, 0
-	e, err := s.Entry()
+	e, err := s.entry()
 	if err != nil {
 		errs = append(errs, err)
 	} else if err := checkProxyKind(e.Fault); err != nil {

@@ -14,8 +14,8 @@ import (
 type Reset struct{}
 
 var (
-	_ DepFault  = Reset{}
-	_ HTTPFault = Reset{}
+	_ DepChecker = Reset{}
+	_ HTTPFault  = Reset{}
 )
 
 // Kind returns "reset".
@@ -23,6 +23,10 @@ func (Reset) Kind() string { return "reset" }
 
 // Validate has nothing to check.
 func (Reset) Validate() error { return nil }
+
+// CheckDep accepts any probability: a dependency fails that share of
+// its calls.
+func (Reset) CheckDep(float64) error { return nil }
 
 // PatchDep makes the dependency fail with probability p by a reset.
 func (Reset) PatchDep(c *targetadmin.DepConfig, p float64) {

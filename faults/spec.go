@@ -19,7 +19,8 @@ import (
 // the kind fields its KindInfo lists (see Registry): each is the Spec field
 // named like the field of the kind's Go type.
 //
-// A Spec is a plain value; Entry validates it.
+// A Spec is a plain value. Entry converts it; Entry.Validate (or
+// Timeline.Validate, or ProxySpec) validates the result, once.
 type Spec struct {
 	Name   string `json:"name" yaml:"name"`
 	Kind   string `json:"kind" yaml:"kind"`
@@ -69,7 +70,7 @@ func (s Spec) setKindFields() []string {
 
 // Fault returns the kind s names with its parameters, refusing an unknown
 // kind and kind fields that do not belong to it. It does not validate the
-// parameters' values (Entry does).
+// parameters' values (Fault.Validate does).
 func (s Spec) Fault() (Fault, error) {
 	k, ok := kindNamed(s.Kind)
 	if !ok {
@@ -92,35 +93,60 @@ func (s Spec) Fault() (Fault, error) {
 	return k.fromSpec(s), nil
 }
 
-// Entry turns s into a validated Entry. Errors are *FieldError values
-// (joined) named by their JSON field.
+// Entry converts s into an Entry, without validating it: conversion and
+// validation are separate steps so that each fault is validated once, by
+// whoever checks the whole (Entry.Validate for one entry, Timeline.Validate
+// for a timeline, ProxySpec for a proxy). It refuses an unknown kind and
+// kind fields that do not belong to it (the Entry is then zero), and a
+// probability outside (0, 1], which an Entry cannot hold (it reads 0 as
+// 1): then the Entry is still returned, with the probability left 0, so
+// that a caller can validate the rest and name every wrong field at once.
+// Errors are *FieldError values (joined) named by their JSON field.
 func (s Spec) Entry() (Entry, error) {
+	f, err := s.Fault()
+	if err != nil {
+		if perr := s.probabilityErr(); perr != nil {
+			err = errors.Join(perr, err)
+		}
+		return Entry{}, err
+	}
 	e := Entry{
 		Name:   s.Name,
 		Target: s.Target,
 		At:     time.Duration(s.At),
 		For:    time.Duration(s.For),
 		Scope:  Scope{Route: s.Route, Method: s.Method, Header: s.Header},
+		Fault:  f,
 	}
-	var errs []error
+	if err := s.probabilityErr(); err != nil {
+		return e, err
+	}
 	if s.Probability != nil {
-		p := *s.Probability
-		if !(p > 0 && p <= 1) { // so NaN is refused too
-			errs = append(errs, fieldErr("probability", "%v, want 0 < p ≤ 1 (omit it for 1)", p))
-		} else {
-			e.Probability = p // not an invalid one: Validate would refuse it a second time
-		}
+		e.Probability = *s.Probability
 	}
-	f, err := s.Fault()
-	if err != nil {
-		return Entry{}, errors.Join(append(errs, err)...)
+	return e, nil
+}
+
+// probabilityErr refuses an explicit probability outside (0, 1].
+func (s Spec) probabilityErr() error {
+	if s.Probability == nil {
+		return nil
 	}
-	e.Fault = f
-	if err := e.Validate(); err != nil {
-		errs = append(errs, err)
+	if p := *s.Probability; !(p > 0 && p <= 1) { // so NaN is refused too
+		return fieldErr("probability", "%v, want 0 < p ≤ 1 (omit it for 1)", p)
 	}
-	if len(errs) > 0 {
-		return Entry{}, errors.Join(errs...)
+	return nil
+}
+
+// entry converts s and validates the result (Entry.Validate), naming every
+// wrong field once.
+func (s Spec) entry() (Entry, error) {
+	e, err := s.Entry()
+	if e.Fault == nil {
+		return Entry{}, err
+	}
+	if err := errors.Join(err, e.Validate()); err != nil {
+		return Entry{}, err
 	}
 	return e, nil
 }

@@ -71,7 +71,7 @@ func TestSpecRefusesWithTheFieldNamed(t *testing.T) {
 	} {
 		s, err := DecodeSpec([]byte(tc.json))
 		if err == nil {
-			_, err = s.Entry()
+			_, err = s.entry()
 		}
 		assert.Equal(t, tc.field, fieldOf(t, err), tc.json)
 	}
@@ -155,4 +155,21 @@ func TestProxySpecNamesEachWrongFieldOnce(t *testing.T) {
 	for _, field := range []string{"name: ", "delay: ", "probability: "} {
 		assert.Equal(t, 1, strings.Count(err.Error(), field), "%s in %q", field, err)
 	}
+}
+
+// TestSpecEntryConvertsWithoutValidating: conversion refuses only what an
+// Entry cannot hold; values out of range are left to the one validation.
+func TestSpecEntryConvertsWithoutValidating(t *testing.T) {
+	s, err := DecodeSpec([]byte(`{"name":"x","target":"db","kind":"stall","for":"-1s"}`))
+	require.NoError(t, err)
+	e, err := s.Entry()
+	require.NoError(t, err, "a negative window is a value for Validate to refuse")
+	assert.Equal(t, -time.Second, e.For)
+	assert.Equal(t, "for", fieldOf(t, e.Validate()))
+
+	p := 0.0
+	e, err = Spec{Name: "x", Target: "db", Kind: "delay", Probability: &p}.Entry()
+	assert.Equal(t, "probability", fieldOf(t, err), "an Entry reads 0 as 1: an explicit 0 cannot convert")
+	assert.Equal(t, Delay{}, e.Fault, "the rest converts, for Validate to name its fields too")
+	assert.Equal(t, "delay", fieldOf(t, e.Validate()))
 }

@@ -18,7 +18,22 @@ func (s Surge) Validate() error {
 	return nil
 }
 
-func (Surge) loadFault() {}
+var _ LoadFault = Surge{}
+
+// CheckLoad refuses controls without Load.
+func (s Surge) CheckLoad(c LoadControls) error { return c.needLoad(s.Kind()) }
+
+// ApplyLoad sets the rate multiplier.
+func (s Surge) ApplyLoad(c LoadControls) error {
+	c.Load.SetRateMultiplier(s.Multiplier)
+	return nil
+}
+
+// RemoveLoad sets the rate multiplier back to 1.
+func (Surge) RemoveLoad(c LoadControls) error {
+	c.Load.SetRateMultiplier(1)
+	return nil
+}
 
 // surgeKind describes surge for the Registry.
 func surgeKind() KindInfo {

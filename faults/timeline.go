@@ -92,7 +92,7 @@ func (in Injectors) all() []Injector {
 type Timeline struct {
 	Entries []Entry
 	// Emit receives every fault event (applied, removed, failed), one at
-	// a time (never concurrently), while Run runs; nil drops them.
+	// a time (never concurrently), while Run (or Play) runs; nil drops them.
 	Emit func(results.Event)
 	// Logger logs each action and the rollback; nil discards.
 	Logger *slog.Logger
@@ -159,19 +159,20 @@ func endString(e Entry) string {
 // checkReserved checks the kinds that only act on "load" or "target", and
 // the kinds those targets take.
 func checkReserved(e Entry) error {
-	_, isLoad := e.Fault.(interface{ loadFault() })
+	_, isLoad := e.Fault.(LoadFault)
 	switch {
 	case e.Target == TargetLoad && !isLoad:
 		return fieldErr("kind", "%s cannot act on the load; the load takes %s", e.Fault.Kind(), KindsOn(OnLoad))
 	case e.Target != TargetLoad && isLoad:
 		return fieldErr("target", "%q, but %s acts on the load: want target %q", e.Target, e.Fault.Kind(), TargetLoad)
 	}
-	c, isCap := e.Fault.(Capacity)
-	switch {
-	case e.Target == TargetService && (!isCap || c.Concurrency == 0):
-		return fieldErr("kind", "%s on %q: the target itself takes only capacity with concurrency", e.Fault.Kind(), TargetService)
-	case e.Target != TargetService && isCap && c.Concurrency != 0:
-		return fieldErr("concurrency", "set on %q: concurrency is the target's own limit (target %q); a dependency takes pool", e.Target, TargetService)
+	if _, isService := e.Fault.(ServiceFault); e.Target == TargetService && !isService {
+		return fieldErr("kind", "%s on %q: the target itself takes only %s with concurrency", e.Fault.Kind(), TargetService, KindsOn(OnTarget))
+	}
+	if tc, ok := e.Fault.(TargetChecker); ok {
+		if err := tc.CheckTarget(e.Target); err != nil {
+			return err
+		}
 	}
 	if isLoad && (e.Probability != 0 && e.Probability != 1 || !e.Scope.IsZero()) {
 		return fieldErr("probability", "the load's %s takes no probability, route, method or header", e.Fault.Kind())
@@ -179,15 +180,13 @@ func checkReserved(e Entry) error {
 	return nil
 }
 
-// Check validates the timeline, snapshots every injector (a GET of the
-// target's state before any change) and asks each injector whether it can
-// apply its entries (so an unknown dependency is refused before the run).
-// Run calls it; a harness may call it earlier to refuse a bad scenario
-// before starting the load.
+// Check snapshots every injector (a GET of the target's state before any
+// change) and asks each injector whether it can apply its entries (so an
+// unknown dependency is refused before the run). It is for a timeline
+// Validate accepted, and does not validate it again. Run calls it; a
+// harness that validated the timeline calls it before starting the load,
+// then Play.
 func (t *Timeline) Check(ctx context.Context, in Injectors) error {
-	if err := t.Validate(); err != nil {
-		return err
-	}
 	for _, inj := range in.all() {
 		if s, ok := inj.(Snapshotter); ok {
 			if err := s.Snapshot(ctx); err != nil {
@@ -240,9 +239,23 @@ func (e *RollbackError) Error() string {
 
 func (e *RollbackError) Unwrap() []error { return e.Errs }
 
-// Run plays the timeline from start (a wall-clock instant; entries are
-// offsets from it): it checks it (see Check), then applies each entry at
-// start+At and removes it at start+At+For, emitting fault_applied,
+// Run validates the timeline (Validate), checks it (Check), then plays it
+// (Play): the whole of a run for a timeline nobody validated.
+func (t *Timeline) Run(ctx context.Context, start time.Time, in Injectors) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	if err := t.Check(ctx, in); err != nil {
+		return err
+	}
+	return t.Play(ctx, start, in)
+}
+
+// Play plays a timeline that Validate and then Check (with the same
+// injectors, which hold their snapshots) accepted, validating nothing
+// again, from start (a wall-clock instant; entries are offsets from it).
+// It applies each entry at start+At and removes it at start+At+For,
+// emitting fault_applied,
 // fault_removed and fault_failed events whose At (actual, after the call
 // returned) and Scheduled (planned) offsets give each action's lateness.
 // The actions of one injector happen one after another in time order
@@ -250,19 +263,16 @@ func (e *RollbackError) Unwrap() []error { return e.Errs }
 // injectors (the target, each proxy, the load) act side by side, so a slow
 // admin call does not delay a surge.
 //
-// Run returns when every action is done and no entry lasts until the run
+// Play returns when every action is done and no entry lasts until the run
 // ends, or when ctx ends, or when an application fails. In every case it
 // first rolls back: it removes every fault still in place (newest first)
 // and restores every injector's snapshot, using a fresh context bounded by
 // RollbackTimeout (so rollback works after ctx was cancelled). A failed
 // rollback is returned as a *RollbackError (joined with the error that
 // ended the run, if any). The end of ctx is not itself an error: it is how
-// a caller ends a run. Run returns only after every goroutine it started
+// a caller ends a run. Play returns only after every goroutine it started
 // has ended.
-func (t *Timeline) Run(ctx context.Context, start time.Time, in Injectors) error {
-	if err := t.Check(ctx, in); err != nil {
-		return err
-	}
+func (t *Timeline) Play(ctx context.Context, start time.Time, in Injectors) error {
 	log := t.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -316,7 +326,7 @@ func (t *Timeline) Run(ctx context.Context, start time.Time, in Injectors) error
 	return err
 }
 
-// play is the state of one Run shared by its lanes. It is safe for
+// play is the state of one Play shared by its lanes. It is safe for
 // concurrent use.
 type play struct {
 	t     *Timeline

@@ -108,9 +108,6 @@ func (p *prepared) play(ctx context.Context, svc *service, start time.Time, agre
 	if err != nil {
 		return nil, &ConfigError{fmt.Errorf("phases: %w", err)}
 	}
-	if err := p.timeline.Validate(); err != nil {
-		return nil, &ConfigError{fmt.Errorf("faults: %w", err)}
-	}
 	t := s.Client.TLS
 	tlsConf, err := workload.TLSFiles{CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile, ServerName: t.ServerName, Insecure: t.Insecure}.Config()
 	if err != nil {
@@ -177,7 +174,7 @@ func (p *prepared) play(ctx context.Context, svc *service, start time.Time, agre
 	// so an interrupted run's faults are removed too.
 	do.Alongside = func(tlCtx context.Context, sink workload.Recorder) error {
 		tl.Emit = func(e results.Event) { sink.Event(&e) }
-		return tl.Run(tlCtx, start, in)
+		return tl.Play(tlCtx, start, in) // the scenario validated it, Check above checked it
 	}
 	driven, runErr := d.Run(ctx, do)
 	flushErr := buf.Flush()

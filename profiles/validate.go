@@ -390,7 +390,9 @@ func (f Fault) Spec() faults.Spec {
 }
 
 // Timeline returns the scenario's faults as a timeline of package faults
-// (events, logger and timeouts left for the caller to set).
+// (events, logger and timeouts left for the caller to set). It converts
+// and does not validate: Parse validated the timeline of the scenario
+// once, and a timeline is played after Timeline.Check with Timeline.Play.
 func (s *Scenario) Timeline() (*faults.Timeline, error) {
 	tl := &faults.Timeline{}
 	var errs []error
@@ -411,6 +413,9 @@ func (s *Scenario) Timeline() (*faults.Timeline, error) {
 // faultErrors adds the *faults.FieldError values in err to c, under
 // prefix (e.g. "faults[2]"); other errors are placed at fallback.
 func faultErrors(c *checker, err error, prefix, fallback string) {
+	if err == nil {
+		return
+	}
 	if multi, ok := err.(interface{ Unwrap() []error }); ok {
 		for _, e := range multi.Unwrap() {
 			faultErrors(c, e, prefix, fallback)
@@ -438,7 +443,7 @@ func faultErrors(c *checker, err error, prefix, fallback string) {
 func (s *Scenario) checkFaults(c *checker) {
 	total := s.Duration()
 	tl := &faults.Timeline{}
-	valid := true
+	converted := true
 	for i, f := range s.Faults {
 		p := fmt.Sprintf("faults[%d]", i)
 		if total > 0 && f.At >= total {
@@ -458,14 +463,20 @@ func (s *Scenario) checkFaults(c *checker) {
 		e, err := f.Spec().Entry()
 		if err != nil {
 			faultErrors(c, err, p, p)
-			valid = false
-			continue
+			converted = false
 		}
-		tl.Entries = append(tl.Entries, e)
+		tl.Entries = append(tl.Entries, e) // e.Fault is nil when e did not convert
 	}
-	if valid {
-		if err := tl.Validate(); err != nil {
-			faultErrors(c, err, "", "faults")
+	// Each entry is validated once: with the others when all converted
+	// (the prefixes faults[i] are then the timeline's), else on its own.
+	if converted {
+		faultErrors(c, tl.Validate(), "", "faults")
+		return
+	}
+	for i, e := range tl.Entries {
+		if e.Fault != nil {
+			p := fmt.Sprintf("faults[%d]", i)
+			faultErrors(c, e.Validate(), p, p)
 		}
 	}
 }

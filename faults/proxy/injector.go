@@ -40,7 +40,9 @@ func (in *Injector) Snapshot(context.Context) error {
 	return nil
 }
 
-// Apply adds e to the proxy under its name.
+// Apply adds e to the proxy under its name (ErrExists if the name is in
+// place). It does not validate e again: the timeline validated it and
+// Check refused what a proxy cannot apply.
 func (in *Injector) Apply(_ context.Context, e faults.Entry) error {
 	s, err := faults.SpecOf(e)
 	if err != nil {
@@ -49,7 +51,7 @@ func (in *Injector) Apply(_ context.Context, e faults.Entry) error {
 	s.Target, s.At, s.For = "", 0, 0
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if err := in.Proxy.Add(s); err != nil {
+	if _, err := in.Proxy.putEntry(e, s, false); err != nil {
 		return err
 	}
 	in.added = append(in.added, e.Name)

@@ -239,6 +239,13 @@ func (p *Proxy) put(s faults.Spec, replace bool) (replaced bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	return p.putEntry(e, s, replace)
+}
+
+// putEntry puts e, whose Spec is s, in place: an entry ProxySpec accepted,
+// or one of a timeline that Validate and faults.CheckProxyEntry accepted
+// (Injector), so it is not validated again.
+func (p *Proxy) putEntry(e faults.Entry, s faults.Spec, replace bool) (replaced bool, err error) {
 	if s.Probability == nil {
 		one := 1.0
 		s.Probability = &one
