@@ -19,6 +19,11 @@ type Client struct {
 	BaseURL string
 	// Token, when set, is sent as "Authorization: Bearer <Token>".
 	Token string
+	// TokenFrom names where Token came from (e.g.
+	// "$LOADGEN_TARGET_ADMIN_TOKEN") or, when Token is empty, where a
+	// token can be given; a call answered 401 Unauthorized says so in its
+	// error. Empty: the error is the plain *APIError.
+	TokenFrom string
 	// HTTP is the client to use; nil means http.DefaultClient.
 	HTTP *http.Client
 }
@@ -136,5 +141,6 @@ func (c *Client) PutAdmission(ctx context.Context, fields map[string]any) error 
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {
-	return jsonapi.Call{HTTP: c.HTTP, Base: c.BaseURL, Token: c.Token, Method: method, Path: path, Body: body, Out: out}.Do(ctx)
+	err := jsonapi.Call{HTTP: c.HTTP, Base: c.BaseURL, Token: c.Token, Method: method, Path: path, Body: body, Out: out}.Do(ctx)
+	return c.authHint(err)
 }
