@@ -117,3 +117,61 @@ func TestRunWithAProtectedAdminAPI(t *testing.T) {
 		})
 	}
 }
+
+// loadgen attack --sink --target-admin against a target whose admin API
+// wants a token: it points the target at the sink with the token from
+// $LOADGEN_TARGET_ADMIN_TOKEN or --target-admin-token-file and puts the old
+// URL back; without one it exits 3 in one line naming both sources.
+func TestAttackSinkWithAProtectedAdminAPI(t *testing.T) {
+	const token = "s3cret-admin"
+	api, admin := protectedTarget(t, token)
+	dir := t.TempDir()
+	tokenFile := writeFile(t, dir, "admin.token", token+"\n")
+	body := messageBody(t)
+	client := &targetadmin.Client{BaseURL: admin, Token: token}
+	for _, tc := range []struct {
+		name, env string
+		args      []string
+		wantCode  int
+		want      []string
+	}{
+		{name: "env", env: token},
+		{name: "flag file", args: []string{"--target-admin-token-file", tokenFile}},
+		{name: "none", wantCode: 3,
+			want: []string{"401 Unauthorized", "no admin token was sent", "$LOADGEN_TARGET_ADMIN_TOKEN", "--target-admin-token-file"}},
+		{name: "wrong env", env: "nope", wantCode: 3,
+			want: []string{"401 Unauthorized", "the admin token from $LOADGEN_TARGET_ADMIN_TOKEN was refused"}},
+		{name: "empty file", args: []string{"--target-admin-token-file", writeFile(t, dir, "empty.token", "")}, wantCode: 2,
+			want: []string{"--target-admin-token-file", "empty.token is empty"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(adminTokenEnv, tc.env)
+			args := append([]string{"attack", "--url", api + "/api/messages", "--method", "POST",
+				"--body-file", body, "--rate", "50", "--duration", "200ms", "--quiet",
+				"--sink", "127.0.0.1:0", "--sink-grace", "5s", "--target-admin", admin, "-o", filepath.Join(t.TempDir(), "r.mpk")}, tc.args...)
+			_, stderr, code := runCLI(t, args...)
+			if code != tc.wantCode {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tc.wantCode, stderr)
+			}
+			if tc.wantCode == 0 {
+				if !strings.Contains(stderr, "attack: delivery sink on http://127.0.0.1:") {
+					t.Errorf("stderr:\n%s", stderr)
+				}
+			} else {
+				line := strings.TrimSpace(stderr)
+				t.Log(line)
+				if strings.Contains(line, "\n") || strings.Contains(line, token) {
+					t.Errorf("stderr is not one line without the token:\n%s", stderr)
+				}
+				for _, w := range tc.want {
+					if !strings.Contains(line, w) {
+						t.Errorf("stderr %q does not say %q", line, w)
+					}
+				}
+			}
+			if prev, err := client.DeliverTo(context.Background(), ""); err != nil || prev != "" {
+				t.Errorf("deliver_to after the attack: %q, %v; want it put back to \"\"", prev, err)
+			}
+		})
+	}
+}
