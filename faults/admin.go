@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/goodput-dev/goodput/internal/targetadmin"
 )
@@ -53,6 +54,10 @@ func restoreLimit(base map[string]any) map[string]any {
 	return out
 }
 
+// DefaultLease is how long a TargetInjector's change holds on the target
+// without a renewal when TargetInjector.Lease is 0.
+const DefaultLease = 10 * time.Second
+
 // TargetInjector applies DepFault entries to the reference target's
 // dependencies through its admin API, and ServiceFault entries on
 // TargetService (Capacity{Concurrency}) to its admission limit. It snapshots every dependency's
@@ -62,10 +67,19 @@ func restoreLimit(base map[string]any) map[string]any {
 // in place; Restore PUTs the snapshot back. A concurrency fault on a
 // target without a limiter installs a static limiter for its window.
 //
+// Every change that leaves a fault in place is leased (X-Lease: Lease):
+// the target rolls it back by itself unless Renew repeats it within
+// Lease, so faults do not outlive a harness that dies without its
+// rollback. The change that takes the last fault off a dependency, and
+// Restore, are unleased: they end the lease.
+//
 // A TargetInjector is safe for concurrent use. The zero value is not
 // usable: set Admin.
 type TargetInjector struct {
 	Admin *targetadmin.Client
+	// Lease is how long a change holds without a renewal, 1ms..1h; 0
+	// means DefaultLease. Renewals come every Lease/3 (RenewEvery).
+	Lease time.Duration
 
 	mu        sync.Mutex
 	base      map[string]targetadmin.DepConfig // nil until Snapshot
@@ -78,12 +92,43 @@ var (
 	_ Injector    = (*TargetInjector)(nil)
 	_ Snapshotter = (*TargetInjector)(nil)
 	_ Checker     = (*TargetInjector)(nil)
+	_ Renewer     = (*TargetInjector)(nil)
 )
+
+// lease returns Lease with 0 read as DefaultLease.
+func (t *TargetInjector) lease() time.Duration {
+	if t.Lease == 0 {
+		return DefaultLease
+	}
+	return t.Lease
+}
+
+// RenewEvery returns a third of the lease: two renewals may fail before
+// the target rolls a fault back.
+func (t *TargetInjector) RenewEvery() time.Duration { return t.lease() / 3 }
+
+// Renew repeats the leased change that keeps e in place, which extends
+// its lease; it does nothing when e is not in place (removed meanwhile).
+func (t *TargetInjector) Renew(ctx context.Context, e Entry) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	active := t.active[e.Target]
+	if !slices.ContainsFunc(active, func(a Entry) bool { return a.Name == e.Name }) {
+		return nil
+	}
+	if err := t.putLocked(ctx, e.Target, active); err != nil {
+		return fmt.Errorf("renew the lease of fault %s: %w", e.Name, err)
+	}
+	return nil
+}
 
 // Snapshot records every dependency's configuration in force (GET
 // /admin/deps) and the target's admission section (GET /admin/config) as
 // the state to restore.
 func (t *TargetInjector) Snapshot(ctx context.Context) error {
+	if t.Lease != 0 && (t.Lease < time.Millisecond || t.Lease > time.Hour) {
+		return fmt.Errorf("fault lease %v: want 1ms..1h (0: %v)", t.Lease, DefaultLease)
+	}
 	deps, err := t.Admin.Deps(ctx)
 	if err != nil {
 		return fmt.Errorf("snapshot the target's dependencies: %w", err)
@@ -170,16 +215,27 @@ func (t *TargetInjector) Remove(ctx context.Context, e Entry) error {
 	return nil
 }
 
+// putLocked PUTs name's snapshot with the active faults patched in,
+// leased while a fault is in place, unleased (ending the lease) when none
+// is.
 func (t *TargetInjector) putLocked(ctx context.Context, name string, active []Entry) error {
 	if !slices.Contains(t.touched, name) {
 		t.touched = append(t.touched, name)
+	}
+	var lease time.Duration
+	if len(active) > 0 {
+		lease = t.lease()
 	}
 	if name == TargetService {
 		fields := restoreLimit(t.admission)
 		for _, a := range active {
 			fields = a.Fault.(ServiceFault).PatchAdmission(t.admission)
 		}
-		if err := t.Admin.PutAdmission(ctx, fields); err != nil {
+		put := t.Admin.PutAdmission
+		if lease > 0 {
+			put = func(ctx context.Context, f map[string]any) error { return t.Admin.LeaseAdmission(ctx, f, lease) }
+		}
+		if err := put(ctx, fields); err != nil {
 			return fmt.Errorf("admission limit: %w", err)
 		}
 		return nil
@@ -192,7 +248,13 @@ func (t *TargetInjector) putLocked(ctx context.Context, name string, active []En
 	for _, a := range active {
 		a.Fault.(DepFault).PatchDep(&cfg, a.probability())
 	}
-	if _, err := t.Admin.PutDep(ctx, name, cfg); err != nil {
+	var err error
+	if lease > 0 {
+		_, err = t.Admin.LeaseDep(ctx, name, cfg, lease)
+	} else {
+		_, err = t.Admin.PutDep(ctx, name, cfg)
+	}
+	if err != nil {
 		return fmt.Errorf("dependency %s: %w", name, err)
 	}
 	return nil

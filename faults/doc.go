@@ -37,7 +37,10 @@
 // fault still in place is removed and every injector that took a snapshot
 // (the reference target's dependency settings, the proxy's fault list) is
 // restored to it. A rollback that fails is returned as a *RollbackError
-// listing what was left in place.
+// listing what was left in place. Faults applied through the reference
+// target's admin API also hold a lease that the timeline renews while
+// they are in place (Renewer): if the harness dies without its rollback
+// (kill -9), the target rolls them back itself when the lease runs out.
 //
 // Each kind's file also declares its KindInfo (fields, what it acts on,
 // the knob it turns, a one-line description) in a `func xxxKind()

@@ -39,6 +39,16 @@ type Checker interface {
 	Check(e Entry) error
 }
 
+// Renewer is an Injector whose faults hold on their target only for a
+// lease (an optional capability): while an entry is in place, Run calls
+// Renew for it every RenewEvery, from a goroutine of its own, until the
+// entry is removed or the run ends. Renew may run concurrently with Apply
+// and Remove; a failed renewal is logged and tried again at the next.
+type Renewer interface {
+	RenewEvery() time.Duration
+	Renew(ctx context.Context, e Entry) error
+}
+
 // Injectors routes each entry's target to its injector: TargetLoad to
 // Load, a name in Proxies to that proxy, TargetService and any other name
 // to Target (the reference target, whose Checker knows its dependencies).
@@ -101,6 +111,10 @@ type Timeline struct {
 	// RollbackTimeout bounds the whole rollback (each of its calls is also
 	// bounded by ActionTimeout); 0 means 30s.
 	RollbackTimeout time.Duration
+
+	// killed, for tests only, makes Run end as a process killed with -9
+	// would leave the target: renewals stop and nothing is rolled back.
+	killed bool
 }
 
 // Validate checks the entries on their own and against each other: every
@@ -270,8 +284,11 @@ func (t *Timeline) Run(ctx context.Context, start time.Time, in Injectors) error
 // RollbackTimeout (so rollback works after ctx was cancelled). A failed
 // rollback is returned as a *RollbackError (joined with the error that
 // ended the run, if any). The end of ctx is not itself an error: it is how
-// a caller ends a run. Play returns only after every goroutine it started
-// has ended.
+// a caller ends a run.
+//
+// While an entry of a Renewer is in place, a goroutine renews it every
+// RenewEvery; it stops before the entry's removal and before the
+// rollback. Play returns only after every goroutine it started has ended.
 func (t *Timeline) Play(ctx context.Context, start time.Time, in Injectors) error {
 	log := t.Logger
 	if log == nil {
@@ -291,7 +308,7 @@ func (t *Timeline) Play(ctx context.Context, start time.Time, in Injectors) erro
 		}
 	}
 
-	p := &play{t: t, start: start, log: log}
+	p := &play{t: t, start: start, log: log, renewals: map[string]func(){}}
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	var wg sync.WaitGroup
@@ -320,6 +337,10 @@ func (t *Timeline) Play(ctx context.Context, start time.Time, in Injectors) erro
 	if err == nil && untilEnd {
 		<-ctx.Done()
 	}
+	p.stopRenewals()
+	if t.killed {
+		return err
+	}
 	if rerr := t.rollback(ctx, start, in, p.inPlace(), log); rerr != nil {
 		err = errors.Join(err, rerr)
 	}
@@ -333,9 +354,59 @@ type play struct {
 	start time.Time
 	log   *slog.Logger
 
-	mu      sync.Mutex
-	applied []action // in place now, oldest first
-	err     error    // the first application that failed
+	mu       sync.Mutex
+	applied  []action          // in place now, oldest first
+	err      error             // the first application that failed
+	renewals map[string]func() // entry name → stop its renewals and wait
+}
+
+// renew starts renewing e, just applied with r, every r.RenewEvery until
+// stopRenewal(e.Name), stopRenewals or the end of ctx.
+func (p *play) renew(ctx context.Context, r Renewer, e Entry) {
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	p.mu.Lock()
+	p.renewals[e.Name] = func() { cancel(); <-done }
+	p.mu.Unlock()
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(r.RenewEvery())
+		defer tick.Stop()
+		for {
+			select {
+			case <-rctx.Done():
+				return
+			case <-tick.C:
+			}
+			err := p.t.bounded(rctx, func(ctx context.Context) error { return r.Renew(ctx, e) })
+			if err != nil && rctx.Err() == nil {
+				p.log.Warn("fault lease renewal failed; trying again", "fault", e.Name, "target", e.Target, "every", r.RenewEvery(), "err", err)
+			}
+		}
+	}()
+}
+
+// stopRenewal stops the renewals of the entry named name, if any, and
+// waits for them.
+func (p *play) stopRenewal(name string) {
+	p.mu.Lock()
+	stop := p.renewals[name]
+	delete(p.renewals, name)
+	p.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+}
+
+// stopRenewals stops every renewal and waits for them.
+func (p *play) stopRenewals() {
+	p.mu.Lock()
+	stops := slices.Collect(maps.Values(p.renewals))
+	clear(p.renewals)
+	p.mu.Unlock()
+	for _, stop := range stops {
+		stop()
+	}
 }
 
 // lane performs actions in order, each at its time, until they are done
@@ -350,6 +421,9 @@ func (p *play) lane(ctx context.Context, actions []action) error {
 			return nil
 		case <-timer.C:
 		}
+		if a.remove {
+			p.stopRenewal(a.entry.Name)
+		}
 		err := p.t.act(ctx, a)
 		ev := p.done(a, err)
 		if err != nil {
@@ -363,6 +437,9 @@ func (p *play) lane(ctx context.Context, actions []action) error {
 			continue // still in place: the rollback tries again
 		}
 		p.log.Info("fault "+actionWord(a), "fault", a.entry.Name, "target", a.entry.Target, "late", ev.At-ev.Scheduled)
+		if r, ok := a.inj.(Renewer); ok && !a.remove && !isInstant(a.entry.Fault) {
+			p.renew(ctx, r, a.entry)
+		}
 	}
 	return nil
 }
@@ -412,16 +489,23 @@ func actionWord(a action) string {
 
 // act runs one action under ActionTimeout.
 func (t *Timeline) act(ctx context.Context, a action) error {
+	return t.bounded(ctx, func(ctx context.Context) error {
+		if a.remove {
+			return a.inj.Remove(ctx, a.entry)
+		}
+		return a.inj.Apply(ctx, a.entry)
+	})
+}
+
+// bounded runs call under ActionTimeout.
+func (t *Timeline) bounded(ctx context.Context, call func(context.Context) error) error {
 	timeout := t.ActionTimeout
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
 	actx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if a.remove {
-		return a.inj.Remove(actx, a.entry)
-	}
-	return a.inj.Apply(actx, a.entry)
+	return call(actx)
 }
 
 // event describes the outcome of a (done at now).

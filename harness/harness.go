@@ -57,6 +57,11 @@ type Options struct {
 	// Procs is every variant's workload.Config.Procs: the cores the
 	// generator runs Go code on (0 leaves GOMAXPROCS alone).
 	Procs int
+	// AdminToken is the bearer token of an external target's admin API
+	// (target.admin); when empty, the scenario's target.admin_token_file
+	// is read. AdminTokenFrom names where it came from (a flag, a
+	// variable) for the error of a call the target refuses.
+	AdminToken, AdminTokenFrom string
 }
 
 // Variant is what one variant's run amounted to.
@@ -208,7 +213,7 @@ func playVariant(ctx context.Context, p *prepared, r profiles.Run, agreed time.T
 		defer dl.Close() // the run closes it; this covers a run that never started
 		deliverTo = DeliveryURL(dl)
 	}
-	svc, err := startTarget(ctx, p.scenario, deliverTo)
+	svc, err := startTarget(ctx, p.scenario, deliverTo, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +225,7 @@ func playVariant(ctx context.Context, p *prepared, r profiles.Run, agreed time.T
 	res, playErr := p.play(ctx, svc, start, !agreed.IsZero(), dl, outDir(p.scenario, opts), opts)
 	wasted, wastedErr := -1.0, error(nil)
 	if playErr == nil && svc.admin != "" {
-		wasted, wastedErr = wastedWork(context.WithoutCancel(ctx), svc.admin)
+		wasted, wastedErr = wastedWork(context.WithoutCancel(ctx), svc.admin, svc.token)
 	}
 	stopErr := svc.stop()
 	if playErr != nil {

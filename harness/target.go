@@ -42,6 +42,8 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 type service struct {
 	url   string
 	admin string          // "" when the target has no known admin API
+	token string          // the admin API's bearer token; "" sends none
+	from  string          // where token came from, or where one can be given
 	proxy faults.Injector // nil without a fault proxy
 	stop  func() error
 }
@@ -66,14 +68,21 @@ func targetConfig(s *profiles.Scenario) (target.Config, error) {
 }
 
 // startTarget starts the embedded reference target on 127.0.0.1 (free
-// ports), or checks that the scenario's URL answers. deliverTo is the
-// delivery sink's URL for the async messages route, when it has one.
-func startTarget(ctx context.Context, s *profiles.Scenario, deliverTo string) (*service, error) {
+// ports), or checks that the scenario's URL answers and finds its admin
+// token (see Options.AdminToken). deliverTo is the delivery sink's URL for
+// the async messages route, when it has one.
+func startTarget(ctx context.Context, s *profiles.Scenario, deliverTo string, opts *Options) (*service, error) {
 	if s.Target.Embedded == nil {
+		svc := &service{url: s.Target.URL, admin: s.Target.Admin, stop: func() error { return nil }}
+		if svc.admin != "" {
+			if err := adminToken(svc, s, opts); err != nil {
+				return nil, err
+			}
+		}
 		if err := workload.Preflight(ctx, s.Target.URL, 2*time.Second); err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", ErrUnreachable, s.Target.URL, err)
 		}
-		return &service{url: s.Target.URL, admin: s.Target.Admin, stop: func() error { return nil }}, nil
+		return svc, nil
 	}
 	cfg, err := targetConfig(s)
 	if err != nil {
@@ -103,11 +112,37 @@ func startTarget(ctx context.Context, s *profiles.Scenario, deliverTo string) (*
 	return &service{
 		url:   "http://" + api.Addr().String(),
 		admin: "http://" + admin.Addr().String(),
+		token: cfg.AdminToken,
+		from:  "target.embedded.overrides admin_token",
 		stop: func() error {
 			cancel()
 			return <-done
 		},
 	}, nil
+}
+
+// adminToken sets svc's admin token: opts.AdminToken when given, else
+// the content of the scenario's target.admin_token_file.
+func adminToken(svc *service, s *profiles.Scenario, opts *Options) error {
+	const field = "target.admin_token_file"
+	switch {
+	case opts.AdminToken != "":
+		svc.token, svc.from = opts.AdminToken, opts.AdminTokenFrom
+	case s.Target.AdminTokenFile != "":
+		tok, err := targetadmin.ReadTokenFile(s.Target.AdminTokenFile)
+		if err != nil {
+			return &ConfigError{fmt.Errorf("%s: %w", field, err)}
+		}
+		svc.token, svc.from = tok, field+" "+s.Target.AdminTokenFile
+	default:
+		svc.from = opts.AdminTokenFrom
+		if svc.from == "" {
+			svc.from = field
+		} else {
+			svc.from += ", or the profile's " + field
+		}
+	}
+	return nil
 }
 
 // injectors returns the fault injectors of a run: the reference target's
@@ -118,7 +153,7 @@ func injectors(svc *service, load *faults.LoadInjector) faults.Injectors {
 		in.Proxies = map[string]faults.Injector{proxyName: svc.proxy}
 	}
 	if svc.admin != "" {
-		in.Target = &faults.TargetInjector{Admin: &targetadmin.Client{BaseURL: svc.admin}}
+		in.Target = &faults.TargetInjector{Admin: &targetadmin.Client{BaseURL: svc.admin, Token: svc.token, TokenFrom: svc.from}}
 	}
 	return in
 }
@@ -128,13 +163,17 @@ func injectors(svc *service, load *faults.LoadInjector) faults.Injectors {
 const wastedMetric = "goodput_target_wasted_requests_total"
 
 // wastedWork reads the reference target's wasted-work counter (summed
-// over routes) from its admin /metrics.
-func wastedWork(ctx context.Context, admin string) (float64, error) {
+// over routes) from its admin /metrics, with the admin token when there
+// is one.
+func wastedWork(ctx context.Context, admin, token string) (float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, admin+"/metrics", nil)
 	if err != nil {
 		return 0, fmt.Errorf("read wasted work: %w", err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -282,3 +282,32 @@ func TestClientTLSFilesAreRelativeToTheProfile(t *testing.T) {
 		t.Fatalf("client.tls = %+v, want %+v", s.Client.TLS, want)
 	}
 }
+
+// An 80 KB profile of nested brackets took 10 s and 2.5 GB before the YAML
+// parser refused it: the depth check refuses it first, quickly, naming the
+// file, line and column where the nesting went too deep.
+func TestDeeplyNestedProfileIsRefusedFast(t *testing.T) {
+	const depth = 40_000 // "[" and "]": 80 KB
+	data := []byte("description: deep\nrequests: " + strings.Repeat("[", depth) + strings.Repeat("]", depth) + "\n")
+	path := filepath.Join(t.TempDir(), "deep.yaml")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err := Open(path)
+	took := time.Since(start)
+	if err == nil {
+		t.Fatal("a profile nested 40000 levels deep was accepted")
+	}
+	// The top mapping is level 1, so the 64th bracket (line 2, column
+	// 11 + 63) opens level 65, one too deep.
+	if want := path + ":2:74: "; !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("error %q, want it to start with %q", err, want)
+	}
+	if !strings.Contains(err.Error(), "nested more than 64 levels deep") {
+		t.Errorf("error %q does not say the profile is nested too deeply", err)
+	}
+	if took > 2*time.Second { // ~10 s before the check, milliseconds after
+		t.Errorf("refusing it took %v, want well under 2s", took)
+	}
+}

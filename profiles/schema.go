@@ -87,6 +87,12 @@ type Target struct {
 	// `http://127.0.0.1:9090`), needed for dependency and capacity faults.
 	// Not used with `embedded`.
 	Admin string `yaml:"admin"`
+	// File holding the bearer token of `admin` when the target requires
+	// one (its `--admin-token-file`): the token alone, one trailing
+	// newline allowed. Relative to the profile's directory. loadgen's
+	// `--target-admin-token-file` and `$LOADGEN_TARGET_ADMIN_TOKEN` take
+	// precedence. Only with `admin`.
+	AdminTokenFile string `yaml:"admin_token_file"`
 	// The reference target, started in-process on 127.0.0.1 on a free
 	// port, fresh for each variant.
 	Embedded *Embedded `yaml:"embedded"`

@@ -9,6 +9,8 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
+
+	"github.com/goodput-dev/goodput/internal/yamldepth"
 )
 
 // nodeKind is the shape of a YAML value.
@@ -53,10 +55,21 @@ const maxDocBytes = 4 << 20
 var errTooLarge = errors.New("document too large")
 
 // parseYAML parses one YAML document into a node tree. An empty document is
-// an empty mapping.
+// an empty mapping. A document nested more than yamldepth.DefaultLimit
+// levels deep is refused before the parser sees it (the parser would
+// spend seconds and gigabytes on it), at the line and column where it goes
+// too deep.
 func parseYAML(file string, data []byte) (*node, error) {
 	if len(data) > maxDocBytes {
 		return nil, &FieldError{Pos: Pos{File: file, Line: 1, Col: 1}, Msg: fmt.Sprintf("%v: %d bytes, at most %d", errTooLarge, len(data), maxDocBytes)}
+	}
+	if err := yamldepth.Check(data, yamldepth.DefaultLimit); err != nil {
+		var de *yamldepth.Error
+		if !errors.As(err, &de) {
+			return nil, &FieldError{Pos: Pos{File: file, Line: 1, Col: 1}, Msg: err.Error()}
+		}
+		return nil, &FieldError{Pos: Pos{File: file, Line: de.Line, Col: de.Column},
+			Msg: fmt.Sprintf("nested more than %d levels deep ([, { or indentation), want at most %d; refused before decoding", de.Limit, de.Limit)}
 	}
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {

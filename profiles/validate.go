@@ -117,6 +117,9 @@ func (s *Scenario) finish(c *checker, dir string) {
 		cl.check(c, "policies."+name)
 		s.policies[name] = cl
 	}
+	if f := s.Target.AdminTokenFile; f != "" && !filepath.IsAbs(f) && dir != "" {
+		s.Target.AdminTokenFile = filepath.Join(dir, f)
+	}
 	for i := range s.Requests {
 		r := &s.Requests[i]
 		if r.BodyFile != "" && !filepath.IsAbs(r.BodyFile) && dir != "" {
@@ -237,6 +240,13 @@ func (s *Scenario) checkTarget(c *checker) {
 			c.errorf("target.admin", "not used with target.embedded (its admin API is known)")
 		}
 		checkURL(c, "target.admin", t.Admin)
+	}
+	if t.AdminTokenFile != "" {
+		if t.Admin == "" {
+			c.errorf("target.admin_token_file", "set without target.admin: the token is for the admin API at target.admin")
+		} else if _, err := os.Stat(t.AdminTokenFile); err != nil {
+			c.errorf("target.admin_token_file", "cannot read %s: %v", t.AdminTokenFile, err)
+		}
 	}
 	if t.Embedded != nil && t.Embedded.Preset == "" {
 		c.errorf("target.embedded.preset", "required: %s", Preset("").syntax())

@@ -48,6 +48,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	sh := &clientFlags{}
 	addShardFlags(fs, sh)
 	addProcsFlag(fs, sh)
+	tokenFile := addAdminTokenFlag(fs, "the profile's target.admin (else its target.admin_token_file is read)")
 	faultShard := fs.Int("fault-shard", 0, "the shard that applies the faults on the target's admin API (dependency and target faults), once for the run; every shard applies load (surge, burst, retry) and proxy faults to its own slice of the load")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -66,6 +67,10 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if n := shard.N(); *faultShard < 0 || *faultShard >= n {
 		return flagErr("fault-shard", fmt.Errorf("%d: want a shard index in [0, N) of a sharded run (--shard I/N, or --shards N with JOB_COMPLETION_INDEX); this run has %d shard(s)", *faultShard, n))
+	}
+	token, tokenFrom, err := adminToken(*tokenFile)
+	if err != nil {
+		return err
 	}
 	name := defaultProfile
 	switch fs.NArg() {
@@ -87,7 +92,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	opts := harness.Options{Name: strings.TrimSuffix(name, ".yaml"), OutDir: *out, Stdout: stdout, Terminal: isTerminal(stdout), Seed: *seed, Tool: "goodput/loadgen",
-		Shard: shard, FaultShard: *faultShard, StartAt: startAt, Procs: procs}
+		Shard: shard, FaultShard: *faultShard, StartAt: startAt, Procs: procs, AdminToken: token, AdminTokenFrom: tokenFrom}
 	if *dryRun {
 		if err := harness.DryRun(stdout, runs, opts); err != nil {
 			return cli.Runf("run: %v", err)

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"os"
 	"time"
 
 	"github.com/goodput-dev/goodput/internal/targetadmin"
@@ -21,10 +20,10 @@ import (
 // sinkFlags are attack's flags for async routes: a delivery sink that the
 // target's consumers POST each message to.
 type sinkFlags struct {
-	addr       string
-	grace      time.Duration
-	admin      string
-	adminToken string
+	addr      string
+	grace     time.Duration
+	admin     string
+	tokenFile *string
 }
 
 // adminCallTimeout bounds each call to the target's admin API.
@@ -35,7 +34,7 @@ func addSinkFlags(fs *pflag.FlagSet) *sinkFlags {
 	fs.StringVar(&f.addr, "sink", "", "receive the target's async deliveries on this host:port (127.0.0.1:0: a free port) and record each as a delivered/expired/dead_lettered/undelivered record; needs --target-admin")
 	fs.DurationVar(&f.grace, "sink-grace", 5*time.Second, "with --sink: how long to wait after the load for messages still queued before counting them undelivered")
 	fs.StringVar(&f.admin, "target-admin", "", "admin API of the reference target, e.g. http://127.0.0.1:8081: --sink points its consumers at the sink (PATCH /admin/backlog deliver_to) and puts the old URL back at the end")
-	fs.StringVar(&f.adminToken, "target-admin-token", "", "bearer token for --target-admin (default $LOADGEN_TARGET_ADMIN_TOKEN, which keeps it out of ps)")
+	f.tokenFile = addAdminTokenFlag(fs, "--target-admin")
 	return f
 }
 
@@ -76,9 +75,9 @@ func (f *sinkFlags) open(ctx context.Context, shard workload.Shard, stderr io.Wr
 	if f.grace < 0 {
 		return nil, cli.Usagef("attack: --sink-grace: %v, want ≥ 0", f.grace)
 	}
-	token := f.adminToken
-	if token == "" {
-		token = os.Getenv("LOADGEN_TARGET_ADMIN_TOKEN")
+	token, from, err := adminToken(*f.tokenFile)
+	if err != nil {
+		return nil, err
 	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", f.addr)
@@ -86,7 +85,7 @@ func (f *sinkFlags) open(ctx context.Context, shard workload.Shard, stderr io.Wr
 		return nil, cli.Usagef("attack: --sink %s: %v", f.addr, err)
 	}
 	d := &deliveries{grace: f.grace, ln: ln, url: harness.DeliveryURL(ln),
-		admin: &targetadmin.Client{BaseURL: f.admin, Token: token}, stderr: stderr}
+		admin: &targetadmin.Client{BaseURL: f.admin, Token: token, TokenFrom: from}, stderr: stderr}
 	cctx, cancel := context.WithTimeout(ctx, adminCallTimeout)
 	defer cancel()
 	if d.prev, err = d.admin.DeliverTo(cctx, d.url); err != nil {

@@ -36,6 +36,8 @@ type Call struct {
 	Base string
 	// Token, when set, is sent as "Authorization: Bearer <Token>".
 	Token string
+	// Header holds further request headers (e.g. "X-Lease"); nil: none.
+	Header http.Header
 	// Method and Path are the call's ("PUT", "/admin/deps/db").
 	Method, Path string
 	// Body is the JSON request body; nil sends none.
@@ -54,6 +56,11 @@ func (c Call) Do(ctx context.Context) error {
 	req, err := http.NewRequestWithContext(ctx, c.Method, strings.TrimSuffix(c.Base, "/")+c.Path, rd)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", c.Method, c.Path, err)
+	}
+	for k, vs := range c.Header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
 	}
 	if c.Body != nil {
 		req.Header.Set("Content-Type", "application/json")

@@ -20,14 +20,14 @@ type backlogView struct {
 // concurrent change between them is overwritten.
 func (c *Client) DeliverTo(ctx context.Context, url string) (prev string, err error) {
 	var before, after backlogView
-	if err := c.do(ctx, http.MethodGet, "/admin/backlog", nil, &before); err != nil {
+	if err := c.do(ctx, http.MethodGet, "/admin/backlog", nil, nil, &before); err != nil {
 		return "", err
 	}
 	body, err := json.Marshal(backlogView{DeliverTo: url})
 	if err != nil {
 		return "", fmt.Errorf("encode deliver_to: %w", err)
 	}
-	if err := c.do(ctx, http.MethodPatch, "/admin/backlog", body, &after); err != nil {
+	if err := c.do(ctx, http.MethodPatch, "/admin/backlog", nil, body, &after); err != nil {
 		return "", err
 	}
 	if after.DeliverTo != url {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/goodput-dev/goodput/dist"
 	"github.com/goodput-dev/goodput/internal/jsonapi"
@@ -19,6 +20,11 @@ type Client struct {
 	BaseURL string
 	// Token, when set, is sent as "Authorization: Bearer <Token>".
 	Token string
+	// TokenFrom names where Token came from (e.g.
+	// "$LOADGEN_TARGET_ADMIN_TOKEN") or, when Token is empty, where a
+	// token can be given; a call answered 401 Unauthorized says so in its
+	// error. Empty: the error is the plain *APIError.
+	TokenFrom string
 	// HTTP is the client to use; nil means http.DefaultClient.
 	HTTP *http.Client
 }
@@ -61,7 +67,7 @@ type depView struct {
 // Deps returns every dependency's configuration in force, by name.
 func (c *Client) Deps(ctx context.Context) (map[string]DepConfig, error) {
 	var views map[string]depView
-	if err := c.do(ctx, http.MethodGet, "/admin/deps", nil, &views); err != nil {
+	if err := c.do(ctx, http.MethodGet, "/admin/deps", nil, nil, &views); err != nil {
 		return nil, err
 	}
 	out := make(map[string]DepConfig, len(views))
@@ -74,20 +80,32 @@ func (c *Client) Deps(ctx context.Context) (map[string]DepConfig, error) {
 // Dep returns one dependency's configuration in force.
 func (c *Client) Dep(ctx context.Context, name string) (DepConfig, error) {
 	var v depView
-	err := c.do(ctx, http.MethodGet, "/admin/deps/"+name, nil, &v)
+	err := c.do(ctx, http.MethodGet, "/admin/deps/"+name, nil, nil, &v)
 	return v.Config, err
 }
 
 // PutDep sets every field of the dependency's configuration to cfg (fields
 // that cfg leaves at zero are sent explicitly, so they do not keep their
-// old values) and returns the configuration now in force.
+// old values) and returns the configuration now in force. It ends the
+// dependency's lease, if it had one, without a rollback.
 func (c *Client) PutDep(ctx context.Context, name string, cfg DepConfig) (DepConfig, error) {
+	return c.putDep(ctx, name, cfg, 0)
+}
+
+// LeaseDep is PutDep under a lease of length d (see the package doc):
+// unless the same call comes again within d, the target puts the
+// dependency back as it was before the lease's first call.
+func (c *Client) LeaseDep(ctx context.Context, name string, cfg DepConfig, d time.Duration) (DepConfig, error) {
+	return c.putDep(ctx, name, cfg, d)
+}
+
+func (c *Client) putDep(ctx context.Context, name string, cfg DepConfig, lease time.Duration) (DepConfig, error) {
 	body, err := json.Marshal(fullDepBody(cfg))
 	if err != nil {
 		return DepConfig{}, fmt.Errorf("encode dependency %s: %w", name, err)
 	}
 	var v depView
-	err = c.do(ctx, http.MethodPut, "/admin/deps/"+name, body, &v)
+	err = c.do(ctx, http.MethodPut, "/admin/deps/"+name, leaseHeader(lease), body, &v)
 	return v.Config, err
 }
 
@@ -116,7 +134,7 @@ func (c *Client) Admission(ctx context.Context) (map[string]any, error) {
 	var cfg struct {
 		Admission map[string]any `json:"admission"`
 	}
-	if err := c.do(ctx, http.MethodGet, "/admin/config", nil, &cfg); err != nil {
+	if err := c.do(ctx, http.MethodGet, "/admin/config", nil, nil, &cfg); err != nil {
 		return nil, err
 	}
 	if cfg.Admission == nil {
@@ -126,15 +144,29 @@ func (c *Client) Admission(ctx context.Context) (map[string]any, error) {
 }
 
 // PutAdmission sets the given fields of the target's admission section
-// (PUT /admin/config; fields left out keep their value).
+// (PUT /admin/config; fields left out keep their value). It ends the
+// configuration's lease, if it had one, without a rollback.
 func (c *Client) PutAdmission(ctx context.Context, fields map[string]any) error {
+	return c.putAdmission(ctx, fields, 0)
+}
+
+// LeaseAdmission is PutAdmission under a lease of length d (see the
+// package doc): unless the same call comes again within d, the target
+// puts its configuration back as it was before the lease's first call.
+func (c *Client) LeaseAdmission(ctx context.Context, fields map[string]any, d time.Duration) error {
+	return c.putAdmission(ctx, fields, d)
+}
+
+func (c *Client) putAdmission(ctx context.Context, fields map[string]any, lease time.Duration) error {
 	body, err := json.Marshal(map[string]any{"admission": fields})
 	if err != nil {
 		return fmt.Errorf("encode admission: %w", err)
 	}
-	return c.do(ctx, http.MethodPut, "/admin/config", body, nil)
+	return c.do(ctx, http.MethodPut, "/admin/config", leaseHeader(lease), body, nil)
 }
 
-func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {
-	return jsonapi.Call{HTTP: c.HTTP, Base: c.BaseURL, Token: c.Token, Method: method, Path: path, Body: body, Out: out}.Do(ctx)
+// do makes one call; header holds extra request headers (nil: none).
+func (c *Client) do(ctx context.Context, method, path string, header http.Header, body []byte, out any) error {
+	err := jsonapi.Call{HTTP: c.HTTP, Base: c.BaseURL, Token: c.Token, Header: header, Method: method, Path: path, Body: body, Out: out}.Do(ctx)
+	return c.authHint(err)
 }
