@@ -350,3 +350,18 @@ func TestSlowBodyTimesOut(t *testing.T) {
 	assert.Contains(t, string(body), "not received in full within 50ms")
 	assert.True(t, resp.Close, "the connection is closed")
 }
+
+// Regression: a lease renewal re-sends the configuration in place, and each
+// Apply rebuilt the admission chain, restarting its limiter and queue
+// every few seconds.
+func TestApplyOfTheSameConfigKeepsTheChain(t *testing.T) {
+	cfg := fast(t, PresetProtected)
+	s, err := New(cfg)
+	require.NoError(t, err)
+	before := s.chain.Load()
+	require.NoError(t, s.Apply(cfg))
+	assert.Same(t, before, s.chain.Load(), "an unchanged configuration keeps its chain")
+	cfg.Workers.MaxWaiters++
+	require.NoError(t, s.Apply(cfg))
+	assert.NotSame(t, before, s.chain.Load(), "a changed one gets a new chain")
+}

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -168,6 +169,11 @@ func (s *Server) Apply(cfg Config) error {
 	}
 	if err := cfg.Validate(); err != nil {
 		return err
+	}
+	if reflect.DeepEqual(cfg, old) {
+		// Nothing changed (a lease renewal re-sends what is in place):
+		// keep the admission chain, whose limiter and queue have state.
+		return nil
 	}
 	c, err := s.build(cfg)
 	if err != nil {
