@@ -107,27 +107,32 @@ var errNoConn = fmt.Errorf("no free connection before the attempt's deadline: %w
 
 // do sends req and reads resp on pc, a connection from get (reused: it
 // carried requests before), bounded by deadline (zero: none) and ctx, and
-// gives pc back. A request that fails on a reused connection before
-// any answer (the server closed it while idle) is sent once more on a new
-// connection, as every HTTP client does.
-func (p *connPool) do(ctx context.Context, deadline time.Time, pc *pconn, reused bool, req *fasthttp.Request, resp *fasthttp.Response, watch bool) error {
+// gives pc back. It reads the body in bounded chunks and discards it,
+// returning its length in bytes (as far as it was read, on error).
+//
+// A request that fails on a reused connection before any answer (the
+// server closed it while idle) is sent once more on a new connection, as
+// every HTTP client does.
+func (p *connPool) do(ctx context.Context, deadline time.Time, pc *pconn, reused bool, req *fasthttp.Request, resp *fasthttp.Response, watch bool) (int64, error) {
+	skipBody := resp.SkipBody
 	for try := 0; ; try++ {
 		if try > 0 {
 			var err error
 			if pc, reused, err = p.get(ctx, deadline, true); err != nil {
-				return err
+				return 0, err
 			}
 		}
-		err := p.exchange(ctx, pc, deadline, req, resp, watch)
+		n, err := p.exchange(ctx, pc, deadline, req, resp, watch)
 		if err == nil {
 			p.put(pc, !resp.ConnectionClose())
-			return nil
+			return n, nil
 		}
 		p.put(pc, false)
 		if !reused || try > 0 || ctx.Err() != nil || !staleConn(err) {
-			return err
+			return n, err
 		}
 		resp.Reset()
+		resp.SkipBody = skipBody
 	}
 }
 
@@ -138,29 +143,55 @@ func staleConn(err error) bool {
 		errors.Is(err, fasthttp.ErrConnectionClosed)
 }
 
-// exchange writes req and reads resp on pc. With watch, ctx ending sets
-// the connection's deadline in the past, which unblocks its I/O.
-func (p *connPool) exchange(ctx context.Context, pc *pconn, deadline time.Time, req *fasthttp.Request, resp *fasthttp.Response, watch bool) error {
+// exchange writes req, reads resp's header on pc and drains its body,
+// returning the body's length in bytes. With watch, ctx ending sets the
+// connection's deadline in the past, which unblocks its I/O.
+func (p *connPool) exchange(ctx context.Context, pc *pconn, deadline time.Time, req *fasthttp.Request, resp *fasthttp.Response, watch bool) (int64, error) {
 	if err := pc.c.SetDeadline(deadline); err != nil {
-		return err
+		return 0, err
 	}
 	stop := func() bool { return true }
 	if watch {
 		stop = context.AfterFunc(ctx, func() { _ = pc.c.SetDeadline(time.Unix(1, 0)) })
 	}
+	var n int64
 	err := req.Write(pc.bw)
 	if err == nil {
 		err = pc.bw.Flush()
 	}
 	if err == nil {
+		resp.StreamBody = true
 		err = resp.Read(pc.br)
+	}
+	if err == nil {
+		n, err = discardBody(resp)
 	}
 	if !stop() && err == nil {
 		// Canceled just as the answer came: the connection's deadline is
 		// in the past; the answer stands, the connection goes.
 		resp.SetConnectionClose()
 	}
-	return err
+	return n, err
+}
+
+// discardBody reads resp's streamed body to its end and discards it, a
+// buffer (io.Discard's, pooled) at a time, so that a body of any size
+// costs no memory; it returns how many bytes it read. A body cut short
+// (fewer bytes than its Content-Length, a chunk missing) is an error;
+// after a nil error the connection is where the next answer starts.
+func discardBody(resp *fasthttp.Response) (int64, error) {
+	body := resp.BodyStream()
+	if body == nil { // no body: HEAD, 204, 304
+		return 0, nil
+	}
+	n, err := io.Copy(io.Discard, body)
+	if cerr := resp.CloseBodyStream(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return n, fmt.Errorf("read the body after %d bytes: %w", n, err)
+	}
+	return n, nil
 }
 
 // get returns an idle connection, or waits for one (a new one, when fresh)

@@ -1,14 +1,19 @@
 package workload
 
 import (
+	"bufio"
 	"context"
 	"io"
 	"net"
+	"net/http"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/goodput-dev/goodput/results"
 )
 
 func TestConnPoolPrunesConnectionsIdleTooLong(t *testing.T) {
@@ -189,5 +194,111 @@ func TestConnPoolBoundsDialsAndConnections(t *testing.T) {
 	wg.Wait()
 	if n := peakOpen.Load(); n > bound {
 		t.Fatalf("%d connections open at once, want ≤ %d", n, bound)
+	}
+}
+
+// rawHTTPServer serves HTTP/1.1 on 127.0.0.1 by hand, so that a test
+// decides what each connection does: answer gets the n-th request read on
+// a connection (from 0, its body read already) and the connection, and
+// reports whether to keep reading it; the connection closes when it does
+// not.
+func rawHTTPServer(t *testing.T, answer func(n int, r *http.Request, c net.Conn) bool) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	conns := map[net.Conn]struct{}{}
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns[c] = struct{}{}
+			mu.Unlock()
+			wg.Go(func() {
+				defer func() {
+					mu.Lock()
+					delete(conns, c)
+					mu.Unlock()
+					c.Close()
+				}()
+				br := bufio.NewReader(c)
+				for n := 0; ; n++ {
+					r, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					if _, err := io.Copy(io.Discard, r.Body); err != nil {
+						return
+					}
+					if !answer(n, r, c) {
+						return
+					}
+				}
+			})
+		}
+	})
+	return ln.Addr().String()
+}
+
+// TestHTTP1ClientFailsABodyCutShortAndNeverResendsIt: an answer whose body
+// ends before its Content-Length is the attempt's conn_error, with the
+// bytes that came counted, and is not sent again even when idempotent: the
+// service answered it.
+func TestHTTP1ClientFailsABodyCutShortAndNeverResendsIt(t *testing.T) {
+	const half = 512 << 10
+	var mu sync.Mutex
+	seen := map[string]int{}
+	cut := 0
+	addr := rawHTTPServer(t, func(n int, r *http.Request, c net.Conn) bool {
+		mu.Lock()
+		seen[r.Header.Get("X-Request-Id")]++
+		if n > 0 {
+			cut++
+		}
+		mu.Unlock()
+		if n == 0 {
+			_, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			return err == nil
+		}
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(2*half)+"\r\n\r\n")
+		_, _ = c.Write(make([]byte, half))
+		return false
+	})
+	cfg := constantConfig("http://"+addr+"/", 20, 500*time.Millisecond)
+	cfg.HTTP.Connections = 1
+	rs := runOnce(t, cfg)
+	tl := count(t, rs)
+	mu.Lock()
+	defer mu.Unlock()
+	if cut == 0 {
+		t.Fatal("the server cut no body short: the test tested nothing")
+	}
+	if tl.finals[results.OutcomeConnError] != cut || tl.finals[results.OutcomeOK] != 10-cut {
+		t.Fatalf("outcomes %v; the server cut %d bodies of 10", tl.finals, cut)
+	}
+	for _, r := range rs {
+		if r.Outcome == results.OutcomeConnError && r.BytesIn != half {
+			t.Fatalf("a body cut short after %d bytes recorded %d bytes in", half, r.BytesIn)
+		}
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Fatalf("the server saw request %s %d times, want once", id, n)
+		}
 	}
 }
