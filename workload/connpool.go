@@ -64,9 +64,39 @@ type connPool struct {
 
 type pconn struct {
 	c       net.Conn
+	m       meter // under br and bw
 	br      *bufio.Reader
 	bw      *bufio.Writer
 	lastUse time.Time
+}
+
+// newPconn returns a connection whose buffered reader and writer go
+// through a meter to rw (c itself, or raw I/O on it).
+func newPconn(c net.Conn, rw io.ReadWriter) *pconn {
+	pc := &pconn{c: c, m: meter{rw: rw}}
+	pc.br = bufio.NewReaderSize(&pc.m, 4096)
+	pc.bw = bufio.NewWriterSize(&pc.m, 4096)
+	return pc
+}
+
+// meter counts the bytes read from and written to a connection (accepted
+// by the kernel, so sent or about to be) since an exchange began. Not safe
+// for concurrent use: a connection carries one exchange at a time.
+type meter struct {
+	rw      io.ReadWriter
+	in, out int64
+}
+
+func (m *meter) Read(p []byte) (int, error) {
+	n, err := m.rw.Read(p)
+	m.in += int64(n)
+	return n, err
+}
+
+func (m *meter) Write(p []byte) (int, error) {
+	n, err := m.rw.Write(p)
+	m.out += int64(n)
+	return n, err
 }
 
 // connWaiter is a request waiting for a connection, and its node in the
@@ -110,10 +140,13 @@ var errNoConn = fmt.Errorf("no free connection before the attempt's deadline: %w
 // gives pc back. It reads the body in bounded chunks and discards it,
 // returning its length in bytes (as far as it was read, on error).
 //
-// A request that fails on a reused connection before any answer (the
-// server closed it while idle) is sent once more on a new connection, as
-// every HTTP client does.
-func (p *connPool) do(ctx context.Context, deadline time.Time, pc *pconn, reused bool, req *fasthttp.Request, resp *fasthttp.Response, watch bool) (int64, error) {
+// A request that fails on a reused connection before any byte of an
+// answer (the server closed the connection while it was idle) is sent
+// once more on a new connection, as every HTTP client does, but only when
+// that cannot make the service see it twice behind the results' back
+// (RFC 9110 §9.2.2): the request is idempotent, or none of its bytes left.
+// Otherwise the failure is the attempt's, and the retry policy decides.
+func (p *connPool) do(ctx context.Context, deadline time.Time, pc *pconn, reused bool, req *fasthttp.Request, resp *fasthttp.Response, watch, idempotent bool) (int64, error) {
 	skipBody := resp.SkipBody
 	for try := 0; ; try++ {
 		if try > 0 {
@@ -127,8 +160,10 @@ func (p *connPool) do(ctx context.Context, deadline time.Time, pc *pconn, reused
 			p.put(pc, !resp.ConnectionClose())
 			return n, nil
 		}
+		resend := reused && try == 0 && ctx.Err() == nil && pc.m.in == 0 && staleConn(err) &&
+			(idempotent || pc.m.out == 0)
 		p.put(pc, false)
-		if !reused || try > 0 || ctx.Err() != nil || !staleConn(err) {
+		if !resend {
 			return n, err
 		}
 		resp.Reset()
@@ -147,6 +182,7 @@ func staleConn(err error) bool {
 // returning the body's length in bytes. With watch, ctx ending sets the
 // connection's deadline in the past, which unblocks its I/O.
 func (p *connPool) exchange(ctx context.Context, pc *pconn, deadline time.Time, req *fasthttp.Request, resp *fasthttp.Response, watch bool) (int64, error) {
+	pc.m.in, pc.m.out = 0, 0
 	if err := pc.c.SetDeadline(deadline); err != nil {
 		return 0, err
 	}
@@ -334,7 +370,7 @@ func (p *connPool) connect(ctx context.Context) (*pconn, error) {
 	if r := newRawIO(c); r != nil { // plain TCP: see rawIO
 		rw = r
 	}
-	return &pconn{c: c, br: bufio.NewReaderSize(rw, 4096), bw: bufio.NewWriterSize(rw, 4096)}, nil
+	return newPconn(c, rw), nil
 }
 
 // put returns pc to the pool (to a waiter or the idle list), or closes it.

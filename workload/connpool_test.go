@@ -255,6 +255,139 @@ func rawHTTPServer(t *testing.T, answer func(n int, r *http.Request, c net.Conn)
 	return ln.Addr().String()
 }
 
+// dropsReusedRequests is a server that answers the first request on each
+// connection (without Connection: close, so the client keeps it) and
+// closes the connection on the next one after reading it, unanswered: the
+// request reached the service, and a client that sends it again on
+// another connection makes the service see it twice.
+type dropsReusedRequests struct {
+	mu      sync.Mutex
+	seen    map[[2]string]int // by request id and attempt
+	dropped int
+}
+
+func (s *dropsReusedRequests) answer(n int, r *http.Request, c net.Conn) bool {
+	s.mu.Lock()
+	s.seen[[2]string{r.Header.Get("X-Request-Id"), r.Header.Get("X-Attempt")}]++
+	if n > 0 {
+		s.dropped++
+	}
+	s.mu.Unlock()
+	if n > 0 {
+		return false
+	}
+	_, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	return err == nil
+}
+
+func (s *dropsReusedRequests) start(t *testing.T) string {
+	s.seen = map[[2]string]int{}
+	return "http://" + rawHTTPServer(t, s.answer) + "/"
+}
+
+// TestHTTP1ClientNeverResendsAPostTheServerMayHaveSeen: a POST that fails
+// on a reused connection after it was written is the attempt's failure
+// (conn_error), never sent again behind the results' back; the retry
+// policy's retries are attempts of their own.
+func TestHTTP1ClientNeverResendsAPostTheServerMayHaveSeen(t *testing.T) {
+	var srv dropsReusedRequests
+	cfg := constantConfig(srv.start(t), 20, time.Second)
+	cfg.Mix[0].Method = http.MethodPost
+	cfg.Mix[0].Body = []byte(`{"id":{seq}}`)
+	cfg.Retry.MaxAttempts = 3
+	cfg.HTTP.Connections = 1
+	rs := runOnce(t, cfg)
+	tl := count(t, rs)
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	for k, n := range srv.seen {
+		if n > 1 {
+			t.Errorf("the server saw request %s attempt %s %d times; the results hold it once", k[0], k[1], n)
+		}
+	}
+	connErrors := 0
+	for _, r := range rs {
+		if r.Attempt > 0 && r.Outcome == results.OutcomeConnError {
+			connErrors++
+		}
+	}
+	if srv.dropped == 0 {
+		t.Fatal("the server closed no reused connection: the test tested nothing")
+	}
+	if connErrors != srv.dropped || tl.attempts != len(srv.seen) {
+		t.Fatalf("%d conn_error attempts of %d recorded; the server dropped %d of %d requests it saw; want every one recorded",
+			connErrors, tl.attempts, srv.dropped, len(srv.seen))
+	}
+}
+
+// TestHTTP1ClientResendsAnIdempotentRequestOnAFreshConnection: a request
+// that is idempotent, by its method or an Idempotency-Key header, and
+// fails on a reused connection the server closed is sent again on a new
+// connection, transparently.
+func TestHTTP1ClientResendsAnIdempotentRequestOnAFreshConnection(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		method string
+		header http.Header
+	}{
+		{"GET", http.MethodGet, nil},
+		{"PUT", http.MethodPut, nil},
+		{"POST with Idempotency-Key", http.MethodPost, http.Header{"Idempotency-Key": {"k-{seq}"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var srv dropsReusedRequests
+			cfg := constantConfig(srv.start(t), 20, time.Second)
+			cfg.Mix[0].Method = tc.method
+			cfg.Mix[0].Header = tc.header
+			cfg.Mix[0].Body = []byte("x")
+			cfg.HTTP.Connections = 1
+			tl := count(t, runOnce(t, cfg))
+			if tl.requests != 20 || tl.attempts != 20 || tl.finals[results.OutcomeOK] != 20 {
+				t.Fatalf("%d requests, %d attempts, outcomes %v; want 20 ok in 20 attempts", tl.requests, tl.attempts, tl.finals)
+			}
+			srv.mu.Lock()
+			defer srv.mu.Unlock()
+			if srv.dropped == 0 {
+				t.Fatal("the server closed no reused connection: the test tested nothing")
+			}
+		})
+	}
+}
+
+// TestHTTP1ClientResendsARequestNoneOfWhoseBytesLeft: a POST whose write
+// fails before its first byte left (the connection was shut for writing)
+// cannot have reached the service, so it is sent again on a new
+// connection.
+func TestHTTP1ClientResendsARequestNoneOfWhoseBytesLeft(t *testing.T) {
+	addr := rawHTTPServer(t, func(_ int, _ *http.Request, c net.Conn) bool {
+		_, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		return err == nil
+	})
+	cfg := constantConfig("http://"+addr+"/", 20, 200*time.Millisecond)
+	cfg.Mix[0].Method = http.MethodPost
+	cfg.Mix[0].Body = []byte("x")
+	cfg.HTTP.Connections = 1
+	r := newRunner(t, cfg)
+	var first memSink
+	if err := r.Run(context.Background(), &first); err != nil {
+		t.Fatal(err)
+	}
+	// The runner closed its idle connections; give it one whose writes
+	// fail at once.
+	pc := mustDial(t, addr)
+	if err := pc.c.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	r.sender.(*fastSender).pools[0].put(pc, true)
+	var second memSink
+	if err := r.Run(context.Background(), &second); err != nil {
+		t.Fatal(err)
+	}
+	if tl := count(t, second.results()); tl.attempts != 4 || tl.finals[results.OutcomeOK] != 4 {
+		t.Fatalf("%d attempts, outcomes %v; want 4 ok in 4 attempts", tl.attempts, tl.finals)
+	}
+}
+
 // TestHTTP1ClientFailsABodyCutShortAndNeverResendsIt: an answer whose body
 // ends before its Content-Length is the attempt's conn_error, with the
 // bytes that came counted, and is not sent again even when idempotent: the

@@ -278,7 +278,7 @@ func (s *fastSender) send(ctx context.Context, q *request, n int, timeout time.D
 		res.BytesOut = uint32(t.bodyLen)
 	}
 	resp.SkipBody = t.method == http.MethodHead
-	nIn, err := pool.do(ctx, deadline, pc, reused, req, resp, watch)
+	nIn, err := pool.do(ctx, deadline, pc, reused, req, resp, watch, t.idempotent)
 	res.End = time.Since(q.r.start)
 	res.BytesIn = uint32(min(nIn, math.MaxUint32))
 	if err != nil {

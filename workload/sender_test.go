@@ -1,7 +1,6 @@
 package workload
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"net"
@@ -191,7 +190,7 @@ func mustDial(t *testing.T, addr string) *pconn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &pconn{c: c, br: bufio.NewReader(c), bw: bufio.NewWriter(c)}
+	return newPconn(c, c)
 }
 
 func TestHTTP1ClientTimesOutAndTellsTheService(t *testing.T) {
