@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/goodput-dev/goodput/results"
 )
 
@@ -433,5 +435,61 @@ func TestHTTP1ClientFailsABodyCutShortAndNeverResendsIt(t *testing.T) {
 		if n != 1 {
 			t.Fatalf("the server saw request %s %d times, want once", id, n)
 		}
+	}
+}
+
+// BenchmarkHTTP1Exchange sends a GET and drains its answer on a keep-alive
+// loopback connection from the pool, against a server that answers
+// without allocating: what one attempt of the HTTP/1.1 path costs.
+func BenchmarkHTTP1Exchange(b *testing.B) {
+	for _, size := range []int{2, 64 << 10} {
+		b.Run("body="+strconv.Itoa(size), func(b *testing.B) {
+			answer := append([]byte("HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(size)+"\r\n\r\n"), make([]byte, size)...)
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			defer wg.Wait()
+			defer ln.Close()
+			wg.Go(func() {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					line, err := br.ReadSlice('\n')
+					if err != nil {
+						return
+					}
+					if len(line) == 2 { // the blank line ending a GET
+						if _, err := c.Write(answer); err != nil {
+							return
+						}
+					}
+				}
+			})
+			p := newConnPool(ln.Addr().String(), false, ClientOptions{Connections: 1, DialTimeout: 5 * time.Second})
+			defer p.closeIdle()
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseRequest(req)
+			defer fasthttp.ReleaseResponse(resp)
+			req.SetRequestURI("http://" + ln.Addr().String() + "/")
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.SetBytes(int64(size))
+			for b.Loop() {
+				pc, reused, err := p.get(ctx, time.Time{}, false)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n, err := p.do(ctx, time.Time{}, pc, reused, req, resp, false, true)
+				if err != nil || n != int64(size) {
+					b.Fatalf("%d bytes, %v; want %d", n, err, size)
+				}
+			}
+		})
 	}
 }
