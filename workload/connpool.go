@@ -255,6 +255,13 @@ func (p *connPool) get(ctx context.Context, deadline time.Time, fresh bool) (*pc
 	w := &connWaiter{fresh: fresh, ch: make(chan connResult, 1)}
 	w.Value = w
 	p.waiters.PushBack(&w.Elem)
+	if fresh && p.open >= p.max && len(p.idle) > 0 && p.dialing < maxDials {
+		// Only a new connection will do, and idle ones fill the bound:
+		// the one idle longest makes room for it.
+		_ = p.idle[0].c.Close()
+		p.idle = slices.Delete(p.idle, 0, 1)
+		p.open--
+	}
 	if p.open < p.max && p.dialing < maxDials {
 		p.dialFor(w)
 	}
@@ -335,7 +342,10 @@ func (p *connPool) redial() {
 }
 
 // handOff gives pc to the first waiter that takes it, or to the idle list.
-// p.mu is held.
+// When pc is reused and requests wait only for new connections (to send
+// again) that are not being dialed, it closes pc instead to make room for
+// their dial: kept idle in a pool at its bound, it would leave them
+// waiting until their deadlines. p.mu is held.
 func (p *connPool) handOff(pc *pconn, reused bool) {
 	for e := p.waiters.Front(); e != nil; e = e.Next() {
 		if w := e.Value; !reused || !w.fresh {
@@ -344,6 +354,12 @@ func (p *connPool) handOff(pc *pconn, reused bool) {
 			w.ch <- connResult{pc: pc, reused: reused}
 			return
 		}
+	}
+	if reused && p.waiters.Len() > p.dialing {
+		p.open--
+		_ = pc.c.Close()
+		p.redial()
+		return
 	}
 	pc.lastUse = time.Now()
 	p.idle = append(p.idle, pc)

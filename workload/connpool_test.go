@@ -493,3 +493,58 @@ func BenchmarkHTTP1Exchange(b *testing.B) {
 		})
 	}
 }
+
+// TestConnPoolDialsForAResendWhenIdleConnectionsFillTheBound: a request
+// that waits for a new connection (to be sent again) in a pool at its
+// bound gets one, whether the connection that fills the bound was idle
+// before it asked or comes back while it waits; it does not wait for its
+// deadline while that connection sits idle.
+func TestConnPoolDialsForAResendWhenIdleConnectionsFillTheBound(t *testing.T) {
+	for _, idleFirst := range []bool{true, false} {
+		t.Run("idle first "+strconv.FormatBool(idleFirst), func(t *testing.T) {
+			p := newConnPool(loopbackSink(t), false, ClientOptions{Connections: 1, DialTimeout: 5 * time.Second})
+			defer p.closeIdle()
+			a, _, err := p.get(context.Background(), time.Time{}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			type got struct {
+				pc  *pconn
+				err error
+			}
+			done := make(chan got, 1)
+			getFresh := func() {
+				pc, _, err := p.get(context.Background(), time.Now().Add(20*time.Second), true)
+				done <- got{pc, err}
+			}
+			if idleFirst {
+				p.put(a, true)
+				go getFresh()
+			} else {
+				go getFresh()
+				for deadline := time.Now().Add(10 * time.Second); ; runtime.Gosched() {
+					p.mu.Lock()
+					n := p.waiters.Len()
+					p.mu.Unlock()
+					if n == 1 {
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Fatal("the fresh request never waited")
+					}
+				}
+				p.put(a, true)
+			}
+			b := <-done
+			if b.err != nil || b.pc == a {
+				t.Fatalf("got %p, %v; want a new connection (not %p)", b.pc, b.err, a)
+			}
+			p.put(b.pc, true)
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			if p.open != 1 {
+				t.Fatalf("%d connections open, want 1 (the bound)", p.open)
+			}
+		})
+	}
+}
