@@ -64,9 +64,39 @@ type connPool struct {
 
 type pconn struct {
 	c       net.Conn
+	m       meter // under br and bw
 	br      *bufio.Reader
 	bw      *bufio.Writer
 	lastUse time.Time
+}
+
+// newPconn returns a connection whose buffered reader and writer go
+// through a meter to rw (c itself, or raw I/O on it).
+func newPconn(c net.Conn, rw io.ReadWriter) *pconn {
+	pc := &pconn{c: c, m: meter{rw: rw}}
+	pc.br = bufio.NewReaderSize(&pc.m, 4096)
+	pc.bw = bufio.NewWriterSize(&pc.m, 4096)
+	return pc
+}
+
+// meter counts the bytes read from and written to a connection (accepted
+// by the kernel, so sent or about to be) since an exchange began. Not safe
+// for concurrent use: a connection carries one exchange at a time.
+type meter struct {
+	rw      io.ReadWriter
+	in, out int64
+}
+
+func (m *meter) Read(p []byte) (int, error) {
+	n, err := m.rw.Read(p)
+	m.in += int64(n)
+	return n, err
+}
+
+func (m *meter) Write(p []byte) (int, error) {
+	n, err := m.rw.Write(p)
+	m.out += int64(n)
+	return n, err
 }
 
 // connWaiter is a request waiting for a connection, and its node in the
@@ -107,27 +137,37 @@ var errNoConn = fmt.Errorf("no free connection before the attempt's deadline: %w
 
 // do sends req and reads resp on pc, a connection from get (reused: it
 // carried requests before), bounded by deadline (zero: none) and ctx, and
-// gives pc back. A request that fails on a reused connection before
-// any answer (the server closed it while idle) is sent once more on a new
-// connection, as every HTTP client does.
-func (p *connPool) do(ctx context.Context, deadline time.Time, pc *pconn, reused bool, req *fasthttp.Request, resp *fasthttp.Response, watch bool) error {
+// gives pc back. It reads the body in bounded chunks and discards it,
+// returning its length in bytes (as far as it was read, on error).
+//
+// A request that fails on a reused connection before any byte of an
+// answer (the server closed the connection while it was idle) is sent
+// once more on a new connection, as every HTTP client does, but only when
+// that cannot make the service see it twice behind the results' back
+// (RFC 9110 §9.2.2): the request is idempotent, or none of its bytes left.
+// Otherwise the failure is the attempt's, and the retry policy decides.
+func (p *connPool) do(ctx context.Context, deadline time.Time, pc *pconn, reused bool, req *fasthttp.Request, resp *fasthttp.Response, watch, idempotent bool) (int64, error) {
+	skipBody := resp.SkipBody
 	for try := 0; ; try++ {
 		if try > 0 {
 			var err error
 			if pc, reused, err = p.get(ctx, deadline, true); err != nil {
-				return err
+				return 0, err
 			}
 		}
-		err := p.exchange(ctx, pc, deadline, req, resp, watch)
+		n, err := p.exchange(ctx, pc, deadline, req, resp, watch)
 		if err == nil {
 			p.put(pc, !resp.ConnectionClose())
-			return nil
+			return n, nil
 		}
+		resend := reused && try == 0 && ctx.Err() == nil && pc.m.in == 0 && staleConn(err) &&
+			(idempotent || pc.m.out == 0)
 		p.put(pc, false)
-		if !reused || try > 0 || ctx.Err() != nil || !staleConn(err) {
-			return err
+		if !resend {
+			return n, err
 		}
 		resp.Reset()
+		resp.SkipBody = skipBody
 	}
 }
 
@@ -138,29 +178,56 @@ func staleConn(err error) bool {
 		errors.Is(err, fasthttp.ErrConnectionClosed)
 }
 
-// exchange writes req and reads resp on pc. With watch, ctx ending sets
-// the connection's deadline in the past, which unblocks its I/O.
-func (p *connPool) exchange(ctx context.Context, pc *pconn, deadline time.Time, req *fasthttp.Request, resp *fasthttp.Response, watch bool) error {
+// exchange writes req, reads resp's header on pc and drains its body,
+// returning the body's length in bytes. With watch, ctx ending sets the
+// connection's deadline in the past, which unblocks its I/O.
+func (p *connPool) exchange(ctx context.Context, pc *pconn, deadline time.Time, req *fasthttp.Request, resp *fasthttp.Response, watch bool) (int64, error) {
+	pc.m.in, pc.m.out = 0, 0
 	if err := pc.c.SetDeadline(deadline); err != nil {
-		return err
+		return 0, err
 	}
 	stop := func() bool { return true }
 	if watch {
 		stop = context.AfterFunc(ctx, func() { _ = pc.c.SetDeadline(time.Unix(1, 0)) })
 	}
+	var n int64
 	err := req.Write(pc.bw)
 	if err == nil {
 		err = pc.bw.Flush()
 	}
 	if err == nil {
+		resp.StreamBody = true
 		err = resp.Read(pc.br)
+	}
+	if err == nil {
+		n, err = discardBody(resp)
 	}
 	if !stop() && err == nil {
 		// Canceled just as the answer came: the connection's deadline is
 		// in the past; the answer stands, the connection goes.
 		resp.SetConnectionClose()
 	}
-	return err
+	return n, err
+}
+
+// discardBody reads resp's streamed body to its end and discards it, a
+// buffer (io.Discard's, pooled) at a time, so that a body of any size
+// costs no memory; it returns how many bytes it read. A body cut short
+// (fewer bytes than its Content-Length, a chunk missing) is an error;
+// after a nil error the connection is where the next answer starts.
+func discardBody(resp *fasthttp.Response) (int64, error) {
+	body := resp.BodyStream()
+	if body == nil { // no body: HEAD, 204, 304
+		return 0, nil
+	}
+	n, err := io.Copy(io.Discard, body)
+	if cerr := resp.CloseBodyStream(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return n, fmt.Errorf("read the body after %d bytes: %w", n, err)
+	}
+	return n, nil
 }
 
 // get returns an idle connection, or waits for one (a new one, when fresh)
@@ -188,6 +255,13 @@ func (p *connPool) get(ctx context.Context, deadline time.Time, fresh bool) (*pc
 	w := &connWaiter{fresh: fresh, ch: make(chan connResult, 1)}
 	w.Value = w
 	p.waiters.PushBack(&w.Elem)
+	if fresh && p.open >= p.max && len(p.idle) > 0 && p.dialing < maxDials {
+		// Only a new connection will do, and idle ones fill the bound:
+		// the one idle longest makes room for it.
+		_ = p.idle[0].c.Close()
+		p.idle = slices.Delete(p.idle, 0, 1)
+		p.open--
+	}
 	if p.open < p.max && p.dialing < maxDials {
 		p.dialFor(w)
 	}
@@ -268,7 +342,10 @@ func (p *connPool) redial() {
 }
 
 // handOff gives pc to the first waiter that takes it, or to the idle list.
-// p.mu is held.
+// When pc is reused and requests wait only for new connections (to send
+// again) that are not being dialed, it closes pc instead to make room for
+// their dial: kept idle in a pool at its bound, it would leave them
+// waiting until their deadlines. p.mu is held.
 func (p *connPool) handOff(pc *pconn, reused bool) {
 	for e := p.waiters.Front(); e != nil; e = e.Next() {
 		if w := e.Value; !reused || !w.fresh {
@@ -277,6 +354,12 @@ func (p *connPool) handOff(pc *pconn, reused bool) {
 			w.ch <- connResult{pc: pc, reused: reused}
 			return
 		}
+	}
+	if reused && p.waiters.Len() > p.dialing {
+		p.open--
+		_ = pc.c.Close()
+		p.redial()
+		return
 	}
 	pc.lastUse = time.Now()
 	p.idle = append(p.idle, pc)
@@ -303,7 +386,7 @@ func (p *connPool) connect(ctx context.Context) (*pconn, error) {
 	if r := newRawIO(c); r != nil { // plain TCP: see rawIO
 		rw = r
 	}
-	return &pconn{c: c, br: bufio.NewReaderSize(rw, 4096), bw: bufio.NewWriterSize(rw, 4096)}, nil
+	return newPconn(c, rw), nil
 }
 
 // put returns pc to the pool (to a waiter or the idle list), or closes it.

@@ -174,6 +174,27 @@ type compiled struct {
 	body     text
 	bodyLen  int // static body length
 	priority string
+	// idempotent: the service may see the request twice with the effect
+	// of once (RFC 9110 §9.2.2), so a connection the server closed while
+	// idle may have carried it and it is sent again on a new one.
+	idempotent bool
+}
+
+// idempotent reports whether a request with this method and these
+// (canonical) header names is idempotent: by its method (RFC 9110
+// §9.2.2), or by an Idempotency-Key header (X-Idempotency-Key too, as
+// net/http's Transport counts it).
+func idempotent(method string, header []compiledHeader) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	for _, h := range header {
+		if h.name == "Idempotency-Key" || h.name == "X-Idempotency-Key" {
+			return true
+		}
+	}
+	return false
 }
 
 func compileTemplate(t Template, base string) (compiled, error) {
@@ -227,6 +248,7 @@ func compileTemplate(t Template, base string) (compiled, error) {
 			c.header = append(c.header, compiledHeader{name: http.CanonicalHeaderKey(k), value: ct})
 		}
 	}
+	c.idempotent = idempotent(c.method, c.header)
 	body := t.Body
 	if body == nil && t.BodySize > 0 {
 		body = []byte(strings.Repeat("x", t.BodySize))

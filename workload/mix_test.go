@@ -128,3 +128,29 @@ func BenchmarkParseServerTiming(b *testing.B) {
 		ParseServerTiming("queue;dur=1.5, app;dur=3, db;dur=4")
 	}
 }
+
+func TestIdempotentByMethodOrIdempotencyKey(t *testing.T) {
+	key := []compiledHeader{{name: "Content-Type"}, {name: "Idempotency-Key"}}
+	for _, tc := range []struct {
+		method string
+		header []compiledHeader
+		want   bool
+	}{
+		{"GET", nil, true},
+		{"HEAD", nil, true},
+		{"OPTIONS", nil, true},
+		{"TRACE", nil, true},
+		{"PUT", nil, true},
+		{"DELETE", nil, true},
+		{"POST", nil, false},
+		{"PATCH", nil, false},
+		{"get", nil, false}, // methods are case-sensitive
+		{"POST", []compiledHeader{{name: "Content-Type"}}, false},
+		{"POST", key, true},
+		{"PATCH", []compiledHeader{{name: "X-Idempotency-Key"}}, true},
+	} {
+		if got := idempotent(tc.method, tc.header); got != tc.want {
+			t.Errorf("idempotent(%s, %v) = %v, want %v", tc.method, tc.header, got, tc.want)
+		}
+	}
+}

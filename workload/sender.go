@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -277,14 +278,14 @@ func (s *fastSender) send(ctx context.Context, q *request, n int, timeout time.D
 		res.BytesOut = uint32(t.bodyLen)
 	}
 	resp.SkipBody = t.method == http.MethodHead
-	err = pool.do(ctx, deadline, pc, reused, req, resp, watch)
+	nIn, err := pool.do(ctx, deadline, pc, reused, req, resp, watch, t.idempotent)
 	res.End = time.Since(q.r.start)
+	res.BytesIn = uint32(min(nIn, math.MaxUint32))
 	if err != nil {
 		res.Outcome = Classify(err, ctx.Err() != nil)
 		return 0, false
 	}
 	res.Status = uint16(resp.StatusCode())
-	res.BytesIn = uint32(min(len(resp.Body()), 1<<32-1))
 	res.Outcome = StatusOutcome(resp.StatusCode())
 	if v := resp.Header.Peek("Server-Timing"); len(v) > 0 {
 		res.Timing = ParseServerTiming(unsafe.String(&v[0], len(v)))

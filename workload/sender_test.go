@@ -1,13 +1,13 @@
 package workload
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -82,6 +82,53 @@ func TestHTTP1ClientHandlesChunkedCloseHeadAndBodies(t *testing.T) {
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
 
+// TestHTTP1ClientCountsAHugeBodyWithoutHoldingIt: a 256 MiB answer is read
+// and counted a buffer at a time, not held: the test process allocates
+// far less than one body (TotalAlloc bounds how much the heap can have
+// grown), and the drained connection carries the next request.
+func TestHTTP1ClientCountsAHugeBodyWithoutHoldingIt(t *testing.T) {
+	const size = 256 << 20
+	chunk := make([]byte, 64<<10)
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(size))
+		for n := 0; n < size; n += len(chunk) {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	cfg := constantConfig(srv.URL, 1, 2*time.Second)
+	cfg.Retry.AttemptTimeout = 2 * time.Minute // 256 MiB under the race detector on a loaded machine
+	cfg.HTTP.Connections = 1                   // the second request waits for the first's connection
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	rs := runOnce(t, cfg)
+	runtime.ReadMemStats(&after)
+	if len(rs) != 2 {
+		t.Fatalf("%d records, want 2", len(rs))
+	}
+	for _, r := range rs {
+		if r.Outcome != results.OutcomeOK || r.BytesIn != size {
+			t.Fatalf("record %+v, want ok with %d bytes in", r, size)
+		}
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
+		t.Fatalf("%d MiB allocated for two 256 MiB answers, want < 64 MiB", alloc>>20)
+	}
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("%d connections for 2 requests through a pool of 1, want 1 (a drained connection is reused)", n)
+	}
+}
+
 func TestHTTP1ClientReusesConnectionsAndBoundsThePool(t *testing.T) {
 	var conns, inflight, peak atomic.Int64
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -144,7 +191,7 @@ func mustDial(t *testing.T, addr string) *pconn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &pconn{c: c, br: bufio.NewReader(c), bw: bufio.NewWriter(c)}
+	return newPconn(c, c)
 }
 
 func TestHTTP1ClientTimesOutAndTellsTheService(t *testing.T) {
