@@ -70,6 +70,11 @@ type Summary struct {
 	TopTenants   TopTenants    `json:"top_tenants"`  // the heaviest and the most failing tenants
 	Warnings     []string      `json:"warnings"`     // what makes these figures less trustworthy
 
+	// Slowest traces the run's slowest requests (by latency from intended
+	// start, any outcome), slowest first: each with its attempts on one
+	// timeline. Options.Slowest sets how many (default 10).
+	Slowest []SlowRequest `json:"slowest"`
+
 	// Recovery is set by AnalyzeRecovery when the run had disturbances.
 	Recovery *Recovery `json:"recovery,omitempty"`
 	// TippingPoint is set by AnalyzeTippingPoint for stepped ramps.
