@@ -262,6 +262,8 @@ func WriteText(w io.Writer, s *Summary, opts TextOptions) error {
 		}
 	}
 
+	t.writeSlowest(s.Slowest, opts.Color)
+
 	if opts.Windows && len(s.Windows) > 0 {
 		t.printf("\nwindows (rates per second)\n")
 		rows := [][]cell{{plain("start"), plain("offered"), plain("throughput"), plain("goodput"), plain("ratio"),
