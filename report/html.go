@@ -87,6 +87,7 @@ type htmlPage struct {
 	Compare   *htmlTable
 	Charts    []htmlChart
 	Tables    []htmlTable
+	Slowest   []htmlSlow
 	Generated string
 }
 
@@ -162,6 +163,7 @@ func buildPage(r HTMLReport) (*htmlPage, error) {
 	}
 	p.Charts = charts
 	p.Tables = widen(runTables(s))
+	p.Slowest = slowestSection(s.Slowest)
 	return p, nil
 }
 

@@ -103,7 +103,7 @@ func TestWriteHTMLIsSelfContained(t *testing.T) {
 	}
 	pages := htmlFixtures(t)
 	for name, want := range map[string][]string{
-		"run":     {"Assertions: 3 passed, 1 failed", "FAIL</span> <span>goodput_ratio = ", "Disturbances and recovery", "surge + slow-db"},
+		"run":     {"Assertions: 3 passed, 1 failed", "FAIL</span> <span>goodput_ratio = ", "Disturbances and recovery", "surge + slow-db", "Slowest requests", `<svg class="gantt"`, `<rect class="attempt"`, `<line class="wait"`, `<rect class="timing"`},
 		"ramp":    {"Tipping point", "400/s", "Universal Scalability Law"},
 		"compare": {"Side by side", `class="num best"`, "unprotected: goodput_ratio = ", "Recovery: protected"},
 	} {
