@@ -137,7 +137,11 @@ func WriteText(w io.Writer, s *Summary, opts TextOptions) error {
 	if label == "" {
 		label = "(unlabelled run)"
 	}
-	t.printf("%s  seed %d", paint(ansiBold, "goodput report: "+label), s.Seed)
+	heading := "goodput report"
+	if s.Title != "" {
+		heading = s.Title
+	}
+	t.printf("%s  seed %d", paint(ansiBold, heading+": "+label), s.Seed)
 	if s.Shards > 1 {
 		t.printf(", %d shards", s.Shards)
 	}

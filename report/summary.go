@@ -18,6 +18,7 @@ import (
 // concurrent reads are safe.
 type Summary struct {
 	Label   string    `json:"label"`            // the run's (or variant's) name from the header
+	Title   string    `json:"title,omitempty"`  // the report's title (loadgen report --title); absent when none
 	Tool    string    `json:"tool"`             // the tool that wrote the results
 	Hosts   []string  `json:"hosts"`            // generator hosts, one per shard, sorted and deduplicated
 	Start   time.Time `json:"start"`            // wall-clock start of the run (RFC 3339)

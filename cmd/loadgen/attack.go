@@ -42,6 +42,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	sf := addSinkFlags(fs)
 	out := fs.StringP("output", "o", "", `results file ("-" for stdout); without it, print a text summary at the end`)
 	quiet := fs.Bool("quiet", false, "no progress line on stderr")
+	label := fs.String("label", "", "name of the run, recorded in the results header and shown by every report")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -71,10 +72,12 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fmt.Fprintf(stderr, "attack: seed %d, shard %s, %d requests offered over %v\n", cfg.Seed, cfg.Shard, int(cfg.Schedule.Total()/float64(cfg.Shard.N())+0.5), cfg.Schedule.Duration())
 	// Where records go: a results stream (file or stdout), or an aggregator
 	// for the text summary.
+	header := cf.resultsHeader("attack", cfg, cfg.Start)
+	header.Label = *label
 	opts := harness.DriveOptions{
 		Name:       "attack",
 		Log:        stderr,
-		Header:     cf.resultsHeader("attack", cfg, cfg.Start),
+		Header:     header,
 		Agreed:     agreed, // the header records how late after the agreed instant this generator began, as loadgen run's shards do
 		Deliveries: del.driven(),
 	}

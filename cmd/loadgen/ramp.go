@@ -42,6 +42,7 @@ func runRamp(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	format := fs.String("format", "text", "report format: text (the curve and the tipping point), json or html")
 	reportTo := fs.String("report", "", "write the report to FILE instead of stdout")
 	output := fs.StringP("output", "o", "", `also write the results stream to FILE ("-" for stdout)`)
+	label := fs.String("label", "", "name of the run, recorded in the results header and shown by every report")
 	cf := addClientFlags(fs)
 	vf := addVerdictFlags(fs)
 	for _, name := range []string{"rate", "duration", "phase"} {
@@ -104,6 +105,7 @@ func runRamp(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	header := cf.resultsHeader("ramp", cfg, d.Start())
 	header.SLO = objective
+	header.Label = *label
 	fmt.Fprintf(stderr, "ramp: seed %d, %d steps of %v from %g to %g requests/s, SLO %v\n", cfg.Seed, len(rates), *stepDur, rates[0], rates[len(rates)-1], objective)
 
 	opts := harness.DriveOptions{

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -59,6 +60,8 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		outs[f] = fs.String("out-"+f, "", "also write the "+f+" report to FILE")
 	}
 	outDir := fs.String("out-dir", "", "also write every format into DIR: "+strings.Join(outDirFiles(), ", "))
+	title := fs.String("title", "", "title of the report, shown in every format (default: goodput report)")
+	slowest := fs.Int("slowest", report.DefaultSlowest, "trace the N slowest requests, attempt by attempt (0: none; at most 1000)")
 	vf := addVerdictFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -78,16 +81,20 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *color != "auto" && *color != "always" && *color != "never" {
 		return cli.Usagef("report: --color %q is not valid (valid: auto, always, never)", *color)
 	}
+	if *slowest < 0 || *slowest > 1000 {
+		return cli.Usagef("report: --slowest must be between 0 and 1000, got %d", *slowest)
+	}
 	files := fs.Args()
 	if len(files) == 0 {
 		return cli.Usagef("report: no results file given (use - for stdin; see loadgen report --help)")
 	}
 
-	agg := report.NewAggregator(report.Options{Window: *window, SLO: *slo})
+	agg := report.NewAggregator(report.Options{Window: *window, SLO: *slo, Slowest: cmp.Or(*slowest, -1)})
 	if err := aggregateFiles(ctx, agg, files, stderr); err != nil {
 		return err
 	}
 	s := agg.Summary()
+	s.Title = *title
 	vf.analyze(s)
 
 	out, err := openOutput("report", *output, stdout)
