@@ -55,6 +55,10 @@ type Options struct {
 	// request's intended start. Zero means the first header's SLO; when
 	// that is zero too, every successful request counts as goodput.
 	SLO time.Duration
+	// Slowest is how many of the slowest requests the summary traces
+	// (Summary.Slowest): 0 means DefaultSlowest (10), a negative value
+	// none; at most 1000.
+	Slowest int
 
 	// maxWindows overrides the package's bound on windows (tests only).
 	maxWindows int
@@ -178,6 +182,7 @@ type Aggregator struct {
 	dists    []Disturbance
 	failed   []string
 	delivery deliveryAcc
+	slowest  *slowestTracer
 
 	records, events     int64
 	clamped             int64
@@ -204,6 +209,7 @@ func NewAggregator(opts Options) *Aggregator {
 		routes:   make(map[string]struct{}),
 		byTenant: newSpaceSaving(tenantSketch),
 		failing:  newSpaceSaving(tenantSketch),
+		slowest:  newSlowestTracer(slowestOption(opts.Slowest), pendingRequests),
 	}
 }
 
@@ -375,6 +381,8 @@ func (a *Aggregator) AddResult(r *results.Result) {
 	ph := a.phase(r.Phase)
 	if isDelivery(r) {
 		a.addDelivery(r, ph)
+	} else {
+		a.slowest.add(r)
 	}
 	if r.Attempt > 0 {
 		a.addAttempt(r, slot, ph)

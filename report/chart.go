@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 
 	"github.com/goodput-dev/goodput/results"
@@ -59,9 +60,13 @@ type chartSpec struct {
 	YFromZero bool
 	XFromZero bool
 	Shades    []chartShade
-	Marks     []chartMark
-	Width     vg.Length // 0: 520 pt
-	Height    vg.Length // 0: 230 pt
+	// Gaps are stretches where the series have no value to draw (windows
+	// without a successful request), shaded and labelled so a gap is
+	// not mistaken for missing data.
+	Gaps   []chartShade
+	Marks  []chartMark
+	Width  vg.Length // 0: 520 pt
+	Height vg.Length // 0: 230 pt
 }
 
 // Chart palette: readable on white, distinct for the common colour
@@ -77,6 +82,7 @@ var (
 	colMax        = color.RGBA{R: 0x78, G: 0x35, B: 0x0f, A: 0xff}
 	colSLO        = color.RGBA{R: 0xdc, G: 0x26, B: 0x26, A: 0xff}
 	colShade      = color.NRGBA{R: 0xf5, G: 0x9e, B: 0x0b, A: 0x28}
+	colGap        = color.NRGBA{R: 0x6b, G: 0x72, B: 0x80, A: 0x22}
 	colGrid       = color.RGBA{R: 0xe5, G: 0xe7, B: 0xeb, A: 0xff}
 	colAxis       = color.RGBA{R: 0x4b, G: 0x55, B: 0x63, A: 0xff}
 	colQueue      = color.RGBA{R: 0xf5, G: 0x9e, B: 0x0b, A: 0xff}
@@ -154,7 +160,7 @@ func renderChart(spec chartSpec) ([]byte, error) {
 	default:
 		r.ymax += 0.05 * (r.ymax - r.ymin)
 	}
-	for _, s := range spec.Shades {
+	for _, s := range append(slices.Clip(spec.Shades), spec.Gaps...) {
 		r.xmin, r.xmax = min(r.xmin, s.From), max(r.xmax, s.To)
 	}
 	for _, m := range spec.Marks {
@@ -184,12 +190,16 @@ func renderChart(spec chartSpec) ([]byte, error) {
 	// Drawing order: grid, disturbances, data, markers.
 	p.Add(grid)
 	if len(spec.Shades) > 0 {
-		p.Add(shadePlotter(spec.Shades))
+		p.Add(shadePlotter{spans: spec.Shades, fill: colShade, ink: color.RGBA{R: 0x92, G: 0x40, B: 0x0e, A: 0xff}})
+	}
+	if len(spec.Gaps) > 0 {
+		p.Add(shadePlotter{spans: spec.Gaps, fill: colGap, ink: colAxis, bottom: true})
 	}
 	p.Add(data...)
 	if len(spec.Marks) > 0 {
 		p.Add(markPlotter(spec.Marks))
 	}
+	var hover []hoverPoint
 	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = r.xmin, r.xmax, r.ymin, r.ymax
 
 	w, h := spec.Width, spec.Height
@@ -199,14 +209,24 @@ func renderChart(spec chartSpec) ([]byte, error) {
 	if h == 0 {
 		h = 230
 	}
+	p.Add(hoverPlotter{spec: &spec, height: float64(h), out: &hover})
 	c := vgsvg.New(w, h)
-	p.Draw(draw.New(c))
+	// The top inset keeps the highest y tick's label inside the SVG.
+	p.Draw(draw.Crop(draw.New(c), 0, 0, 0, -chartTopInset))
 	var buf bytes.Buffer
 	if _, err := c.WriteTo(&buf); err != nil {
 		return nil, fmt.Errorf("render chart: %w", err)
 	}
-	return inlineSVG(buf.Bytes()), nil
+	svg := inlineSVG(buf.Bytes())
+	if i := bytes.LastIndex(svg, []byte("</svg>")); i >= 0 {
+		svg = append(svg[:i:i], append([]byte(hoverSVG(hover)), svg[i:]...)...)
+	}
+	return svg, nil
 }
+
+// chartTopInset is the room above the plot area, in points: half a tick
+// label, so the top label is not clipped.
+const chartTopInset = 7
 
 // errNoData is returned for a chart with nothing to draw; callers leave
 // the chart out.
@@ -432,14 +452,20 @@ func (percentileTicks) Ticks(lo, hi float64) []plot.Tick {
 	return ticks
 }
 
-// shadePlotter shades disturbances over the plot's full height.
-type shadePlotter []chartShade
+// shadePlotter shades stretches of the x axis over the plot's full height
+// (disturbances, gaps), labelled at the top or, with bottom, at the
+// bottom.
+type shadePlotter struct {
+	spans     []chartShade
+	fill, ink color.Color
+	bottom    bool
+}
 
 // Plot implements plot.Plotter.
 func (s shadePlotter) Plot(c draw.Canvas, p *plot.Plot) {
 	tx, _ := p.Transforms(&c)
-	c.SetColor(colShade)
-	for _, sh := range s {
+	c.SetColor(s.fill)
+	for _, sh := range s.spans {
 		x0, x1 := max(tx(sh.From), c.Min.X), min(tx(sh.To), c.Max.X)
 		if x1 <= x0 {
 			continue
@@ -447,9 +473,14 @@ func (s shadePlotter) Plot(c draw.Canvas, p *plot.Plot) {
 		c.Fill(vg.Rectangle{Min: vg.Point{X: x0, Y: c.Min.Y}, Max: vg.Point{X: x1, Y: c.Max.Y}}.Path())
 		if sh.Label != "" {
 			sty := p.X.Tick.Label
-			sty.Color = color.RGBA{R: 0x92, G: 0x40, B: 0x0e, A: 0xff}
+			sty.Color = s.ink
 			sty.XAlign, sty.YAlign = draw.XLeft, draw.YTop
-			c.FillText(sty, vg.Point{X: x0 + 3, Y: c.Max.Y - 2}, sh.Label)
+			at := vg.Point{X: x0 + 3, Y: c.Max.Y - 2}
+			if s.bottom {
+				sty.YAlign = draw.YBottom
+				at.Y = c.Min.Y + 2
+			}
+			c.FillText(sty, at, sh.Label)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"image/color"
 	"math"
+	"regexp"
 
 	"github.com/goodput-dev/goodput/results"
 )
@@ -35,7 +36,7 @@ func newChart(title, caption string, spec chartSpec) (htmlChart, bool, error) {
 	if err != nil {
 		return htmlChart{}, false, err
 	}
-	c := htmlChart{Title: title, Caption: caption, SVG: svg}
+	c := htmlChart{Title: title, Caption: caption, SVG: nameSVG(svg, title)}
 	for _, s := range spec.Series {
 		if s.Name != "" {
 			c.Legend = append(c.Legend, legendEntry{Name: s.Name, Color: template.CSS(cssColor(s.Color)), Dashed: s.Dashed, Band: spec.Stacked})
@@ -43,6 +44,9 @@ func newChart(title, caption string, spec chartSpec) (htmlChart, bool, error) {
 	}
 	if len(spec.Shades) > 0 {
 		c.Legend = append(c.Legend, legendEntry{Name: "disturbance", Color: template.CSS(cssColor(colShade)), Band: true})
+	}
+	if len(spec.Gaps) > 0 {
+		c.Legend = append(c.Legend, legendEntry{Name: "no successes", Color: template.CSS(cssColor(colGap)), Band: true})
 	}
 	return c, true, nil
 }
@@ -92,11 +96,46 @@ func latencyOrGap(w *Window, v float64) float64 {
 	return v
 }
 
-// disturbanceShades shades the run's fault windows and surges.
+// disturbanceShades shades the run's fault windows and its named surges:
+// a phase the schedule named itself ("phase 2", an attack's --phase) is
+// a step of the load, not a disturbance someone planned.
 func disturbanceShades(s *Summary) []chartShade {
+	faults := map[string]bool{}
+	for _, d := range s.Disturbances {
+		faults[d.Name] = true
+	}
+	var spans []DisturbanceSpan
+	for _, d := range DisturbanceSpans(s) {
+		if unnamedPhase.MatchString(d.Name) && !faults[d.Name] {
+			continue
+		}
+		spans = append(spans, d)
+	}
 	var out []chartShade
-	for _, d := range mergeSpans(DisturbanceSpans(s)) {
+	for _, d := range mergeSpans(spans) {
 		out = append(out, chartShade{From: d.Start.Seconds(), To: d.End.Seconds(), Label: d.Name})
+	}
+	return out
+}
+
+// unnamedPhase matches the name a schedule gives a phase that has none
+// (workload.Schedule: "phase N").
+var unnamedPhase = regexp.MustCompile(`^phase [0-9]+$`)
+
+// noSuccessGaps are the stretches of chart windows that offered requests
+// but had no successful one: the latency lines break there.
+func noSuccessGaps(s *Summary) []chartShade {
+	var out []chartShade
+	for _, w := range chartWindows(s) {
+		if w.Requests == 0 || w.LatencyHistogram() != nil || w.Latency.P50 != 0 {
+			continue
+		}
+		end := w.StartS + s.WindowS
+		if n := len(out); n > 0 && math.Abs(out[n-1].To-w.StartS) < 1e-9 {
+			out[n-1].To = end
+			continue
+		}
+		out = append(out, chartShade{From: w.StartS, To: end, Label: "no successes"})
 	}
 	return out
 }
@@ -124,7 +163,7 @@ func runCharts(label string, s *Summary) ([]htmlChart, error) {
 		specs = append(specs, chartDef{title, caption, spec})
 	}
 
-	add("Load: offered, throughput and goodput", "Requests per second in each window. Goodput counts requests that succeeded within the SLO, measured from their intended start.", chartSpec{
+	add("Load: offered, throughput and goodput", "Per second in each window. Offered and goodput count requests in the window of their intended start (goodput: those that succeeded within the SLO); throughput counts answered attempts in the window they ended. So when answers come late, goodput can run above throughput for a while, and throughput lags behind the load that caused it.", chartSpec{
 		XLabel: "time (s)", XFromZero: true, YLabel: "per second", YFromZero: true, Shades: shades,
 		Series: []chartSeries{
 			{Name: "offered", X: xs, Y: windowSeries(s, func(w *Window) float64 { return w.OfferedRPS }), Color: colOffered, Dashed: true},
@@ -144,7 +183,7 @@ func runCharts(label string, s *Summary) ([]htmlChart, error) {
 		lat = append(lat, constantSeries("SLO", xs, s.SLOMs, colSLO))
 	}
 	add("Latency percentiles over time", "Successful requests, from intended start; each window's own HdrHistogram. Log scale.", chartSpec{
-		XLabel: "time (s)", XFromZero: true, YLabel: "latency", LogY: true, Shades: shades, Series: lat,
+		XLabel: "time (s)", XFromZero: true, YLabel: "latency", LogY: true, Shades: shades, Gaps: noSuccessGaps(s), Series: lat,
 	})
 
 	var bands []chartSeries

@@ -26,7 +26,7 @@ func FormatList() []Format {
 		{"json", "report.json", func(w io.Writer, s *Summary, _ TextOptions) error { return WriteJSON(w, s) }},
 		{"csv", "windows.csv", func(w io.Writer, s *Summary, _ TextOptions) error { return WriteCSV(w, s) }},
 		{"html", "report.html", func(w io.Writer, s *Summary, _ TextOptions) error {
-			return WriteHTML(w, HTMLReport{Runs: []HTMLRun{{Summary: s}}})
+			return WriteHTML(w, HTMLReport{Title: s.Title, Runs: []HTMLRun{{Summary: s}}})
 		}},
 		{"hgrm", "latency.hgrm", func(w io.Writer, s *Summary, _ TextOptions) error { return WriteHgrm(w, s) }},
 		{"hlog", "latency.hlog", func(w io.Writer, s *Summary, _ TextOptions) error { return WriteHlog(w, s) }},

@@ -21,7 +21,8 @@ type HTMLRun struct {
 
 // HTMLReport is what WriteHTML renders: one run, or several side by side.
 type HTMLReport struct {
-	// Title heads the page (default "goodput report").
+	// Title heads the page (default Summary.Title of the first run, else
+	// "goodput report").
 	Title string
 	// Runs holds the run of a report, or the runs of a comparison, in
 	// column order.
@@ -51,8 +52,11 @@ func WriteHTML(w io.Writer, r HTMLReport) error {
 			r.Runs[i].Label = r.Runs[i].Summary.Label
 		}
 		if r.Runs[i].Label == "" {
-			r.Runs[i].Label = fmt.Sprintf("run %d", i+1)
+			r.Runs[i].Label = unlabelledRun(r.Runs[i].Summary, i, len(r.Runs))
 		}
+	}
+	if r.Title == "" {
+		r.Title = r.Runs[0].Summary.Title
 	}
 	page, err := buildPage(r)
 	if err != nil {
@@ -71,6 +75,15 @@ func WriteHTML(w io.Writer, r HTMLReport) error {
 	return nil
 }
 
+// unlabelledRun names run i of n that has no label: by its start when it
+// is the only one, by its position in a comparison.
+func unlabelledRun(s *Summary, i, n int) string {
+	if n == 1 && !s.Start.IsZero() {
+		return "run of " + s.Start.UTC().Format("2006-01-02 15:04 UTC")
+	}
+	return fmt.Sprintf("run %d", i+1)
+}
+
 //go:embed html.tmpl
 var htmlTemplate string
 
@@ -87,6 +100,7 @@ type htmlPage struct {
 	Compare   *htmlTable
 	Charts    []htmlChart
 	Tables    []htmlTable
+	Slowest   []htmlSlow
 	Generated string
 }
 
@@ -162,6 +176,7 @@ func buildPage(r HTMLReport) (*htmlPage, error) {
 	}
 	p.Charts = charts
 	p.Tables = widen(runTables(s))
+	p.Slowest = slowestSection(s.Slowest)
 	return p, nil
 }
 

@@ -103,7 +103,7 @@ func TestWriteHTMLIsSelfContained(t *testing.T) {
 	}
 	pages := htmlFixtures(t)
 	for name, want := range map[string][]string{
-		"run":     {"Assertions: 3 passed, 1 failed", "FAIL</span> <span>goodput_ratio = ", "Disturbances and recovery", "surge + slow-db"},
+		"run":     {"Assertions: 3 passed, 1 failed", "FAIL</span> <span>goodput_ratio = ", "Disturbances and recovery", "surge + slow-db", "Slowest requests", `<svg class="gantt"`, `<rect class="attempt"`, `<line class="wait"`, `<rect class="timing"`},
 		"ramp":    {"Tipping point", "400/s", "Universal Scalability Law"},
 		"compare": {"Side by side", `class="num best"`, "unprotected: goodput_ratio = ", "Recovery: protected"},
 	} {
@@ -190,6 +190,28 @@ func TestHTMLReportInChromium(t *testing.T) {
 		require.NoError(t, err)
 		overflow, err := chromedp.Run(tabCtx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
 		require.NoError(t, err)
+		title, err := chromedp.Run(tabCtx, chromedp.Evaluate[string](`document.title`))
+		require.NoError(t, err)
+		hovers, err := chromedp.Run(tabCtx, chromedp.Evaluate[int](`Array.from(document.querySelectorAll("svg.chart")).filter(s => s.getAttribute("aria-label") && s.querySelector("g.points circle title")).length`))
+		require.NoError(t, err)
+		// The element under a plotted point is its hover target.
+		hit, err := chromedp.Run(tabCtx, chromedp.Evaluate[string](`(() => {
+			const c = document.querySelector("svg.chart g.points circle");
+			c.scrollIntoView({block: "center"});
+			const r = c.getBoundingClientRect();
+			const el = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+			return el && el.closest("circle") ? el.closest("circle").querySelector("title").textContent : "";
+		})()`))
+		require.NoError(t, err)
+		var gantts, attempts, waits int
+		if name == "run" {
+			gantts, err = chromedp.Run(tabCtx, chromedp.Evaluate[int](`Array.from(document.querySelectorAll("#slowest svg.gantt")).filter(s => s.getBoundingClientRect().width > 300).length`))
+			require.NoError(t, err)
+			attempts, err = chromedp.Run(tabCtx, chromedp.Evaluate[int](`Array.from(document.querySelectorAll("#slowest rect.attempt title")).filter(t => /^attempt \d+: /.test(t.textContent)).length`))
+			require.NoError(t, err)
+			waits, err = chromedp.Run(tabCtx, chromedp.Evaluate[int](`document.querySelectorAll("#slowest line.wait").length`))
+			require.NoError(t, err)
+		}
 		png, err := chromedp.Run(tabCtx, chromedp.FullScreenshot(100))
 		require.NoError(t, err)
 		cancelTab()
@@ -205,6 +227,14 @@ func TestHTMLReportInChromium(t *testing.T) {
 		assert.GreaterOrEqual(t, charts, want, "%s: visible SVG charts", name)
 		assert.Greater(t, paths, 10*want, "%s: chart paths drawn", name)
 		assert.False(t, overflow, "%s: the page scrolls sideways", name)
+		assert.Equal(t, charts, hovers, "%s: every chart has an accessible name and hover values", name)
+		assert.Contains(t, hit, " · ", "%s: hovering a point finds its title", name)
+		assert.Contains(t, title, map[string]string{"run": "goodput report · golden", "ramp": "goodput ramp · ramp", "compare": "goodput comparison"}[name], "%s: the page title names the run", name)
+		if name == "run" {
+			assert.Equal(t, DefaultSlowest, gantts, "run: one visible Gantt bar per slowest request")
+			assert.Greater(t, attempts, DefaultSlowest, "run: the slowest requests were retried: more attempts than requests")
+			assert.Positive(t, waits, "run: the waits between attempts are drawn")
+		}
 		require.True(t, bytes.HasPrefix(png, []byte("\x89PNG")), "%s: screenshot is a PNG", name)
 		shot := filepath.Join(dir, name+".png")
 		require.NoError(t, os.WriteFile(shot, png, 0o644))

@@ -137,7 +137,11 @@ func WriteText(w io.Writer, s *Summary, opts TextOptions) error {
 	if label == "" {
 		label = "(unlabelled run)"
 	}
-	t.printf("%s  seed %d", paint(ansiBold, "goodput report: "+label), s.Seed)
+	heading := "goodput report"
+	if s.Title != "" {
+		heading = s.Title
+	}
+	t.printf("%s  seed %d", paint(ansiBold, heading+": "+label), s.Seed)
 	if s.Shards > 1 {
 		t.printf(", %d shards", s.Shards)
 	}
@@ -266,6 +270,8 @@ func WriteText(w io.Writer, s *Summary, opts TextOptions) error {
 			t.printf("top tenants by failures  %s\n", tenantList(top.ByFailures))
 		}
 	}
+
+	t.writeSlowest(s.Slowest, opts.Color)
 
 	if opts.Windows && len(s.Windows) > 0 {
 		t.printf("\nwindows (rates per second)\n")

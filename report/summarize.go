@@ -162,6 +162,7 @@ func (a *Aggregator) Summary() *Summary {
 	}
 	slices.SortStableFunc(s.Disturbances, func(x, y Disturbance) int { return cmp.Compare(x.StartS, y.StartS) })
 	s.Delivery = a.deliverySummary(dur)
+	s.Slowest = a.slowest.requests()
 	s.Warnings = a.warnings(s)
 	a.integ.fill(s)
 	return s

@@ -18,6 +18,7 @@ import (
 // concurrent reads are safe.
 type Summary struct {
 	Label   string    `json:"label"`            // the run's (or variant's) name from the header
+	Title   string    `json:"title,omitempty"`  // the report's title (loadgen report --title); absent when none
 	Tool    string    `json:"tool"`             // the tool that wrote the results
 	Hosts   []string  `json:"hosts"`            // generator hosts, one per shard, sorted and deduplicated
 	Start   time.Time `json:"start"`            // wall-clock start of the run (RFC 3339)
@@ -73,6 +74,11 @@ type Summary struct {
 	Disturbances []Disturbance `json:"disturbances"` // fault windows, from fault_applied/fault_removed events
 	TopTenants   TopTenants    `json:"top_tenants"`  // the heaviest and the most failing tenants
 	Warnings     []string      `json:"warnings"`     // what makes these figures less trustworthy
+
+	// Slowest traces the run's slowest requests (by latency from intended
+	// start, any outcome), slowest first: each with its attempts on one
+	// timeline. Options.Slowest sets how many (default 10).
+	Slowest []SlowRequest `json:"slowest"`
 
 	// Recovery is set by AnalyzeRecovery when the run had disturbances.
 	Recovery *Recovery `json:"recovery,omitempty"`

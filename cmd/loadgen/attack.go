@@ -6,6 +6,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/goodput-dev/goodput/harness"
 	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/report"
@@ -37,11 +39,8 @@ const preflightTimeout = 3 * time.Second
 
 // runAttack drives a URL open-loop and records every attempt.
 func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("attack", "attack --url URL [--rate RPS --duration D | --phase D@RATE ...] [flags]", attackExamples, stdout)
-	cf := addClientFlags(fs)
-	sf := addSinkFlags(fs)
-	out := fs.StringP("output", "o", "", `results file ("-" for stdout); without it, print a text summary at the end`)
-	quiet := fs.Bool("quiet", false, "no progress line on stderr")
+	fs, f := newAttackFlags(stdout)
+	cf, sf, out, quiet, label := f.cf, f.sf, f.out, f.quiet, f.label
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -73,10 +72,12 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fmt.Fprintf(stderr, "attack: seed %d, shard %s, %d requests offered over %v\n", cfg.Seed, cfg.Shard, int(cfg.Schedule.Total()/float64(cfg.Shard.N())+0.5), cfg.Schedule.Duration())
 	// Where records go: a results stream (file or stdout), or an aggregator
 	// for the text summary.
+	header := cf.resultsHeader("attack", cfg, cfg.Start)
+	header.Label = *label
 	opts := harness.DriveOptions{
 		Name:       "attack",
 		Log:        stderr,
-		Header:     cf.resultsHeader("attack", cfg, cfg.Start),
+		Header:     header,
 		Agreed:     agreed, // the header records how late after the agreed instant this generator began, as loadgen run's shards do
 		Deliveries: del.driven(),
 	}
@@ -117,4 +118,26 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stderr, "attack: %d requests, %d attempts written to %s\n", counts.Requests, counts.Attempts, *out)
 	}
 	return nil
+}
+
+// attackFlags are the flags of loadgen attack, where their values land.
+type attackFlags struct {
+	cf    *clientFlags
+	sf    *sinkFlags
+	out   *string
+	quiet *bool
+	label *string
+}
+
+// newAttackFlags returns the FlagSet of loadgen attack and where its values land,
+// without running it: the CLI parses it, completion reads it. Its usage
+// goes to stdout.
+func newAttackFlags(stdout io.Writer) (*pflag.FlagSet, attackFlags) {
+	fs := newFlagSet("attack", "attack --url URL [--rate RPS --duration D | --phase D@RATE ...] [flags]", attackExamples, stdout)
+	cf := addClientFlags(fs)
+	sf := addSinkFlags(fs)
+	out := fs.StringP("output", "o", "", `results file ("-" for stdout); without it, print a text summary at the end`)
+	quiet := fs.Bool("quiet", false, "no progress line on stderr")
+	label := fs.String("label", "", "name of the run, recorded in the results header and shown by every report")
+	return fs, attackFlags{cf, sf, out, quiet, label}
 }

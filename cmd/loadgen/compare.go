@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/report"
@@ -28,13 +31,8 @@ var compareFormats = []string{"text", "json", "html"}
 
 // runCompare implements "loadgen compare".
 func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("compare", "compare [--format text|json|html] [-o FILE] [NAME=]FILE[,FILE...] ...", compareExamples, stdout)
-	format := fs.String("format", "text", "output format: "+strings.Join(compareFormats, ", "))
-	output := fs.StringP("output", "o", "", "write the comparison to FILE instead of stdout")
-	window := fs.Duration("window", report.DefaultWindow, "width of the report's time windows")
-	slo := fs.Duration("slo", 0, "latency objective for goodput, from intended start (default: the SLO recorded in each run)")
-	var rf recoveryFlags
-	rf.register(fs)
+	fs, f := newCompareFlags(stdout)
+	format, output, window, slo, rf := f.format, f.output, f.window, f.slo, f.rf
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -144,4 +142,27 @@ func labelTaken(runs []report.HTMLRun, label string) bool {
 		}
 	}
 	return false
+}
+
+// compareFlags are the flags of loadgen compare, where their values land.
+type compareFlags struct {
+	format *string
+	output *string
+	window *time.Duration
+	slo    *time.Duration
+	rf     *recoveryFlags
+}
+
+// newCompareFlags returns the FlagSet of loadgen compare and where its values land,
+// without running it: the CLI parses it, completion reads it. Its usage
+// goes to stdout.
+func newCompareFlags(stdout io.Writer) (*pflag.FlagSet, compareFlags) {
+	fs := newFlagSet("compare", "compare [--format text|json|html] [-o FILE] [NAME=]FILE[,FILE...] ...", compareExamples, stdout)
+	format := fs.String("format", "text", "output format: "+strings.Join(compareFormats, ", "))
+	output := fs.StringP("output", "o", "", "write the comparison to FILE instead of stdout")
+	window := fs.Duration("window", report.DefaultWindow, "width of the report's time windows")
+	slo := fs.Duration("slo", 0, "latency objective for goodput, from intended start (default: the SLO recorded in each run)")
+	rf := &recoveryFlags{}
+	rf.register(fs)
+	return fs, compareFlags{format, output, window, slo, rf}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/spf13/pflag"
+
 	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/results/export"
@@ -24,9 +26,8 @@ const encodeExamples = `  # Every attempt as JSON Lines, for jq
 // runEncode implements "loadgen encode": results streams become one line
 // per attempt in JSON Lines or CSV.
 func runEncode(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("encode", "encode --to jsonl|csv [-o FILE] FILE...", encodeExamples, stdout)
-	to := fs.String("to", "jsonl", "output format: jsonl or csv")
-	output := fs.StringP("output", "o", "-", "write to FILE (- for stdout)")
+	fs, f := newEncodeFlags(stdout)
+	to, output := f.to, f.output
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -77,4 +78,20 @@ func runEncode(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // and are skipped.
 func exportRecords(ctx context.Context, w *export.Writer, rd *results.Reader) error {
 	return results.Each(ctx, rd, func(r *results.Result) error { return writeErr(w.Write(r)) }, nil)
+}
+
+// encodeFlags are the flags of loadgen encode, where their values land.
+type encodeFlags struct {
+	to     *string
+	output *string
+}
+
+// newEncodeFlags returns the FlagSet of loadgen encode and where its values land,
+// without running it: the CLI parses it, completion reads it. Its usage
+// goes to stdout.
+func newEncodeFlags(stdout io.Writer) (*pflag.FlagSet, encodeFlags) {
+	fs := newFlagSet("encode", "encode --to jsonl|csv [-o FILE] FILE...", encodeExamples, stdout)
+	to := fs.String("to", "jsonl", "output format: jsonl or csv")
+	output := fs.StringP("output", "o", "-", "write to FILE (- for stdout)")
+	return fs, encodeFlags{to, output}
 }

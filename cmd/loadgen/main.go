@@ -11,6 +11,8 @@ import (
 	"os"
 	"runtime"
 
+	"github.com/spf13/pflag"
+
 	"github.com/goodput-dev/goodput/internal/cli"
 )
 
@@ -24,21 +26,33 @@ type command struct {
 	name    string
 	summary string
 	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+	// flags builds the command's FlagSet without running it (completion
+	// reads it).
+	flags func(stdout io.Writer) *pflag.FlagSet
+}
+
+// flagsOf adapts a command's FlagSet constructor to command.flags.
+func flagsOf[T any](build func(io.Writer) (*pflag.FlagSet, T)) func(io.Writer) *pflag.FlagSet {
+	return func(w io.Writer) *pflag.FlagSet {
+		fs, _ := build(w)
+		return fs
+	}
 }
 
 // commands lists the subcommands in the order "loadgen --help" shows them.
 func commands() []command {
 	return []command{
-		{"attack", "drive a URL open-loop at a rate schedule and record every attempt", runAttack},
-		{"ramp", "step the offered load up to find the tipping point (goodput ≥ 99% of offered, p99 ≤ SLO)", runRamp},
-		{"report", "summarise one or more results files (text, json, csv, html, hgrm, hlog, junit)", runReport},
-		{"merge", "merge the results files of a sharded run into one", runMerge},
-		{"encode", "write every attempt of results files as JSON Lines or CSV, for other tools", runEncode},
-		{"compare", "compare runs side by side: one table, one chart each (text, json, html)", runCompare},
-		{"proxy", "an HTTP fault proxy: delay, abort, reset, stall, bandwidth, controlled by a JSON API", runProxy},
-		{"run", "play a scenario profile: target, phases, faults, reports, assertions, variants", runRun},
-		{"profiles", "list the built-in scenario profiles, or print one", runProfiles},
-		{"version", "print the version and VCS revision of this build (also --version)", runVersion},
+		{"attack", "drive a URL open-loop at a rate schedule and record every attempt", runAttack, flagsOf(newAttackFlags)},
+		{"ramp", "step the offered load up to find the tipping point (goodput ≥ 99% of offered, p99 ≤ SLO)", runRamp, flagsOf(newRampFlags)},
+		{"report", "summarise one or more results files (text, json, csv, html, hgrm, hlog, junit)", runReport, flagsOf(newReportFlags)},
+		{"merge", "merge the results files of a sharded run into one", runMerge, flagsOf(newMergeFlags)},
+		{"encode", "write every attempt of results files as JSON Lines or CSV, for other tools", runEncode, flagsOf(newEncodeFlags)},
+		{"compare", "compare runs side by side: one table, one chart each (text, json, html)", runCompare, flagsOf(newCompareFlags)},
+		{"proxy", "an HTTP fault proxy: delay, abort, reset, stall, bandwidth, controlled by a JSON API", runProxy, flagsOf(newProxyFlags)},
+		{"run", "play a scenario profile: target, phases, faults, reports, assertions, variants", runRun, flagsOf(newRunFlags)},
+		{"profiles", "list the built-in scenario profiles, or print one", runProfiles, newProfilesFlags},
+		{"completion", "print a shell completion script (bash, zsh, fish) generated from these flags", runCompletion, newCompletionFlags},
+		{"version", "print the version and VCS revision of this build (also --version)", runVersion, newVersionFlags},
 	}
 }
 
@@ -79,14 +93,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func printUsage(w io.Writer) {
 	var list string
 	for _, c := range commands() {
-		list += fmt.Sprintf("  %-9s %s\n", c.name, c.summary)
+		list += fmt.Sprintf("  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, usageText, list)
 }
 
 // runVersion prints the build's version: loadgen VERSION (GO VERSION).
 func runVersion(_ context.Context, args []string, stdout, _ io.Writer) error {
-	fs := newFlagSet("version", "version", "  loadgen version\n  loadgen --version\n", stdout)
+	fs := newVersionFlags(stdout)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -97,4 +111,12 @@ func runVersion(_ context.Context, args []string, stdout, _ io.Writer) error {
 		return cli.Runf("write stdout: %w", err)
 	}
 	return nil
+}
+
+// newVersionFlags returns the FlagSet of loadgen version,
+// without running it: the CLI parses it, completion reads it. Its usage
+// goes to stdout.
+func newVersionFlags(stdout io.Writer) *pflag.FlagSet {
+	fs := newFlagSet("version", "version", "  loadgen version\n  loadgen --version\n", stdout)
+	return fs
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/spf13/pflag"
+
 	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/results"
 )
@@ -23,8 +25,8 @@ const mergeExamples = `  # Make one run of the results of four shards
 // runMerge implements "loadgen merge": several results streams of one
 // sharded run become one stream.
 func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("merge", "merge -o FILE FILE...", mergeExamples, stdout)
-	output := fs.StringP("output", "o", "", "write the merged results to FILE (- for stdout); required")
+	fs, f := newMergeFlags(stdout)
+	output := f.output
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -130,4 +132,18 @@ func writeErr(err error) error {
 		return writeError{err}
 	}
 	return nil
+}
+
+// mergeFlags are the flags of loadgen merge, where their values land.
+type mergeFlags struct {
+	output *string
+}
+
+// newMergeFlags returns the FlagSet of loadgen merge and where its values land,
+// without running it: the CLI parses it, completion reads it. Its usage
+// goes to stdout.
+func newMergeFlags(stdout io.Writer) (*pflag.FlagSet, mergeFlags) {
+	fs := newFlagSet("merge", "merge -o FILE FILE...", mergeExamples, stdout)
+	output := fs.StringP("output", "o", "", "write the merged results to FILE (- for stdout); required")
+	return fs, mergeFlags{output}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/spf13/pflag"
+
 	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/profiles"
 )
@@ -18,7 +20,7 @@ const profilesExamples = `  # list the built-in profiles
 
 // runProfiles lists the built-in profiles, or prints one.
 func runProfiles(_ context.Context, args []string, stdout, _ io.Writer) error {
-	fs := newFlagSet("profiles", "profiles [NAME]", profilesExamples, stdout)
+	fs := newProfilesFlags(stdout)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -50,4 +52,12 @@ func runProfiles(_ context.Context, args []string, stdout, _ io.Writer) error {
 	default:
 		return cli.Usagef("profiles: want at most one profile name, got %d arguments", fs.NArg())
 	}
+}
+
+// newProfilesFlags returns the FlagSet of loadgen profiles,
+// without running it: the CLI parses it, completion reads it. Its usage
+// goes to stdout.
+func newProfilesFlags(stdout io.Writer) *pflag.FlagSet {
+	fs := newFlagSet("profiles", "profiles [NAME]", profilesExamples, stdout)
+	return fs
 }

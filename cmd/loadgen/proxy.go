@@ -9,6 +9,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/goodput-dev/goodput/faults"
 	"github.com/goodput-dev/goodput/faults/proxy"
 	"github.com/goodput-dev/goodput/internal/cli"
@@ -30,14 +32,8 @@ const proxyExamples = `  # Put a fault proxy in front of a dependency and slow 3
 // runProxy implements "loadgen proxy": a reverse proxy that applies
 // faults to the traffic through it, controlled by a JSON API.
 func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("proxy", "proxy --upstream URL [--listen ADDR] [--control ADDR] [--control-token T] [--fault JSON]...", proxyExamples, stdout)
-	listen := fs.String("listen", "127.0.0.1:8090", "address the proxied traffic arrives on")
-	upstream := fs.String("upstream", "", "URL of the service behind the proxy (required), e.g. http://127.0.0.1:8080")
-	control := fs.String("control", "127.0.0.1:8091", "address of the control API (GET/POST /faults, PUT/DELETE /faults/{name}, POST /reset); a non-loopback address needs --control-token")
-	token := fs.String("control-token", "", "require \"Authorization: Bearer TOKEN\" on every control call (default $LOADGEN_PROXY_TOKEN, which keeps it out of ps)")
-	seed := fs.Uint64("seed", 0, "seed of the per-request probability and jitter draws (0: from the clock, printed)")
-	initial := fs.StringArray("fault", nil, "a fault in place from the start, as the control API's JSON (repeatable)")
-	drain := fs.Duration("drain", 5*time.Second, "on shutdown, how long requests in flight may take to finish")
+	fs, f := newProxyFlags(stdout)
+	listen, upstream, control, token, seed, initial, drain := f.listen, f.upstream, f.control, f.token, f.seed, f.initial, f.drain
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -89,4 +85,30 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintln(stdout, "proxy: stopped, faults removed")
 	return nil
+}
+
+// proxyFlags are the flags of loadgen proxy, where their values land.
+type proxyFlags struct {
+	listen   *string
+	upstream *string
+	control  *string
+	token    *string
+	seed     *uint64
+	initial  *[]string
+	drain    *time.Duration
+}
+
+// newProxyFlags returns the FlagSet of loadgen proxy and where its values land,
+// without running it: the CLI parses it, completion reads it. Its usage
+// goes to stdout.
+func newProxyFlags(stdout io.Writer) (*pflag.FlagSet, proxyFlags) {
+	fs := newFlagSet("proxy", "proxy --upstream URL [--listen ADDR] [--control ADDR] [--control-token T] [--fault JSON]...", proxyExamples, stdout)
+	listen := fs.String("listen", "127.0.0.1:8090", "address the proxied traffic arrives on")
+	upstream := fs.String("upstream", "", "URL of the service behind the proxy (required), e.g. http://127.0.0.1:8080")
+	control := fs.String("control", "127.0.0.1:8091", "address of the control API (GET/POST /faults, PUT/DELETE /faults/{name}, POST /reset); a non-loopback address needs --control-token")
+	token := fs.String("control-token", "", "require \"Authorization: Bearer TOKEN\" on every control call (default $LOADGEN_PROXY_TOKEN, which keeps it out of ps)")
+	seed := fs.Uint64("seed", 0, "seed of the per-request probability and jitter draws (0: from the clock, printed)")
+	initial := fs.StringArray("fault", nil, "a fault in place from the start, as the control API's JSON (repeatable)")
+	drain := fs.Duration("drain", 5*time.Second, "on shutdown, how long requests in flight may take to finish")
+	return fs, proxyFlags{listen, upstream, control, token, seed, initial, drain}
 }

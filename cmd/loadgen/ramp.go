@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/goodput-dev/goodput/harness"
 	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/report"
@@ -32,21 +34,8 @@ const rampMaxSteps = 1000
 // runRamp steps the offered load up until two steps past the knee and
 // reports the tipping point.
 func runRamp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("ramp", "ramp --url URL --from R0 --to R1 --step dR --step-duration D [--slo D] [client flags]", rampExamples, stdout)
-	from := fs.Float64("from", 0, "offered load of the first step, requests/s (required)")
-	to := fs.Float64("to", 0, "offered load of the last step, requests/s (required)")
-	step := fs.Float64("step", 0, "increase of the offered load from one step to the next, requests/s (required)")
-	stepDur := fs.Duration("step-duration", 10*time.Second, "how long each step lasts")
-	slo := fs.Duration("slo", 0, "latency objective of a step's p99 and of goodput (default: the client's deadline, or its timeout)")
-	all := fs.Bool("all-steps", false, "run every step, even past the knee (default: stop two steps after the last step within capacity)")
-	format := fs.String("format", "text", "report format: text (the curve and the tipping point), json or html")
-	reportTo := fs.String("report", "", "write the report to FILE instead of stdout")
-	output := fs.StringP("output", "o", "", `also write the results stream to FILE ("-" for stdout)`)
-	cf := addClientFlags(fs)
-	vf := addVerdictFlags(fs)
-	for _, name := range []string{"rate", "duration", "phase"} {
-		_ = fs.MarkHidden(name)
-	}
+	fs, f := newRampFlags(stdout)
+	from, to, step, stepDur, slo, all, format, reportTo, output, label, cf, vf := f.from, f.to, f.step, f.stepDur, f.slo, f.all, f.format, f.reportTo, f.output, f.label, f.cf, f.vf
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -106,6 +95,7 @@ func runRamp(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	header := cf.resultsHeader("ramp", cfg, d.Start())
 	header.SLO = objective
+	header.Label = *label
 	fmt.Fprintf(stderr, "ramp: seed %d, %d steps of %v from %g to %g requests/s, SLO %v\n", cfg.Seed, len(rates), *stepDur, rates[0], rates[len(rates)-1], objective)
 
 	opts := harness.DriveOptions{
@@ -194,4 +184,43 @@ func writeRampReport(stdout io.Writer, path, format string, s *report.Summary) e
 		return cli.Runf("ramp: write report: %v", err)
 	}
 	return nil
+}
+
+// rampFlags are the flags of loadgen ramp, where their values land.
+type rampFlags struct {
+	from     *float64
+	to       *float64
+	step     *float64
+	stepDur  *time.Duration
+	slo      *time.Duration
+	all      *bool
+	format   *string
+	reportTo *string
+	output   *string
+	label    *string
+	cf       *clientFlags
+	vf       *verdictFlags
+}
+
+// newRampFlags returns the FlagSet of loadgen ramp and where its values land,
+// without running it: the CLI parses it, completion reads it. Its usage
+// goes to stdout.
+func newRampFlags(stdout io.Writer) (*pflag.FlagSet, rampFlags) {
+	fs := newFlagSet("ramp", "ramp --url URL --from R0 --to R1 --step dR --step-duration D [--slo D] [client flags]", rampExamples, stdout)
+	from := fs.Float64("from", 0, "offered load of the first step, requests/s (required)")
+	to := fs.Float64("to", 0, "offered load of the last step, requests/s (required)")
+	step := fs.Float64("step", 0, "increase of the offered load from one step to the next, requests/s (required)")
+	stepDur := fs.Duration("step-duration", 10*time.Second, "how long each step lasts")
+	slo := fs.Duration("slo", 0, "latency objective of a step's p99 and of goodput (default: the client's deadline, or its timeout)")
+	all := fs.Bool("all-steps", false, "run every step, even past the knee (default: stop two steps after the last step within capacity)")
+	format := fs.String("format", "text", "report format: text (the curve and the tipping point), json or html")
+	reportTo := fs.String("report", "", "write the report to FILE instead of stdout")
+	output := fs.StringP("output", "o", "", `also write the results stream to FILE ("-" for stdout)`)
+	label := fs.String("label", "", "name of the run, recorded in the results header and shown by every report")
+	cf := addClientFlags(fs)
+	vf := addVerdictFlags(fs)
+	for _, name := range []string{"rate", "duration", "phase"} {
+		_ = fs.MarkHidden(name)
+	}
+	return fs, rampFlags{from, to, step, stepDur, slo, all, format, reportTo, output, label, cf, vf}
 }

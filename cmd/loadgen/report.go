@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/report"
@@ -46,20 +49,8 @@ const reportExamples = `  # Summarise a run in the terminal
 
 // runReport implements "loadgen report".
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("report", "report [--format "+strings.Join(reportFormats(), "|")+"] [--window D] [--slo D] [-o FILE] FILE...",
-		reportExamples, stdout)
-	format := fs.String("format", "text", "output format: "+strings.Join(reportFormats(), ", "))
-	window := fs.Duration("window", report.DefaultWindow, "width of the report's time windows")
-	slo := fs.Duration("slo", 0, "latency objective for goodput, from intended start (default: the SLO recorded in the results, the client's timeout)")
-	output := fs.StringP("output", "o", "", "write the report to FILE instead of stdout")
-	windows := fs.Bool("windows", false, "text format: add a table with one line per window")
-	color := fs.String("color", "auto", "text format colours: auto (when stdout is a terminal and NO_COLOR is unset), always, never")
-	outs := make(map[string]*string)
-	for _, f := range reportFormats() {
-		outs[f] = fs.String("out-"+f, "", "also write the "+f+" report to FILE")
-	}
-	outDir := fs.String("out-dir", "", "also write every format into DIR: "+strings.Join(outDirFiles(), ", "))
-	vf := addVerdictFlags(fs)
+	fs, f := newReportFlags(stdout)
+	format, window, slo, output, windows, color, outs, outDir, title, slowest, vf := f.format, f.window, f.slo, f.output, f.windows, f.color, f.outs, f.outDir, f.title, f.slowest, f.vf
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -78,16 +69,20 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *color != "auto" && *color != "always" && *color != "never" {
 		return cli.Usagef("report: --color %q is not valid (valid: auto, always, never)", *color)
 	}
+	if *slowest < 0 || *slowest > 1000 {
+		return cli.Usagef("report: --slowest must be between 0 and 1000, got %d", *slowest)
+	}
 	files := fs.Args()
 	if len(files) == 0 {
 		return cli.Usagef("report: no results file given (use - for stdin; see loadgen report --help)")
 	}
 
-	agg := report.NewAggregator(report.Options{Window: *window, SLO: *slo})
+	agg := report.NewAggregator(report.Options{Window: *window, SLO: *slo, Slowest: cmp.Or(*slowest, -1)})
 	if err := aggregateFiles(ctx, agg, files, stderr); err != nil {
 		return err
 	}
 	s := agg.Summary()
+	s.Title = *title
 	vf.analyze(s)
 
 	out, err := openOutput("report", *output, stdout)
@@ -224,4 +219,42 @@ func isTerminal(w io.Writer) bool {
 		return false
 	}
 	return cli.IsTerminal(w)
+}
+
+// reportFlags are the flags of loadgen report, where their values land.
+type reportFlags struct {
+	format  *string
+	window  *time.Duration
+	slo     *time.Duration
+	output  *string
+	windows *bool
+	color   *string
+	outs    map[string]*string
+	outDir  *string
+	title   *string
+	slowest *int
+	vf      *verdictFlags
+}
+
+// newReportFlags returns the FlagSet of loadgen report and where its values land,
+// without running it: the CLI parses it, completion reads it. Its usage
+// goes to stdout.
+func newReportFlags(stdout io.Writer) (*pflag.FlagSet, reportFlags) {
+	fs := newFlagSet("report", "report [--format "+strings.Join(reportFormats(), "|")+"] [--window D] [--slo D] [-o FILE] FILE...",
+		reportExamples, stdout)
+	format := fs.String("format", "text", "output format: "+strings.Join(reportFormats(), ", "))
+	window := fs.Duration("window", report.DefaultWindow, "width of the report's time windows")
+	slo := fs.Duration("slo", 0, "latency objective for goodput, from intended start (default: the SLO recorded in the results, the client's timeout)")
+	output := fs.StringP("output", "o", "", "write the report to FILE instead of stdout")
+	windows := fs.Bool("windows", false, "text format: add a table with one line per window")
+	color := fs.String("color", "auto", "text format colours: auto (when stdout is a terminal and NO_COLOR is unset), always, never")
+	outs := make(map[string]*string)
+	for _, f := range reportFormats() {
+		outs[f] = fs.String("out-"+f, "", "also write the "+f+" report to FILE")
+	}
+	outDir := fs.String("out-dir", "", "also write every format into DIR: "+strings.Join(outDirFiles(), ", "))
+	title := fs.String("title", "", "title of the report, shown in every format (default: goodput report)")
+	slowest := fs.Int("slowest", report.DefaultSlowest, "trace the N slowest requests, attempt by attempt (0: none; at most 1000)")
+	vf := addVerdictFlags(fs)
+	return fs, reportFlags{format, window, slo, output, windows, color, outs, outDir, title, slowest, vf}
 }

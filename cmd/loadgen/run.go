@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/goodput-dev/goodput/harness"
 	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/profiles"
@@ -37,19 +39,8 @@ const runExamples = `  # the demo: surge-recovery, unprotected vs protected, abo
 
 // runRun plays a profile: a built-in one by name, or a YAML file.
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("run", "run [NAME|FILE] [--set PATH=VALUE]... [--variant NAME]... [flags]", runExamples, stdout)
-	sets := fs.StringArray("set", nil, "override a field of the profile, e.g. client.timeout=2s or phases.surge.rate=900 (repeatable)")
-	variants := fs.StringArray("variant", nil, "play only this variant (repeatable; default: all, in order)")
-	short := fs.Bool("short", false, "play the profile's shortened form (its short: overrides)")
-	dryRun := fs.Bool("dry-run", false, "print the resolved scenario and its timeline, run nothing")
-	out := fs.String("out", "", "directory for results and reports (default: the profile's report.dir, out)")
-	seed := fs.Uint64("seed", 0, "seed of every random choice (default: the profile's, else from the clock)")
-	quiet := fs.Bool("quiet", false, "no progress line and no fault log on stderr")
-	sh := &clientFlags{}
-	addShardFlags(fs, sh)
-	addProcsFlag(fs, sh)
-	tokenFile := addAdminTokenFlag(fs, "the profile's target.admin (else its target.admin_token_file is read)")
-	faultShard := fs.Int("fault-shard", 0, "the shard that applies the faults on the target's admin API (dependency and target faults), once for the run; every shard applies load (surge, burst, retry) and proxy faults to its own slice of the load")
+	fs, f := newRunFlags(stdout)
+	sets, variants, short, dryRun, out, seed, quiet, sh, faultShard, tokenFile := f.sets, f.variants, f.short, f.dryRun, f.out, f.seed, f.quiet, f.sh, f.faultShard, f.tokenFile
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -137,4 +128,38 @@ func shardable(runs []profiles.Run, shard workload.Shard, flag string) error {
 		}
 	}
 	return nil
+}
+
+// runFlags are the flags of loadgen run, where their values land.
+type runFlags struct {
+	sets       *[]string
+	variants   *[]string
+	short      *bool
+	dryRun     *bool
+	out        *string
+	seed       *uint64
+	quiet      *bool
+	sh         *clientFlags
+	faultShard *int
+	tokenFile  *string
+}
+
+// newRunFlags returns the FlagSet of loadgen run and where its values land,
+// without running it: the CLI parses it, completion reads it. Its usage
+// goes to stdout.
+func newRunFlags(stdout io.Writer) (*pflag.FlagSet, runFlags) {
+	fs := newFlagSet("run", "run [NAME|FILE] [--set PATH=VALUE]... [--variant NAME]... [flags]", runExamples, stdout)
+	sets := fs.StringArray("set", nil, "override a field of the profile, e.g. client.timeout=2s or phases.surge.rate=900 (repeatable)")
+	variants := fs.StringArray("variant", nil, "play only this variant (repeatable; default: all, in order)")
+	short := fs.Bool("short", false, "play the profile's shortened form (its short: overrides)")
+	dryRun := fs.Bool("dry-run", false, "print the resolved scenario and its timeline, run nothing")
+	out := fs.String("out", "", "directory for results and reports (default: the profile's report.dir, out)")
+	seed := fs.Uint64("seed", 0, "seed of every random choice (default: the profile's, else from the clock)")
+	quiet := fs.Bool("quiet", false, "no progress line and no fault log on stderr")
+	sh := &clientFlags{}
+	addShardFlags(fs, sh)
+	addProcsFlag(fs, sh)
+	tokenFile := addAdminTokenFlag(fs, "the profile's target.admin (else its target.admin_token_file is read)")
+	faultShard := fs.Int("fault-shard", 0, "the shard that applies the faults on the target's admin API (dependency and target faults), once for the run; every shard applies load (surge, burst, retry) and proxy faults to its own slice of the load")
+	return fs, runFlags{sets, variants, short, dryRun, out, seed, quiet, sh, faultShard, tokenFile}
 }
