@@ -56,7 +56,7 @@ const (
 	// minResultFields is the length of the oldest result records: the
 	// fields after it read as zero when absent.
 	minResultFields = 18
-	eventFields  = 7
+	eventFields     = 7
 	// maxRecordBytes bounds one record (and the header) so that corrupt
 	// length prefixes cannot make the reader allocate without limit.
 	maxRecordBytes = 64 << 20

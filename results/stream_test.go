@@ -44,8 +44,8 @@ type record struct {
 }
 
 var (
-	testRoutes  = []string{"GET /items", "POST /orders", "", "GET /search?q=ü"}
-	testTenants = []string{"", "t1", "t2", "tenant-with-a-long-name-" + strings.Repeat("x", 40)}
+	testRoutes    = []string{"GET /items", "POST /orders", "", "GET /search?q=ü"}
+	testTenants   = []string{"", "t1", "t2", "tenant-with-a-long-name-" + strings.Repeat("x", 40)}
 	testThrottles = []string{"", "", "account", "scaling"}
 )
 
