@@ -96,18 +96,20 @@ type winAcc struct {
 	failing    miniTop              // failed attempts that ended here, by tenant
 	age        *hdr.PackedHistogram // delivered messages' age, µs
 	delivered  int64                // messages delivered, of requests of this window
+	cold       coldCount            // attempts started here that the service ran, and cold ones
 }
 
 // phaseAcc accumulates one phase.
 type phaseAcc struct {
 	tally
-	lat *hdr.Histogram
-	lag *hdr.Histogram
-	age *hdr.Histogram // delivered messages' age, µs; nil until one
+	lat  *hdr.Histogram
+	lag  *hdr.Histogram
+	age  *hdr.Histogram // delivered messages' age, µs; nil until one
+	cold coldCount
 }
 
 type timingSum struct {
-	n, queue, app, dep int64
+	n, queue, app, dep, init int64
 }
 
 func (t *timingSum) add(st results.ServerTiming) {
@@ -118,6 +120,7 @@ func (t *timingSum) add(st results.ServerTiming) {
 	t.queue += int64(st.Queue)
 	t.app += int64(st.App)
 	t.dep += int64(st.Dep)
+	t.init += int64(st.Init)
 }
 
 func (t *timingSum) ms() *ServerTimingMs {
@@ -125,7 +128,7 @@ func (t *timingSum) ms() *ServerTimingMs {
 		return nil
 	}
 	n := float64(t.n) * float64(time.Millisecond)
-	return &ServerTimingMs{Attempts: t.n, Queue: float64(t.queue) / n, App: float64(t.app) / n, Dep: float64(t.dep) / n}
+	return &ServerTimingMs{Attempts: t.n, Queue: float64(t.queue) / n, App: float64(t.app) / n, Dep: float64(t.dep) / n, Init: float64(t.init) / n}
 }
 
 // source is one results stream added with AddHeader.
@@ -179,6 +182,7 @@ type Aggregator struct {
 	dists    []Disturbance
 	failed   []string
 	delivery deliveryAcc
+	fn       coldAcc // cold starts and throttles
 
 	records, events     int64
 	clamped             int64
@@ -429,7 +433,9 @@ func (a *Aggregator) addAttempt(r *results.Result, slot int, ph *phaseAcc) {
 		}
 	}
 	a.timing.add(r.Timing)
+	a.fn.add(r)
 	if ph != nil {
+		ph.cold.add(r)
 		ph.attempts++
 		ph.attemptOutcomes[slot]++
 		if answered {
@@ -440,6 +446,7 @@ func (a *Aggregator) addAttempt(r *results.Result, slot int, ph *phaseAcc) {
 	si, ei := a.windowIndex(r.Start), a.windowIndex(r.End)
 	ws := a.window(si)
 	ws.attempts++
+	ws.cold.add(r)
 	if r.Attempt == 1 {
 		us := micros(r.Lag())
 		_ = a.lag.RecordValue(us)
