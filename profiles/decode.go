@@ -4,6 +4,7 @@ import (
 	"encoding"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -310,15 +311,46 @@ func fieldName(f reflect.StructField) string {
 	return ""
 }
 
-// fieldNames returns the profile names of t's fields in declaration order.
-func fieldNames(t reflect.Type) []string {
-	var out []string
-	for i := range t.NumField() {
-		if name := fieldName(t.Field(i)); name != "" {
-			out = append(out, name)
+// inlined reports whether f is an embedded struct whose fields are its
+// parent's (`yaml:",inline"`), as the target's serverless section embeds
+// the platform's configuration.
+func inlined(f reflect.StructField) bool {
+	if !f.Anonymous || f.Type.Kind() != reflect.Struct {
+		return false
+	}
+	tag, _ := f.Tag.Lookup("yaml")
+	name, opts, _ := strings.Cut(tag, ",")
+	return name == "" && strings.Contains(","+opts+",", ",inline,")
+}
+
+// fields returns the profile names of t's fields in declaration order,
+// those of inlined structs in their place, and the index path of each.
+func fields(t reflect.Type) ([]string, map[string][]int) {
+	var names []string
+	index := map[string][]int{}
+	var walk func(t reflect.Type, prefix []int)
+	walk = func(t reflect.Type, prefix []int) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			path := append(slices.Clip(prefix), i)
+			if inlined(f) {
+				walk(f.Type, path)
+				continue
+			}
+			if name := fieldName(f); name != "" {
+				names = append(names, name)
+				index[name] = path
+			}
 		}
 	}
-	return out
+	walk(t, nil)
+	return names, index
+}
+
+// fieldNames returns the profile names of t's fields in declaration order.
+func fieldNames(t reflect.Type) []string {
+	names, _ := fields(t)
+	return names
 }
 
 func (d *decoder) structure(n *node, v reflect.Value, path string) {
@@ -332,12 +364,7 @@ func (d *decoder) structure(n *node, v reflect.Value, path string) {
 		}
 	}
 	t := v.Type()
-	index := map[string]int{}
-	for i := range t.NumField() {
-		if name := fieldName(t.Field(i)); name != "" {
-			index[name] = i
-		}
-	}
+	_, index := fields(t)
 	for i, k := range n.keys {
 		fp := join(path, k.text)
 		fi, ok := index[k.text]
@@ -347,6 +374,6 @@ func (d *decoder) structure(n *node, v reflect.Value, path string) {
 			d.errs = append(d.errs, &FieldError{Pos: k.pos, Path: fp, Msg: "unknown field; " + didYouMean(k.text, valid)})
 			continue
 		}
-		d.decode(n.items[i], v.Field(fi), fp)
+		d.decode(n.items[i], v.FieldByIndex(fi), fp)
 	}
 }

@@ -69,13 +69,9 @@ func encodeValue(v reflect.Value) *node {
 	switch v.Kind() {
 	case reflect.Struct:
 		m := &node{kind: mapNode}
-		t := v.Type()
-		for i := range t.NumField() {
-			name := fieldName(t.Field(i))
-			if name == "" {
-				continue
-			}
-			if c := encodeValue(v.Field(i)); c != nil {
+		names, index := fields(v.Type())
+		for _, name := range names {
+			if c := encodeValue(v.FieldByIndex(index[name])); c != nil {
 				m.keys = append(m.keys, str(name))
 				m.items = append(m.items, c)
 			}

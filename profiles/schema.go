@@ -101,8 +101,9 @@ type Target struct {
 // Embedded configures the in-process reference target.
 type Embedded struct {
 	// Starting configuration: `unprotected` (an honest default Go service:
-	// unbounded concurrency, FIFO waits, no deadline checks) or `protected`
-	// (every defence on).
+	// unbounded concurrency, FIFO waits, no deadline checks), `protected`
+	// (every defence on) or `serverless` (unprotected plus the function
+	// platform, POST /fn/{name}: docs/serverless.md).
 	Preset Preset `yaml:"preset"`
 	// Reference target configuration fields set on top of the preset, in
 	// the form `target --print-config` prints (e.g. `db: {pool: 8}`).

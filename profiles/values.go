@@ -161,9 +161,10 @@ type Preset string
 const (
 	PresetUnprotected Preset = "unprotected"
 	PresetProtected   Preset = "protected"
+	PresetServerless  Preset = "serverless" // unprotected plus the function platform, POST /fn/{name}
 )
 
-func (Preset) values() []string { return []string{"unprotected", "protected"} }
+func (Preset) values() []string { return []string{"unprotected", "protected", "serverless"} }
 func (p *Preset) parse(text, _ string) error {
 	if err := parseEnum(text, p.values()); err != nil {
 		return err

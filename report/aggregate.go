@@ -98,18 +98,20 @@ type winAcc struct {
 	failing    miniTop              // failed attempts that ended here, by tenant
 	age        *hdr.PackedHistogram // delivered messages' age, µs
 	delivered  int64                // messages delivered, of requests of this window
+	cold       coldCount            // attempts started here that the service ran, and cold ones
 }
 
 // phaseAcc accumulates one phase.
 type phaseAcc struct {
 	tally
-	lat *hdr.Histogram
-	lag *hdr.Histogram
-	age *hdr.Histogram // delivered messages' age, µs; nil until one
+	lat  *hdr.Histogram
+	lag  *hdr.Histogram
+	age  *hdr.Histogram // delivered messages' age, µs; nil until one
+	cold coldCount
 }
 
 type timingSum struct {
-	n, queue, app, dep int64
+	n, queue, app, dep, init int64
 }
 
 func (t *timingSum) add(st results.ServerTiming) {
@@ -120,6 +122,7 @@ func (t *timingSum) add(st results.ServerTiming) {
 	t.queue += int64(st.Queue)
 	t.app += int64(st.App)
 	t.dep += int64(st.Dep)
+	t.init += int64(st.Init)
 }
 
 func (t *timingSum) ms() *ServerTimingMs {
@@ -127,7 +130,7 @@ func (t *timingSum) ms() *ServerTimingMs {
 		return nil
 	}
 	n := float64(t.n) * float64(time.Millisecond)
-	return &ServerTimingMs{Attempts: t.n, Queue: float64(t.queue) / n, App: float64(t.app) / n, Dep: float64(t.dep) / n}
+	return &ServerTimingMs{Attempts: t.n, Queue: float64(t.queue) / n, App: float64(t.app) / n, Dep: float64(t.dep) / n, Init: float64(t.init) / n}
 }
 
 // source is one results stream added with AddHeader.
@@ -183,6 +186,7 @@ type Aggregator struct {
 	failed   []string
 	delivery deliveryAcc
 	slowest  *slowestTracer
+	fn       coldAcc // cold starts and throttles
 
 	records, events     int64
 	clamped             int64
@@ -437,7 +441,9 @@ func (a *Aggregator) addAttempt(r *results.Result, slot int, ph *phaseAcc) {
 		}
 	}
 	a.timing.add(r.Timing)
+	a.fn.add(r)
 	if ph != nil {
+		ph.cold.add(r)
 		ph.attempts++
 		ph.attemptOutcomes[slot]++
 		if answered {
@@ -448,6 +454,7 @@ func (a *Aggregator) addAttempt(r *results.Result, slot int, ph *phaseAcc) {
 	si, ei := a.windowIndex(r.Start), a.windowIndex(r.End)
 	ws := a.window(si)
 	ws.attempts++
+	ws.cold.add(r)
 	if r.Attempt == 1 {
 		us := micros(r.Lag())
 		_ = a.lag.RecordValue(us)

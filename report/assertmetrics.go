@@ -89,6 +89,7 @@ var metricList = []Metric{
 	{Name: "dead_lettered", Unit: UnitCount, RunOnly: true, Help: "async messages moved to the dead-letter queue"},
 	{Name: "undelivered", Unit: UnitCount, Better: BetterLower, RunOnly: true, Help: "accepted async messages that never arrived before the run and its drain grace ended"},
 	{Name: "drain_time", Unit: UnitDuration, Better: BetterLower, RunOnly: true, Help: "from the end of the load to the last async delivery; not measured when messages were left undelivered (the backlog did not drain)"},
+	{Name: "cold_ratio", Unit: UnitRatio, Better: BetterLower, Help: "attempts that paid for a cold start (Server-Timing init) ÷ attempts the service ran (answered, not shed)"},
 	{Name: "recovered", Unit: UnitBool, Better: BetterHigher, RunOnly: true, Help: "the service recovered from every disturbance"},
 	{Name: "recovery_time", Unit: UnitDuration, Better: BetterLower, RunOnly: true, Help: "longest time from a disturbance's end to sustained recovery"},
 	{Name: "metastable", Unit: UnitBool, Better: BetterLower, RunOnly: true, Help: "the trigger ended but the service stayed collapsed until the end"},
@@ -162,7 +163,9 @@ func formatSeconds(s float64) string {
 
 // FiguresOf returns the metrics of the whole run s: its totals, latency
 // percentiles, outcome ratios, and, when analysed, recovery and tipping
-// point. recovery_time is left out when the service did not recover.
+// point. recovery_time is left out when the service did not recover;
+// cold_ratio when the service sent no Server-Timing (it could not say
+// whether an attempt was cold).
 // Delivery metrics are present only when the run had async records (a
 // delivery sink's): the ages only when a message was delivered, and
 // drain_time only when none was left undelivered.
@@ -179,6 +182,12 @@ func FiguresOf(s *Summary) Figures {
 		"dropped":        float64(s.Generator.Dropped),
 	}
 	f.SetDuration("lag_p99", durFromMs(s.Generator.LagP99Ms))
+	if s.ServerTiming != nil {
+		f["cold_ratio"] = 0
+		if c := s.ColdStarts; c != nil {
+			f["cold_ratio"] = c.Ratio
+		}
+	}
 	f.setLatency(s.Latency)
 	f.setOutcomes(s.Requests, s.Attempts, s.Outcomes, s.AttemptOutcomes)
 	if r := s.Recovery; r != nil {
@@ -228,6 +237,9 @@ func PhaseFigures(s *Summary) map[string]Figures {
 			"dropped":        float64(p.Generator.Dropped),
 		}
 		f.SetDuration("lag_p99", durFromMs(p.Generator.LagP99Ms))
+		if s.ServerTiming != nil {
+			f["cold_ratio"] = p.ColdRatio
+		}
 		f.setLatency(p.Latency)
 		f.setOutcomes(p.Requests, p.Attempts, p.Outcomes, p.AttemptOutcomes)
 		if p.DeliveryAgeMs != nil {

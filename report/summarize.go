@@ -163,6 +163,7 @@ func (a *Aggregator) Summary() *Summary {
 	slices.SortStableFunc(s.Disturbances, func(x, y Disturbance) int { return cmp.Compare(x.StartS, y.StartS) })
 	s.Delivery = a.deliverySummary(dur)
 	s.Slowest = a.slowest.requests()
+	a.fn.fill(s)
 	s.Warnings = a.warnings(s)
 	a.integ.fill(s)
 	return s
@@ -244,6 +245,8 @@ func (a *Aggregator) windowSummaries() []Window {
 		o.Delivered = w.delivered
 		o.DeliveryAgeP99Ms = packedP99ms(w.age)
 		o.ServerTiming = w.timing.ms()
+		o.Concurrency = float64(w.attemptDur) / float64(width)
+		o.ColdRatio = w.cold.ratio()
 		if w.tenants.n > 0 || w.failing.n > 0 {
 			o.TopTenants = &TopTenants{ByAttempts: w.tenants.top(windowTopTenants), ByFailures: w.failing.top(windowTopTenants)}
 		}
@@ -292,6 +295,7 @@ func (a *Aggregator) phaseSummaries() []PhaseStats {
 			Latency:         latencyOf(p.lat),
 			Generator:       a.generator(p.lag, p.outcomes[results.OutcomeGeneratorDropped]),
 			DeliveryAgeMs:   age,
+			ColdRatio:       p.cold.ratio(),
 		})
 	}
 	return out

@@ -68,6 +68,18 @@ type Summary struct {
 	// Delivery summarises async messages, from a delivery sink's records;
 	// nil when the run had none.
 	Delivery *Delivery `json:"delivery,omitempty"`
+	// ColdStarts counts the attempts that paid for a cold start (the
+	// service's Server-Timing had an init entry); nil when none did.
+	ColdStarts *ColdStarts `json:"cold_starts,omitempty"`
+	// LatencyWarm and LatencyCold are the attempt latencies (attempt start
+	// to end) of warm and of cold attempts the service ran; only when
+	// ColdStarts is set (LatencyWarm also needs a warm attempt).
+	LatencyWarm *AttemptLatency `json:"latency_warm_ms,omitempty"`
+	LatencyCold *AttemptLatency `json:"latency_cold_ms,omitempty"`
+	// Throttles counts throttled attempts by the service's reason
+	// (X-Throttle-Reason: api, account, reserved, scaling, …; beyond 16
+	// reasons, "other"); nil when no attempt carried one.
+	Throttles map[string]int64 `json:"throttles,omitempty"`
 
 	Windows      []Window      `json:"windows"`      // the run in windows of WindowS seconds
 	Phases       []PhaseStats  `json:"phases"`       // one entry per schedule phase in the header
@@ -122,10 +134,11 @@ type Generator struct {
 // ServerTimingMs is the mean of the service's Server-Timing breakdown over
 // the attempts that carried one, in milliseconds.
 type ServerTimingMs struct {
-	Attempts int64   `json:"attempts"` // attempts with a Server-Timing header
-	Queue    float64 `json:"queue"`    // mean queue wait
-	App      float64 `json:"app"`      // mean time in the service's own work
-	Dep      float64 `json:"dep"`      // mean time in dependencies
+	Attempts int64   `json:"attempts"`       // attempts with a Server-Timing header
+	Queue    float64 `json:"queue"`          // mean queue wait
+	App      float64 `json:"app"`            // mean time in the service's own work
+	Dep      float64 `json:"dep"`            // mean time in dependencies
+	Init     float64 `json:"init,omitempty"` // mean cold-start initialisation (0 for warm attempts); absent when no attempt was cold
 }
 
 // Window is one slice of the run, Summary.WindowS wide. A request counts in
@@ -157,6 +170,13 @@ type Window struct {
 	// attempt duration in seconds), over attempts that ended in this
 	// window; ≈ 1 for an honest measurement, 0 when nothing completed.
 	LittleRatio float64 `json:"little_ratio"`
+	// Concurrency is the CloudWatch estimate of concurrent executions:
+	// the mean duration of the attempts that ended in this window × how
+	// many ended per second (Σ their durations ÷ window width).
+	Concurrency float64 `json:"concurrency"`
+	// ColdRatio is cold attempts ÷ attempts the service ran (answered,
+	// not shed), of the attempts started here; absent when none was cold.
+	ColdRatio float64 `json:"cold_ratio,omitempty"`
 	// Delivered counts the async messages of this window's requests that
 	// were delivered, and DeliveryAgeP99Ms is the p99 of their age at
 	// delivery; both 0 (absent) when none.
@@ -197,6 +217,9 @@ type PhaseStats struct {
 	// DeliveryAgeMs is the age at delivery of the async messages of this
 	// phase's requests; nil when none was delivered.
 	DeliveryAgeMs *Latency `json:"delivery_age_ms,omitempty"`
+	// ColdRatio is cold attempts ÷ attempts the service ran (answered, not
+	// shed) of this phase; absent when none was cold.
+	ColdRatio float64 `json:"cold_ratio,omitempty"`
 }
 
 // Disturbance is a fault window of the run, from a fault_applied event to

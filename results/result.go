@@ -105,7 +105,20 @@ type Result struct {
 	BytesIn   uint32        // response bytes received (body)
 	Timing    ServerTiming  // the service's own breakdown, from Server-Timing; zero when absent
 	Age       time.Duration // async deliveries only: delivery time − enqueue time at the service
+	// Throttle is why the service throttled this attempt, from its
+	// X-Throttle-Reason header (e.g. "api", "account", "reserved",
+	// "scaling" from the reference target's function platform); empty when
+	// absent. Writers keep it short (see MaxThrottleLen).
+	Throttle string
 }
+
+// MaxThrottleLen bounds Result.Throttle in bytes: a longer reason is cut
+// by whoever records it, so that one odd service cannot bloat a stream.
+const MaxThrottleLen = 32
+
+// Cold reports whether the service said this attempt paid for a cold
+// start: its Server-Timing carried an init duration.
+func (r *Result) Cold() bool { return r.Timing.Init > 0 }
 
 // Latency is the time from the request's intended start to the end of
 // this attempt: what the user felt, including any generator lag and the
@@ -120,12 +133,16 @@ func (r *Result) AttemptLatency() time.Duration { return r.End - r.Start }
 func (r *Result) Lag() time.Duration { return r.Start - r.Intended }
 
 // ServerTiming is the service's timing breakdown of one attempt, parsed
-// from its Server-Timing header: queue wait, its own work, and time spent
-// in dependencies (the sum of all other entries).
+// from its Server-Timing header: queue wait, its own work, time spent in
+// dependencies (the sum of all other entries) and, for a cold start on a
+// function platform, the environment's initialisation.
 type ServerTiming struct {
 	Queue time.Duration
 	App   time.Duration
 	Dep   time.Duration
+	// Init is the cold start's initialisation ("init" entry); 0 for a
+	// warm attempt.
+	Init time.Duration
 }
 
 // EventKind classifies an Event.

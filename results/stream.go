@@ -25,10 +25,12 @@ import (
 // the header back to back.) Each record is one array, its first element a
 // RecordKind.
 //
-// Result record (RecordResult), 18 elements in this order:
+// Result record (RecordResult), 20 elements in this order (writers before
+// init_ns and throttle wrote the first 18, which still read):
 //
 //	[1, request_id, attempt, phase, final, route, tenant, intended_ns, start_ns,
-//	 end_ns, status, outcome, bytes_out, bytes_in, queue_ns, app_ns, dep_ns, age_ns]
+//	 end_ns, status, outcome, bytes_out, bytes_in, queue_ns, app_ns, dep_ns, age_ns,
+//	 init_ns, throttle]
 //
 // Event record (RecordEvent), 7 elements:
 //
@@ -50,12 +52,15 @@ const (
 )
 
 const (
-	resultFields = 18
-	eventFields  = 7
+	resultFields = 20
+	// minResultFields is the length of the oldest result records: the
+	// fields after it read as zero when absent.
+	minResultFields = 18
+	eventFields     = 7
 	// maxRecordBytes bounds one record (and the header) so that corrupt
 	// length prefixes cannot make the reader allocate without limit.
 	maxRecordBytes = 64 << 20
-	// maxInterned bounds the reader's route/tenant string table.
+	// maxInterned bounds the reader's route/tenant/throttle string table.
 	maxInterned = 1 << 16
 )
 
@@ -206,6 +211,8 @@ func (w *Writer) WriteResult(r *Result) error {
 	_ = e.EncodeInt(int64(r.Timing.App))
 	_ = e.EncodeInt(int64(r.Timing.Dep))
 	_ = e.EncodeInt(int64(r.Age))
+	_ = e.EncodeInt(int64(r.Timing.Init))
+	_ = e.EncodeString(r.Throttle)
 	w.trailer.Results++
 	return w.added("write result record")
 }
@@ -322,8 +329,8 @@ func (w *Writer) Close() error {
 var ErrNotResults = errors.New("not a goodput results stream")
 
 // Reader decodes a results stream written by Writer. Decoding a record does
-// not allocate once its route and tenant labels have been seen: the reader
-// interns them.
+// not allocate once its route, tenant and throttle labels have been seen:
+// the reader interns them.
 //
 // A Reader checks each block's checksum: it skips a damaged block and reads
 // on at the next good one, and once Next has returned io.EOF, Integrity
@@ -818,8 +825,8 @@ func (rd *Reader) parseRecord(c *cursor, res *Result, ev *Event) RecordKind {
 	kind := RecordKind(c.uint())
 	switch kind {
 	case RecordResult:
-		if n < resultFields {
-			c.fail(fmt.Sprintf("result record with %d fields, want at least %d", n, resultFields))
+		if n < minResultFields {
+			c.fail(fmt.Sprintf("result record with %d fields, want at least %d", n, minResultFields))
 			return 0
 		}
 		res.RequestID = c.uint()
@@ -839,7 +846,14 @@ func (rd *Reader) parseRecord(c *cursor, res *Result, ev *Event) RecordKind {
 		res.Timing.App = time.Duration(c.int())
 		res.Timing.Dep = time.Duration(c.int())
 		res.Age = time.Duration(c.int())
-		n -= resultFields
+		res.Timing.Init, res.Throttle = 0, ""
+		if n > minResultFields {
+			res.Timing.Init = time.Duration(c.int())
+		}
+		if n > minResultFields+1 {
+			res.Throttle = rd.internStr(c.str())
+		}
+		n -= min(n, resultFields)
 	case RecordEvent:
 		if n < eventFields {
 			c.fail(fmt.Sprintf("event record with %d fields, want at least %d", n, eventFields))

@@ -44,8 +44,9 @@ type record struct {
 }
 
 var (
-	testRoutes  = []string{"GET /items", "POST /orders", "", "GET /search?q=ü"}
-	testTenants = []string{"", "t1", "t2", "tenant-with-a-long-name-" + strings.Repeat("x", 40)}
+	testRoutes    = []string{"GET /items", "POST /orders", "", "GET /search?q=ü"}
+	testTenants   = []string{"", "t1", "t2", "tenant-with-a-long-name-" + strings.Repeat("x", 40)}
+	testThrottles = []string{"", "", "account", "scaling"}
 )
 
 // randomRecord returns a record with every field drawn from rng, covering
@@ -89,8 +90,9 @@ func randomRecord(rng *rand.Rand) record {
 		Outcome:   Outcome(rng.IntN(int(NumOutcomes))),
 		BytesOut:  rng.Uint32(),
 		BytesIn:   uint32(rng.UintN(300)),
-		Timing:    ServerTiming{Queue: time.Duration(num()), App: time.Duration(num()), Dep: time.Duration(num())},
+		Timing:    ServerTiming{Queue: time.Duration(num()), App: time.Duration(num()), Dep: time.Duration(num()), Init: time.Duration(num())},
 		Age:       time.Duration(num()),
+		Throttle:  testThrottles[rng.IntN(len(testThrottles))],
 	}}
 }
 
@@ -518,9 +520,10 @@ func TestReaderSkipsUnknownFieldsAndKinds(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A result with two extra trailing fields.
-	want := Result{RequestID: 7, Attempt: 1, Final: true, Route: "r", End: time.Second, Status: 200}
+	want := Result{RequestID: 7, Attempt: 1, Final: true, Route: "r", End: time.Second, Status: 429,
+		Timing: ServerTiming{Init: 5}, Throttle: "api"}
 	fields := []any{uint8(RecordResult), want.RequestID, want.Attempt, want.Phase, want.Final, want.Route, want.Tenant,
-		int64(want.Intended), int64(want.Start), int64(want.End), want.Status, uint8(want.Outcome), 0, 0, 0, 0, 0, 0, 3.5, []string{"z"}}
+		int64(want.Intended), int64(want.Start), int64(want.End), want.Status, uint8(want.Outcome), 0, 0, 0, 0, 0, 0, 5, "api", 3.5, []string{"z"}}
 	if err := enc.Encode(fields); err != nil {
 		t.Fatal(err)
 	}
@@ -531,6 +534,39 @@ func TestReaderSkipsUnknownFieldsAndKinds(t *testing.T) {
 	}
 	if in := rd.Integrity(); in.Records != 2 || in.DamagedBlocks != 0 {
 		t.Fatalf("integrity %+v: want 2 records read, no damage", in)
+	}
+}
+
+// TestReaderReadsEighteenFieldResults checks that a result record of a
+// writer from before init_ns and throttle reads with both zero, even into
+// a Result that held them from the record before.
+func TestReaderReadsEighteenFieldResults(t *testing.T) {
+	var recs bytes.Buffer
+	enc := msgpack.NewEncoder(&recs)
+	cold := []any{uint8(RecordResult), 1, 1, 0, true, "r", "", 0, 0, int64(time.Second), 429, uint8(OutcomeShed), 0, 0, 0, 0, 0, 0, int64(time.Millisecond), "scaling"}
+	old := []any{uint8(RecordResult), 2, 1, 0, true, "r", "", 0, 0, int64(time.Second), 200, uint8(OutcomeOK), 0, 0, 0, 0, 0, 0}
+	for _, f := range [][]any{cold, old} {
+		if err := enc.Encode(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rd, err := NewReader(bytes.NewReader(append(prelude(t, testHeader()), rawBlock(0, 2, recs.Bytes())...)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res Result
+	var ev Event
+	if _, err := rd.Next(&res, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if !res.Cold() || res.Timing.Init != time.Millisecond || res.Throttle != "scaling" {
+		t.Fatalf("20-field record: got init %v throttle %q, want 1ms and scaling", res.Timing.Init, res.Throttle)
+	}
+	if _, err := rd.Next(&res, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if res.RequestID != 2 || res.Cold() || res.Throttle != "" {
+		t.Fatalf("18-field record: got id %d init %v throttle %q, want 2, 0 and empty", res.RequestID, res.Timing.Init, res.Throttle)
 	}
 }
 

@@ -152,9 +152,10 @@ const maxTimingMs = 24 * 3600 * 1000
 
 // ParseServerTiming reads a Server-Timing header value ("queue;dur=1.5,
 // app;dur=3, db;dur=4", milliseconds) into queue wait, the service's own
-// work ("app") and dependencies (the sum of every other entry with a dur).
-// Entries without dur, malformed ones and durations over a day are
-// skipped. It does not allocate.
+// work ("app"), a cold start's initialisation ("init") and dependencies
+// (the sum of every other entry with a dur). Entries without dur,
+// malformed ones and durations over a day are skipped. It does not
+// allocate.
 func ParseServerTiming(v string) results.ServerTiming {
 	var st results.ServerTiming
 	for v != "" {
@@ -182,11 +183,40 @@ func ParseServerTiming(v string) results.ServerTiming {
 			st.Queue += dur
 		case "app":
 			st.App += dur
+		case "init":
+			st.Init += dur
 		default:
 			st.Dep += dur
 		}
 	}
 	return st
+}
+
+// ThrottleHeader names the response header that says why the service
+// throttled an attempt (the reference target's function platform sends
+// it with its 429s).
+const ThrottleHeader = "X-Throttle-Reason"
+
+// ThrottleReason returns a ThrottleHeader value as it is recorded in
+// results.Result.Throttle: trimmed, and cut to results.MaxThrottleLen
+// bytes. The reference target's reasons (api, account, reserved,
+// scaling) come back as constants; any other value is copied, so v may
+// point into a buffer that is reused.
+func ThrottleReason(v string) string {
+	v = strings.TrimSpace(v)
+	switch v {
+	case "":
+		return ""
+	case "api":
+		return "api"
+	case "account":
+		return "account"
+	case "reserved":
+		return "reserved"
+	case "scaling":
+		return "scaling"
+	}
+	return strings.Clone(v[:min(len(v), results.MaxThrottleLen)])
 }
 
 // Preflight dials the host of rawURL with a short timeout so that a run

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -114,11 +115,28 @@ func TestParseServerTiming(t *testing.T) {
 		{"queue;dur=1.5, app;dur=3, db;dur=4", results.ServerTiming{Queue: ms(1.5), App: ms(3), Dep: ms(4)}},
 		{`app;desc="x";dur=2,cache;dur=1,db;dur=0.5`, results.ServerTiming{App: ms(2), Dep: ms(1.5)}},
 		{"miss, app;dur=bad, queue;dur=-1, app;dur=7", results.ServerTiming{App: ms(7)}},
+		{"init;dur=250, app;dur=100", results.ServerTiming{Init: ms(250), App: ms(100)}},
+		{"INIT;dur=1,init;dur=2", results.ServerTiming{Init: ms(3)}},
 	}
 	for _, tt := range tests {
 		if got := ParseServerTiming(tt.in); got != tt.want {
 			t.Errorf("ParseServerTiming(%q) = %+v, want %+v", tt.in, got, tt.want)
 		}
+	}
+}
+
+func TestThrottleReason(t *testing.T) {
+	long := strings.Repeat("r", 100)
+	for in, want := range map[string]string{
+		"": "", " account ": "account", "api": "api", "reserved": "reserved", "scaling": "scaling",
+		"Rate Exceeded": "Rate Exceeded", long: long[:results.MaxThrottleLen],
+	} {
+		if got := ThrottleReason(in); got != want {
+			t.Errorf("ThrottleReason(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = ThrottleReason("scaling") }); n != 0 {
+		t.Errorf("ThrottleReason of a known reason: %v allocations, want 0", n)
 	}
 }
 

@@ -82,6 +82,53 @@ func TestRunnerSendsTheWireHeadersAndRecordsEveryRequest(t *testing.T) {
 	}
 }
 
+// TestRunnerRecordsColdStartsAndThrottleReasons checks, with both
+// senders, that an attempt's init time and a 429's X-Throttle-Reason reach
+// its record.
+func TestRunnerRecordsColdStartsAndThrottleReasons(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch n.Add(1) % 3 {
+		case 0:
+			w.Header().Set("X-Throttle-Reason", "account")
+			w.WriteHeader(http.StatusTooManyRequests)
+		case 1:
+			w.Header().Set("Server-Timing", "init;dur=250, app;dur=100")
+		default:
+			w.Header().Set("Server-Timing", "app;dur=100")
+		}
+	}))
+	defer srv.Close()
+	for _, netHTTP := range []bool{false, true} {
+		n.Store(0)
+		cfg := constantConfig(srv.URL, 100, time.Second)
+		cfg.Retry.MaxAttempts = 1
+		if netHTTP {
+			cfg.Client = srv.Client()
+		}
+		var sink memSink
+		if err := newRunner(t, cfg).Run(context.Background(), &sink); err != nil {
+			t.Fatal(err)
+		}
+		var cold, warm, throttled int
+		for _, res := range sink.results() {
+			switch {
+			case res.Status == http.StatusTooManyRequests && res.Throttle == "account" && !res.Cold():
+				throttled++
+			case res.Status == 200 && res.Throttle == "" && res.Timing.Init == 250*time.Millisecond:
+				cold++
+			case res.Status == 200 && res.Throttle == "" && !res.Cold() && res.Timing.App == 100*time.Millisecond:
+				warm++
+			default:
+				t.Fatalf("net/http=%v: bad record %+v", netHTTP, res)
+			}
+		}
+		if cold+warm+throttled != 100 || cold < 33 || warm < 33 || throttled < 33 {
+			t.Fatalf("net/http=%v: %d cold, %d warm, %d throttled; want 100 in thirds", netHTTP, cold, warm, throttled)
+		}
+	}
+}
+
 func failingServer(t *testing.T, attempts *atomic.Int64) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		attempts.Add(1)

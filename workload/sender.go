@@ -127,6 +127,7 @@ func (s *netSender) send(ctx context.Context, q *request, n int, timeout time.Du
 		res.Timing = ParseServerTiming(v)
 	}
 	if res.Outcome != results.OutcomeOK {
+		res.Throttle = ThrottleReason(resp.Header.Get(ThrottleHeader))
 		return retry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	}
 	return 0, false
@@ -291,6 +292,9 @@ func (s *fastSender) send(ctx context.Context, q *request, n int, timeout time.D
 		res.Timing = ParseServerTiming(unsafe.String(&v[0], len(v)))
 	}
 	if res.Outcome != results.OutcomeOK {
+		if v := resp.Header.Peek(ThrottleHeader); len(v) > 0 {
+			res.Throttle = ThrottleReason(unsafe.String(&v[0], len(v)))
+		}
 		if v := resp.Header.Peek("Retry-After"); len(v) > 0 {
 			return retry.ParseRetryAfter(string(v), time.Now())
 		}
