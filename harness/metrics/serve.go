@@ -1,0 +1,76 @@
+package metrics
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Handler serves the registry's series on GET /metrics, in every format
+// Prometheus negotiates (text, OpenMetrics, protobuf for native
+// histograms). With a token, every request must carry "Authorization:
+// Bearer <token>" (compared in constant time); others get 401.
+func (g *Registry) Handler(token string) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(g.reg, promhttp.HandlerOpts{EnableOpenMetrics: true}))
+	if token == "" {
+		return mux
+	}
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="goodput loadgen metrics"`)
+			http.Error(w, "metrics need Authorization: Bearer <metrics token>", http.StatusUnauthorized)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// shutdownGrace bounds the wait for scrapes in flight when Serve stops.
+const shutdownGrace = 2 * time.Second
+
+// Serve serves Handler(token) on ln until ctx ends, then shuts the server
+// down (waiting up to 2 s for scrapes in flight) and returns. It closes
+// ln. It returns nil when ctx ended it, else why the server stopped.
+func (g *Registry) Serve(ctx context.Context, ln net.Listener, token string) error {
+	srv := &http.Server{Handler: g.Handler(token), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve metrics on %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	if err != nil {
+		return fmt.Errorf("stop serving metrics on %s: %w", ln.Addr(), err)
+	}
+	return nil
+}
+
+// IsLoopback reports whether addr (host:port) listens on a loopback
+// address only: "localhost", 127.0.0.0/8 or ::1. An empty host (every
+// interface) is not.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
