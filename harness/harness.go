@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/goodput-dev/goodput/harness/metrics"
 	"github.com/goodput-dev/goodput/profiles"
 	"github.com/goodput-dev/goodput/report"
 	"github.com/goodput-dev/goodput/results"
@@ -57,6 +58,10 @@ type Options struct {
 	// Procs is every variant's workload.Config.Procs: the cores the
 	// generator runs Go code on (0 leaves GOMAXPROCS alone).
 	Procs int
+	// Metrics, when set, counts every variant's records into live series
+	// on this registry, labelled run with the variant's label (see
+	// DriveOptions.Metrics); the caller serves it.
+	Metrics *metrics.Registry
 }
 
 // Variant is what one variant's run amounted to.
