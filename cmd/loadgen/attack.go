@@ -36,10 +36,11 @@ const attackExamples = `  # 200 requests/s for 30 s, text summary at the end
 const preflightTimeout = 3 * time.Second
 
 // runAttack drives a URL open-loop and records every attempt.
-func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("attack", "attack --url URL [--rate RPS --duration D | --phase D@RATE ...] [flags]", attackExamples, stdout)
 	cf := addClientFlags(fs)
 	sf := addSinkFlags(fs)
+	mf := addMetricsFlags(fs)
 	out := fs.StringP("output", "o", "", `results file ("-" for stdout); without it, print a text summary at the end`)
 	quiet := fs.Bool("quiet", false, "no progress line on stderr")
 	if err := parseFlags(fs, args); err != nil {
@@ -55,6 +56,15 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := workload.Preflight(ctx, cf.url, preflightTimeout); err != nil {
 		return cli.Runf("attack: %v", err)
 	}
+	w, err := mf.start(ctx, "attack", stderr)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if serr := w.stop(ctx); serr != nil && err == nil {
+			err = cli.Runf("attack: %v", serr)
+		}
+	}()
 	del, err := sf.open(ctx, cfg.Shard, stderr)
 	if err != nil {
 		return err
@@ -77,6 +87,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		Header:     cf.resultsHeader("attack", cfg, cfg.Start),
 		Agreed:     agreed, // the header records how late after the agreed instant this generator began, as loadgen run's shards do
 		Deliveries: del.driven(),
+		Metrics:    w.registry(),
 	}
 	if !*quiet {
 		opts.Progress, opts.Terminal = stderr, cli.IsTerminal(stderr)

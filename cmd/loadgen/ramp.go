@@ -31,7 +31,7 @@ const rampMaxSteps = 1000
 
 // runRamp steps the offered load up until two steps past the knee and
 // reports the tipping point.
-func runRamp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runRamp(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("ramp", "ramp --url URL --from R0 --to R1 --step dR --step-duration D [--slo D] [client flags]", rampExamples, stdout)
 	from := fs.Float64("from", 0, "offered load of the first step, requests/s (required)")
 	to := fs.Float64("to", 0, "offered load of the last step, requests/s (required)")
@@ -44,6 +44,7 @@ func runRamp(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	output := fs.StringP("output", "o", "", `also write the results stream to FILE ("-" for stdout)`)
 	cf := addClientFlags(fs)
 	vf := addVerdictFlags(fs)
+	mf := addMetricsFlags(fs)
 	for _, name := range []string{"rate", "duration", "phase"} {
 		_ = fs.MarkHidden(name)
 	}
@@ -98,6 +99,15 @@ func runRamp(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := workload.Preflight(ctx, cf.url, preflightTimeout); err != nil {
 		return cli.Runf("ramp: %v", err)
 	}
+	w, err := mf.start(ctx, "ramp", stderr)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if serr := w.stop(ctx); serr != nil && err == nil {
+			err = cli.Runf("ramp: %v", serr)
+		}
+	}()
 	d, err := harness.NewDriver(cfg)
 	if err != nil {
 		return cli.Usagef("ramp: %v", err)
@@ -110,6 +120,7 @@ func runRamp(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		Name: "ramp", Log: stderr, Header: header, SLO: objective,
 		Summarize: &report.Options{SLO: objective},
 		Steps:     &harness.Steps{SLO: objective, StopPastKnee: !*all},
+		Metrics:   w.registry(),
 	}
 	closeOut := func() error { return nil }
 	if *output != "" {

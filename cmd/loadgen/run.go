@@ -36,7 +36,7 @@ const runExamples = `  # the demo: surge-recovery, unprotected vs protected, abo
 `
 
 // runRun plays a profile: a built-in one by name, or a YAML file.
-func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("run", "run [NAME|FILE] [--set PATH=VALUE]... [--variant NAME]... [flags]", runExamples, stdout)
 	sets := fs.StringArray("set", nil, "override a field of the profile, e.g. client.timeout=2s or phases.surge.rate=900 (repeatable)")
 	variants := fs.StringArray("variant", nil, "play only this variant (repeatable; default: all, in order)")
@@ -48,6 +48,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	sh := &clientFlags{}
 	addShardFlags(fs, sh)
 	addProcsFlag(fs, sh)
+	mf := addMetricsFlags(fs)
 	faultShard := fs.Int("fault-shard", 0, "the shard that applies the faults on the target's admin API (dependency and target faults), once for the run; every shard applies load (surge, burst, retry) and proxy faults to its own slice of the load")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -98,6 +99,16 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		opts.Progress = stderr
 		opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
+	w, err := mf.start(ctx, "run", stderr)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if serr := w.stop(ctx); serr != nil && err == nil {
+			err = cli.Runf("run: %v", serr)
+		}
+	}()
+	opts.Metrics = w.registry()
 	res, err := harness.Play(ctx, runs, opts)
 	var cfgErr *harness.ConfigError
 	switch {
