@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/goodput-dev/goodput/harness/metrics"
 	"github.com/goodput-dev/goodput/report"
 	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/workload"
@@ -56,6 +57,10 @@ type DriveOptions struct {
 	// ended (also when the run was interrupted, so that it can roll
 	// back). Its error is Driven.AlongsideErr.
 	Alongside func(ctx context.Context, s workload.Recorder) error
+	// Metrics, when set, counts every record of the run into live
+	// series on this registry (labelled run with Header.Label, else with
+	// Name), which stay there after the run; the caller serves it.
+	Metrics *metrics.Registry
 }
 
 // Deliveries is the delivery sink of a run with async messages: the
@@ -189,10 +194,25 @@ func (d *Driver) Run(ctx context.Context, o DriveOptions) (*Driven, error) {
 	if slo == 0 {
 		slo = d.cfg.Retry.SLO()
 	}
+	var watched *metrics.Run
+	if o.Metrics != nil {
+		run := h.Label
+		if run == "" {
+			run = o.Name
+		}
+		var err error
+		watched, err = o.Metrics.Run(metrics.RunConfig{Label: run, Shard: d.cfg.Shard, Schedule: d.cfg.Schedule, SLO: slo, Source: d.runner})
+		if err != nil {
+			return nil, err
+		}
+	}
 	live := workload.NewLive(slo)
 	out := &Driven{}
 	stream := workload.NewStream(w, live, 0)
 	err := stream.Serve(func(s workload.Recorder) error {
+		if watched != nil {
+			s = metered{Recorder: s, run: watched}
+		}
 		return d.serve(ctx, &o, s, stream.WriteFailed(), live, w, out)
 	})
 	out.Counts = live.Snapshot()
@@ -300,6 +320,22 @@ var _ workload.Recorder = observed{}
 func (o observed) Record(r *results.Result) {
 	o.deliveries.Observe(r)
 	o.Recorder.Record(r)
+}
+
+// metered is the run's sink when its metrics are watched: every record is
+// counted in the live series, then recorded, so that the series' final
+// counts are the results file's.
+type metered struct {
+	workload.Recorder
+	run *metrics.Run
+}
+
+var _ workload.Recorder = metered{}
+
+// Record counts r and records it.
+func (m metered) Record(r *results.Result) {
+	m.run.Observe(r)
+	m.Recorder.Record(r)
 }
 
 // recordWriter passes every record to the results stream and folds it

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/goodput-dev/goodput/harness/metrics"
 	"github.com/goodput-dev/goodput/profiles"
 	"github.com/goodput-dev/goodput/report"
 	"github.com/goodput-dev/goodput/results"
@@ -62,6 +63,10 @@ type Options struct {
 	// is read. AdminTokenFrom names where it came from (a flag, a
 	// variable) for the error of a call the target refuses.
 	AdminToken, AdminTokenFrom string
+	// Metrics, when set, counts every variant's records into live series
+	// on this registry, labelled run with the variant's label (see
+	// DriveOptions.Metrics); the caller serves it.
+	Metrics *metrics.Registry
 }
 
 // Variant is what one variant's run amounted to.

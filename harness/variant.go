@@ -166,6 +166,7 @@ func (p *prepared) play(ctx context.Context, svc *service, start time.Time, agre
 		Progress: opts.Progress,
 		Terminal: opts.Terminal,
 		SLO:      s.SLO.Latency,
+		Metrics:  opts.Metrics,
 	}
 	if dl != nil {
 		do.Deliveries = &Deliveries{Listener: dl, Drain: s.Sink.Drain}

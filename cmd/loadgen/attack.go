@@ -38,9 +38,10 @@ const attackExamples = `  # 200 requests/s for 30 s, text summary at the end
 const preflightTimeout = 3 * time.Second
 
 // runAttack drives a URL open-loop and records every attempt.
-func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs, f := newAttackFlags(stdout)
 	cf, sf, out, quiet, label := f.cf, f.sf, f.out, f.quiet, f.label
+	mf := f.mf
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -56,6 +57,15 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return cli.Runf("attack: %v", err)
 		}
 	}
+	w, err := mf.start(ctx, "attack", stderr)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if serr := w.stop(ctx); serr != nil && err == nil {
+			err = cli.Runf("attack: %v", serr)
+		}
+	}()
 	del, err := sf.open(ctx, cfg.Shard, stderr)
 	if err != nil {
 		return err
@@ -80,6 +90,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		Header:     header,
 		Agreed:     agreed, // the header records how late after the agreed instant this generator began, as loadgen run's shards do
 		Deliveries: del.driven(),
+		Metrics:    w.registry(),
 	}
 	if !*quiet {
 		opts.Progress, opts.Terminal = stderr, cli.IsTerminal(stderr)
@@ -127,6 +138,7 @@ type attackFlags struct {
 	out   *string
 	quiet *bool
 	label *string
+	mf    *metricsFlags
 }
 
 // newAttackFlags returns the FlagSet of loadgen attack and where its values land,
@@ -136,8 +148,9 @@ func newAttackFlags(stdout io.Writer) (*pflag.FlagSet, attackFlags) {
 	fs := newFlagSet("attack", "attack --url URL [--rate RPS --duration D | --phase D@RATE ...] [flags]", attackExamples, stdout)
 	cf := addClientFlags(fs)
 	sf := addSinkFlags(fs)
+	mf := addMetricsFlags(fs)
 	out := fs.StringP("output", "o", "", `results file ("-" for stdout); without it, print a text summary at the end`)
 	quiet := fs.Bool("quiet", false, "no progress line on stderr")
 	label := fs.String("label", "", "name of the run, recorded in the results header and shown by every report")
-	return fs, attackFlags{cf, sf, out, quiet, label}
+	return fs, attackFlags{cf, sf, out, quiet, label, mf}
 }

@@ -33,9 +33,10 @@ const rampMaxSteps = 1000
 
 // runRamp steps the offered load up until two steps past the knee and
 // reports the tipping point.
-func runRamp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runRamp(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs, f := newRampFlags(stdout)
 	from, to, step, stepDur, slo, all, format, reportTo, output, label, cf, vf := f.from, f.to, f.step, f.stepDur, f.slo, f.all, f.format, f.reportTo, f.output, f.label, f.cf, f.vf
+	mf := f.mf
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -89,6 +90,15 @@ func runRamp(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return cli.Runf("ramp: %v", err)
 		}
 	}
+	w, err := mf.start(ctx, "ramp", stderr)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if serr := w.stop(ctx); serr != nil && err == nil {
+			err = cli.Runf("ramp: %v", serr)
+		}
+	}()
 	d, err := harness.NewDriver(cfg)
 	if err != nil {
 		return cli.Usagef("ramp: %v", err)
@@ -102,6 +112,7 @@ func runRamp(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		Name: "ramp", Log: stderr, Header: header, SLO: objective,
 		Summarize: &report.Options{SLO: objective},
 		Steps:     &harness.Steps{SLO: objective, StopPastKnee: !*all},
+		Metrics:   w.registry(),
 	}
 	closeOut := func() error { return nil }
 	if *output != "" {
@@ -200,6 +211,7 @@ type rampFlags struct {
 	label    *string
 	cf       *clientFlags
 	vf       *verdictFlags
+	mf       *metricsFlags
 }
 
 // newRampFlags returns the FlagSet of loadgen ramp and where its values land,
@@ -219,8 +231,9 @@ func newRampFlags(stdout io.Writer) (*pflag.FlagSet, rampFlags) {
 	label := fs.String("label", "", "name of the run, recorded in the results header and shown by every report")
 	cf := addClientFlags(fs)
 	vf := addVerdictFlags(fs)
+	mf := addMetricsFlags(fs)
 	for _, name := range []string{"rate", "duration", "phase"} {
 		_ = fs.MarkHidden(name)
 	}
-	return fs, rampFlags{from, to, step, stepDur, slo, all, format, reportTo, output, label, cf, vf}
+	return fs, rampFlags{from, to, step, stepDur, slo, all, format, reportTo, output, label, cf, vf, mf}
 }

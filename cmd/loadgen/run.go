@@ -38,9 +38,10 @@ const runExamples = `  # the demo: surge-recovery, unprotected vs protected, abo
 `
 
 // runRun plays a profile: a built-in one by name, or a YAML file.
-func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs, f := newRunFlags(stdout)
 	sets, variants, short, dryRun, out, seed, quiet, sh, faultShard, tokenFile := f.sets, f.variants, f.short, f.dryRun, f.out, f.seed, f.quiet, f.sh, f.faultShard, f.tokenFile
+	mf := f.mf
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -94,6 +95,16 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		opts.Progress = stderr
 		opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
+	w, err := mf.start(ctx, "run", stderr)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if serr := w.stop(ctx); serr != nil && err == nil {
+			err = cli.Runf("run: %v", serr)
+		}
+	}()
+	opts.Metrics = w.registry()
 	res, err := harness.Play(ctx, runs, opts)
 	var cfgErr *harness.ConfigError
 	switch {
@@ -142,6 +153,7 @@ type runFlags struct {
 	sh         *clientFlags
 	faultShard *int
 	tokenFile  *string
+	mf         *metricsFlags
 }
 
 // newRunFlags returns the FlagSet of loadgen run and where its values land,
@@ -160,6 +172,7 @@ func newRunFlags(stdout io.Writer) (*pflag.FlagSet, runFlags) {
 	addShardFlags(fs, sh)
 	addProcsFlag(fs, sh)
 	tokenFile := addAdminTokenFlag(fs, "the profile's target.admin (else its target.admin_token_file is read)")
+	mf := addMetricsFlags(fs)
 	faultShard := fs.Int("fault-shard", 0, "the shard that applies the faults on the target's admin API (dependency and target faults), once for the run; every shard applies load (surge, burst, retry) and proxy faults to its own slice of the load")
-	return fs, runFlags{sets, variants, short, dryRun, out, seed, quiet, sh, faultShard, tokenFile}
+	return fs, runFlags{sets, variants, short, dryRun, out, seed, quiet, sh, faultShard, tokenFile, mf}
 }
