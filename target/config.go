@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/goodput-dev/goodput/dist"
+	"github.com/goodput-dev/goodput/internal/serve"
 
 	"github.com/goodput-dev/goodput/target/dep"
 )
@@ -168,7 +169,7 @@ func (c Config) Validate() error {
 	if err := c.Search.Validate(); err != nil {
 		errs = append(errs, prefix("search", err))
 	}
-	if c.AdminToken == "" && c.Admin != "" && !isLoopback(c.Admin) {
+	if c.AdminToken == "" && c.Admin != "" && !serve.IsLoopback(c.Admin) {
 		errs = append(errs, fmt.Errorf("admin: %q is not a loopback address; set admin_token (--admin-token) to bind it", c.Admin))
 	}
 	for _, sec := range []struct {
@@ -208,19 +209,6 @@ func (c Config) AdminAddress() string {
 		}
 	}
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-}
-
-// isLoopback reports whether addr (host:port) names a loopback host.
-func isLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // prefix names the section an error of a nested Validate came from: each

@@ -219,7 +219,7 @@ func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveAPI) }
 // says "drain" when the drain timeout cut requests off.
 func (s *Server) Serve(ctx context.Context, api, admin net.Listener) error {
 	cfg := s.chain.Load().cfg
-	if admin != nil && cfg.AdminToken == "" && !isLoopback(admin.Addr().String()) {
+	if admin != nil && cfg.AdminToken == "" && !serve.IsLoopback(admin.Addr().String()) {
 		return fmt.Errorf("admin listener %s is not on a loopback address and no admin token is set", admin.Addr())
 	}
 	// The consumers of POST /api/messages run until the API has drained,

@@ -37,6 +37,17 @@ const attackExamples = `  # 200 requests/s for 30 s, text summary at the end
 // preflightTimeout bounds the dial that checks the target is reachable.
 const preflightTimeout = 3 * time.Second
 
+// preflight dials each host of cfg's requests before the schedule starts,
+// so that a run against nothing fails at once, in one line naming the host.
+func preflight(ctx context.Context, command string, cfg workload.Config) error {
+	for _, u := range workload.TargetHosts(cfg.Mix) {
+		if err := workload.Preflight(ctx, u, preflightTimeout); err != nil {
+			return cli.Runf("%s: %v", command, err)
+		}
+	}
+	return nil
+}
+
 // runAttack drives a URL open-loop and records every attempt.
 func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs, f := newAttackFlags(stdout)
@@ -52,10 +63,8 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) (er
 	if err != nil {
 		return err
 	}
-	for _, u := range workload.TargetHosts(cfg.Mix) { // each host, before the schedule
-		if err := workload.Preflight(ctx, u, preflightTimeout); err != nil {
-			return cli.Runf("attack: %v", err)
-		}
+	if err := preflight(ctx, "attack", cfg); err != nil {
+		return err
 	}
 	w, err := mf.start(ctx, "attack", stderr)
 	if err != nil {

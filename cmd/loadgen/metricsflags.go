@@ -14,6 +14,7 @@ import (
 
 	"github.com/goodput-dev/goodput/harness/metrics"
 	"github.com/goodput-dev/goodput/internal/cli"
+	"github.com/goodput-dev/goodput/internal/serve"
 )
 
 // metricsFlags are the flags that serve a run's live metrics (attack,
@@ -68,7 +69,7 @@ func (m *metricsFlags) start(ctx context.Context, name string, stderr io.Writer)
 		if token, err = readToken(m.tokenFile); err != nil {
 			return nil, flagErr("metrics-token-file", err)
 		}
-	} else if !metrics.IsLoopback(m.listen) {
+	} else if !serve.IsLoopback(m.listen) {
 		return nil, flagErr("metrics-listen", fmt.Errorf("%s is not a loopback address: give --metrics-token-file FILE so that scrapes need a bearer token, or listen on 127.0.0.1", m.listen))
 	}
 	ln, err := net.Listen("tcp", m.listen)

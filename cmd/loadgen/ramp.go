@@ -85,10 +85,8 @@ func runRamp(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	if objective == 0 {
 		objective = cfg.Retry.SLO()
 	}
-	for _, u := range workload.TargetHosts(cfg.Mix) { // each host, before the schedule
-		if err := workload.Preflight(ctx, u, preflightTimeout); err != nil {
-			return cli.Runf("ramp: %v", err)
-		}
+	if err := preflight(ctx, "ramp", cfg); err != nil {
+		return err
 	}
 	w, err := mf.start(ctx, "ramp", stderr)
 	if err != nil {

@@ -440,14 +440,7 @@ func CheckControlAddr(addr, token string) error {
 	if token != "" {
 		return nil
 	}
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("control address %q: %w", addr, err)
-	}
-	if host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+	if serve.IsLoopback(addr) {
 		return nil
 	}
 	return fmt.Errorf("control address %q is not a loopback address: set a control token (--control-token) or listen on 127.0.0.1", addr)

@@ -50,18 +50,3 @@ func (g *Registry) Serve(ctx context.Context, ln net.Listener, token string) err
 	}
 	return nil
 }
-
-// IsLoopback reports whether addr (host:port) listens on a loopback
-// address only: "localhost", 127.0.0.0/8 or ::1. An empty host (every
-// interface) is not.
-func IsLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}

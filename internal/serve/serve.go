@@ -78,3 +78,19 @@ func Failures(err error) error {
 	}
 	return errors.Join(kept...)
 }
+
+// IsLoopback reports whether addr (host:port) listens on a loopback
+// address only: "localhost", 127.0.0.0/8 or ::1. An empty host (every
+// interface) is not. Servers that take a token use it to decide whether
+// they may go without one.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

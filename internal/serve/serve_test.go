@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"go.uber.org/goleak"
 )
 
@@ -100,5 +101,15 @@ func TestRunEndsWhenAServerFails(t *testing.T) {
 		Server{&http.Server{Handler: http.NotFoundHandler()}, bad})
 	if err == nil || !errors.Is(err, net.ErrClosed) || !errors.Is(Failures(err), net.ErrClosed) {
 		t.Fatalf("Run = %v (failures %v), want the closed listener's error", err, Failures(err))
+	}
+}
+
+// TestIsLoopback: only loopback hosts are loopback; every interface is not.
+func TestIsLoopback(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"127.0.0.1:9100": true, "localhost:0": true, "[::1]:9100": true, "127.1.2.3:1": true,
+		":9100": false, "0.0.0.0:9100": false, "[::]:9100": false, "10.0.0.1:9100": false, "example.com:80": false, "nonsense": false,
+	} {
+		assert.Equal(t, want, IsLoopback(addr), addr)
 	}
 }
