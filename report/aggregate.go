@@ -80,6 +80,7 @@ func outcomeSlot(o results.Outcome) int {
 // tally is the counts shared by the run, each phase and each window.
 type tally struct {
 	requests, attempts, answered, good int64
+	late                               int64 // requests ok after the SLO
 	outcomes, attemptOutcomes          outcomeCounts
 }
 
@@ -408,15 +409,11 @@ func (a *Aggregator) AddResult(r *results.Result) {
 			_ = a.latency.RecordValue(us)
 			a.record(w, wi, true, us)
 			good := a.slo <= 0 || lat <= a.slo
-			if good {
-				a.total.good++
-				w.good++
-			}
+			a.total.addOK(good)
+			w.addOK(good)
 			if ph != nil {
 				_ = ph.lat.RecordValue(us)
-				if good {
-					ph.good++
-				}
+				ph.addOK(good)
 			}
 		}
 		a.maxIntended = max(a.maxIntended, r.Intended)

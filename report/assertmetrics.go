@@ -62,6 +62,8 @@ type Metric struct {
 var metricList = []Metric{
 	{Name: "goodput_ratio", Unit: UnitRatio, Better: BetterHigher, Help: "requests that succeeded within the SLO ÷ requests offered"},
 	{Name: "goodput_rps", Unit: UnitRate, Better: BetterHigher, Help: "requests per second that succeeded within the SLO"},
+	{Name: "late_ratio", Unit: UnitRatio, Better: BetterLower, Help: "requests that succeeded after the SLO ÷ requests offered (neither goodput nor failed)"},
+	{Name: "late_rps", Unit: UnitRate, Better: BetterLower, Help: "requests per second that succeeded after the SLO"},
 	{Name: "offered_rps", Unit: UnitRate, Help: "new requests per second the schedule emitted"},
 	{Name: "throughput_rps", Unit: UnitRate, Help: "attempts per second the service answered"},
 	{Name: "requests", Unit: UnitCount, Help: "requests offered"},
@@ -173,6 +175,8 @@ func FiguresOf(s *Summary) Figures {
 	f := Figures{
 		"goodput_ratio":  s.GoodputRatio,
 		"goodput_rps":    s.GoodputRPS,
+		"late_ratio":     s.LateRatio,
+		"late_rps":       s.LateRPS,
 		"offered_rps":    s.OfferedRPS,
 		"throughput_rps": s.ThroughputRPS,
 		"requests":       float64(s.Requests),
@@ -228,6 +232,8 @@ func PhaseFigures(s *Summary) map[string]Figures {
 		f := Figures{
 			"goodput_ratio":  p.GoodputRatio,
 			"goodput_rps":    p.GoodputRPS,
+			"late_ratio":     p.LateRatio,
+			"late_rps":       p.LateRPS,
 			"offered_rps":    p.OfferedRPS,
 			"throughput_rps": p.ThroughputRPS,
 			"requests":       float64(p.Requests),

@@ -265,7 +265,8 @@ func runMeta(s *Summary) []htmlKV {
 func runCards(s *Summary) []htmlCard {
 	cards := []htmlCard{
 		{Label: "Goodput", Value: pct(s.GoodputRatio), Tone: goodputTone(s.GoodputRatio),
-			Note: fmt.Sprintf("%s/s of %s/s offered", compactNumber(round1(s.GoodputRPS)), compactNumber(round1(s.OfferedRPS)))},
+			Note: fmt.Sprintf("%s/s of %s/s offered · late %s/s · failed %s/s", compactNumber(round1(s.GoodputRPS)), compactNumber(round1(s.OfferedRPS)),
+				compactNumber(round1(s.LateRPS)), compactNumber(round1(failedRPS(s.OfferedRPS, s.GoodputRPS, s.LateRPS))))},
 		{Label: "Latency p99", Value: formatMsValue(s.Latency.P99), Tone: latencyTone(s.Latency.P99, s.SLOMs),
 			Note: "p50 " + formatMsValue(s.Latency.P50) + " · p99.9 " + formatMsValue(s.Latency.P999)},
 		{Label: "Shed", Value: pct(s.ShedRatio), Note: fmt.Sprintf("amplification %.2f×", s.Amplification)},
@@ -315,7 +316,7 @@ func recoveryPhrase(r *Recovery) string {
 func runTables(s *Summary) []htmlTable {
 	var tables []htmlTable
 	if len(s.Phases) > 0 {
-		t := htmlTable{Title: "Phases", Head: []string{"phase", "start", "duration", "offered/s", "throughput/s", "goodput/s", "goodput", "p50", "p99", "shed", "amplification"}}
+		t := htmlTable{Title: "Phases", Head: []string{"phase", "start", "duration", "offered/s", "throughput/s", "goodput/s", "late/s", "failed/s", "goodput", "p50", "p99", "shed", "amplification"}}
 		for _, ph := range s.Phases {
 			if ph.Requests == 0 {
 				continue // never reached: a ramp stopped past its knee
@@ -323,6 +324,7 @@ func runTables(s *Summary) []htmlTable {
 			t.Rows = append(t.Rows, []htmlCell{
 				{Text: ph.Name}, num(formatSeconds(ph.StartS)), num(formatSeconds(ph.DurationS)),
 				num(compactNumber(round1(ph.OfferedRPS))), num(compactNumber(round1(ph.ThroughputRPS))), num(compactNumber(round1(ph.GoodputRPS))),
+				num(compactNumber(round1(ph.LateRPS))), num(compactNumber(round1(failedRPS(ph.OfferedRPS, ph.GoodputRPS, ph.LateRPS)))),
 				{Text: pct(ph.GoodputRatio), Class: "num " + goodputTone(ph.GoodputRatio)},
 				num(formatMsValue(ph.Latency.P50)), num(formatMsValue(ph.Latency.P99)), num(pct(ph.ShedRatio)), num(fmt.Sprintf("%.2f×", ph.Amplification)),
 			})

@@ -162,6 +162,9 @@ func WriteText(w io.Writer, s *Summary, opts TextOptions) error {
 		{plain("requests"), plain("%d", s.Requests), plain("offered"), plain("%.1f rps", s.OfferedRPS)},
 		{plain("attempts"), plain("%d", s.Attempts), plain("throughput"), plain("%.1f rps", s.ThroughputRPS), plain("amplification %.2f", s.Amplification)},
 		{plain("goodput"), pct(s.GoodputRatio, 2), plain(""), plain("%.1f rps", s.GoodputRPS), plain("ok within the SLO")},
+		{plain("late"), plain("%.2f%%", 100*s.LateRatio), plain(""), plain("%.1f rps", s.LateRPS), plain("ok after the SLO")},
+		{plain("failed"), plain("%.2f%%", 100*failedRatio(s.GoodputRatio, s.LateRatio, s.Requests)), plain(""),
+			plain("%.1f rps", failedRPS(s.OfferedRPS, s.GoodputRPS, s.LateRPS)), plain("not ok")},
 	}, opts.Color)
 
 	t.printf("\nlatency (ms, successful requests, from intended start)\n")
@@ -228,14 +231,15 @@ func WriteText(w io.Writer, s *Summary, opts TextOptions) error {
 
 	if len(s.Phases) > 0 {
 		t.printf("\nphases\n")
-		rows := [][]cell{{plain("name"), plain("start"), plain("length"), plain("offered"), plain("goodput"), plain("ratio"),
+		rows := [][]cell{{plain("name"), plain("start"), plain("length"), plain("offered"), plain("goodput"), plain("late"), plain("failed"), plain("ratio"),
 			plain("p50 ms"), plain("p99 ms"), plain("shed"), plain("amplif.")}}
 		if s.Delivery != nil {
 			rows[0] = append(rows[0], plain("age p50 ms"), plain("age p99 ms"))
 		}
 		for _, p := range s.Phases {
 			row := []cell{plain("%s", p.Name), plain("%.1fs", p.StartS), plain("%.1fs", p.DurationS),
-				plain("%.1f", p.OfferedRPS), plain("%.1f", p.GoodputRPS), pct(p.GoodputRatio, 1),
+				plain("%.1f", p.OfferedRPS), plain("%.1f", p.GoodputRPS), plain("%.1f", p.LateRPS),
+				plain("%.1f", failedRPS(p.OfferedRPS, p.GoodputRPS, p.LateRPS)), pct(p.GoodputRatio, 1),
 				plain("%s", fmtMs(p.Latency.P50)), plain("%s", fmtMs(p.Latency.P99)), plain("%.1f%%", 100*p.ShedRatio), plain("%.2f", p.Amplification)}
 			if s.Delivery != nil {
 				var age Latency
@@ -276,14 +280,14 @@ func WriteText(w io.Writer, s *Summary, opts TextOptions) error {
 
 	if opts.Windows && len(s.Windows) > 0 {
 		t.printf("\nwindows (rates per second)\n")
-		rows := [][]cell{{plain("start"), plain("offered"), plain("throughput"), plain("goodput"), plain("ratio"),
+		rows := [][]cell{{plain("start"), plain("offered"), plain("throughput"), plain("goodput"), plain("late"), plain("failed"), plain("ratio"),
 			plain("p50 ms"), plain("p99 ms"), plain("in flight"), plain("amplif.")}}
 		if s.Delivery != nil {
 			rows[0] = append(rows[0], plain("delivered"), plain("age p99 ms"))
 		}
 		for _, w := range s.Windows {
 			row := []cell{plain("%.1fs", w.StartS), plain("%.1f", w.OfferedRPS), plain("%.1f", w.ThroughputRPS),
-				plain("%.1f", w.GoodputRPS), pct(w.GoodputRatio, 1), plain("%s", fmtMs(w.Latency.P50)), plain("%s", fmtMs(w.Latency.P99)),
+				plain("%.1f", w.GoodputRPS), plain("%.1f", w.LateRPS), plain("%.1f", failedRPS(w.OfferedRPS, w.GoodputRPS, w.LateRPS)), pct(w.GoodputRatio, 1), plain("%s", fmtMs(w.Latency.P50)), plain("%s", fmtMs(w.Latency.P99)),
 				plain("%.1f", w.InFlightMean), plain("%.2f", w.Amplification)}
 			if s.Delivery != nil {
 				row = append(row, plain("%d", w.Delivered), plain("%s", fmtMs(w.DeliveryAgeP99Ms)))

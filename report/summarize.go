@@ -124,6 +124,8 @@ func (a *Aggregator) Summary() *Summary {
 		ThroughputRPS:   perSecond(a.total.answered, dur),
 		GoodputRPS:      perSecond(a.total.good, dur),
 		GoodputRatio:    ratio(a.total.good, a.total.requests),
+		LateRPS:         perSecond(a.total.late, dur),
+		LateRatio:       ratio(a.total.late, a.total.requests),
 		Amplification:   ratio(a.total.attempts, a.total.requests),
 		ShedRatio:       ratio(a.total.attemptOutcomes[results.OutcomeShed], a.total.attempts),
 		Outcomes:        outcomeMap(&a.total.outcomes, true),
@@ -235,6 +237,8 @@ func (a *Aggregator) windowSummaries() []Window {
 		if w.requests > 0 {
 			o.GoodputRatio = ratio(w.good, w.requests)
 		}
+		o.LateRPS = perSecond(w.late, width)
+		o.LateRatio = ratio(w.late, w.requests)
 		o.Outcomes = outcomeMap(&w.outcomes, false)
 		o.AttemptOutcomes = outcomeMap(&w.attemptOutcomes, false)
 		o.Latency = packedLatency(w.lat)
@@ -288,6 +292,8 @@ func (a *Aggregator) phaseSummaries() []PhaseStats {
 			ThroughputRPS:   perSecond(p.answered, info.Duration),
 			GoodputRPS:      perSecond(p.good, info.Duration),
 			GoodputRatio:    ratio(p.good, p.requests),
+			LateRPS:         perSecond(p.late, info.Duration),
+			LateRatio:       ratio(p.late, p.requests),
 			Amplification:   ratio(p.attempts, p.requests),
 			ShedRatio:       ratio(p.attemptOutcomes[results.OutcomeShed], p.attempts),
 			Outcomes:        outcomeMap(&p.outcomes, true),

@@ -55,6 +55,8 @@ type Summary struct {
 	ThroughputRPS float64 `json:"throughput_rps"` // attempts answered with an HTTP status ÷ DurationS
 	GoodputRPS    float64 `json:"goodput_rps"`    // requests ok within the SLO ÷ DurationS
 	GoodputRatio  float64 `json:"goodput_ratio"`  // GoodputRPS ÷ OfferedRPS; 0 when nothing was offered
+	LateRPS       float64 `json:"late_rps"`       // requests ok after the SLO ÷ DurationS
+	LateRatio     float64 `json:"late_ratio"`     // LateRPS ÷ OfferedRPS; 0 when nothing was offered
 	Amplification float64 `json:"amplification"`  // Attempts ÷ Requests; 0 when there were no requests
 	ShedRatio     float64 `json:"shed_ratio"`     // shed attempts ÷ Attempts
 
@@ -154,6 +156,8 @@ type Window struct {
 	ThroughputRPS   float64          `json:"throughput_rps"`             // attempts answered (HTTP status) here ÷ width
 	GoodputRPS      float64          `json:"goodput_rps"`                // requests of this window ok within the SLO ÷ width
 	GoodputRatio    float64          `json:"goodput_ratio"`              // GoodputRPS ÷ OfferedRPS; 1 when nothing was offered
+	LateRPS         float64          `json:"late_rps"`                   // requests of this window ok after the SLO ÷ width
+	LateRatio       float64          `json:"late_ratio"`                 // LateRPS ÷ OfferedRPS; 0 when nothing was offered
 	Outcomes        map[string]int64 `json:"outcomes"`                   // requests of this window by final outcome (non-zero classes only)
 	AttemptOutcomes map[string]int64 `json:"attempt_outcomes"`           // attempts that ended here by outcome (non-zero classes only)
 	Latency         Latency          `json:"latency_ms"`                 // this window's own histogram
@@ -208,6 +212,8 @@ type PhaseStats struct {
 	ThroughputRPS   float64          `json:"throughput_rps"`
 	GoodputRPS      float64          `json:"goodput_rps"`
 	GoodputRatio    float64          `json:"goodput_ratio"`
+	LateRPS         float64          `json:"late_rps"`   // requests ok after the SLO ÷ DurationS
+	LateRatio       float64          `json:"late_ratio"` // LateRPS ÷ OfferedRPS
 	Amplification   float64          `json:"amplification"`
 	ShedRatio       float64          `json:"shed_ratio"`
 	Outcomes        map[string]int64 `json:"outcomes"`

@@ -162,10 +162,10 @@ func (s *Server) buildShedder(a AdmissionConfig, seed uint64) (*shed.Shedder, er
 	var err error
 	switch a.Limiter {
 	case "none":
-		if !a.Deadline {
+		if !a.Deadline && !a.RetryAware {
 			return nil, nil
 		}
-		// Deadline checks only: a limit nothing reaches.
+		// Deadline or retry checks only: a limit nothing reaches.
 		lim = shed.Static(math.MaxInt32)
 	case "static":
 		lim = shed.Static(a.Limit)
@@ -194,6 +194,8 @@ func (s *Server) buildShedder(a AdmissionConfig, seed uint64) (*shed.Shedder, er
 		CoDelInterval:     time.Duration(a.CoDelInterval),
 		SheddableFraction: a.SheddableFraction,
 		RetryAfter:        time.Duration(a.RetryAfter),
+		RetryAware:        a.RetryAware,
+		OverloadWindow:    time.Duration(a.OverloadWindow),
 		Observer:          s.metrics.shedObserver(),
 	})
 }

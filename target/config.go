@@ -88,7 +88,8 @@ func Presets() []string { return []string{PresetUnprotected, PresetProtected, Pr
 //     finished for clients who left, one unbounded-age FIFO message queue.
 //   - "protected": every defence on: per-tenant throttle, bulkheads per
 //     route and per dependency, a gradient concurrency limit with an
-//     adaptive-LIFO/CoDel queue, deadline and priority shedding, per-route
+//     adaptive-LIFO/CoDel queue, deadline and priority shedding,
+//     retry-aware admission (first attempts before retries while it sheds), per-route
 //     timeouts (and a 5 s limit on receiving a request body, read before
 //     a slot is taken), checkpointed jobs, and for async messages shuffle-sharded
 //     queues with age priority, TTL and backpressure. Fixed workers stay off: they are an
@@ -144,7 +145,7 @@ func Preset(name string) (Config, error) {
 		c.Admission = AdmissionConfig{
 			Limiter: "gradient", Limit: 64, MinLimit: 32, MaxLimit: 512,
 			Queue: "codel", QueueSize: 128, MaxWait: dist.Duration(200 * time.Millisecond),
-			Deadline: true, Priority: true,
+			Deadline: true, Priority: true, RetryAware: true,
 		}
 		c.Timeouts = RouteTimeouts{
 			Items: dist.Duration(500 * time.Millisecond), Search: dist.Duration(time.Second),

@@ -97,7 +97,7 @@ func newMetrics(s *Server) *metrics {
 		}, []string{"queue"}),
 		shed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: metricPrefix + "shed_total",
-			Help: "Requests refused cheaply, by reason (limit, queue_full, queue_timeout, codel, deadline, priority, tenant_throttle, bulkhead_full, bulkhead_timeout, canceled).",
+			Help: "Requests refused cheaply, by reason (limit, queue_full, queue_timeout, codel, deadline, priority, tenant_throttle, bulkhead_full, bulkhead_timeout, canceled, retry).",
 		}, []string{"reason"}),
 		wasted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: metricPrefix + "wasted_requests_total",

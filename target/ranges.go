@@ -52,7 +52,8 @@ const (
 	// max_waiters, admission.queue_size.
 	maxWaiters = 100_000
 	// maxWait bounds every wait (max_wait) and the admission's
-	// latency_threshold, codel_target and codel_interval.
+	// latency_threshold, codel_target, codel_interval and
+	// overload_window.
 	maxWait = time.Minute
 	// maxRetryAfter bounds admission.retry_after.
 	maxRetryAfter = time.Hour

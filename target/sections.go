@@ -239,6 +239,14 @@ type AdmissionConfig struct {
 	SheddableFraction float64 `json:"sheddable_fraction,omitempty"`
 	// RetryAfter is sent with a refusal (1s when zero), 0..1h.
 	RetryAfter dist.Duration `json:"retry_after,omitempty"`
+	// RetryAware prefers first attempts under overload: a retry
+	// (X-Attempt > 1) is refused (reason "retry") while requests wait or
+	// the limit is reached, and for OverloadWindow (0..1m, 100ms when
+	// zero) after any refusal for overload, including a 503 from a
+	// bulkhead; it never queues. Works without a limiter too (then only
+	// the bulkheads' 503s say the service is overloaded).
+	RetryAware     bool          `json:"retry_aware"`
+	OverloadWindow dist.Duration `json:"overload_window,omitempty"`
 }
 
 // Validate reports the fields out of range.
@@ -274,7 +282,8 @@ func (c AdmissionConfig) Validate() error {
 		durRange("latency_threshold", c.LatencyThreshold, 0, maxWait),
 		durRange("codel_target", c.CoDelTarget, 0, maxWait),
 		durRange("codel_interval", c.CoDelInterval, 0, maxWait),
-		durRange("retry_after", c.RetryAfter, 0, maxRetryAfter))
+		durRange("retry_after", c.RetryAfter, 0, maxRetryAfter),
+		durRange("overload_window", c.OverloadWindow, 0, maxWait))
 	if !(c.SheddableFraction >= 0 && c.SheddableFraction <= 1) {
 		errs = append(errs, fmt.Errorf("sheddable_fraction: %v, want 0..1", c.SheddableFraction))
 	}

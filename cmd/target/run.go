@@ -180,6 +180,8 @@ func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) 
 		maxWait        time.Duration
 		deadline       bool
 		priority       bool
+		retryAware     bool
+		overloadWindow time.Duration
 		throttle       bool
 		throttleRate   float64
 		throttleBurst  int
@@ -214,6 +216,8 @@ func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) 
 	fs.DurationVar(&maxWait, "max-wait", 0, "longest wait in the admission queue")
 	fs.BoolVar(&deadline, "deadline", false, "honour X-Timeout-Ms: drop work whose client has given up")
 	fs.BoolVar(&priority, "priority", false, "shed X-Priority: sheddable requests before critical ones (needs --limiter)")
+	fs.BoolVar(&retryAware, "retry-aware", false, "prefer first attempts under overload: refuse retries (X-Attempt > 1) while the service sheds")
+	fs.DurationVar(&overloadWindow, "overload-window", 0, "with --retry-aware, how long after a refusal for overload retries are still refused (0..1m; default 100ms)")
 	fs.BoolVar(&throttle, "throttle", false, "per-tenant token bucket on X-Tenant (429)")
 	fs.Float64Var(&throttleRate, "throttle-rate", 0, "per-tenant rate, requests per second")
 	fs.IntVar(&throttleBurst, "throttle-burst", 0, "per-tenant burst")
@@ -311,6 +315,8 @@ func parseArgs(args []string, stdout io.Writer) (target.Config, options, error) 
 	set("max-wait", func() error { cfg.Admission.MaxWait = dist.Duration(maxWait); return positive(maxWait) })
 	set("deadline", func() error { cfg.Admission.Deadline = deadline; return nil })
 	set("priority", func() error { cfg.Admission.Priority = priority; return nil })
+	set("retry-aware", func() error { cfg.Admission.RetryAware = retryAware; return nil })
+	set("overload-window", func() error { cfg.Admission.OverloadWindow = dist.Duration(overloadWindow); return nil })
 	protected, _ := target.Preset(target.PresetProtected)
 	set("throttle", func() error {
 		if throttle && !cfg.Throttle.Enabled {
@@ -410,6 +416,7 @@ var flagFields = []struct {
 	{"limit", []string{"admission.limit", "admission.min_limit"}},
 	{"queue-size", []string{"admission.queue_size"}},
 	{"max-wait", []string{"admission.max_wait"}},
+	{"overload-window", []string{"admission.overload_window"}},
 	{"throttle-rate", []string{"throttle.rate"}},
 	{"throttle-burst", []string{"throttle.burst"}},
 	{"workers", []string{"workers."}},

@@ -96,6 +96,7 @@ func TestRunBadUsage(t *testing.T) {
 		{"bad dependency url", []string{"--db-url", "db.local:5432"}, "--db-url"},
 		{"priority without limiter", []string{"--priority"}, "admission.priority"},
 		{"negative workers", []string{"--workers", "-1"}, "--workers"},
+		{"overload window too long", []string{"--retry-aware", "--overload-window", "2m"}, "--overload-window: admission.overload_window: 2m0s, want 0s..1m0s"},
 		// Regression: these crashed the target with "out of memory".
 		{"huge workers", []string{"--workers", "1000000000000"}, "--workers: workers.workers: 1000000000000, want 1..10000"},
 		{"huge db pool", []string{"--db-pool", "1000000000000"}, "--db-pool: db.pool: 1000000000000, want 1..10000"},

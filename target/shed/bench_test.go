@@ -23,6 +23,17 @@ func BenchmarkAcquire(b *testing.B) {
 			p.Release(false)
 		}
 	})
+	b.Run("reject_retry", func(b *testing.B) {
+		s := mustNew(b, Config{Limiter: Static(1), RetryAware: true, Observer: Funcs{OnRejected: func(Reason) {}}})
+		hold, _ := s.Acquire(ctx, Attrs{})
+		defer hold.Release(false)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := s.Acquire(ctx, Attrs{Attempt: 2}); err != ReasonRetry {
+				b.Fatalf("%v, want retry", err)
+			}
+		}
+	})
 	b.Run("reject", func(b *testing.B) {
 		s := mustNew(b, Config{Limiter: Static(1), Observer: Funcs{OnRejected: func(Reason) {}}})
 		hold, _ := s.Acquire(ctx, Attrs{})

@@ -19,13 +19,17 @@
 //     dropped). It drops requests whose client has given up, or will before
 //     the expected service time, using the client's remaining patience from
 //     the X-Timeout-Ms header, and sheds X-Priority: sheddable requests
-//     before critical ones.
+//     before critical ones. Retry-aware, it prefers first attempts under
+//     overload: a retry (X-Attempt > 1) is admitted only while nothing
+//     waits, the limit is not reached and nothing was refused for overload
+//     (by the Shedder, or with a 503 from the handler behind it) within the
+//     last OverloadWindow (100 ms); a retry never queues.
 //   - A [TenantLimit] is a token bucket per tenant (X-Tenant), with a bounded
 //     number of tenants tracked, answering 429.
 //   - [Timeout] is a per-route handler deadline.
 //
 // Every refusal is a [Reason] (limit, queue_full, queue_timeout, codel,
-// deadline, priority, tenant_throttle, canceled); a Reason is an error that
+// deadline, priority, tenant_throttle, canceled, retry); a Reason is an error that
 // matches [ErrShed] (or [ErrThrottled]) with errors.Is, and an [Observer]
 // hears every admission and refusal, so metrics can count them without this
 // package importing a metrics library. The reject path does not allocate.

@@ -10,9 +10,11 @@ import (
 
 // Middleware returns next behind admission control. For each request it:
 //
-//  1. reads the priority header (X-Priority) and the client's remaining
+//  1. reads the priority header (X-Priority), the client's remaining
 //     patience from the timeout header (X-Timeout-Ms, milliseconds; a
-//     missing or malformed value means unknown), measured from arrival;
+//     missing or malformed value means unknown), measured from arrival,
+//     and, when the Shedder is retry-aware, the attempt number from the
+//     attempt header (X-Attempt; missing or malformed means a first try);
 //  2. calls Acquire; on refusal it answers 503 Service Unavailable with
 //     Retry-After and X-Shed-Reason (the [Reason]) and an empty body,
 //     without reading the request body (so a client that sent
@@ -20,7 +22,9 @@ import (
 //  3. on admission, sets the request context's deadline to the client's
 //     deadline (when known), records the queue wait for [QueueWait], calls
 //     next, and releases the permit, reporting the request as dropped to
-//     the limiter when its context's deadline passed.
+//     the limiter when its context's deadline passed. When the Shedder is
+//     retry-aware, a 503 answered by next counts as a refusal for overload
+//     (see [Shedder.NoteOverload]).
 func (s *Shedder) Middleware(next http.Handler) http.Handler {
 	return &shedHandler{s: s, next: next}
 }
@@ -37,6 +41,9 @@ func (h *shedHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ms, err := strconv.Atoi(headerGet(r.Header, s.cfg.TimeoutHeader)); err == nil && ms >= 0 {
 		a.Deadline = now.Add(time.Duration(ms) * time.Millisecond)
 	}
+	if s.cfg.RetryAware {
+		a.Attempt, _ = strconv.Atoi(headerGet(r.Header, s.cfg.AttemptHeader))
+	}
 	p, reason := s.acquire(r.Context(), now, a)
 	if reason != 0 {
 		hdr := w.Header()
@@ -52,8 +59,18 @@ func (h *shedHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 	}
 	ctx = context.WithValue(ctx, queueWaitKey{}, p.wait)
-	h.next.ServeHTTP(w, r.WithContext(ctx))
-	p.Release(errors.Is(ctx.Err(), context.DeadlineExceeded))
+	if !s.cfg.RetryAware {
+		h.next.ServeHTTP(w, r.WithContext(ctx))
+		p.Release(errors.Is(ctx.Err(), context.DeadlineExceeded))
+		return
+	}
+	sw := &statusWriter{ResponseWriter: w}
+	h.next.ServeHTTP(sw, r.WithContext(ctx))
+	end := time.Now()
+	if sw.status == http.StatusServiceUnavailable {
+		s.NoteOverload(end)
+	}
+	p.ReleaseAt(end, errors.Is(ctx.Err(), context.DeadlineExceeded))
 }
 
 // headerGet is h.Get for a canonical key, without the canonicalization.

@@ -42,6 +42,9 @@ const (
 	ReasonTenantThrottle
 	// ReasonCanceled: the caller's context was canceled while it waited.
 	ReasonCanceled
+	// ReasonRetry: a retry (attempt > 1) arrived while the service was
+	// overloaded, under retry-aware admission (Config.RetryAware).
+	ReasonRetry
 	numReasons
 )
 
@@ -54,6 +57,7 @@ var reasonNames = [numReasons]string{
 	ReasonPriority:       "priority",
 	ReasonTenantThrottle: "tenant_throttle",
 	ReasonCanceled:       "canceled",
+	ReasonRetry:          "retry",
 }
 
 // Reasons returns every refusal reason, in order (for pre-registering
@@ -68,7 +72,7 @@ func Reasons() []Reason {
 
 // String returns the reason's name as used in metrics and the X-Shed-Reason
 // header: "limit", "queue_full", "queue_timeout", "codel", "deadline",
-// "priority", "tenant_throttle" or "canceled".
+// "priority", "tenant_throttle", "canceled" or "retry".
 func (r Reason) String() string {
 	if r > 0 && r < numReasons {
 		return reasonNames[r]

@@ -84,11 +84,14 @@ func ParsePriority(s string) Priority {
 }
 
 // Attrs is what admission knows of a request. The zero value is a critical
-// request whose client's deadline is unknown.
+// first attempt whose client's deadline is unknown.
 type Attrs struct {
 	Priority Priority
 	// Deadline is when the client gives up; zero if unknown.
 	Deadline time.Time
+	// Attempt is 1 for a client's first try, 2 for its first retry, …;
+	// 0 means unknown and counts as a first try.
+	Attempt int
 }
 
 // Defaults of [Config] fields left zero.
@@ -97,6 +100,8 @@ const (
 	DefaultRetryAfter        = time.Second
 	DefaultTimeoutHeader     = "X-Timeout-Ms"
 	DefaultPriorityHeader    = "X-Priority"
+	DefaultAttemptHeader     = "X-Attempt"
+	DefaultOverloadWindow    = 100 * time.Millisecond
 )
 
 // Config configures a [Shedder]. It is a value; [New] validates it and
@@ -136,6 +141,22 @@ type Config struct {
 	// PriorityHeader carries "critical" or "sheddable"; "" means
 	// DefaultPriorityHeader (X-Priority).
 	PriorityHeader string
+	// RetryAware prefers first attempts under overload: a retry
+	// (Attrs.Attempt > 1) is admitted only while the Shedder is not
+	// overloaded (see [Shedder.Overloaded]), and it never queues; otherwise
+	// it is refused with ReasonRetry. Under overload a retry has usually
+	// already cost its client the SLO (it came after a refusal and a
+	// Retry-After), so the slot is worth more to a first attempt, which
+	// can still succeed in time.
+	RetryAware bool
+	// OverloadWindow is how long after a refusal for overload (its own,
+	// or a 503 answered by the handler behind Middleware) the Shedder
+	// counts itself overloaded, for RetryAware. 0 means
+	// DefaultOverloadWindow (100 ms).
+	OverloadWindow time.Duration
+	// AttemptHeader carries the attempt number (1, 2, …); "" means
+	// DefaultAttemptHeader (X-Attempt). Read only when RetryAware is set.
+	AttemptHeader string
 	// Observer hears every admission and refusal; nil means none.
 	Observer Observer
 }
@@ -161,6 +182,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("shed: service_time: %v, want ≥ 0", c.ServiceTime)
 	case c.RetryAfter < 0:
 		return fmt.Errorf("shed: retry_after: %v, want ≥ 0", c.RetryAfter)
+	case c.OverloadWindow < 0:
+		return fmt.Errorf("shed: overload_window: %v, want ≥ 0", c.OverloadWindow)
 	}
 	return nil
 }
@@ -183,6 +206,8 @@ type Shedder struct {
 	q        waitlist.List[*waiter]
 	codel    codel
 	estimate time.Duration // EWMA of service times
+	// lastOverload is the latest refusal for overload (zero: none).
+	lastOverload time.Time
 }
 
 // New returns a Shedder for cfg.
@@ -208,6 +233,13 @@ func New(cfg Config) (*Shedder, error) {
 	if cfg.PriorityHeader == "" {
 		cfg.PriorityHeader = DefaultPriorityHeader
 	}
+	if cfg.AttemptHeader == "" {
+		cfg.AttemptHeader = DefaultAttemptHeader
+	}
+	if cfg.OverloadWindow == 0 {
+		cfg.OverloadWindow = DefaultOverloadWindow
+	}
+	cfg.AttemptHeader = http.CanonicalHeaderKey(cfg.AttemptHeader)
 	cfg.TimeoutHeader = http.CanonicalHeaderKey(cfg.TimeoutHeader)
 	cfg.PriorityHeader = http.CanonicalHeaderKey(cfg.PriorityHeader)
 	s := &Shedder{
@@ -339,6 +371,7 @@ func (s *Shedder) acquire(ctx context.Context, now time.Time, a Attrs) (Permit, 
 	lim := s.cfg.Limiter.Limit()
 	s.mu.Lock()
 	if r := s.refuse(now, a, lim); r != 0 {
+		s.noteRefusal(now, r)
 		s.mu.Unlock()
 		s.obs.Rejected(r)
 		return Permit{}, r
@@ -351,6 +384,7 @@ func (s *Shedder) acquire(ctx context.Context, now time.Time, a Attrs) (Permit, 
 		return p, 0
 	}
 	if s.cfg.QueueSize == 0 {
+		s.noteRefusal(now, ReasonLimit)
 		s.mu.Unlock()
 		s.obs.Rejected(ReasonLimit)
 		return Permit{}, ReasonLimit
@@ -360,11 +394,12 @@ func (s *Shedder) acquire(ctx context.Context, now time.Time, a Attrs) (Permit, 
 	}
 	if s.q.Len() >= s.cfg.QueueSize {
 		if !s.newestFirst(now) {
+			s.noteRefusal(now, ReasonQueueFull)
 			s.mu.Unlock()
 			s.obs.Rejected(ReasonQueueFull)
 			return Permit{}, ReasonQueueFull
 		}
-		s.decide(s.q.PopFront(), ReasonQueueFull)
+		s.decide(now, s.q.PopFront(), ReasonQueueFull)
 	}
 	w := &waiter{enqueued: now, deadline: a.Deadline, ready: make(chan struct{}, 1)}
 	w.Value = w
@@ -397,14 +432,16 @@ func (s *Shedder) acquire(ctx context.Context, now time.Time, a Attrs) (Permit, 
 		t.Stop()
 		s.mu.Lock()
 		if !w.decided {
+			now := time.Now()
 			s.q.Remove(&w.Elem)
 			if s.q.Len() == 0 {
-				s.codel.empty(time.Now())
+				s.codel.empty(now)
 			}
 			w.decided, w.reason = true, timeoutReason
 			if err := ctx.Err(); err != nil {
 				w.reason = ctxReason(err)
 			}
+			s.noteRefusal(now, w.reason)
 		}
 		s.mu.Unlock()
 	}
@@ -433,10 +470,13 @@ func ctxReason(err error) Reason {
 }
 
 // refuse applies the checks made on arrival, with the lock held: the
-// deadline and the priority.
+// deadline, the priority and, when retry-aware, the attempt.
 func (s *Shedder) refuse(now time.Time, a Attrs, lim int) Reason {
 	if s.late(now, a.Deadline) {
 		return ReasonDeadline
+	}
+	if s.cfg.RetryAware && a.Attempt > 1 && s.overloaded(now, lim) {
+		return ReasonRetry
 	}
 	if a.Priority == Sheddable &&
 		(s.q.Len() > 0 || float64(s.inFlight) >= s.cfg.SheddableFraction*float64(lim)) {
@@ -456,9 +496,11 @@ func (s *Shedder) newestFirst(now time.Time) bool {
 	return false
 }
 
-// decide settles a waiter that has left the queue: reason 0 admits it.
-func (s *Shedder) decide(w *waiter, r Reason) {
+// decide settles, at now, a waiter that has left the queue: reason 0
+// admits it.
+func (s *Shedder) decide(now time.Time, w *waiter, r Reason) {
 	w.decided, w.reason = true, r
+	s.noteRefusal(now, r)
 	w.ready <- struct{}{}
 }
 
@@ -468,7 +510,7 @@ func (s *Shedder) dispatch(now time.Time) {
 	newest := s.newestFirst(now)
 	if newest && s.cfg.Discipline == CoDel {
 		for s.q.Len() > 0 && s.codel.expired(now, s.q.Front().Value.enqueued) {
-			s.decide(s.q.PopFront(), ReasonCoDel)
+			s.decide(now, s.q.PopFront(), ReasonCoDel)
 		}
 	}
 	for s.q.Len() > 0 && s.inFlight < s.cfg.Limiter.Limit() {
@@ -479,12 +521,12 @@ func (s *Shedder) dispatch(now time.Time) {
 			w = s.q.PopFront()
 		}
 		if s.late(now, w.deadline) {
-			s.decide(w, ReasonDeadline)
+			s.decide(now, w, ReasonDeadline)
 			continue
 		}
 		s.inFlight++
 		w.admitted, w.inFlight = now, s.inFlight
-		s.decide(w, 0)
+		s.decide(now, w, 0)
 	}
 	if s.q.Len() == 0 {
 		s.codel.empty(now)

@@ -474,7 +474,7 @@ func TestConfigValidation(t *testing.T) {
 }
 
 func TestReasons(t *testing.T) {
-	want := []string{"limit", "queue_full", "queue_timeout", "codel", "deadline", "priority", "tenant_throttle", "canceled"}
+	want := []string{"limit", "queue_full", "queue_timeout", "codel", "deadline", "priority", "tenant_throttle", "canceled", "retry"}
 	rs := Reasons()
 	if len(rs) != len(want) {
 		t.Fatalf("%d reasons, want %d", len(rs), len(want))
