@@ -5,11 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -18,6 +22,7 @@ import (
 
 	"github.com/goodput-dev/goodput/internal/cli"
 	"github.com/goodput-dev/goodput/internal/e2e"
+	"github.com/goodput-dev/goodput/results"
 )
 
 // The tests in this file run the real binaries as processes, the way a user
@@ -200,4 +205,74 @@ func TestEndToEndInterruptKeepsResults(t *testing.T) {
 
 	rep := runLoadgen(t, "report", "--format", "json", out)
 	require.Equal(t, 0, rep.code, rep.stderr)
+}
+
+// Regression: SIGTERM after the last intended start was ignored until
+// every attempt timed out, and with --timeout 0 against a server that never
+// answers loadgen was still running 21 minutes later with nothing written.
+func TestEndToEndSIGTERMAfterTheScheduleEndedStopsAtOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real processes")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var accepted atomic.Int64
+	var conns sync.WaitGroup
+	quit := make(chan struct{})
+	t.Cleanup(func() { close(quit); ln.Close(); conns.Wait() })
+	go func() { // accepts and reads, never answers
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			conns.Go(func() {
+				defer c.Close()
+				go func() { <-quit; c.Close() }()
+				_, _ = io.Copy(io.Discard, c)
+			})
+		}
+	}()
+	loadgen, _ := binaries(t)
+	out := filepath.Join(t.TempDir(), "results.mpk")
+	cmd := exec.Command(loadgen, "attack", "--url", "http://"+ln.Addr().String()+"/", "--rate", "20", "--duration", "500ms",
+		"--timeout", "0", "--max-attempts", "1", "--quiet", "-o", out)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+
+	// The schedule (10 requests in 500 ms) ends; every request waits for
+	// an answer that never comes.
+	require.Eventually(t, func() bool { return accepted.Load() >= 10 }, 30*time.Second, 10*time.Millisecond, "the 10 requests never arrived")
+	select {
+	case err := <-done:
+		t.Fatalf("loadgen exited (%v) while its requests were still waiting", err)
+	case <-time.After(time.Second): // past the schedule's end
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	signalled := time.Now()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("loadgen did not exit within 10s of SIGTERM; stderr:\n%s", stderr.String())
+	}
+	took := time.Since(signalled)
+	assert.Less(t, took, 2*time.Second, "exit after SIGTERM")
+
+	_, rs, _ := readResultsAt(t, out)
+	finals := 0
+	for _, r := range rs {
+		if r.Final {
+			finals++
+			assert.Equal(t, results.OutcomeCanceled, r.Outcome, "%+v", r)
+		}
+	}
+	assert.Equal(t, 10, finals, "every request recorded")
+	rep := runLoadgen(t, "report", "--format", "json", out)
+	require.Equal(t, 0, rep.code, rep.stderr)
+	assert.Contains(t, rep.stdout, `"complete": true`, "the results file ends with its trailer")
 }
