@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -26,12 +27,15 @@ import (
 //     retry-aware, a 503 answered by next counts as a refusal for overload
 //     (see [Shedder.NoteOverload]).
 func (s *Shedder) Middleware(next http.Handler) http.Handler {
-	return &shedHandler{s: s, next: next}
+	h := &shedHandler{s: s, next: next}
+	h.writers.New = func() any { return new(statusWriter) }
+	return h
 }
 
 type shedHandler struct {
-	s    *Shedder
-	next http.Handler
+	s       *Shedder
+	next    http.Handler
+	writers sync.Pool // *statusWriter, reused: admission allocates nothing of its own
 }
 
 func (h *shedHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -41,8 +45,8 @@ func (h *shedHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ms, err := strconv.Atoi(headerGet(r.Header, s.cfg.TimeoutHeader)); err == nil && ms >= 0 {
 		a.Deadline = now.Add(time.Duration(ms) * time.Millisecond)
 	}
-	if s.cfg.RetryAware {
-		a.Attempt, _ = strconv.Atoi(headerGet(r.Header, s.cfg.AttemptHeader))
+	if v := headerGet(r.Header, s.cfg.AttemptHeader); s.cfg.RetryAware && v != "" {
+		a.Attempt, _ = strconv.Atoi(v) // a missing header is a first try (and Atoi("") would allocate its error)
 	}
 	p, reason := s.acquire(r.Context(), now, a)
 	if reason != 0 {
@@ -64,12 +68,15 @@ func (h *shedHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.Release(errors.Is(ctx.Err(), context.DeadlineExceeded))
 		return
 	}
-	sw := &statusWriter{ResponseWriter: w}
+	sw := h.writers.Get().(*statusWriter)
+	sw.ResponseWriter, sw.status = w, 0
 	h.next.ServeHTTP(sw, r.WithContext(ctx))
 	end := time.Now()
 	if sw.status == http.StatusServiceUnavailable {
 		s.NoteOverload(end)
 	}
+	sw.ResponseWriter = nil
+	h.writers.Put(sw)
 	p.ReleaseAt(end, errors.Is(ctx.Err(), context.DeadlineExceeded))
 }
 
