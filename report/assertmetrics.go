@@ -192,7 +192,7 @@ func FiguresOf(s *Summary) Figures {
 			f["cold_ratio"] = c.Ratio
 		}
 	}
-	f.setLatency(s.Latency)
+	f.setLatency(s.Latency, s.Outcomes[results.OutcomeOK.String()])
 	f.setOutcomes(s.Requests, s.Attempts, s.Outcomes, s.AttemptOutcomes)
 	if r := s.Recovery; r != nil {
 		f.SetBool("recovered", r.Recovered)
@@ -246,7 +246,7 @@ func PhaseFigures(s *Summary) map[string]Figures {
 		if s.ServerTiming != nil {
 			f["cold_ratio"] = p.ColdRatio
 		}
-		f.setLatency(p.Latency)
+		f.setLatency(p.Latency, p.Outcomes[results.OutcomeOK.String()])
 		f.setOutcomes(p.Requests, p.Attempts, p.Outcomes, p.AttemptOutcomes)
 		if p.DeliveryAgeMs != nil {
 			f.setDeliveryAge(*p.DeliveryAgeMs)
@@ -271,7 +271,7 @@ func RouteFigures(s *Summary) map[string]Figures {
 		if r.Requests > 0 {
 			f["amplification"] = float64(r.Attempts) / float64(r.Requests)
 		}
-		f.setLatency(r.Latency)
+		f.setLatency(r.Latency, r.Outcomes[results.OutcomeOK.String()])
 		f.setOutcomes(r.Requests, r.Attempts, r.Outcomes, nil)
 		delete(f, "timeout_ratio")
 		out[name] = f
@@ -279,7 +279,13 @@ func RouteFigures(s *Summary) map[string]Figures {
 	return out
 }
 
-func (f Figures) setLatency(l Latency) {
+// setLatency sets the latency percentiles of l, measured over ok
+// successful requests; with none they are not measured (a p99 of no
+// request is no evidence that p99 < 250ms).
+func (f Figures) setLatency(l Latency, ok int64) {
+	if ok == 0 {
+		return
+	}
 	f.SetDuration("p50", durFromMs(l.P50))
 	f.SetDuration("p90", durFromMs(l.P90))
 	f.SetDuration("p99", durFromMs(l.P99))

@@ -85,3 +85,22 @@ func BenchmarkAddResultByRoute(b *testing.B) {
 		a.AddResult(&r)
 	}
 }
+
+// Regression: a route (or run) without one successful request had a p99
+// of 0, so "p99 < 250ms" passed for a route that failed every request.
+func TestLatencyOfNoSuccessIsNotMeasured(t *testing.T) {
+	a := NewAggregator(Options{})
+	require.NoError(t, a.AddHeader(results.Header{}))
+	for range 5 {
+		a.AddResult(&results.Result{Route: "POST /b", Attempt: 1, Final: true, Status: 400, Outcome: results.OutcomeClientError})
+		a.AddResult(&results.Result{Route: "GET /a", Attempt: 1, Final: true, Status: 200, End: time.Millisecond})
+	}
+	s := a.Summary()
+	as, err := ParseAssertions([]string{`route("POST /b").p99 < 250ms`, `route("GET /a").p99 < 250ms`})
+	require.NoError(t, err)
+	vs := Evaluate(as, FiguresOf(s), ScopesOf(s))
+	assert.False(t, vs[0].Pass)
+	assert.False(t, vs[0].Measured)
+	assert.Contains(t, vs[0].Message, "not measured")
+	assert.True(t, vs[1].Pass, vs[1].Message)
+}
