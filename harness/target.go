@@ -79,7 +79,11 @@ func startTarget(ctx context.Context, s *profiles.Scenario, deliverTo string, op
 				return nil, err
 			}
 		}
-		if err := workload.Preflight(ctx, s.Target.URL, 2*time.Second); err != nil {
+		// The client's TLS files, when they load: a file that does not
+		// fails the run later, naming it.
+		t := s.Client.TLS
+		tlsConf, _ := workload.TLSFiles{CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile, ServerName: t.ServerName, Insecure: t.Insecure}.Config()
+		if err := workload.Preflight(ctx, s.Target.URL, 2*time.Second, tlsConf); err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", ErrUnreachable, s.Target.URL, err)
 		}
 		return svc, nil

@@ -188,6 +188,7 @@ type Aggregator struct {
 	delivery deliveryAcc
 	slowest  *slowestTracer
 	fn       coldAcc // cold starts and throttles
+	errs     errAcc  // failed attempts by error message
 
 	records, events     int64
 	clamped             int64
@@ -439,6 +440,7 @@ func (a *Aggregator) addAttempt(r *results.Result, slot int, ph *phaseAcc) {
 	}
 	a.timing.add(r.Timing)
 	a.fn.add(r)
+	a.errs.add(r)
 	if ph != nil {
 		ph.cold.add(r)
 		ph.attempts++

@@ -398,8 +398,23 @@ func BenchmarkReadAggregate(b *testing.B) {
 			}
 		}
 	}
+	withErrorText(all)
 	data, _ := encodeStream(b, h, all)
 	benchReadAggregate(b, data, len(all))
+}
+
+// withErrorText gives the failed attempts of recs the error text a
+// generator records for them, as a run's would have.
+func withErrorText(recs []record) {
+	for i := range recs {
+		r := &recs[i].res
+		switch r.Outcome {
+		case results.OutcomeConnError:
+			r.Error = []string{"connection refused", "EOF on a reused connection"}[i%2]
+		case results.OutcomeClientTimeout:
+			r.Error = "timeout"
+		}
+	}
 }
 
 // BenchmarkReadAggregateHighRate is the same at 10,000 requests per second,

@@ -380,6 +380,13 @@ func runTables(s *Summary) []htmlTable {
 		}
 		tables = append(tables, t)
 	}
+	if len(s.Errors) > 0 {
+		t := htmlTable{Title: "Errors", Caption: "Failed attempts by error message, most frequent first.", Head: []string{"error", "outcome", "attempts"}}
+		for _, e := range s.Errors {
+			t.Rows = append(t.Rows, []htmlCell{{Text: e.Error}, {Text: e.Outcome}, num(strconv.FormatInt(e.Count, 10))})
+		}
+		tables = append(tables, t)
+	}
 	if st := s.ServerTiming; st != nil {
 		tables = append(tables, htmlTable{Title: "Server-Timing breakdown", Caption: fmt.Sprintf("Mean over %d attempts that carried the header.", st.Attempts),
 			Head: []string{"queue", "app", "dependencies"},

@@ -215,6 +215,7 @@ func WriteText(w io.Writer, s *Summary, opts TextOptions) error {
 		t.printf("server timing queue %sms, app %sms, dependencies %sms (mean of %d attempts)\n", fmtMs(st.Queue), fmtMs(st.App), fmtMs(st.Dep), st.Attempts)
 	}
 	writeServerless(t, s)
+	writeErrors(t, s)
 	if d := s.Delivery; d != nil {
 		t.printf("\ndeliveries (async messages)  %d delivered, %d expired, %d dead-lettered, %d undelivered; last %.1fs, drain %.1fs after the load\n",
 			d.Delivered, d.Expired, d.DeadLettered, d.Undelivered, d.LastDeliveryS, d.DrainS)

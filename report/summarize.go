@@ -166,6 +166,7 @@ func (a *Aggregator) Summary() *Summary {
 	s.Delivery = a.deliverySummary(dur)
 	s.Slowest = a.slowest.requests()
 	a.fn.fill(s)
+	s.Errors = a.errs.list()
 	s.Warnings = a.warnings(s)
 	a.integ.fill(s)
 	return s

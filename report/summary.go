@@ -82,6 +82,11 @@ type Summary struct {
 	// (X-Throttle-Reason: api, account, reserved, scaling, …; beyond 16
 	// reasons, "other"); nil when no attempt carried one.
 	Throttles map[string]int64 `json:"throttles,omitempty"`
+	// Errors counts failed attempts by error message (results.Result.Error)
+	// and outcome class, most frequent first: at most 20 entries, then one
+	// "other" entry for the rest. Absent when no attempt recorded an error
+	// (and for results files written before error text).
+	Errors []ErrorCount `json:"errors,omitempty"`
 
 	Windows      []Window      `json:"windows"`      // the run in windows of WindowS seconds
 	Phases       []PhaseStats  `json:"phases"`       // one entry per schedule phase in the header

@@ -109,7 +109,8 @@ type Integrity struct {
 	// the trailer was read, otherwise those known from the block sequence
 	// numbers (a lower bound).
 	SkippedRecords int64
-	// Records counts the records read, of every kind.
+	// Records counts the records read, of every kind (error message
+	// records included: Reader.Records counts results and events).
 	Records int64
 	// reasons say why the stream is incomplete, beyond damage.
 	reasons []string

@@ -110,7 +110,25 @@ type Result struct {
 	// "scaling" from the reference target's function platform); empty when
 	// absent. Writers keep it short (see MaxThrottleLen).
 	Throttle string
+	// Error is why a failed attempt failed, normalized to a message
+	// without per-request detail (e.g. "connection refused", "timeout",
+	// "x509: certificate signed by unknown authority"); empty when the
+	// attempt got an answer. A stream stores each distinct message once
+	// (at most MaxErrors of them, then OtherError) and each record an
+	// index into them; a Reader returns one shared string per message.
+	Error string
 }
+
+// MaxErrors bounds the distinct error messages of one stream: a Writer
+// records later new messages as OtherError.
+const MaxErrors = 1000
+
+// OtherError stands for every error message past the first MaxErrors of
+// a stream (and, in reports, past the ones listed).
+const OtherError = "other"
+
+// MaxErrorLen bounds an error message in bytes: a Writer cuts longer ones.
+const MaxErrorLen = 200
 
 // MaxThrottleLen bounds Result.Throttle in bytes: a longer reason is cut
 // by whoever records it, so that one odd service cannot bloat a stream.

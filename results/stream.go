@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -25,16 +26,25 @@ import (
 // the header back to back.) Each record is one array, its first element a
 // RecordKind.
 //
-// Result record (RecordResult), 20 elements in this order (writers before
-// init_ns and throttle wrote the first 18, which still read):
+// Result record (RecordResult), 21 elements in this order (writers before
+// init_ns and throttle wrote the first 18, before error the first 20; all
+// still read):
 //
 //	[1, request_id, attempt, phase, final, route, tenant, intended_ns, start_ns,
 //	 end_ns, status, outcome, bytes_out, bytes_in, queue_ns, app_ns, dep_ns, age_ns,
-//	 init_ns, throttle]
+//	 init_ns, throttle, error]
 //
 // Event record (RecordEvent), 7 elements:
 //
 //	[2, kind, at_ns, scheduled_ns, name, target, detail]
+//
+// Message record (kind 3), 3 elements: an error message that result
+// records of the same block refer to by index (error > 0). A writer writes
+// it in each block before the first result of the block that uses it, so
+// that every block reads on its own (after a damaged block, or copied by
+// merge); the reader keeps it and Next does not return it:
+//
+//	[3, index, text]
 //
 // Readers skip elements past the ones they know and records of kinds they do
 // not know, so a writer may append fields and kinds without a new version.
@@ -49,14 +59,17 @@ type RecordKind uint8
 const (
 	RecordResult RecordKind = 1 // an attempt: a Result
 	RecordEvent  RecordKind = 2 // something that happened to the run: an Event
+	// recordMessage declares an error message; the Reader consumes it.
+	recordMessage RecordKind = 3
 )
 
 const (
-	resultFields = 20
+	resultFields = 21
 	// minResultFields is the length of the oldest result records: the
 	// fields after it read as zero when absent.
 	minResultFields = 18
 	eventFields     = 7
+	messageFields   = 3
 	// maxRecordBytes bounds one record (and the header) so that corrupt
 	// length prefixes cannot make the reader allocate without limit.
 	maxRecordBytes = 64 << 20
@@ -146,6 +159,12 @@ type Writer struct {
 	trailer trailerWire
 	closed  bool
 	err     error
+
+	// Error messages: index (from 1) of each distinct message, and the
+	// block (w.trailer.Blocks+1 while it is open) in which each index was
+	// last declared.
+	msgs     map[string]uint32
+	declared []uint64
 }
 
 // blockBuf is the open block; it satisfies msgpack's byte writer so that
@@ -162,7 +181,8 @@ var ErrClosed = errors.New("results stream already closed")
 // NewWriter writes the stream marker and h to w and returns a Writer for
 // the records. h.Version is ignored: the stream records FormatVersion.
 func NewWriter(w io.Writer, h Header) (*Writer, error) {
-	sw := &Writer{bw: bufio.NewWriterSize(w, 64<<10), tab: crc32.MakeTable(crc32.Castagnoli)}
+	sw := &Writer{bw: bufio.NewWriterSize(w, 64<<10), tab: crc32.MakeTable(crc32.Castagnoli),
+		msgs: make(map[string]uint32), declared: make([]uint64, 1, 16)}
 	sw.blk.b = make([]byte, 0, blockTarget+1024)
 	sw.enc = msgpack.NewEncoder(&sw.blk)
 	e := sw.enc
@@ -191,6 +211,10 @@ func (w *Writer) WriteResult(r *Result) error {
 		return err
 	}
 	e := w.enc
+	var msg uint32
+	if r.Error != "" {
+		msg = w.message(r.Error)
+	}
 	// Encoding into the block buffer cannot fail.
 	_ = e.EncodeArrayLen(resultFields)
 	_ = e.EncodeUint(uint64(RecordResult))
@@ -213,8 +237,39 @@ func (w *Writer) WriteResult(r *Result) error {
 	_ = e.EncodeInt(int64(r.Age))
 	_ = e.EncodeInt(int64(r.Timing.Init))
 	_ = e.EncodeString(r.Throttle)
+	_ = e.EncodeUint(uint64(msg))
 	w.trailer.Results++
 	return w.added("write result record")
+}
+
+// message returns the index of error message text, adding it when it is
+// new (OtherError once MaxErrors are known), and writes its message record
+// into the open block unless the block already has it. It allocates only
+// for a message it has not seen.
+func (w *Writer) message(text string) uint32 {
+	text = text[:min(len(text), MaxErrorLen)]
+	i, ok := w.msgs[text]
+	if !ok {
+		if len(w.msgs) >= MaxErrors {
+			text = OtherError
+			i, ok = w.msgs[text]
+		}
+		if !ok {
+			i = uint32(len(w.declared))
+			w.msgs[strings.Clone(text)] = i
+			w.declared = append(w.declared, 0)
+		}
+	}
+	if block := w.trailer.Blocks + 1; w.declared[i] != block {
+		w.declared[i] = block
+		e := w.enc
+		_ = e.EncodeArrayLen(messageFields)
+		_ = e.EncodeUint(uint64(recordMessage))
+		_ = e.EncodeUint(uint64(i))
+		_ = e.EncodeString(text)
+		w.count++
+	}
+	return i
 }
 
 // WriteEvent appends one event record.
@@ -350,6 +405,7 @@ type Reader struct {
 	records int64
 	trunc   error
 	intern  map[string]string
+	msgs    []string // error messages by index, from message records
 	tab     *crc32.Table
 	hcrc    uint32 // CRC-32C of the bytes before the first frame
 
@@ -523,6 +579,28 @@ func (rd *Reader) Next(res *Result, ev *Event) (RecordKind, error) {
 		rd.records++
 		return kind, nil
 	}
+}
+
+// setMessage keeps the error message of index i.
+func (rd *Reader) setMessage(i uint64, text []byte) {
+	if i == 0 || i > MaxErrors+1 {
+		return
+	}
+	for uint64(len(rd.msgs)) <= i {
+		rd.msgs = append(rd.msgs, "")
+	}
+	if string(text) != rd.msgs[i] {
+		rd.msgs[i] = rd.internStr(text)
+	}
+}
+
+// message returns the error message of index i, or "" when none was
+// declared.
+func (rd *Reader) message(i uint64) string {
+	if i < uint64(len(rd.msgs)) {
+		return rd.msgs[i]
+	}
+	return ""
 }
 
 // blockBroken handles a block whose records do not parse as its head
@@ -846,12 +924,15 @@ func (rd *Reader) parseRecord(c *cursor, res *Result, ev *Event) RecordKind {
 		res.Timing.App = time.Duration(c.int())
 		res.Timing.Dep = time.Duration(c.int())
 		res.Age = time.Duration(c.int())
-		res.Timing.Init, res.Throttle = 0, ""
+		res.Timing.Init, res.Throttle, res.Error = 0, "", ""
 		if n > minResultFields {
 			res.Timing.Init = time.Duration(c.int())
 		}
 		if n > minResultFields+1 {
 			res.Throttle = rd.internStr(c.str())
+		}
+		if n > minResultFields+2 {
+			res.Error = rd.message(c.uint())
 		}
 		n -= min(n, resultFields)
 	case RecordEvent:
@@ -866,6 +947,17 @@ func (rd *Reader) parseRecord(c *cursor, res *Result, ev *Event) RecordKind {
 		ev.Target = rd.internStr(c.str())
 		ev.Detail = string(c.str())
 		n -= eventFields
+	case recordMessage:
+		if n < messageFields {
+			c.fail(fmt.Sprintf("message record with %d fields, want at least %d", n, messageFields))
+			return 0
+		}
+		i := c.uint()
+		text := c.str()
+		if !c.short && c.bad == nil {
+			rd.setMessage(i, text)
+		}
+		n -= messageFields
 	default:
 		kind = 0
 		n--

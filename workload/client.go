@@ -221,18 +221,33 @@ func ThrottleReason(v string) string {
 
 // Preflight dials the host of rawURL with a short timeout so that a run
 // against nothing fails at once, with one line, rather than after a
-// schedule full of connection errors.
-func Preflight(ctx context.Context, rawURL string, timeout time.Duration) error {
+// schedule full of connection errors. For an https:// URL it also
+// completes a TLS handshake with conf (nil: the defaults), the run's own
+// TLS configuration, so that a wrong scheme, an unknown certificate
+// authority or a name mismatch fail before the run too. timeout bounds
+// the dial and the handshake together.
+func Preflight(ctx context.Context, rawURL string, timeout time.Duration, conf *tls.Config) error {
 	host, port, err := hostPort(rawURL)
 	if err != nil {
 		return err
 	}
-	d := net.Dialer{Timeout: timeout}
-	c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(host, port))
+	addr := net.JoinHostPort(host, port)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return fmt.Errorf("cannot reach %s: %w", net.JoinHostPort(host, port), err)
+		return fmt.Errorf("cannot reach %s: %w", addr, err)
 	}
-	return c.Close()
+	defer c.Close()
+	if !strings.HasPrefix(rawURL, "https://") {
+		return nil
+	}
+	tc := tls.Client(c, tlsFor(conf, host))
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return fmt.Errorf("TLS handshake with %s failed: %w", addr, err)
+	}
+	return nil
 }
 
 func hostPort(rawURL string) (string, string, error) {

@@ -807,7 +807,7 @@ func (q *request) attempt(ctx context.Context, n int, deadline time.Duration, re
 	if deadline > 0 {
 		left := deadline - res.Start
 		if left <= 0 {
-			res.End, res.Outcome = res.Start, results.OutcomeClientTimeout
+			res.End, res.Outcome, res.Error = res.Start, results.OutcomeClientTimeout, ErrTextTimeout
 			return 0, false
 		}
 		if timeout == 0 || left < timeout {

@@ -437,7 +437,12 @@ func TestUnreachableServiceIsConnError(t *testing.T) {
 	if tl := count(t, sink.results()); tl.finals[results.OutcomeConnError] != 10 {
 		t.Fatalf("finals %v, want 10 conn_error", tl.finals)
 	}
-	if err := Preflight(context.Background(), url, time.Second); err == nil {
+	for _, r := range sink.results() {
+		if r.Error != ErrTextRefused {
+			t.Fatalf("record %+v: error %q, want %q (no address)", r, r.Error, ErrTextRefused)
+		}
+	}
+	if err := Preflight(context.Background(), url, time.Second, nil); err == nil {
 		t.Fatal("preflight to a closed port succeeded")
 	}
 }

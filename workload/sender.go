@@ -111,6 +111,7 @@ func (s *netSender) send(ctx context.Context, q *request, n int, timeout time.Du
 	if err != nil {
 		res.End = time.Since(q.r.start)
 		res.Outcome = Classify(err, ctx.Err() != nil)
+		res.Error = ErrorText(err, false, ctx.Err() != nil)
 		return 0, false
 	}
 	nIn, err := io.Copy(io.Discard, resp.Body)
@@ -120,6 +121,7 @@ func (s *netSender) send(ctx context.Context, q *request, n int, timeout time.Du
 	res.Status = uint16(resp.StatusCode)
 	if err != nil {
 		res.Outcome = Classify(err, ctx.Err() != nil)
+		res.Error = ErrorText(err, false, ctx.Err() != nil)
 		return 0, false
 	}
 	res.Outcome = StatusOutcome(resp.StatusCode)
@@ -239,6 +241,7 @@ func (s *fastSender) send(ctx context.Context, q *request, n int, timeout time.D
 	if err != nil {
 		res.End = time.Since(q.r.start)
 		res.Outcome = Classify(err, ctx.Err() != nil)
+		res.Error = ErrorText(err, false, ctx.Err() != nil)
 		return 0, false
 	}
 	req := fasthttp.AcquireRequest()
@@ -284,6 +287,7 @@ func (s *fastSender) send(ctx context.Context, q *request, n int, timeout time.D
 	res.BytesIn = uint32(min(nIn, math.MaxUint32))
 	if err != nil {
 		res.Outcome = Classify(err, ctx.Err() != nil)
+		res.Error = ErrorText(err, reused, ctx.Err() != nil)
 		return 0, false
 	}
 	res.Status = uint16(resp.StatusCode())

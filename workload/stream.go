@@ -148,10 +148,12 @@ func (s *Stream) Serve(fn func(Recorder) error) error {
 type Live struct {
 	mu       sync.Mutex
 	slo      time.Duration
-	requests uint64 // final records
-	attempts uint64 // records with Attempt ≥ 1
-	good     uint64 // final ok within the SLO
-	errors   uint64 // final, not ok
+	requests uint64            // final records
+	attempts uint64            // records with Attempt ≥ 1
+	good     uint64            // final ok within the SLO
+	errors   uint64            // final, not ok
+	answered uint64            // attempts answered with an HTTP status
+	messages map[string]uint64 // attempts by Result.Error, at most results.MaxErrors messages
 	window   *hdr.Histogram
 	lastP99  time.Duration
 }
@@ -167,6 +169,17 @@ func (l *Live) add(r *results.Result) {
 	defer l.mu.Unlock()
 	if r.Attempt > 0 {
 		l.attempts++
+	}
+	if r.Status != 0 {
+		l.answered++
+	}
+	if r.Error != "" {
+		if _, ok := l.messages[r.Error]; ok || len(l.messages) < results.MaxErrors {
+			if l.messages == nil {
+				l.messages = make(map[string]uint64)
+			}
+			l.messages[r.Error]++
+		}
 	}
 	if !r.Final {
 		return
@@ -186,6 +199,14 @@ func (l *Live) add(r *results.Result) {
 // LiveCounts is a snapshot of a Live aggregator, a plain value.
 type LiveCounts struct {
 	Requests, Attempts, Good, Errors uint64
+	// Answered counts the attempts answered with an HTTP status, whatever
+	// it was.
+	Answered uint64
+	// TopError is the most frequent error message of failed attempts
+	// (results.Result.Error), and TopErrorCount its attempts; "" and 0
+	// when none failed with one.
+	TopError      string
+	TopErrorCount uint64
 	// WindowP99 is the p99 latency of successful requests since the
 	// previous Snapshot (the last one when none finished since).
 	WindowP99 time.Duration
@@ -199,5 +220,11 @@ func (l *Live) Snapshot() LiveCounts {
 		l.lastP99 = time.Duration(l.window.ValueAtQuantile(99)) * time.Microsecond
 		l.window.Reset()
 	}
-	return LiveCounts{Requests: l.requests, Attempts: l.attempts, Good: l.good, Errors: l.errors, WindowP99: l.lastP99}
+	c := LiveCounts{Requests: l.requests, Attempts: l.attempts, Good: l.good, Errors: l.errors, Answered: l.answered, WindowP99: l.lastP99}
+	for msg, n := range l.messages {
+		if n > c.TopErrorCount || n == c.TopErrorCount && msg < c.TopError {
+			c.TopError, c.TopErrorCount = msg, n
+		}
+	}
+	return c
 }

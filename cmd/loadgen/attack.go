@@ -41,11 +41,23 @@ const preflightTimeout = 3 * time.Second
 // so that a run against nothing fails at once, in one line naming the host.
 func preflight(ctx context.Context, command string, cfg workload.Config) error {
 	for _, u := range workload.TargetHosts(cfg.Mix) {
-		if err := workload.Preflight(ctx, u, preflightTimeout); err != nil {
+		if err := workload.Preflight(ctx, u, preflightTimeout, cfg.HTTP.TLS); err != nil {
 			return cli.Runf("%s: %v", command, err)
 		}
 	}
 	return nil
+}
+
+// unanswered returns the error of a run in which attempts were made and
+// none got an HTTP answer, naming the most frequent error; nil otherwise.
+func unanswered(command string, c workload.LiveCounts) error {
+	if c.Attempts == 0 || c.Answered > 0 {
+		return nil
+	}
+	if c.TopError == "" {
+		return cli.Runf("%s: none of the %d attempts got an HTTP answer", command, c.Attempts)
+	}
+	return cli.Runf("%s: none of the %d attempts got an HTTP answer; most failed with %q (%d attempts)", command, c.Attempts, c.TopError, c.TopErrorCount)
 }
 
 // runAttack drives a URL open-loop and records every attempt.
@@ -137,7 +149,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) (er
 	} else if *out != "-" {
 		fmt.Fprintf(stderr, "attack: %d requests, %d attempts written to %s\n", counts.Requests, counts.Attempts, *out)
 	}
-	return nil
+	return unanswered("attack", counts)
 }
 
 // attackFlags are the flags of loadgen attack, where their values land.

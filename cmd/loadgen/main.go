@@ -70,7 +70,8 @@ Exit codes (every command):
   0  success
   1  the run worked but an assertion or SLO check failed
   2  bad usage, flags or input files (the message names the flag or file)
-  3  the run could not be carried out (target unreachable, interrupted before any result)
+  3  the run could not be carried out (target unreachable or its TLS handshake failed,
+     no attempt answered, interrupted before any result)
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {

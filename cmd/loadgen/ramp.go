@@ -139,6 +139,9 @@ func runRamp(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	if err := writeRampReport(stdout, *reportTo, *format, s); err != nil {
 		return err
 	}
+	if err := unanswered("ramp", driven.Counts); err != nil {
+		return err
+	}
 	return vf.finish(s, stderr)
 }
 

@@ -49,6 +49,7 @@ var columns = []string{
 	"run", "shard", "request_id", "attempt", "phase", "final", "route", "tenant",
 	"intended", "start", "end", "intended_ns", "start_ns", "end_ns", "latency_ns",
 	"status", "outcome", "bytes_out", "bytes_in", "queue_ns", "app_ns", "dep_ns", "age_ns",
+	"error",
 }
 
 // Columns returns the names of the fields of every line, in order.
@@ -151,6 +152,7 @@ func (w *Writer) Write(r *results.Result) error {
 		{u: uint64(r.Status), kind: uintField}, {raw: w.quote(r.Outcome.String())},
 		{u: uint64(r.BytesOut), kind: uintField}, {u: uint64(r.BytesIn), kind: uintField},
 		{d: r.Timing.Queue, kind: intField}, {d: r.Timing.App, kind: intField}, {d: r.Timing.Dep, kind: intField}, {d: r.Age, kind: intField},
+		{raw: w.quote(r.Error)},
 	}
 	b := w.line[:0]
 	if w.format == JSONL {

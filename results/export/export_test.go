@@ -56,6 +56,7 @@ func TestJSONLHasEveryFieldOfTheRecord(t *testing.T) {
 		"intended_ns": 1.5e9, "start_ns": 1.6e9, "end_ns": 1.750000003e9, "latency_ns": 250000003.0,
 		"status": 503.0, "outcome": "shed", "bytes_out": 10.0, "bytes_in": 20.0,
 		"queue_ns": 1e6, "app_ns": 2e6, "dep_ns": 3e6, "age_ns": 0.0,
+		"error": "",
 	}
 	assert.Equal(t, want, got)
 }
@@ -112,3 +113,14 @@ func benchmarkWrite(b *testing.B, f Format) {
 
 func BenchmarkWriteJSONL(b *testing.B) { benchmarkWrite(b, JSONL) }
 func BenchmarkWriteCSV(b *testing.B)   { benchmarkWrite(b, CSV) }
+
+func TestErrorColumn(t *testing.T) {
+	r := record()
+	r.Status, r.Outcome, r.Error = 0, results.OutcomeConnError, "tls: first record does not look like a TLS handshake, \"really\""
+	out := write(t, CSV, r)
+	assert.True(t, strings.HasPrefix(out, strings.Join(Columns(), ",")+"\n"), out)
+	assert.True(t, strings.HasSuffix(out, `,"tls: first record does not look like a TLS handshake, ""really"""`+"\n"), out)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal([]byte(write(t, JSONL, r)), &got))
+	assert.Equal(t, r.Error, got["error"])
+}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"encoding/pem"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/goodput-dev/goodput/internal/cli"
+)
+
+// hostURL returns srv's URL with scheme instead of its own.
+func hostURL(srv *httptest.Server, scheme string) string {
+	return scheme + "://" + srv.Listener.Addr().String() + "/"
+}
+
+func TestPreflightHTTPSToAPlainServerExits3NamingTLS(t *testing.T) {
+	srv := okServer(t)
+	began := time.Now()
+	_, stderr, code := runCLI(t, "attack", "--url", hostURL(srv, "https"), "--rate", "50", "--duration", "2s", "--quiet")
+	assert.Less(t, time.Since(began), 5*time.Second)
+	assert.Equal(t, cli.ExitRun, code, stderr)
+	assert.Contains(t, stderr, "TLS", stderr)
+	assert.Contains(t, stderr, srv.Listener.Addr().String())
+	assert.Equal(t, 1, strings.Count(strings.TrimSpace(stderr), "\n")+1, "one line: %q", stderr)
+}
+
+func TestPreflightTLSServerNeedsItsCertificate(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) }))
+	t.Cleanup(srv.Close)
+	_, stderr, code := runCLI(t, "attack", "--url", srv.URL+"/", "--rate", "50", "--duration", "1s", "--quiet")
+	assert.Equal(t, cli.ExitRun, code, stderr)
+	assert.Contains(t, stderr, "certificate")
+
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600))
+	out := filepath.Join(t.TempDir(), "r.mpk")
+	_, stderr, code = runCLI(t, "attack", "--url", srv.URL+"/", "--cacert", ca, "--rate", "50", "--duration", "400ms", "--quiet", "-o", out)
+	require.Equal(t, 0, code, stderr)
+	_, rs, _ := readResultsAt(t, out)
+	require.Len(t, rs, 20)
+	for _, r := range rs {
+		assert.Equal(t, 200, int(r.Status))
+		assert.Empty(t, r.Error)
+	}
+}
+
+// A target that accepts connections and closes them unanswered passes the
+// preflight; the run then ends with exit 3 naming the error, and its
+// results, with the error text, are still written and reported.
+func TestAttackWithoutAnyAnswerExits3NamingTheMostFrequentError(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	out := filepath.Join(t.TempDir(), "r.mpk")
+	_, stderr, code := runCLI(t, "attack", "--url", "http://"+ln.Addr().String()+"/", "--rate", "50", "--duration", "400ms", "--quiet", "-o", out)
+	assert.Equal(t, cli.ExitRun, code, stderr)
+	assert.Contains(t, stderr, "none of the 20 attempts got an HTTP answer", stderr)
+	_, rs, _ := readResultsAt(t, out)
+	require.Len(t, rs, 20)
+	counts := map[string]int{}
+	for _, r := range rs {
+		require.NotEmpty(t, r.Error, "record %+v", r)
+		assert.NotContains(t, r.Error, "127.0.0.1")
+		counts[r.Error]++
+	}
+	top := ""
+	for msg, n := range counts {
+		if n > counts[top] || n == counts[top] && msg < top {
+			top = msg
+		}
+	}
+	assert.Contains(t, stderr, top)
+
+	m := reportJSON(t, out)
+	errs, ok := m["errors"].([]any)
+	require.True(t, ok, "errors in %v", m)
+	first := errs[0].(map[string]any)
+	assert.Equal(t, top, first["error"])
+	assert.Equal(t, "conn_error", first["outcome"])
+	assert.Equal(t, float64(counts[top]), first["count"])
+	text, _, code := runCLI(t, "report", out)
+	require.Equal(t, 0, code)
+	assert.Contains(t, text, top)
+}
