@@ -37,9 +37,11 @@ const MaxAPIRate = serverless.MaxAPIRate
 type ServerlessConfig struct {
 	Enabled bool `json:"enabled"`
 	// APIRate and APIBurst are a token bucket in front of every invoke,
-	// like API Gateway's per-API throttling: APIRate requests per second
-	// (0: off, else up to 1000000), bursts of APIBurst (1..1000000 when
-	// APIRate > 0). Above it: 429 with X-Throttle-Reason: api.
+	// like API Gateway's account- or stage-level throttling: APIRate
+	// requests per second (0: off, else up to 1000000), bursts of APIBurst
+	// (1..1000000 when APIRate > 0). Above it: 429 with
+	// X-Throttle-Reason: api. Each function may have its own bucket too
+	// (serverless.Function.APIRate), checked after this one.
 	APIRate  float64 `json:"api_rate,omitempty"`
 	APIBurst int     `json:"api_burst,omitempty"`
 
