@@ -18,7 +18,7 @@ func TestBuiltinLessons(t *testing.T) {
 	if testing.Short() {
 		t.Skip("plays real scenarios for several seconds")
 	}
-	names := []string{"surge-recovery", "retry-storm", "slow-dependency", "cold-start-modes"}
+	names := []string{"surge-recovery", "retry-storm", "slow-dependency", "cold-start-modes", "concurrency-isolation"}
 	type result struct {
 		out    *Played
 		stdout bytes.Buffer

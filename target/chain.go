@@ -46,7 +46,8 @@ type chain struct {
 	workers    *bulkhead.Workers
 	routePools map[string]*bulkhead.Pool
 	depPools   map[string]*bulkhead.Pool
-	api        *rate.Limiter // the serverless API throttle, nil when off
+	api        *rate.Limiter            // the serverless API throttle, nil when off
+	fnAPI      map[string]*rate.Limiter // per-function API throttles, by function name; only those on
 	handler    http.Handler
 }
 
@@ -126,6 +127,7 @@ func (s *Server) build(cfg Config) (*chain, error) {
 	mux.Handle("POST /api/messages", c.route(routeMessages, s.messages.ServeHTTP))
 	if s.fns != nil {
 		c.api = apiLimiter(cfg.Serverless)
+		c.fnAPI = fnAPILimiters(cfg.Serverless)
 		mux.Handle("POST /fn/{name}", c.route(routeFn, c.invokeFn))
 	}
 	for _, r := range s.extra {

@@ -25,8 +25,9 @@ const routeFn = "fn"
 // unprotected service plus POST /fn/{name}.
 const PresetServerless = "serverless"
 
-// MaxAPIRate bounds ServerlessConfig.APIRate and APIBurst.
-const MaxAPIRate = 1_000_000
+// MaxAPIRate bounds ServerlessConfig.APIRate and APIBurst, like a
+// function's (serverless.MaxAPIRate).
+const MaxAPIRate = serverless.MaxAPIRate
 
 // ServerlessConfig is the function platform (target/serverless) behind
 // POST /fn/{name}: the platform's configuration, inline, and per-API
@@ -36,9 +37,11 @@ const MaxAPIRate = 1_000_000
 type ServerlessConfig struct {
 	Enabled bool `json:"enabled"`
 	// APIRate and APIBurst are a token bucket in front of every invoke,
-	// like API Gateway's per-API throttling: APIRate requests per second
-	// (0: off, else up to 1000000), bursts of APIBurst (1..1000000 when
-	// APIRate > 0). Above it: 429 with X-Throttle-Reason: api.
+	// like API Gateway's account- or stage-level throttling: APIRate
+	// requests per second (0: off, else up to 1000000), bursts of APIBurst
+	// (1..1000000 when APIRate > 0). Above it: 429 with
+	// X-Throttle-Reason: api. Each function may have its own bucket too
+	// (serverless.Function.APIRate), checked after this one.
 	APIRate  float64 `json:"api_rate,omitempty"`
 	APIBurst int     `json:"api_burst,omitempty"`
 
@@ -103,6 +106,25 @@ func apiLimiter(c ServerlessConfig) *rate.Limiter {
 	return rate.NewLimiter(rate.Limit(c.APIRate), c.APIBurst)
 }
 
+// fnAPILimiters returns the per-function API throttles of c by function
+// name: only the functions with an APIRate (nil when none has one).
+func fnAPILimiters(c ServerlessConfig) map[string]*rate.Limiter {
+	if !c.Enabled {
+		return nil
+	}
+	var m map[string]*rate.Limiter
+	for _, f := range c.Functions {
+		if f.APIRate <= 0 {
+			continue
+		}
+		if m == nil {
+			m = map[string]*rate.Limiter{}
+		}
+		m[f.Name] = rate.NewLimiter(rate.Limit(f.APIRate), f.APIBurst)
+	}
+	return m
+}
+
 // Pre-built header values of the invoke route's throttles.
 var (
 	hdrThrottleAPI = []string{"api"}
@@ -130,7 +152,8 @@ type fnAccepted struct {
 // invokeFn is POST /fn/{name}: one invoke of the function, synchronous
 // (200, or 502 on a function error) or with ?async=1 queued (202 + id).
 // A throttle answers 429 with X-Throttle-Reason (api, account, reserved or
-// scaling) before any work; an unknown function 404. A cold invoke's
+// scaling) before any work: api is the global API throttle, then the
+// function's own (serverless.Function.APIRate); an unknown function 404. A cold invoke's
 // Server-Timing has init;dur= beside app;dur=.
 func (c *chain) invokeFn(w http.ResponseWriter, r *http.Request) {
 	if c.api != nil && !c.api.Allow() {
@@ -140,6 +163,12 @@ func (c *chain) invokeFn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.PathValue("name")
+	if l := c.fnAPI[name]; l != nil && !l.Allow() {
+		c.s.fnMetrics.apiThrottles.Add(1)
+		w.Header()["X-Throttle-Reason"] = hdrThrottleAPI
+		w.WriteHeader(http.StatusTooManyRequests)
+		return
+	}
 	p := c.s.fns
 	if r.URL.Query().Get("async") == "1" {
 		id, err := p.Enqueue(time.Now(), name, r.Header.Get("X-Request-Id"))

@@ -119,6 +119,63 @@ func TestServerlessThrottleReason(t *testing.T) {
 	<-done
 }
 
+// Per-function API throttling: a function's own token bucket refuses its
+// requests with reason api and leaves the other functions alone; the
+// global API throttle stays in front of all of them.
+func TestServerlessFunctionAPIThrottle(t *testing.T) {
+	cfg := serverlessConfig(t)
+	cfg.Serverless.Functions[0].Reserved = 0
+	noisy := cfg.Serverless.Functions[0]
+	noisy.Name, noisy.APIRate, noisy.APIBurst = "noisy", 0.001, 2 // two, then one per 1000 s
+	cfg.Serverless.Functions = append(cfg.Serverless.Functions, noisy)
+	ts := start(t, cfg)
+
+	codes := func(fn string, n int) (ok, api int) {
+		for range n {
+			resp, body := do(t, ts.client, "POST", ts.api+"/fn/"+fn, "")
+			switch {
+			case resp.StatusCode == http.StatusOK:
+				ok++
+			case resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("X-Throttle-Reason") == "api":
+				api++
+			default:
+				t.Errorf("%s: %d %s %s", fn, resp.StatusCode, resp.Header.Get("X-Throttle-Reason"), body)
+			}
+		}
+		return ok, api
+	}
+	ok, api := codes("noisy", 5)
+	assert.Equal(t, [2]int{2, 3}, [2]int{ok, api}, "noisy: its burst, then throttled")
+	ok, api = codes("fn1", 5)
+	assert.Equal(t, [2]int{5, 0}, [2]int{ok, api}, "fn1 has no API throttle of its own")
+	for _, f := range ts.s.fns.Stats(time.Now()).Functions {
+		if f.Name == "noisy" {
+			assert.Equal(t, uint64(2), f.Invokes, "a throttled request never reaches the platform")
+		}
+	}
+
+	// Live: a function's throttle changes through the admin API, and the
+	// global one still applies in front of every function.
+	resp, body := do(t, ts.client, "PUT", ts.admin+"/admin/serverless",
+		`{"api_rate": 0.001, "api_burst": 3, "functions": [{"name": "noisy", "api_rate": 0}, {"name": "fn1", "api_rate": 0.001, "api_burst": 1}]}`)
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	assert.Contains(t, body, `"name":"fn1"`)
+	ok, api = codes("fn1", 2)
+	assert.Equal(t, [2]int{1, 1}, [2]int{ok, api}, "fn1: its own burst of 1")
+	ok, api = codes("noisy", 3)
+	assert.Equal(t, [2]int{1, 2}, [2]int{ok, api}, "noisy: no throttle of its own; fn1's two requests took two of the global burst of 3")
+
+	for body, field := range map[string]string{
+		`{"functions": [{"name": "fn1", "api_rate": -1}]}`:                "functions[fn1].api_rate: -1, want 0..1000000",
+		`{"functions": [{"name": "fn1", "api_rate": 2e6}]}`:               "functions[fn1].api_rate",
+		`{"functions": [{"name": "fn1", "api_rate": 5, "api_burst": 0}]}`: "functions[fn1].api_burst: 0, want 1..1000000 when api_rate",
+	} {
+		resp, got := do(t, ts.client, "PUT", ts.admin+"/admin/serverless", body)
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, body)
+		assert.Contains(t, got, field, body)
+	}
+}
+
 func TestServerlessConfigValidation(t *testing.T) {
 	cfg := serverlessConfig(t)
 	cfg.Serverless.EnvRPS = -1
@@ -136,11 +193,14 @@ serverless:
       duration: {dist: exponential, scale: 40ms}
       init: {dist: fixed, p50: 1s}
       reserved: 3
+      api_rate: 20
+      api_burst: 5
 `))
 	require.NoError(t, err)
 	assert.True(t, got.Serverless.Enabled)
 	assert.Equal(t, 7, got.Serverless.AccountConcurrency)
 	assert.Equal(t, 3, got.Serverless.Functions[0].Reserved)
+	assert.Equal(t, [2]float64{20, 5}, [2]float64{got.Serverless.Functions[0].APIRate, float64(got.Serverless.Functions[0].APIBurst)})
 	_, err = DecodeYAML(got, true, "t.yaml", []byte("serverless:\n  scale_rate: 0\n"))
 	assert.ErrorContains(t, err, "serverless.scale_rate: 0, want 1..100000")
 }

@@ -29,7 +29,7 @@ type serverlessFlags struct {
 
 func addServerlessFlags(fs *pflag.FlagSet) *serverlessFlags {
 	f := &serverlessFlags{}
-	fs.StringArrayVar(&f.fns, "fn", nil, "serverless: a function, NAME=DURATION[,init=D][,reserved=N][,provisioned=N][,errors=P] (repeatable; replaces the preset's functions; DURATION and init as --db-latency)")
+	fs.StringArrayVar(&f.fns, "fn", nil, "serverless: a function, NAME=DURATION[,init=D][,reserved=N][,provisioned=N][,errors=P][,api_rate=R][,api_burst=B] (repeatable; replaces the preset's functions; DURATION and init as --db-latency)")
 	fs.IntVar(&f.account, "account-concurrency", 0, fmt.Sprintf("serverless: account concurrency quota, 1..%d", serverless.MaxAccountConcurrency))
 	fs.StringVar(&f.scaleRate, "scale-rate", "", "serverless: new environments per function per interval, N/D such as 1000/10s")
 	fs.DurationVar(&f.idleTimeout, "idle-timeout", 0, fmt.Sprintf("serverless: idle environments are reclaimed after this, %v..%v", serverless.MinIdleTimeout, serverless.MaxIdleTimeout))
@@ -86,14 +86,14 @@ func (f *serverlessFlags) apply(fs *pflag.FlagSet, cfg *target.Config) error {
 	return err
 }
 
-// parseFn reads NAME=DURATION[,init=D][,reserved=N][,provisioned=N][,errors=P].
+// parseFn reads NAME=DURATION[,init=D][,reserved=N][,provisioned=N][,errors=P][,api_rate=R][,api_burst=B].
 // DURATION and D are latency distributions as dist.ParseLatency reads them
 // (lognormal:P50,P99 has a comma too: an element without "=" continues
 // the previous one).
 func parseFn(s string) (serverless.Function, error) {
 	name, rest, ok := strings.Cut(s, "=")
 	if !ok || name == "" {
-		return serverless.Function{}, fmt.Errorf("%q, want NAME=DURATION[,init=D][,reserved=N][,provisioned=N][,errors=P]", s)
+		return serverless.Function{}, fmt.Errorf("%q, want NAME=DURATION[,init=D][,reserved=N][,provisioned=N][,errors=P][,api_rate=R][,api_burst=B]", s)
 	}
 	var parts []string
 	for _, p := range strings.Split(rest, ",") {
@@ -108,6 +108,7 @@ func parseFn(s string) (serverless.Function, error) {
 		return serverless.Function{}, fmt.Errorf("%s: duration: %w", name, err)
 	}
 	fn := serverless.DefaultFunction(name, d)
+	burst := false
 	for _, p := range parts[1:] {
 		k, v, _ := strings.Cut(p, "=")
 		var err error
@@ -120,12 +121,20 @@ func parseFn(s string) (serverless.Function, error) {
 			fn.Provisioned, err = strconv.Atoi(v)
 		case "errors":
 			fn.ErrorRate, err = strconv.ParseFloat(v, 64)
+		case "api_rate":
+			fn.APIRate, err = strconv.ParseFloat(v, 64)
+		case "api_burst":
+			fn.APIBurst, err = strconv.Atoi(v)
+			burst = true
 		default:
-			return fn, fmt.Errorf("%s: unknown option %q, want init, reserved, provisioned or errors", name, k)
+			return fn, fmt.Errorf("%s: unknown option %q, want init, reserved, provisioned, errors, api_rate or api_burst", name, k)
 		}
 		if err != nil {
 			return fn, fmt.Errorf("%s: %s: %w", name, k, err)
 		}
+	}
+	if fn.APIRate > 0 && !burst { // as --api-burst: the rate, at least 1
+		fn.APIBurst = max(1, int(fn.APIRate))
 	}
 	return fn, nil
 }

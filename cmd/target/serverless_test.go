@@ -84,6 +84,13 @@ func TestServerlessFlags(t *testing.T) {
 	assert.Equal(t, 5, sc.ScaleRate)
 	assert.Equal(t, time.Second, time.Duration(sc.ScaleInterval))
 	assert.Equal(t, 50, sc.APIBurst)
+	assert.Zero(t, sc.Functions[0].APIRate, "no function API throttle unless asked")
+
+	cfg, _, err = parseArgs([]string{"--fn", "a=1ms,api_rate=20", "--fn", "b=1ms,api_rate=2.5,api_burst=7"}, nil)
+	require.NoError(t, err)
+	fa, fb := cfg.Serverless.Functions[0], cfg.Serverless.Functions[1]
+	assert.Equal(t, [2]float64{20, 20}, [2]float64{fa.APIRate, float64(fa.APIBurst)}, "burst defaults to the rate")
+	assert.Equal(t, [2]float64{2.5, 7}, [2]float64{fb.APIRate, float64(fb.APIBurst)})
 
 	for args, want := range map[string][]string{
 		"fn grammar":    {"--fn", "a"},
@@ -94,6 +101,9 @@ func TestServerlessFlags(t *testing.T) {
 		"env-rps range": {"--preset", "serverless", "--env-rps", "-1"},
 		"idle range":    {"--preset", "serverless", "--idle-timeout", "0s"},
 		"reserved":      {"--fn", "a=1ms,reserved=2000"},
+		"fn api_rate":   {"--fn", "a=1ms,api_rate=-1"},
+		"fn api_burst":  {"--fn", "a=1ms,api_rate=5,api_burst=0"},
+		"fn api number": {"--fn", "a=1ms,api_rate=fast"},
 	} {
 		_, _, err := parseArgs(want, nil)
 		var ce *cli.Error

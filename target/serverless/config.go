@@ -36,6 +36,8 @@ const (
 	MaxRetryDelay    = time.Hour
 	MinBackoff       = time.Millisecond
 	MaxBackoff       = time.Minute
+	// MaxAPIRate bounds a function's APIRate and APIBurst.
+	MaxAPIRate = 1_000_000
 )
 
 // Config is a function platform: the account's limits, the scaling rate,
@@ -97,6 +99,16 @@ type Function struct {
 	// ErrorRate is the probability in [0, 1] that an invocation fails
 	// (a function error, retried by asynchronous invokes).
 	ErrorRate float64 `json:"error_rate,omitempty"`
+	// APIRate and APIBurst are the function's own API throttle, like API
+	// Gateway's per-API (per-route) throttling: a token bucket of APIRate
+	// requests per second (0: off, else up to 1000000) and bursts of
+	// APIBurst (1..1000000 when APIRate > 0). The platform does not
+	// enforce it: the API in front of it does (package target, after its
+	// global API throttle, answers 429 with X-Throttle-Reason: api), so a
+	// request it refuses never reaches the platform's limits, and the
+	// pollers of asynchronous events do not pass it.
+	APIRate  float64 `json:"api_rate,omitempty"`
+	APIBurst int     `json:"api_burst,omitempty"`
 }
 
 // AsyncConfig configures asynchronous invokes: each function has a queue
@@ -219,6 +231,12 @@ func (c Config) Validate() error {
 		}
 		if !(f.ErrorRate >= 0 && f.ErrorRate <= 1) {
 			add("%s.error_rate: %v, want 0..1", name, f.ErrorRate)
+		}
+		if !(f.APIRate >= 0 && f.APIRate <= MaxAPIRate) {
+			add("%s.api_rate: %v, want 0..%d requests per second (0: off)", name, f.APIRate, MaxAPIRate)
+		}
+		if f.APIRate > 0 && (f.APIBurst < 1 || f.APIBurst > MaxAPIRate) {
+			add("%s.api_burst: %d, want 1..%d when api_rate > 0", name, f.APIBurst, MaxAPIRate)
 		}
 		reserved += max(f.Reserved, 0)
 		if f.Reserved == 0 {
