@@ -134,11 +134,12 @@ type defaulter interface{ setDefaults() }
 // decoder decodes nodes into Go values strictly, collecting every error
 // with its position, and remembers where each field path was written.
 type decoder struct {
-	errs Errors
-	pos  map[string]Pos
+	errs  Errors
+	pos   map[string]Pos
+	shown map[string]string // field path → scalar as written, for expanded ones
 }
 
-func newDecoder() *decoder { return &decoder{pos: map[string]Pos{}} }
+func newDecoder() *decoder { return &decoder{pos: map[string]Pos{}, shown: map[string]string{}} }
 
 func (d *decoder) fail(n *node, path, format string, args ...any) {
 	d.errs = append(d.errs, &FieldError{Pos: n.pos, Path: path, Msg: fmt.Sprintf(format, args...)})
@@ -160,6 +161,9 @@ func join(path, field string) string {
 // decode stores n into v (settable), reporting problems under path.
 func (d *decoder) decode(n *node, v reflect.Value, path string) {
 	d.pos[path] = n.pos
+	if n.expanded {
+		d.shown[path] = n.shown
+	}
 	if v.CanAddr() {
 		switch p := v.Addr().Interface().(type) {
 		case nodeDecoder:

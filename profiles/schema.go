@@ -68,6 +68,9 @@ type Scenario struct {
 	Short Overrides `yaml:"short"`
 
 	policies map[string]Client // Policies resolved onto Client, at load
+	// shown maps the field paths of values expanded from the environment
+	// to their text as written, which YAML and JSON display instead.
+	shown map[string]string
 }
 
 // Policy returns the named client policy of `policies`: the client
