@@ -121,16 +121,16 @@ func ParseDataFlag(s string) (*Data, error) {
 // mix.
 type cursor struct {
 	d         *Data
-	ncols     int
+	step      int // cells from one row of the generator to its next
 	row, next int // row: of the current request, as an index into cells
 }
 
 // advance moves to the next row, wrapping after the last.
 func (c *cursor) advance() {
 	c.row = c.next
-	c.next += c.ncols
+	c.next += c.step
 	if c.next >= len(c.d.cells) {
-		c.next = 0
+		c.next %= len(c.d.cells)
 	}
 }
 
@@ -140,7 +140,10 @@ type dataSet struct {
 	ordered []string
 }
 
-func newDataSet(ds []*Data) (*dataSet, error) {
+// newDataSet returns cursors on ds for a generator of shard: shard k of N
+// takes rows k, k+N, k+2N, … (modulo the rows), so that the shards of one
+// run together take the rows in order, as one generator would.
+func newDataSet(ds []*Data, shard Shard) (*dataSet, error) {
 	s := &dataSet{byName: map[string]*cursor{}}
 	for _, d := range ds {
 		if d == nil || len(d.cols) == 0 {
@@ -149,7 +152,8 @@ func newDataSet(ds []*Data) (*dataSet, error) {
 		if _, dup := s.byName[d.name]; dup {
 			return nil, fmt.Errorf("data %s: named twice", d.name)
 		}
-		s.byName[d.name] = &cursor{d: d, ncols: len(d.cols)}
+		n := len(d.cols)
+		s.byName[d.name] = &cursor{d: d, step: shard.N() * n % len(d.cells), next: shard.Index % d.Rows() * n}
 		s.ordered = append(s.ordered, d.name)
 	}
 	return s, nil

@@ -27,7 +27,7 @@ func TestDataRowsInOrderAndWrapping(t *testing.T) {
 		URL:    "http://h/users/{data:users.id}?s={seq}",
 		Header: http.Header{"X-Name": {"{data:users.name}"}},
 		Body:   []byte(`{"id":{data:users.id},"name":"{data:users.name}"}`),
-	}}, "", Tenants{}, OrderWeighted, []*Data{users})
+	}}, "", Tenants{}, OrderWeighted, []*Data{users}, Shard{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestDataRowsInOrderAndWrapping(t *testing.T) {
 	}
 
 	// A second mix (another Runner) starts at the first row again.
-	m2, err := newMix([]Template{{URL: "http://h/{data:users.id}"}}, "", Tenants{}, OrderWeighted, []*Data{users})
+	m2, err := newMix([]Template{{URL: "http://h/{data:users.id}"}}, "", Tenants{}, OrderWeighted, []*Data{users}, Shard{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestDataRowsInOrderAndWrapping(t *testing.T) {
 func TestDataPlaceholderAllocationFree(t *testing.T) {
 	users := testData(t, "users", "id,name\n1,ann\n2,bob\n")
 	m, err := newMix([]Template{{URL: "http://h/{data:users.id}", Header: http.Header{"X-N": {"{data:users.name}"}}, Body: []byte("{data:users.name}")}},
-		"", Tenants{}, OrderWeighted, []*Data{users})
+		"", Tenants{}, OrderWeighted, []*Data{users}, Shard{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,12 +84,12 @@ func TestDataUnknownNameOrColumnRefused(t *testing.T) {
 		{"http://h/{data:users.idd}", `users.csv:1: the header of data users has no column "idd"; columns: id, name`},
 		{"http://h/{data:users}", `want {data:NAME.COLUMN}`},
 	} {
-		_, err := newMix([]Template{{URL: tt.url}}, "", Tenants{}, OrderWeighted, []*Data{users})
+		_, err := newMix([]Template{{URL: tt.url}}, "", Tenants{}, OrderWeighted, []*Data{users}, Shard{})
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error %v, want one containing %q", tt.url, err, tt.want)
 		}
 	}
-	if _, err := newMix([]Template{{URL: "http://h/{data:users.id}"}}, "", Tenants{}, OrderWeighted, nil); err == nil || !strings.Contains(err.Error(), "none given") {
+	if _, err := newMix([]Template{{URL: "http://h/{data:users.id}"}}, "", Tenants{}, OrderWeighted, nil, Shard{}); err == nil || !strings.Contains(err.Error(), "none given") {
 		t.Errorf("without data: error %v", err)
 	}
 }
@@ -135,7 +135,7 @@ func BenchmarkPrepareData(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	m, err := newMix([]Template{{URL: "http://h/users/{data:users.id}", Header: http.Header{"X-Name": {"{data:users.name}"}}}}, "", Tenants{}, OrderWeighted, []*Data{users})
+	m, err := newMix([]Template{{URL: "http://h/users/{data:users.id}", Header: http.Header{"X-Name": {"{data:users.name}"}}}}, "", Tenants{}, OrderWeighted, []*Data{users}, Shard{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -145,4 +145,48 @@ func BenchmarkPrepareData(b *testing.B) {
 	for b.Loop() {
 		q.prepare(rng)
 	}
+}
+
+// TestDataRowsSplitAcrossShards: shard k of N takes rows k, k+N, …, so the
+// shards of a run together take every row, as one generator would.
+func TestDataRowsSplitAcrossShards(t *testing.T) {
+	users := testData(t, "users", "id\n0\n1\n2\n3\n4\n")
+	for _, tt := range []struct {
+		shard Shard
+		want  string
+	}{
+		{Shard{}, "0 1 2 3 4 0"},
+		{Shard{Index: 0, Count: 2}, "0 2 4 1 3 0"},
+		{Shard{Index: 1, Count: 2}, "1 3 0 2 4 1"},
+		{Shard{Index: 2, Count: 5}, "2 2 2"},
+	} {
+		m, err := newMix([]Template{{URL: "http://h/{data:users.id}"}}, "", Tenants{}, OrderWeighted, []*Data{users}, tt.shard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := &request{tmpl: &m.templates[0]}
+		var got []string
+		for range strings.Count(tt.want, " ") + 1 {
+			q.prepare(nil)
+			got = append(got, strings.TrimPrefix(string(q.urlBuf), "http://h/"))
+		}
+		if g := strings.Join(got, " "); g != tt.want {
+			t.Errorf("shard %+v: rows %s, want %s", tt.shard, g, tt.want)
+		}
+	}
+}
+
+func FuzzParseData(f *testing.F) {
+	f.Add("id,name\n1,ann\n2,\"b,ob\"\n")
+	f.Add("a\n\"\n")
+	f.Add("a,a\n1,2\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := parseData("f", "f.csv", strings.NewReader(s), 100, 1<<16)
+		if err != nil {
+			return
+		}
+		if d.Rows() < 1 || len(d.Columns()) < 1 || len(d.cells) != d.Rows()*len(d.cols) {
+			t.Fatalf("%q: %d rows of %d columns in %d cells", s, d.Rows(), len(d.cols), len(d.cells))
+		}
+	})
 }

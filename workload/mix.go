@@ -329,14 +329,14 @@ type mix struct {
 	tenantCum []float64 // nil: uniform
 }
 
-func newMix(ts []Template, base string, tn Tenants, order Order, data []*Data) (*mix, error) {
+func newMix(ts []Template, base string, tn Tenants, order Order, data []*Data, shard Shard) (*mix, error) {
 	if len(ts) == 0 {
 		return nil, errors.New("request mix: no templates")
 	}
 	if order != OrderWeighted && order != OrderRoundRobin {
 		return nil, fmt.Errorf("request mix: order %d: want OrderWeighted or OrderRoundRobin", order)
 	}
-	ds, err := newDataSet(data)
+	ds, err := newDataSet(data, shard)
 	if err != nil {
 		return nil, fmt.Errorf("request mix: %w", err)
 	}

@@ -68,7 +68,8 @@ type Config struct {
 	Order   Order
 	Tenants Tenants
 	// Data is what {data:NAME.COLUMN} placeholders of Mix read: each
-	// request takes the next row of each data it uses, in order, wrapping.
+	// request takes the next row of each data it uses, in order, wrapping;
+	// shard k of N takes rows k, k+N, … (modulo the rows).
 	Data  []*Data
 	Retry retry.Policy
 	// MaxInFlight bounds the requests in flight (attempts and waits between
@@ -141,7 +142,7 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.Procs < ProcsAuto {
 		return nil, fmt.Errorf("runner: procs %d: must be ≥ 0, or ProcsAuto", cfg.Procs)
 	}
-	m, err := newMix(cfg.Mix, cfg.BaseURL, cfg.Tenants, cfg.Order, cfg.Data)
+	m, err := newMix(cfg.Mix, cfg.BaseURL, cfg.Tenants, cfg.Order, cfg.Data, cfg.Shard)
 	if err != nil {
 		return nil, fmt.Errorf("runner: %w", err)
 	}
