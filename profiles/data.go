@@ -13,7 +13,7 @@ import (
 var (
 	dataNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 	// dataRefRE matches a {data:NAME.COLUMN} placeholder.
-	dataRefRE = regexp.MustCompile(`\{data:([^.{}]*)\.([^{}]*)\}`)
+	dataRefRE = regexp.MustCompile(`\{data:([^{}]*)\}`)
 )
 
 // checkData checks the data files (names, readable headers) and that the
@@ -51,9 +51,11 @@ func (s *Scenario) checkData(c *checker) {
 		p := fmt.Sprintf("requests[%d]", i)
 		check := func(path, text string) {
 			for _, m := range dataRefRE.FindAllStringSubmatch(text, -1) {
-				name, col := m[1], m[2]
+				name, col, dot := strings.Cut(m[1], ".")
 				file, ok := files[name]
 				switch {
+				case !dot || name == "" || col == "":
+					c.errorf(path, "%s: want {data:NAME.COLUMN}, e.g. {data:users.id}", m[0])
 				case !ok && len(names) == 0:
 					c.errorf(path, "%s: no data named %q: the profile has no data files (add data: [{name: %s, file: FILE.csv}])", m[0], name, name)
 				case !ok:
@@ -82,5 +84,6 @@ func csvHeader(file string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the header of %s: %w", file, err)
 	}
+	rec[0] = strings.TrimPrefix(rec[0], "\ufeff") // as workload.ParseData
 	return rec, nil
 }

@@ -44,6 +44,7 @@ func TestDataUnknownNameOrColumnRefused(t *testing.T) {
 	for _, tt := range []struct{ requests, want string }{
 		{"  - name: a\n    path: /u/{data:user.id}\n", `data.yaml:7:11: requests[0].path: {data:user.id}: no data named "user"; did you mean "users"?`},
 		{"  - name: a\n    path: /u/{data:users.idd}\n", `data.yaml:7:11: requests[0].path: {data:users.idd}: ` + "%DIR%" + `users.csv:1: no column "idd" in the header; columns: id, name`},
+		{"  - name: a\n    path: /u/{data:users}\n", `requests[0].path: {data:users}: want {data:NAME.COLUMN}`},
 		{"  - name: a\n    path: /\n    body: '{\"n\": \"{data:users.nam}\"}'\n", `requests[0].body: {data:users.nam}: `},
 	} {
 		path, dir := dataProfile(t, tt.requests)

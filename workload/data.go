@@ -85,6 +85,7 @@ func parseData(name, file string, r io.Reader, maxRows int, maxBytes int64) (*Da
 		if d.cols == nil {
 			line, _ := cr.FieldPos(0)
 			seen := map[string]bool{}
+			rec[0] = strings.TrimPrefix(rec[0], "\ufeff") // a UTF-8 byte order mark, as spreadsheets write
 			for i, c := range rec {
 				if c == "" || seen[c] {
 					return nil, fmt.Errorf("data %s: %s:%d: header column %d %q: want distinct, non-empty column names", name, file, line, i+1, c)

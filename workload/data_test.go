@@ -125,6 +125,9 @@ func TestReadDataFlag(t *testing.T) {
 	if err != nil || d.Name() != "users" || d.Rows() != 1 {
 		t.Fatalf("ParseDataFlag: %v, %v", d, err)
 	}
+	if d, err := ParseData("u", "u.csv", strings.NewReader("\ufeffid\n1\n")); err != nil || d.Columns()[0] != "id" {
+		t.Errorf("byte order mark kept in the header: %v, %v", d, err)
+	}
 	if _, err := ParseDataFlag("users"); err == nil {
 		t.Error("--data users accepted")
 	}
