@@ -100,3 +100,15 @@ func TestEnvUnsetRefusedAtItsPosition(t *testing.T) {
 		t.Errorf("error:\n%v\nwant it to contain:\n%s", err, want)
 	}
 }
+
+func TestEnvSecretNotInValidationErrors(t *testing.T) {
+	src := strings.Replace(envProfile, "path: /api/items/1", "path: ${ITEM_PATH}", 1)
+	d, err := ParseEnv("env.yaml", "", []byte(src), lookupIn(map[string]string{"TOKEN": "x", "ITEM_PATH": "s3cr3t-path"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.Resolve(Options{})
+	if err == nil || strings.Contains(err.Error(), "s3cr3t") || !strings.Contains(err.Error(), `requests[0].path: found "${ITEM_PATH}", want a path starting with /`) {
+		t.Errorf("error %v: want the path refused as written", err)
+	}
+}

@@ -201,6 +201,7 @@ func (d *Document) resolve(list []override) (*Scenario, Errors) {
 	s.finish(c, d.dir)
 	s.validate(c)
 	if len(c.errs) > 0 {
+		dec.redact(c.errs)
 		return nil, c.errs
 	}
 	s.Variants, s.Short = nil, Overrides{}
