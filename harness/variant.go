@@ -62,6 +62,7 @@ type prepared struct {
 	seed     uint64
 	phases   []workload.Phase
 	mix      []workload.Template
+	data     []*workload.Data
 	policy   retry.Policy
 	named    map[string]retry.Policy
 	timeline *faults.Timeline
@@ -73,6 +74,13 @@ func prepare(label string, s *profiles.Scenario, seed uint64) (*prepared, error)
 	var err error
 	if p.mix, err = mix(s); err != nil {
 		return nil, &ConfigError{err}
+	}
+	for i, df := range s.Data {
+		d, err := workload.ReadData(df.Name, df.File)
+		if err != nil {
+			return nil, &ConfigError{fmt.Errorf("data[%d]: %w", i, err)}
+		}
+		p.data = append(p.data, d)
 	}
 	if p.policy, err = RetryPolicy(s.Client); err != nil {
 		return nil, &ConfigError{err}
@@ -119,6 +127,7 @@ func (p *prepared) play(ctx context.Context, svc *service, start time.Time, agre
 		Seed:        p.seed,
 		BaseURL:     svc.url,
 		Mix:         p.mix,
+		Data:        p.data,
 		Tenants:     workload.Tenants{Count: s.Tenants.Count, Zipf: s.Tenants.Distribution.S},
 		Retry:       p.policy,
 		MaxInFlight: s.Client.MaxInflight,

@@ -134,11 +134,26 @@ type defaulter interface{ setDefaults() }
 // decoder decodes nodes into Go values strictly, collecting every error
 // with its position, and remembers where each field path was written.
 type decoder struct {
-	errs Errors
-	pos  map[string]Pos
+	errs     Errors
+	pos      map[string]Pos
+	shown    map[string]string // field path → scalar as written, for expanded ones
+	expanded map[string]string // field path → the expansion of shown
 }
 
-func newDecoder() *decoder { return &decoder{pos: map[string]Pos{}} }
+func newDecoder() *decoder {
+	return &decoder{pos: map[string]Pos{}, shown: map[string]string{}, expanded: map[string]string{}}
+}
+
+// redact writes, in the messages of errs about a value expanded from the
+// environment, the value as written in place of its expansion (which may
+// be a secret).
+func (d *decoder) redact(errs Errors) {
+	for _, e := range errs {
+		if v := d.expanded[e.Path]; v != "" {
+			e.Msg = strings.ReplaceAll(e.Msg, v, d.shown[e.Path])
+		}
+	}
+}
 
 func (d *decoder) fail(n *node, path, format string, args ...any) {
 	d.errs = append(d.errs, &FieldError{Pos: n.pos, Path: path, Msg: fmt.Sprintf(format, args...)})
@@ -160,6 +175,9 @@ func join(path, field string) string {
 // decode stores n into v (settable), reporting problems under path.
 func (d *decoder) decode(n *node, v reflect.Value, path string) {
 	d.pos[path] = n.pos
+	if n.expanded {
+		d.shown[path], d.expanded[path] = n.shown, n.text
+	}
 	if v.CanAddr() {
 		switch p := v.Addr().Interface().(type) {
 		case nodeDecoder:

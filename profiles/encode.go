@@ -20,7 +20,7 @@ func reflectValue(s *Scenario) reflect.Value { return reflect.ValueOf(s).Elem() 
 // defaults included. Loading it gives the same scenario back.
 func (s *Scenario) YAML() []byte {
 	var b bytes.Buffer
-	writeYAML(&b, encodeValue(reflectValue(s)), 0, false)
+	writeYAML(&b, encoder{s.shown}.value(reflectValue(s), ""), 0, false)
 	return b.Bytes()
 }
 
@@ -28,13 +28,30 @@ func (s *Scenario) YAML() []byte {
 // values in profile notation ("250ms", "64KiB"), for results headers.
 func (s *Scenario) JSON() []byte {
 	var b bytes.Buffer
-	writeJSON(&b, encodeValue(reflectValue(s)))
+	writeJSON(&b, encoder{s.shown}.value(reflectValue(s), ""))
 	return b.Bytes()
 }
 
-// encodeValue turns a Go value into a node, leaving out zero fields; it
-// returns nil for a zero value.
-func encodeValue(v reflect.Value) *node {
+// encoder turns Go values into nodes for display.
+type encoder struct {
+	// shown maps a field path to its scalar as written, for the values
+	// expanded from the environment: they are displayed as written.
+	shown map[string]string
+}
+
+// value turns the Go value at path into a node, leaving out zero fields;
+// it returns nil for a zero value.
+func (e encoder) value(v reflect.Value, path string) *node {
+	n := e.encode(v, path)
+	if n != nil && n.kind == scalarNode {
+		if t, ok := e.shown[path]; ok {
+			return str(t)
+		}
+	}
+	return n
+}
+
+func (e encoder) encode(v reflect.Value, path string) *node {
 	if v.Kind() == reflect.Pointer {
 		if v.IsNil() {
 			return nil
@@ -47,15 +64,15 @@ func encodeValue(v reflect.Value) *node {
 			if x.IsZero() {
 				return nil
 			}
-			return x.n
+			return shownNode(x.n)
 		case Overrides:
 			if x.Len() == 0 {
 				return nil
 			}
 			m := &node{kind: mapNode}
-			for _, e := range x.entries {
-				m.keys = append(m.keys, str(e.path))
-				m.items = append(m.items, e.value)
+			for _, o := range x.entries {
+				m.keys = append(m.keys, str(o.path))
+				m.items = append(m.items, shownNode(o.value))
 			}
 			return m
 		}
@@ -71,7 +88,7 @@ func encodeValue(v reflect.Value) *node {
 		m := &node{kind: mapNode}
 		names, index := fields(v.Type())
 		for _, name := range names {
-			if c := encodeValue(v.FieldByIndex(index[name])); c != nil {
+			if c := e.value(v.FieldByIndex(index[name]), join(path, name)); c != nil {
 				m.keys = append(m.keys, str(name))
 				m.items = append(m.items, c)
 			}
@@ -83,7 +100,7 @@ func encodeValue(v reflect.Value) *node {
 	case reflect.Slice:
 		s := &node{kind: seqNode}
 		for i := range v.Len() {
-			c := encodeValue(v.Index(i))
+			c := e.value(v.Index(i), fmt.Sprintf("%s[%d]", path, i))
 			if c == nil {
 				c = &node{kind: mapNode}
 			}
@@ -95,7 +112,7 @@ func encodeValue(v reflect.Value) *node {
 		keys := v.MapKeys()
 		slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(a.String(), b.String()) })
 		for _, k := range keys {
-			c := encodeValue(v.MapIndex(k))
+			c := e.value(v.MapIndex(k), join(path, k.String()))
 			if c == nil {
 				c = str("")
 			}

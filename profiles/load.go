@@ -44,14 +44,30 @@ func (d *Document) Variants() []string {
 	return out
 }
 
-// Parse parses a profile. name is used in error messages (file:line:col);
-// dir is the directory that relative body files are read from. Unknown
-// fields and values of the wrong type are refused here; the rest of the
-// checks run in Resolve, on each variant.
+// Parse parses a profile, expanding the process's environment in its
+// string values (see ParseEnv).
 func Parse(name, dir string, data []byte) (*Document, error) {
+	return ParseEnv(name, dir, data, os.LookupEnv)
+}
+
+// ParseEnv parses a profile. name is used in error messages
+// (file:line:col); dir is the directory that relative body and data files
+// are read from. ${NAME} and ${NAME:-DEFAULT} in string values are
+// expanded with lookup ($$ is a literal $), and an unset variable without
+// a default is refused at its value's position; the resolved scenario
+// displays (YAML, JSON) such values as written, so a secret taken from the
+// environment is not printed. Unknown fields and values of the wrong type
+// are refused here; the rest of the checks run in Resolve, on each
+// variant.
+func ParseEnv(name, dir string, data []byte, lookup Lookup) (*Document, error) {
 	root, err := parseYAML(name, data)
 	if err != nil {
 		return nil, Errors{asFieldError(name, err)}
+	}
+	var envErrs Errors
+	expandTree(root, "", lookup, &envErrs)
+	if len(envErrs) > 0 {
+		return nil, envErrs.sorted()
 	}
 	if root.kind != mapNode {
 		return nil, Errors{{Pos: root.pos, Msg: fmt.Sprintf("found %s, want a mapping with fields %s", root.describe(), strings.Join(fieldNames(typeOfScenario), ", "))}}
@@ -185,9 +201,11 @@ func (d *Document) resolve(list []override) (*Scenario, Errors) {
 	s.finish(c, d.dir)
 	s.validate(c)
 	if len(c.errs) > 0 {
+		dec.redact(c.errs)
 		return nil, c.errs
 	}
 	s.Variants, s.Short = nil, Overrides{}
+	s.shown = dec.shown
 	return s, nil
 }
 

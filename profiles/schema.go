@@ -26,6 +26,12 @@ type Scenario struct {
 	Target Target `yaml:"target"`
 	// The request mix: a weighted list of request templates. At least one.
 	Requests []Request `yaml:"requests"`
+	// CSV files whose rows requests' `{data:NAME.COLUMN}` placeholders
+	// read, e.g. `[{name: users, file: users.csv}]`: each request takes
+	// the next row of each file it uses, in order, wrapping after the
+	// last, one row for all its placeholders. Read once into memory: at
+	// most 1,000,000 rows and 64 MiB a file.
+	Data []DataFile `yaml:"data"`
 	// Simulated customers, sent as X-Tenant.
 	Tenants Tenants `yaml:"tenants"`
 	// How the simulated clients behave: timeouts, retries, budgets,
@@ -68,6 +74,9 @@ type Scenario struct {
 	Short Overrides `yaml:"short"`
 
 	policies map[string]Client // Policies resolved onto Client, at load
+	// shown maps the field paths of values expanded from the environment
+	// to their text as written, which YAML and JSON display instead.
+	shown map[string]string
 }
 
 // Policy returns the named client policy of `policies`: the client
@@ -120,8 +129,10 @@ type Request struct {
 	// HTTP method. Default GET.
 	Method string `yaml:"method"`
 	// Path (and query) appended to the target's URL; starts with /. May
-	// hold placeholders: `{seq}` (the request's sequence number),
-	// `{rand:LO-HI}` (a random integer in [LO, HI]) and `{tenant}`.
+	// hold placeholders, as header values and the body may:
+	// `{seq}` (the request's sequence number), `{rand:LO-HI}` (a random
+	// integer in [LO, HI]), `{tenant}` and `{data:NAME.COLUMN}` (a column
+	// of the request's row of `data` NAME).
 	Path string `yaml:"path"`
 	// Extra request headers (the wire headers X-Request-Id, X-Attempt,
 	// X-Timeout-Ms, X-Tenant and X-Priority are always sent).
@@ -134,6 +145,15 @@ type Request struct {
 	BodySize Size `yaml:"body_size"`
 	// Sent as X-Priority: `critical` or `sheddable`. Empty: not sent.
 	Priority Priority `yaml:"priority"`
+}
+
+// DataFile is a CSV file of request data.
+type DataFile struct {
+	// Name that placeholders call it by: letters, digits, _ and -.
+	Name string `yaml:"name"`
+	// The CSV file, relative to the profile's directory. Its first row
+	// names the columns; every row has as many fields.
+	File string `yaml:"file"`
 }
 
 // Tenants configures the simulated customers.

@@ -42,6 +42,12 @@ type node struct {
 	text  string  // scalars: the value's text (unquoted)
 	keys  []*node // mappings: the keys (scalars), parallel to items
 	items []*node // mappings: the values; sequences: the items
+	// plain: a scalar written without quotes (typed by what it expands to).
+	plain bool
+	// expanded: text is the expansion of shown, the scalar as written
+	// (${TOKEN}); the scenario is displayed with shown, used with text.
+	expanded bool
+	shown    string
 }
 
 // maxNodes bounds the nodes one document may expand to (aliases included),
@@ -137,7 +143,8 @@ func (c *converter) convert(n ast.Node) (*node, error) {
 	case *ast.NullNode:
 		return &node{kind: nullNode, pos: p}, nil
 	case *ast.StringNode:
-		return &node{kind: scalarNode, pos: p, tag: tagStr, text: n.Value}, nil
+		plain := n.GetToken() != nil && n.GetToken().Type == token.StringType
+		return &node{kind: scalarNode, pos: p, tag: tagStr, text: n.Value, plain: plain}, nil
 	case *ast.LiteralNode:
 		text := ""
 		if n.Value != nil {
@@ -156,7 +163,7 @@ func (c *converter) convert(n ast.Node) (*node, error) {
 			return nil, err
 		}
 		if n.Start != nil && (n.Start.Value == "!!str" || n.Start.Value == "!str") && v.kind == scalarNode {
-			v.tag = tagStr
+			v.tag, v.plain = tagStr, false
 		}
 		return v, nil
 	case *ast.AnchorNode:
@@ -333,6 +340,9 @@ func (n *node) describe() string {
 		return "a mapping"
 	case seqNode:
 		return "a list"
+	}
+	if n.expanded { // as written: the value may be a secret
+		return strconv.Quote(n.shown)
 	}
 	switch n.tag {
 	case tagStr:

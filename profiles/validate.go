@@ -120,6 +120,11 @@ func (s *Scenario) finish(c *checker, dir string) {
 	if f := s.Target.AdminTokenFile; f != "" && !filepath.IsAbs(f) && dir != "" {
 		s.Target.AdminTokenFile = filepath.Join(dir, f)
 	}
+	for i := range s.Data {
+		if f := &s.Data[i].File; *f != "" && !filepath.IsAbs(*f) && dir != "" {
+			*f = filepath.Join(dir, *f)
+		}
+	}
 	for i := range s.Requests {
 		r := &s.Requests[i]
 		if r.BodyFile != "" && !filepath.IsAbs(r.BodyFile) && dir != "" {
@@ -165,6 +170,7 @@ const maxSteps = 1000
 func (s *Scenario) validate(c *checker) {
 	s.checkTarget(c)
 	s.checkRequests(c)
+	s.checkData(c)
 	if s.Tenants.Count < 0 {
 		c.errorf("tenants.count", "found %d, want ≥ 0", s.Tenants.Count)
 	}

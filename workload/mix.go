@@ -18,6 +18,9 @@ import (
 //	{seq}          the request id (distinct across the run and its shards)
 //	{rand:LO-HI}   a uniform random integer in [LO, HI]
 //	{tenant}       the request's tenant ("" without tenants)
+//	{data:NAME.COL} column COL of the request's row of Config.Data NAME:
+//	               each request takes the next row (in order, wrapping),
+//	               one row for all its placeholders
 //
 // Template is a plain value, safe to copy; New compiles and validates it.
 // Its zero value is invalid (it has no URL).
@@ -64,12 +67,15 @@ const (
 	segSeq
 	segRand
 	segTenant
+	segData
 )
 
 type segment struct {
 	kind   segKind
 	lit    string
 	lo, hi int64
+	cur    *cursor // segData: the data, and the request's row
+	col    int     // segData: the column
 }
 
 // text is a string with placeholders, compiled.
@@ -78,12 +84,25 @@ type text struct {
 	static bool // no placeholders: segs[0].lit (or "") is the value
 }
 
+// cursors appends the data cursors t uses that are not in list yet.
+func (t *text) cursors(list []*cursor) []*cursor {
+	for _, sg := range t.segs {
+		if sg.kind == segData && !slices.Contains(list, sg.cur) {
+			list = append(list, sg.cur)
+		}
+	}
+	return list
+}
+
 // literalText is s as it is, placeholders or not.
 func literalText(s string) (text, error) {
 	return text{segs: []segment{{lit: s}}, static: true}, nil
 }
 
-func compileText(s string) (text, error) {
+func compileText(s string) (text, error) { return compileTextData(s, nil) }
+
+// compileTextData compiles s, whose {data:…} placeholders name data of ds.
+func compileTextData(s string, ds *dataSet) (text, error) {
 	var t text
 	for s != "" {
 		i := strings.IndexByte(s, '{')
@@ -105,6 +124,12 @@ func compileText(s string) (text, error) {
 			t.segs = append(t.segs, segment{kind: segSeq})
 		case name == "tenant":
 			t.segs = append(t.segs, segment{kind: segTenant})
+		case strings.HasPrefix(name, "data:"):
+			cur, col, err := ds.lookup(name[5:])
+			if err != nil {
+				return text{}, err
+			}
+			t.segs = append(t.segs, segment{kind: segData, cur: cur, col: col})
 		case strings.HasPrefix(name, "rand:"):
 			lo, hi, ok := strings.Cut(name[5:], "-")
 			l, err1 := strconv.ParseInt(lo, 10, 64)
@@ -154,6 +179,8 @@ func (t *text) appendTo(dst []byte, id uint64, tenant string, rng *rand.Rand) []
 			dst = append(dst, tenant...)
 		case segRand:
 			dst = strconv.AppendInt(dst, sg.lo+rng.Int64N(sg.hi-sg.lo+1), 10)
+		case segData:
+			dst = append(dst, sg.cur.d.cells[sg.cur.row+sg.col]...)
 		}
 	}
 	return dst
@@ -174,6 +201,9 @@ type compiled struct {
 	body     text
 	bodyLen  int // static body length
 	priority string
+	// cursors: the data the placeholders use; each request advances each
+	// once, before it expands them.
+	cursors []*cursor
 	// idempotent: the service may see the request twice with the effect
 	// of once (RFC 9110 §9.2.2), so a connection the server closed while
 	// idle may have carried it and it is sent again on a new one.
@@ -197,7 +227,7 @@ func idempotent(method string, header []compiledHeader) bool {
 	return false
 }
 
-func compileTemplate(t Template, base string) (compiled, error) {
+func compileTemplate(t Template, base string, ds *dataSet) (compiled, error) {
 	c := compiled{name: t.Name, method: t.Method, priority: t.Priority}
 	if c.method == "" {
 		c.method = http.MethodGet
@@ -208,7 +238,7 @@ func compileTemplate(t Template, base string) (compiled, error) {
 	if !(t.Weight >= 0) || math.IsInf(t.Weight, 0) {
 		return c, fmt.Errorf("weight %v: must be ≥ 0", t.Weight)
 	}
-	compile := compileText
+	compile := func(s string) (text, error) { return compileTextData(s, ds) }
 	if t.Literal {
 		compile = literalText
 	}
@@ -260,6 +290,11 @@ func compileTemplate(t Template, base string) (compiled, error) {
 		return c, fmt.Errorf("body: %w", err)
 	}
 	c.bodyLen = len(body)
+	c.cursors = c.url.cursors(c.cursors)
+	for i := range c.header {
+		c.cursors = c.header[i].value.cursors(c.cursors)
+	}
+	c.cursors = c.body.cursors(c.cursors)
 	return c, nil
 }
 
@@ -294,17 +329,21 @@ type mix struct {
 	tenantCum []float64 // nil: uniform
 }
 
-func newMix(ts []Template, base string, tn Tenants, order Order) (*mix, error) {
+func newMix(ts []Template, base string, tn Tenants, order Order, data []*Data, shard Shard) (*mix, error) {
 	if len(ts) == 0 {
 		return nil, errors.New("request mix: no templates")
 	}
 	if order != OrderWeighted && order != OrderRoundRobin {
 		return nil, fmt.Errorf("request mix: order %d: want OrderWeighted or OrderRoundRobin", order)
 	}
+	ds, err := newDataSet(data, shard)
+	if err != nil {
+		return nil, fmt.Errorf("request mix: %w", err)
+	}
 	m := &mix{order: order}
 	total := 0.0
 	for i, t := range ts {
-		c, err := compileTemplate(t, base)
+		c, err := compileTemplate(t, base, ds)
 		if err != nil {
 			return nil, fmt.Errorf("request template %d (%s): %w", i+1, t.Name, err)
 		}

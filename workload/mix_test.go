@@ -35,7 +35,7 @@ func TestPlaceholdersExpand(t *testing.T) {
 }
 
 func TestMixWeightsAndZipfTenants(t *testing.T) {
-	m, err := newMix([]Template{{URL: "http://h/a", Weight: 3}, {URL: "http://h/b", Weight: 1}}, "", Tenants{Count: 100, Zipf: 1.2}, OrderWeighted)
+	m, err := newMix([]Template{{URL: "http://h/a", Weight: 3}, {URL: "http://h/b", Weight: 1}}, "", Tenants{Count: 100, Zipf: 1.2}, OrderWeighted, nil, Shard{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestMixWeightsAndZipfTenants(t *testing.T) {
 
 func TestMixRejectsBadTemplates(t *testing.T) {
 	for _, tt := range []Template{{URL: "/relative"}, {URL: "ftp://h/"}, {URL: "http://h/", Weight: -1}, {URL: "http://h/{rand:x-y}"}} {
-		if _, err := newMix([]Template{tt}, "", Tenants{}, OrderWeighted); err == nil {
+		if _, err := newMix([]Template{tt}, "", Tenants{}, OrderWeighted, nil, Shard{}); err == nil {
 			t.Errorf("template %+v accepted", tt)
 		}
 	}

@@ -67,7 +67,11 @@ type Config struct {
 	// by weight (the zero value), or in turn.
 	Order   Order
 	Tenants Tenants
-	Retry   retry.Policy
+	// Data is what {data:NAME.COLUMN} placeholders of Mix read: each
+	// request takes the next row of each data it uses, in order, wrapping;
+	// shard k of N takes rows k, k+N, … (modulo the rows).
+	Data  []*Data
+	Retry retry.Policy
 	// MaxInFlight bounds the requests in flight (attempts and waits between
 	// them); a request due when it is reached is recorded as
 	// generator_dropped. 0 means 10,000.
@@ -138,7 +142,7 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.Procs < ProcsAuto {
 		return nil, fmt.Errorf("runner: procs %d: must be ≥ 0, or ProcsAuto", cfg.Procs)
 	}
-	m, err := newMix(cfg.Mix, cfg.BaseURL, cfg.Tenants, cfg.Order)
+	m, err := newMix(cfg.Mix, cfg.BaseURL, cfg.Tenants, cfg.Order, cfg.Data, cfg.Shard)
 	if err != nil {
 		return nil, fmt.Errorf("runner: %w", err)
 	}
@@ -595,6 +599,9 @@ type request struct {
 // prepare expands the template's placeholders for this request.
 func (q *request) prepare(rng *rand.Rand) {
 	t := q.tmpl
+	for _, c := range t.cursors {
+		c.advance()
+	}
 	q.urlBuf = q.urlBuf[:0]
 	if !t.url.static {
 		q.urlBuf = t.url.appendTo(q.urlBuf, q.id, q.tenant, rng)

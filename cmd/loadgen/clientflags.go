@@ -56,6 +56,7 @@ type clientFlags struct {
 	tls         workload.TLSFiles
 	seed        uint64
 	wireHeaders []string
+	data        []string // --data NAME=FILE
 
 	shard   string
 	shards  int
@@ -80,7 +81,8 @@ func addClientFlags(fs *pflag.FlagSet) *clientFlags {
 	fs.StringArrayVar(&c.phases, "phase", nil, "schedule phase DURATION@RATE or DURATION@FROM-TO (repeatable, in order), e.g. 10s@200, 20s@200-1000")
 	fs.StringVar(&c.arrival, "arrival", "uniform", "arrival process: uniform or poisson")
 	fs.StringVar(&c.method, "method", "GET", "HTTP method")
-	fs.StringArrayVar(&c.headers, "header", nil, "extra request header K:V (repeatable); values may hold {seq}, {rand:LO-HI}, {tenant}")
+	fs.StringArrayVar(&c.headers, "header", nil, "extra request header K:V (repeatable); values may hold {seq}, {rand:LO-HI}, {tenant}, {data:NAME.COLUMN}")
+	fs.StringArrayVar(&c.data, "data", nil, "CSV file NAME=FILE (repeatable; first row the header) whose rows {data:NAME.COLUMN} in --url, --header and --body-file read, one row a request, in order, wrapping")
 	fs.StringVar(&c.bodyFile, "body-file", "", "file whose content is the request body")
 	fs.DurationVar(&c.timeout, "timeout", d.AttemptTimeout, "per-attempt timeout (0: none)")
 	fs.DurationVar(&c.deadline, "deadline", 0, "per-request deadline from the intended start, retries included (0: none)")
@@ -349,6 +351,14 @@ func (c *clientFlags) workloadConfig(fs *pflag.FlagSet) (workload.Config, error)
 	if err != nil {
 		return cfg, err
 	}
+	var data []*workload.Data
+	for _, s := range c.data {
+		d, err := workload.ParseDataFlag(s)
+		if err != nil {
+			return cfg, flagErr("data", err)
+		}
+		data = append(data, d)
+	}
 	if c.tenants < 0 {
 		return cfg, flagErr("tenants", fmt.Errorf("%d: must be ≥ 0", c.tenants))
 	}
@@ -388,6 +398,7 @@ func (c *clientFlags) workloadConfig(fs *pflag.FlagSet) (workload.Config, error)
 		Shard:       shard,
 		Mix:         mix,
 		Order:       order,
+		Data:        data,
 		Tenants:     workload.Tenants{Count: c.tenants, Zipf: zipf},
 		Retry:       policy,
 		MaxInFlight: c.maxInflight,
