@@ -164,6 +164,11 @@ type Window struct {
 	InFlightMean    float64          `json:"inflight_mean"`              // time-averaged attempts in flight
 	Amplification   float64          `json:"amplification"`              // Attempts ÷ Requests; 0 when no requests
 	LagP99Ms        float64          `json:"lag_p99_ms"`                 // generator lag p99 of first attempts started here
+	// GeneratorLimited is true when LagP99Ms exceeds the larger of 5 ms
+	// and 10% of the SLO (GeneratorLimitedLag): the generator, not the
+	// service, set this window's pace, so its latencies include the
+	// generator's own lag. Nothing is dropped; the flag is information.
+	GeneratorLimited bool `json:"generator_limited,omitempty"`
 	ServerTiming    *ServerTimingMs  `json:"server_timing_ms,omitempty"` // over attempts that ended here
 	// TopTenants lists the window's three heaviest tenants by attempts
 	// started in it and by failed attempts that ended in it; nil when no
