@@ -69,8 +69,8 @@ type chartSpec struct {
 	// lag is not read as the service's latency.
 	Limited []chartShade
 	Marks   []chartMark
-	Width  vg.Length // 0: 520 pt
-	Height vg.Length // 0: 230 pt
+	Width   vg.Length // 0: 520 pt
+	Height  vg.Length // 0: 230 pt
 }
 
 // Chart palette: readable on white, distinct for the common colour
