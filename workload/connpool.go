@@ -502,6 +502,10 @@ func (p *connPool) warm(ctx context.Context, n int) (int, error) {
 		case <-ctx.Done():
 			continue
 		}
+		if failed() { // while this waited for a slot
+			<-sem
+			break
+		}
 		p.mu.Lock()
 		if p.aborted || p.open >= n {
 			p.mu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -139,5 +140,35 @@ func TestRunnerOpensConnectionsBeforeItsStart(t *testing.T) {
 					100*early, rps/10, 100*later)
 			}
 		})
+	}
+}
+
+// TestConnPoolWarmOpensUpToItsBoundAndStopsAtAFailure: warm leaves n
+// connections idle (no more than the pool's bound, and no more when some
+// are open already), and a target that refuses connections ends it at the
+// first failed dial instead of dialing on.
+func TestConnPoolWarmOpensUpToItsBoundAndStopsAtAFailure(t *testing.T) {
+	p := newConnPool(loopbackSink(t), false, ClientOptions{Connections: 40, DialTimeout: 5 * time.Second})
+	defer p.closeIdle()
+	for _, tc := range []struct{ n, want int }{{30, 30}, {10, 30}, {100, 40}} {
+		got, err := p.warm(context.Background(), tc.n)
+		if err != nil || got != tc.want || len(p.idle) != tc.want || p.dialing != 0 {
+			t.Errorf("warm(%d) = %d, %v with %d idle, %d dialing; want %d idle", tc.n, got, err, len(p.idle), p.dialing, tc.want)
+		}
+	}
+
+	refused := newConnPool("127.0.0.1:1", false, ClientOptions{Connections: 100, DialTimeout: time.Second})
+	var dials atomic.Int64
+	dial := refused.dial
+	refused.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		return dial(ctx, network, addr)
+	}
+	got, err := refused.warm(context.Background(), 100)
+	if err == nil || got != 0 || refused.open != 0 {
+		t.Errorf("warm against a refusing port = %d, %v with %d open; want 0 and an error", got, err, refused.open)
+	}
+	if n := dials.Load(); n > maxDials {
+		t.Errorf("%d dials against a refusing port, want at most the %d in flight when the first failed", n, maxDials)
 	}
 }
