@@ -139,11 +139,8 @@ type Driver struct {
 }
 
 // NewDriver checks cfg and builds its runner; cfg.Start zero starts the
-// run when Run is called.
+// run when Run is called, once the runner is ready (workload.Runner.Prepare).
 func NewDriver(cfg workload.Config) (*Driver, error) {
-	if cfg.Start.IsZero() {
-		cfg.Start = time.Now()
-	}
 	r, err := workload.New(cfg)
 	if err != nil {
 		return nil, err
@@ -155,7 +152,9 @@ func NewDriver(cfg workload.Config) (*Driver, error) {
 // runs (the timeline's load and retry faults).
 func (d *Driver) Runner() *workload.Runner { return d.runner }
 
-// Start returns the run's start instant, offset 0 of every record.
+// Start returns the run's start instant, offset 0 of every record: the
+// configured one, or, when that was zero, the one Run chose (zero before
+// Run).
 func (d *Driver) Start() time.Time { return d.cfg.Start }
 
 // Run plays the schedule and writes every record as o says, then returns
@@ -171,10 +170,16 @@ func (d *Driver) Run(ctx context.Context, o DriveOptions) (*Driven, error) {
 	if o.Deliveries != nil {
 		defer o.Deliveries.Listener.Close() // the sink closes it too; this covers an early return
 	}
+	// The runner gets ready before the start instant (connections for the
+	// first phase) and fixes it, so that the header and every record's
+	// offsets agree with the runner's.
+	d.cfg.Start = d.runner.Prepare(ctx)
 	h := o.Header
 	h.Start = d.cfg.Start
 	if o.Agreed {
-		h.Shard.ClockOffset = workload.WaitUntil(ctx, d.cfg.Start)
+		// How late after the agreed instant this generator was ready
+		// (0 when in time: the runner waits for the instant).
+		h.Shard.ClockOffset = max(0, time.Since(d.cfg.Start))
 	}
 	w := &recordWriter{}
 	if o.Out != nil {

@@ -44,6 +44,9 @@ const (
 	miniTopSize      = 8
 	// lagWarning is the generator lag p99 above which a report warns.
 	lagWarning = 10 * time.Millisecond
+	// generatorLimitedFloor is the least window lag p99 that flags a
+	// window as generator-limited (see GeneratorLimitedLag).
+	generatorLimitedFloor = 5 * time.Millisecond
 )
 
 // Options configures an Aggregator. The zero value uses the defaults named

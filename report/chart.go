@@ -63,10 +63,14 @@ type chartSpec struct {
 	// Gaps are stretches where the series have no value to draw (windows
 	// without a successful request), shaded and labelled so a gap is
 	// not mistaken for missing data.
-	Gaps   []chartShade
-	Marks  []chartMark
-	Width  vg.Length // 0: 520 pt
-	Height vg.Length // 0: 230 pt
+	Gaps []chartShade
+	// Limited are stretches of generator-limited windows (Window.
+	// GeneratorLimited): shaded in their own colour so the generator's
+	// lag is not read as the service's latency.
+	Limited []chartShade
+	Marks   []chartMark
+	Width   vg.Length // 0: 520 pt
+	Height  vg.Length // 0: 230 pt
 }
 
 // Chart palette: readable on white, distinct for the common colour
@@ -83,6 +87,7 @@ var (
 	colSLO        = color.RGBA{R: 0xdc, G: 0x26, B: 0x26, A: 0xff}
 	colShade      = color.NRGBA{R: 0xf5, G: 0x9e, B: 0x0b, A: 0x28}
 	colGap        = color.NRGBA{R: 0x6b, G: 0x72, B: 0x80, A: 0x22}
+	colLimited    = color.NRGBA{R: 0x7c, G: 0x3a, B: 0xed, A: 0x22}
 	colGrid       = color.RGBA{R: 0xe5, G: 0xe7, B: 0xeb, A: 0xff}
 	colAxis       = color.RGBA{R: 0x4b, G: 0x55, B: 0x63, A: 0xff}
 	colQueue      = color.RGBA{R: 0xf5, G: 0x9e, B: 0x0b, A: 0xff}
@@ -160,7 +165,7 @@ func renderChart(spec chartSpec) ([]byte, error) {
 	default:
 		r.ymax += 0.05 * (r.ymax - r.ymin)
 	}
-	for _, s := range append(slices.Clip(spec.Shades), spec.Gaps...) {
+	for _, s := range slices.Concat(spec.Shades, spec.Gaps, spec.Limited) {
 		r.xmin, r.xmax = min(r.xmin, s.From), max(r.xmax, s.To)
 	}
 	for _, m := range spec.Marks {
@@ -194,6 +199,9 @@ func renderChart(spec chartSpec) ([]byte, error) {
 	}
 	if len(spec.Gaps) > 0 {
 		p.Add(shadePlotter{spans: spec.Gaps, fill: colGap, ink: colAxis, bottom: true})
+	}
+	if len(spec.Limited) > 0 {
+		p.Add(shadePlotter{spans: spec.Limited, fill: colLimited, ink: color.RGBA{R: 0x5b, G: 0x21, B: 0xb6, A: 0xff}, bottom: true})
 	}
 	p.Add(data...)
 	if len(spec.Marks) > 0 {

@@ -48,6 +48,9 @@ func newChart(title, caption string, spec chartSpec) (htmlChart, bool, error) {
 	if len(spec.Gaps) > 0 {
 		c.Legend = append(c.Legend, legendEntry{Name: "no successes", Color: template.CSS(cssColor(colGap)), Band: true})
 	}
+	if len(spec.Limited) > 0 {
+		c.Legend = append(c.Legend, legendEntry{Name: "generator-limited", Color: template.CSS(cssColor(colLimited)), Band: true})
+	}
 	return c, true, nil
 }
 
@@ -140,6 +143,24 @@ func noSuccessGaps(s *Summary) []chartShade {
 	return out
 }
 
+// generatorLimitedSpans are the stretches of chart windows flagged
+// generator-limited (Window.GeneratorLimited); adjacent ones merge.
+func generatorLimitedSpans(s *Summary) []chartShade {
+	var out []chartShade
+	for _, w := range chartWindows(s) {
+		if !w.GeneratorLimited {
+			continue
+		}
+		end := w.StartS + s.WindowS
+		if n := len(out); n > 0 && math.Abs(out[n-1].To-w.StartS) < 1e-9 {
+			out[n-1].To = end
+			continue
+		}
+		out = append(out, chartShade{From: w.StartS, To: end, Label: "generator"})
+	}
+	return out
+}
+
 // constantSeries is a horizontal line at y across xs's range.
 func constantSeries(name string, xs []float64, y float64, c color.Color) chartSeries {
 	if len(xs) == 0 {
@@ -158,13 +179,14 @@ type chartDef struct {
 func runCharts(label string, s *Summary) ([]htmlChart, error) {
 	xs := windowTimes(s)
 	shades := disturbanceShades(s)
+	limited := generatorLimitedSpans(s)
 	var specs []chartDef
 	add := func(title, caption string, spec chartSpec) {
 		specs = append(specs, chartDef{title, caption, spec})
 	}
 
 	add("Load: offered, throughput and goodput", "Per second in each window. Offered and goodput count requests in the window of their intended start (goodput: those that succeeded within the SLO); throughput counts answered attempts in the window they ended. So when answers come late, goodput can run above throughput for a while, and throughput lags behind the load that caused it.", chartSpec{
-		XLabel: "time (s)", XFromZero: true, YLabel: "per second", YFromZero: true, Shades: shades,
+		XLabel: "time (s)", XFromZero: true, YLabel: "per second", YFromZero: true, Shades: shades, Limited: limited,
 		Series: []chartSeries{
 			{Name: "offered", X: xs, Y: windowSeries(s, func(w *Window) float64 { return w.OfferedRPS }), Color: colOffered, Dashed: true},
 			{Name: "throughput", X: xs, Y: windowSeries(s, func(w *Window) float64 { return w.ThroughputRPS }), Color: colThroughput},
@@ -183,7 +205,7 @@ func runCharts(label string, s *Summary) ([]htmlChart, error) {
 		lat = append(lat, constantSeries("SLO", xs, s.SLOMs, colSLO))
 	}
 	add("Latency percentiles over time", "Successful requests, from intended start; each window's own HdrHistogram. Log scale.", chartSpec{
-		XLabel: "time (s)", XFromZero: true, YLabel: "latency", LogY: true, Shades: shades, Gaps: noSuccessGaps(s), Series: lat,
+		XLabel: "time (s)", XFromZero: true, YLabel: "latency", LogY: true, Shades: shades, Gaps: noSuccessGaps(s), Limited: limited, Series: lat,
 	})
 
 	var bands []chartSeries

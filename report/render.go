@@ -286,12 +286,23 @@ func WriteText(w io.Writer, s *Summary, opts TextOptions) error {
 		if s.Delivery != nil {
 			rows[0] = append(rows[0], plain("delivered"), plain("age p99 ms"))
 		}
+		limited := slices.ContainsFunc(s.Windows, func(w Window) bool { return w.GeneratorLimited })
+		if limited {
+			rows[0] = append(rows[0], plain("lag p99 ms"), plain("limited by"))
+		}
 		for _, w := range s.Windows {
 			row := []cell{plain("%.1fs", w.StartS), plain("%.1f", w.OfferedRPS), plain("%.1f", w.ThroughputRPS),
 				plain("%.1f", w.GoodputRPS), plain("%.1f", w.LateRPS), plain("%.1f", failedRPS(w.OfferedRPS, w.GoodputRPS, w.LateRPS)), pct(w.GoodputRatio, 1), plain("%s", fmtMs(w.Latency.P50)), plain("%s", fmtMs(w.Latency.P99)),
 				plain("%.1f", w.InFlightMean), plain("%.2f", w.Amplification)}
 			if s.Delivery != nil {
 				row = append(row, plain("%d", w.Delivered), plain("%s", fmtMs(w.DeliveryAgeP99Ms)))
+			}
+			if limited {
+				by := plain("")
+				if w.GeneratorLimited {
+					by = cell{text: "generator", color: ansiYellow}
+				}
+				row = append(row, plain("%s", fmtMs(w.LagP99Ms)), by)
 			}
 			rows = append(rows, row)
 		}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/goodput-dev/goodput/results"
@@ -247,6 +248,7 @@ func (a *Aggregator) windowSummaries() []Window {
 		o.InFlightMean = float64(w.busy) / float64(width)
 		o.Amplification = ratio(w.attempts, w.requests)
 		o.LagP99Ms = packedP99ms(w.lag)
+		o.GeneratorLimited = w.requests > 0 && o.LagP99Ms > float64(GeneratorLimitedLag(a.slo))/float64(time.Millisecond)
 		o.Delivered = w.delivered
 		o.DeliveryAgeP99Ms = packedP99ms(w.age)
 		o.ServerTiming = w.timing.ms()
@@ -317,6 +319,9 @@ func (a *Aggregator) warnings(s *Summary) []string {
 	if lag := s.Generator.LagP99Ms; lag > float64(lagWarning)/float64(time.Millisecond) {
 		w = append(w, fmt.Sprintf("generator lag p99 is %.1fms (over %v): the generator could not keep its schedule, latencies include that lag", lag, lagWarning))
 	}
+	if msg := generatorLimitedWarning(s); msg != "" {
+		w = append(w, msg)
+	}
 	if a.clamped > 0 {
 		w = append(w, fmt.Sprintf("%d records fell after the last of %d windows and were counted in it (a broken clock?)", a.clamped, a.maxWin))
 	}
@@ -330,4 +335,34 @@ func (a *Aggregator) warnings(s *Summary) []string {
 		w = append(w, "the run was interrupted before its schedule ended")
 	}
 	return w
+}
+
+// GeneratorLimitedLag is the window lag p99 above which a window is
+// generator-limited: max(5 ms, slo ÷ 10). A zero slo gives 5 ms.
+func GeneratorLimitedLag(slo time.Duration) time.Duration {
+	return max(generatorLimitedFloor, slo/10)
+}
+
+// generatorLimitedWarning names the generator-limited windows of s (by
+// start, in seconds) and the share of requests whose intended start fell
+// in them; "" when none is.
+func generatorLimitedWarning(s *Summary) string {
+	var starts []string
+	var n int64
+	for i := range s.Windows {
+		if w := &s.Windows[i]; w.GeneratorLimited {
+			starts = append(starts, strconv.FormatFloat(w.StartS, 'f', -1, 64)+"s")
+			n += w.Requests
+		}
+	}
+	if len(starts) == 0 {
+		return ""
+	}
+	const most = 10
+	names := strings.Join(starts[:min(len(starts), most)], ", ")
+	if len(starts) > most {
+		names += fmt.Sprintf(" and %d more", len(starts)-most)
+	}
+	return fmt.Sprintf("%d windows were generator-limited (lag p99 over %v), starting at %s: %.1f%% of requests fell in them, and their latencies include the generator's lag, not only the service's",
+		len(starts), GeneratorLimitedLag(time.Duration(s.SLOMs*float64(time.Millisecond))), names, 100*ratio(n, s.Requests))
 }

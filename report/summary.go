@@ -154,22 +154,27 @@ type ServerTimingMs struct {
 // its start and as answered (throughput, attempt outcomes, status) in the
 // window of its end. Rates are per second.
 type Window struct {
-	StartS          float64          `json:"start_s"`                    // window start, seconds from the run's start
-	Requests        int64            `json:"requests"`                   // requests whose intended start falls here
-	Attempts        int64            `json:"attempts"`                   // attempts started here
-	OfferedRPS      float64          `json:"offered_rps"`                // Requests ÷ window width
-	ThroughputRPS   float64          `json:"throughput_rps"`             // attempts answered (HTTP status) here ÷ width
-	GoodputRPS      float64          `json:"goodput_rps"`                // requests of this window ok within the SLO ÷ width
-	GoodputRatio    float64          `json:"goodput_ratio"`              // GoodputRPS ÷ OfferedRPS; 1 when nothing was offered
-	LateRPS         float64          `json:"late_rps"`                   // requests of this window ok after the SLO ÷ width
-	LateRatio       float64          `json:"late_ratio"`                 // LateRPS ÷ OfferedRPS; 0 when nothing was offered
-	Outcomes        map[string]int64 `json:"outcomes"`                   // requests of this window by final outcome (non-zero classes only)
-	AttemptOutcomes map[string]int64 `json:"attempt_outcomes"`           // attempts that ended here by outcome (non-zero classes only)
-	Latency         Latency          `json:"latency_ms"`                 // this window's own histogram
-	InFlightMean    float64          `json:"inflight_mean"`              // time-averaged attempts in flight
-	Amplification   float64          `json:"amplification"`              // Attempts ÷ Requests; 0 when no requests
-	LagP99Ms        float64          `json:"lag_p99_ms"`                 // generator lag p99 of first attempts started here
-	ServerTiming    *ServerTimingMs  `json:"server_timing_ms,omitempty"` // over attempts that ended here
+	StartS          float64          `json:"start_s"`          // window start, seconds from the run's start
+	Requests        int64            `json:"requests"`         // requests whose intended start falls here
+	Attempts        int64            `json:"attempts"`         // attempts started here
+	OfferedRPS      float64          `json:"offered_rps"`      // Requests ÷ window width
+	ThroughputRPS   float64          `json:"throughput_rps"`   // attempts answered (HTTP status) here ÷ width
+	GoodputRPS      float64          `json:"goodput_rps"`      // requests of this window ok within the SLO ÷ width
+	GoodputRatio    float64          `json:"goodput_ratio"`    // GoodputRPS ÷ OfferedRPS; 1 when nothing was offered
+	LateRPS         float64          `json:"late_rps"`         // requests of this window ok after the SLO ÷ width
+	LateRatio       float64          `json:"late_ratio"`       // LateRPS ÷ OfferedRPS; 0 when nothing was offered
+	Outcomes        map[string]int64 `json:"outcomes"`         // requests of this window by final outcome (non-zero classes only)
+	AttemptOutcomes map[string]int64 `json:"attempt_outcomes"` // attempts that ended here by outcome (non-zero classes only)
+	Latency         Latency          `json:"latency_ms"`       // this window's own histogram
+	InFlightMean    float64          `json:"inflight_mean"`    // time-averaged attempts in flight
+	Amplification   float64          `json:"amplification"`    // Attempts ÷ Requests; 0 when no requests
+	LagP99Ms        float64          `json:"lag_p99_ms"`       // generator lag p99 of first attempts started here
+	// GeneratorLimited is true when LagP99Ms exceeds the larger of 5 ms
+	// and 10% of the SLO (GeneratorLimitedLag): the generator, not the
+	// service, set this window's pace, so its latencies include the
+	// generator's own lag. Nothing is dropped; the flag is information.
+	GeneratorLimited bool            `json:"generator_limited,omitempty"`
+	ServerTiming     *ServerTimingMs `json:"server_timing_ms,omitempty"` // over attempts that ended here
 	// TopTenants lists the window's three heaviest tenants by attempts
 	// started in it and by failed attempts that ended in it; nil when no
 	// attempt carried a tenant. Counts come from an 8-entry Space-Saving

@@ -48,6 +48,9 @@ func startBenchServer(b *testing.B) string {
 // results file.
 type benchSink struct {
 	lag      *hdr.Histogram
+	lat      *hdr.Histogram // latency of successful requests, µs
+	lag0     *hdr.Histogram // lag of first attempts intended in the first second
+	lat0     *hdr.Histogram // latency of those successful requests
 	ok       int64
 	dropped  int64
 	requests int64
@@ -55,14 +58,22 @@ type benchSink struct {
 }
 
 func (s *benchSink) WriteResult(r *results.Result) error {
+	first := r.Intended < time.Second
 	if r.Attempt == 1 {
 		_ = s.lag.RecordValue(int64(max(0, r.Lag()) / time.Microsecond))
+		if first {
+			_ = s.lag0.RecordValue(int64(max(0, r.Lag()) / time.Microsecond))
+		}
 	}
 	if r.Final {
 		s.requests++
 		switch r.Outcome {
 		case results.OutcomeOK:
 			s.ok++
+			_ = s.lat.RecordValue(int64(r.Latency() / time.Microsecond))
+			if first {
+				_ = s.lat0.RecordValue(int64(r.Latency() / time.Microsecond))
+			}
 		case results.OutcomeGeneratorDropped:
 			s.dropped++
 		default:
@@ -98,7 +109,8 @@ func envInt(name string, def int) int {
 
 // BenchmarkAttackThroughput plays a constant rate against a minimal Go HTTP
 // server in another process on 127.0.0.1 and reports achieved rate, lag p50
-// and p99, allocations (count and bytes) per request, CPU time and context
+// and p99, latency p99, the lag and latency p99 of the first second alone
+// (s0-…: where the generator's own warm-up would show), allocations (count and bytes) per request, CPU time and context
 // switches per request of this process (user+sys; on a virtual machine most
 // of the CPU time per request is spent switching threads), peak RSS and the
 // peak heap and stack in use. Rates and length: GOODPUT_BENCH_RATES
@@ -144,7 +156,8 @@ func benchAttack(b *testing.B, addr string, rate int, d time.Duration) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	counter := &benchSink{lag: hdr.New(1, int64(time.Minute/time.Microsecond), 3)}
+	newHist := func() *hdr.Histogram { return hdr.New(1, int64(time.Minute/time.Microsecond), 3) }
+	counter := &benchSink{lag: newHist(), lat: newHist(), lag0: newHist(), lat0: newHist()}
 	enc, err := results.NewWriter(io.Discard, results.Header{})
 	if err != nil {
 		b.Fatal(err)
@@ -190,6 +203,10 @@ func benchAttack(b *testing.B, addr string, rate int, d time.Duration) {
 	b.ReportMetric(float64(counter.dropped)/float64(counter.requests)*100, "dropped-%")
 	b.ReportMetric(float64(counter.lag.ValueAtQuantile(50))/1000, "lag-p50-ms")
 	b.ReportMetric(float64(counter.lag.ValueAtQuantile(99))/1000, "lag-p99-ms")
+	b.ReportMetric(float64(counter.lat.ValueAtQuantile(99))/1000, "p99-ms")
+	// The first second: where the generator's warm-up would show.
+	b.ReportMetric(float64(counter.lag0.ValueAtQuantile(99))/1000, "s0-lag-p99-ms")
+	b.ReportMetric(float64(counter.lat0.ValueAtQuantile(99))/1000, "s0-p99-ms")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(counter.requests-counter.dropped), "cpu-µs/req")
 	b.ReportMetric(float64(after.Nvcsw+after.Nivcsw-before.Nvcsw-before.Nivcsw)/float64(counter.requests-counter.dropped), "ctxsw/req")
 	b.ReportMetric(float64(msAfter.Mallocs-msBefore.Mallocs)/float64(counter.requests), "allocs/req")

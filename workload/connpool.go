@@ -2,6 +2,7 @@ package workload
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -472,4 +473,74 @@ func (p *connPool) closeIdle() {
 	for _, pc := range idle {
 		_ = pc.c.Close()
 	}
+}
+
+// warm dials connections until n (at most the pool's bound) are open, at
+// most maxDials at once, and leaves the new ones idle: a run's first
+// requests then find them ready instead of paying for the TCP (and TLS)
+// handshakes in their latency. It stops at the first failed dial (the
+// requests will meet the same failure, and record it), when ctx ends, or
+// when the pool is aborted, and returns how many connections are open
+// and the dial error, if any. The dials it starts have ended when it
+// returns.
+func (p *connPool) warm(ctx context.Context, n int) (int, error) {
+	n = min(n, p.max)
+	var (
+		wg      sync.WaitGroup
+		errMu   sync.Mutex
+		dialErr error
+	)
+	failed := func() bool {
+		errMu.Lock()
+		defer errMu.Unlock()
+		return dialErr != nil
+	}
+	sem := make(chan struct{}, maxDials)
+	for ctx.Err() == nil && !failed() {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			continue
+		}
+		if failed() { // while this waited for a slot
+			<-sem
+			break
+		}
+		p.mu.Lock()
+		if p.aborted || p.open >= n {
+			p.mu.Unlock()
+			<-sem
+			break
+		}
+		p.open++
+		p.dialing++
+		p.mu.Unlock()
+		wg.Go(func() {
+			defer func() { <-sem }()
+			pc, err := p.connect(ctx)
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			p.dialing--
+			if err == nil && p.aborted {
+				_ = pc.c.Close()
+				err = errAborted
+			}
+			if err != nil {
+				p.open--
+				p.redial()
+				errMu.Lock()
+				dialErr = cmp.Or(dialErr, err)
+				errMu.Unlock()
+				return
+			}
+			p.handOff(pc, false)
+		})
+	}
+	wg.Wait()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if dialErr == nil && ctx.Err() != nil && p.open < n {
+		dialErr = ctx.Err()
+	}
+	return p.open, dialErr
 }

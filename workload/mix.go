@@ -405,3 +405,35 @@ func pickCum(cum []float64, u float64) int {
 	}
 	return min(i, len(cum)-1)
 }
+
+// origins returns the distinct origins ("scheme://host[:port]") of the
+// templates' URLs, for opening connections ahead of a run; a URL whose
+// host has a placeholder has none.
+func (m *mix) origins() []string {
+	var out []string
+	seen := map[string]bool{}
+	for i := range m.templates {
+		u := &m.templates[i].url
+		if len(u.segs) == 0 || u.segs[0].kind != segLit {
+			continue
+		}
+		lit := u.segs[0].lit
+		_, rest, ok := strings.Cut(lit, "://")
+		if !ok {
+			continue
+		}
+		end := strings.IndexAny(rest, "/?#")
+		if end < 0 {
+			if !u.static {
+				continue // the host goes on in a placeholder
+			}
+			end = len(rest)
+		}
+		origin := lit[:len(lit)-len(rest)+end]
+		if !seen[origin] {
+			seen[origin] = true
+			out = append(out, origin)
+		}
+	}
+	return out
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"runtime"
@@ -111,6 +112,7 @@ type Runner struct {
 	mu    sync.Mutex
 	pacer *pacer
 	start time.Time // set when Run starts
+	next  time.Time // the next Run's start instant, fixed by Prepare; zero: not yet
 
 	sinkMu sync.RWMutex // held for reading while Event hands an event to sink
 	sink   Recorder     // of the current Run; nil outside
@@ -289,23 +291,137 @@ const burstBit = 1 << 63
 // ErrRunning is returned by Run when the runner is already running.
 var ErrRunning = errors.New("runner: already running")
 
+// prepareBudget bounds how long before its start instant a run gets
+// ready (Prepare): long enough to dial a first phase's connections, with
+// TLS, to a distant service; short enough that the connections are not
+// idle for long before the start.
+const prepareBudget = time.Second
+
+// startLead is how far after the end of its preparation a run whose
+// Config.Start is zero starts: time to start its workers before the
+// start instant, so that the first requests are not late.
+const startLead = 5 * time.Millisecond
+
+// latencyGuess is the latency Little's law assumes when a run sizes its
+// first phase's connections and workers (readyFor).
+const latencyGuess = 10 * time.Millisecond
+
+// minReady is the fewest connections and workers a run gets ready.
+const minReady = 4
+
+// readyFor returns how many connections (per origin) and workers a run
+// gets ready before its start: by Little's law the requests in flight in
+// the first second, at the first second's mean rate (this shard's
+// share, at the current multiplier) × latencyGuess, at least minReady,
+// at most the in-flight cap (the pool bounds connections further).
+func (r *Runner) readyFor() int {
+	s := r.cfg.Schedule
+	rate := max(s.Rate(0), s.Count(time.Second)-s.Count(0))
+	r.mu.Lock()
+	rate *= r.pacer.Multiplier()
+	r.mu.Unlock()
+	rate /= float64(r.cfg.Shard.N())
+	n := int(math.Ceil(rate * latencyGuess.Seconds()))
+	return int(min(max(int64(n), minReady), r.maxIn))
+}
+
+// Prepare gets the runner ready for the first phase of its next Run and
+// fixes that Run's start instant, which it returns: Config.Start when set,
+// else the moment preparation ended (plus a few milliseconds, startLead,
+// to start the workers, when it opened connections).
+// Getting ready means opening connections to the Mix's origins, enough
+// for the first phase (see readyFor) and at most ClientOptions.Connections
+// (HTTP/1.1 with the runner's own client; TLS handshakes included), for
+// at most a second (prepareBudget); a Config.Start further ahead than that
+// is only returned, and Run gets ready a second before it. Nothing but
+// connection set-up reaches the service.
+//
+// Run calls Prepare itself; a caller calls it first to learn the instant
+// Run will use as offset 0 (a results header's start) when Config.Start
+// is zero. A failed dial ends the preparation early; the run's requests
+// meet and record the failure. Not for use while Run is going.
+func (r *Runner) Prepare(ctx context.Context) time.Time {
+	start := r.prepare(ctx)
+	if !r.cfg.Start.IsZero() {
+		return r.cfg.Start // as given, not as read back from the monotonic clock
+	}
+	return start
+}
+
+// prepare is Prepare, returning the start on the monotonic clock.
+func (r *Runner) prepare(ctx context.Context) time.Time {
+	r.mu.Lock()
+	start := r.next
+	r.mu.Unlock()
+	if !start.IsZero() {
+		return start
+	}
+	if r.cfg.Start.IsZero() {
+		opened := r.warm(ctx, time.Now().Add(prepareBudget))
+		start = time.Now()
+		if opened > 0 {
+			start = start.Add(startLead)
+		}
+	} else {
+		// Keep the monotonic clock: the same instant, read from now.
+		start = time.Now().Add(time.Until(r.cfg.Start))
+		if time.Until(start) <= prepareBudget {
+			r.warm(ctx, start.Add(-startLead))
+		}
+	}
+	r.mu.Lock()
+	r.next = start
+	r.mu.Unlock()
+	return start
+}
+
+// warm opens the first phase's connections until deadline, and returns
+// how many are open (0 when the sender opens none ahead).
+func (r *Runner) warm(ctx context.Context, deadline time.Time) int {
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	r.sender.open()
+	// An error means fewer connections are ready; the requests dial the
+	// rest, and record what fails.
+	n, _ := r.sender.warm(ctx, r.mix.origins(), r.readyFor())
+	return n
+}
+
+// sleepUntil waits until at or ctx's end, and reports whether at came.
+func sleepUntil(ctx context.Context, at time.Time) bool {
+	if wait := time.Until(at); wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
+	return ctx.Err() == nil
+}
+
 // Run plays the schedule from its start (at the current rate multiplier;
 // Stats restart at zero), sending every record to sink, and returns when the
 // schedule has ended and every request it started has finished, or, when
 // ctx is done, at once after the in-flight attempts (ended as canceled,
 // recorded) have returned. It returns ctx's error if ctx ended the run.
+//
+// Before the start instant (see Prepare) it gets ready for the first
+// phase: it opens connections, starts workers and sets GOMAXPROCS (a
+// fixed Config.Procs; ProcsAuto starts at every core), so the
+// generator's warm-up is not measured as the service's latency.
 func (r *Runner) Run(ctx context.Context, sink Recorder) error {
 	if !r.running.CompareAndSwap(false, true) {
 		return ErrRunning
 	}
 	defer r.running.Store(false)
-	start := r.cfg.Start
-	if start.IsZero() {
-		start = time.Now()
-	} else {
-		// Keep the monotonic clock: the same instant, read from now.
-		start = time.Now().Add(time.Until(start))
-	}
+	start := r.prepare(ctx)
+	defer func() {
+		r.mu.Lock()
+		r.next = time.Time{}
+		r.mu.Unlock()
+	}()
 	r.sinkMu.Lock()
 	r.sink = sink
 	r.sinkMu.Unlock()
@@ -323,23 +439,29 @@ func (r *Runner) Run(ctx context.Context, sink Recorder) error {
 		r.sink = nil
 		r.sinkMu.Unlock()
 	}()
-	if wait := time.Until(start); wait > 0 {
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
+	// A start far ahead: get ready a second before it (Prepare did not).
+	if !sleepUntil(ctx, start.Add(-prepareBudget)) {
+		return ctx.Err()
 	}
+	r.warm(ctx, start.Add(-startLead)) // nothing to do when Prepare did it
 
 	var wg sync.WaitGroup
 	// Idle workers wait here; a nil request or the channel's close ends
 	// them.
 	work := make(chan *request)
-	r.sender.open()
 	if r.cfg.Procs > 0 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(r.cfg.Procs))
+	}
+	// The first phase's workers, idle until their first request; the
+	// tending reaps those the load does not need.
+	for range r.readyFor() {
+		r.workers.Add(1)
+		wg.Go(func() { r.worker(ctx, sink, work, nil) })
+	}
+	if !sleepUntil(ctx, start) {
+		close(work)
+		wg.Wait()
+		return ctx.Err()
 	}
 	stop := make(chan struct{})
 	tended := make(chan struct{})
@@ -567,15 +689,23 @@ func (d *dispatcher) dispatch(ctx context.Context, id uint64, at time.Duration, 
 	default:
 	}
 	r.workers.Add(1)
-	d.wg.Go(func() {
-		defer r.workers.Add(-1)
-		for q := q; q != nil; q = <-work {
-			q.run(ctx, sink)
-			r.inflight.Add(-1)
-			q.state = nil
-			r.pool.Put(q)
-		}
-	})
+	d.wg.Go(func() { r.worker(ctx, sink, work, q) })
+}
+
+// worker runs q (nil: the first request from work), then the requests
+// work hands it, until it gets nil or work closes. Workers outlive their
+// request, so their grown stacks and the goroutine itself are reused.
+func (r *Runner) worker(ctx context.Context, sink Recorder, work <-chan *request, q *request) {
+	defer r.workers.Add(-1)
+	if q == nil {
+		q = <-work
+	}
+	for ; q != nil; q = <-work {
+		q.run(ctx, sink)
+		r.inflight.Add(-1)
+		q.state = nil
+		r.pool.Put(q)
+	}
 }
 
 // request is one request in flight; pooled.

@@ -3,6 +3,8 @@ package workload
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net"
@@ -30,6 +32,12 @@ type sender interface {
 	send(ctx context.Context, q *request, n int, timeout time.Duration, res *results.Result, watch bool) (ra time.Duration, raOK bool)
 	// open readies the sender for a run (after an abort).
 	open()
+	// warm opens up to n connections to each origin of urls
+	// ("scheme://host…") before a run, and returns when they are open
+	// or the first dial failed or ctx ended (the error says which),
+	// with how many it opened. A sender that cannot open connections
+	// ahead returns 0, nil at once.
+	warm(ctx context.Context, urls []string, n int) (int, error)
 	// abort ends every attempt on the wire at once (the run was
 	// interrupted) and refuses new connections until open.
 	abort()
@@ -50,6 +58,10 @@ func (s *netSender) open() {}
 
 // abort does nothing: net/http attempts end with their contexts.
 func (s *netSender) abort() {}
+
+// warm does nothing: net/http opens its connections when it sends (an
+// HTTP/2 run needs few).
+func (s *netSender) warm(context.Context, []string, int) (int, error) { return 0, nil }
 
 func (s *netSender) closeIdle() { s.c.CloseIdleConnections() }
 
@@ -164,6 +176,20 @@ func (s *fastSender) open() {
 	for _, p := range s.pools {
 		p.setAborted(false)
 	}
+}
+
+func (s *fastSender) warm(ctx context.Context, urls []string, n int) (int, error) {
+	var errs []error
+	opened := 0
+	for _, u := range urls {
+		p := s.pool(u)
+		k, err := p.warm(ctx, n)
+		opened += k
+		if err != nil {
+			errs = append(errs, fmt.Errorf("open connections to %s: %w", p.addr, err))
+		}
+	}
+	return opened, errors.Join(errs...)
 }
 
 func (s *fastSender) closeIdle() {

@@ -92,10 +92,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) (er
 		return err
 	}
 	defer del.close(ctx)
-	agreed := !cfg.Start.IsZero() // --start-at
-	if !agreed {
-		cfg.Start = time.Now()
-	}
+	agreed := !cfg.Start.IsZero() // --start-at; otherwise the driver starts the run once ready
 	d, err := harness.NewDriver(cfg)
 	if err != nil {
 		return cli.Usagef("attack: %v", err)
