@@ -216,7 +216,7 @@ func (d *Driver) Run(ctx context.Context, o DriveOptions) (*Driven, error) {
 	stream := workload.NewStream(w, live, 0)
 	err := stream.Serve(func(s workload.Recorder) error {
 		if watched != nil {
-			s = metered{Recorder: s, run: watched}
+			s = observed{Recorder: s, by: watched}
 		}
 		return d.serve(ctx, &o, s, stream.WriteFailed(), live, w, out)
 	})
@@ -249,7 +249,7 @@ func (d *Driver) serve(ctx context.Context, o *DriveOptions, s workload.Recorder
 		if snk, err = sink.New(o.Deliveries.Listener, sink.Config{Start: d.cfg.Start, Recorder: s}); err != nil {
 			return fmt.Errorf("delivery sink: %w", err)
 		}
-		runSink = observed{Recorder: s, deliveries: snk}
+		runSink = observed{Recorder: s, by: snk}
 		wg.Go(func() { sinkErr = snk.Run(besideCtx) })
 	}
 	if o.Alongside != nil {
@@ -311,36 +311,23 @@ func logf(log io.Writer, name, format string, args ...any) {
 	}
 }
 
-// observed is the runner's sink for a run with async messages: every
-// record also goes to the delivery sink, which registers the accepted
-// messages (202) it is to expect.
+// observer sees every record before it is recorded: the delivery sink
+// (which registers the accepted messages it is to expect) and the live
+// metrics (whose final counts must be the results file's).
+type observer interface{ Observe(r *results.Result) }
+
+// observed records every record after by has seen it.
 type observed struct {
 	workload.Recorder
-	deliveries *sink.Sink
+	by observer
 }
 
 var _ workload.Recorder = observed{}
 
-// Record registers r with the delivery sink and records it.
+// Record shows r to the observer and records it.
 func (o observed) Record(r *results.Result) {
-	o.deliveries.Observe(r)
+	o.by.Observe(r)
 	o.Recorder.Record(r)
-}
-
-// metered is the run's sink when its metrics are watched: every record is
-// counted in the live series, then recorded, so that the series' final
-// counts are the results file's.
-type metered struct {
-	workload.Recorder
-	run *metrics.Run
-}
-
-var _ workload.Recorder = metered{}
-
-// Record counts r and records it.
-func (m metered) Record(r *results.Result) {
-	m.run.Observe(r)
-	m.Recorder.Record(r)
 }
 
 // recordWriter passes every record to the results stream and folds it

@@ -306,16 +306,11 @@ func (p *connPool) dialFor(w *connWaiter) {
 	p.dialing++
 	ctx := p.dialCtx
 	p.dials.Go(func() {
-		pc, err := p.connect(ctx)
+		pc, err := p.connect(ctx) // not under p.mu: a dial takes a round trip
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		p.dialing--
-		if err == nil && p.aborted {
-			_ = pc.c.Close()
-			err = errAborted
-		}
+		pc, err = p.dialed(pc, err)
 		if err != nil {
-			p.open--
 			if p.waiters.Remove(&w.Elem) {
 				w.ch <- connResult{err: err}
 			}
@@ -330,6 +325,22 @@ func (p *connPool) dialFor(w *connWaiter) {
 		}
 		p.redial()
 	})
+}
+
+// dialed accounts for a finished dial (counted in p.open and p.dialing
+// when it began): a connection that arrives after an abort is closed, and
+// a failed dial frees its place under the bound. p.mu is held.
+func (p *connPool) dialed(pc *pconn, err error) (*pconn, error) {
+	p.dialing--
+	if err == nil && p.aborted {
+		_ = pc.c.Close()
+		err = errAborted
+	}
+	if err != nil {
+		p.open--
+		return nil, err
+	}
+	return pc, nil
 }
 
 // redial starts a dial when requests wait for more connections than are
@@ -520,13 +531,8 @@ func (p *connPool) warm(ctx context.Context, n int) (int, error) {
 			pc, err := p.connect(ctx)
 			p.mu.Lock()
 			defer p.mu.Unlock()
-			p.dialing--
-			if err == nil && p.aborted {
-				_ = pc.c.Close()
-				err = errAborted
-			}
+			pc, err = p.dialed(pc, err)
 			if err != nil {
-				p.open--
 				p.redial()
 				errMu.Lock()
 				dialErr = cmp.Or(dialErr, err)
