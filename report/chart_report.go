@@ -128,27 +128,23 @@ var unnamedPhase = regexp.MustCompile(`^phase [0-9]+$`)
 // noSuccessGaps are the stretches of chart windows that offered requests
 // but had no successful one: the latency lines break there.
 func noSuccessGaps(s *Summary) []chartShade {
-	var out []chartShade
-	for _, w := range chartWindows(s) {
-		if w.Requests == 0 || w.LatencyHistogram() != nil || w.Latency.P50 != 0 {
-			continue
-		}
-		end := w.StartS + s.WindowS
-		if n := len(out); n > 0 && math.Abs(out[n-1].To-w.StartS) < 1e-9 {
-			out[n-1].To = end
-			continue
-		}
-		out = append(out, chartShade{From: w.StartS, To: end, Label: "no successes"})
-	}
-	return out
+	return windowSpans(s, "no successes", func(w *Window) bool {
+		return w.Requests > 0 && w.LatencyHistogram() == nil && w.Latency.P50 == 0
+	})
 }
 
 // generatorLimitedSpans are the stretches of chart windows flagged
-// generator-limited (Window.GeneratorLimited); adjacent ones merge.
+// generator-limited (Window.GeneratorLimited).
 func generatorLimitedSpans(s *Summary) []chartShade {
+	return windowSpans(s, "generator", func(w *Window) bool { return w.GeneratorLimited })
+}
+
+// windowSpans shades, under label, the chart windows for which in holds;
+// adjacent ones merge into one span.
+func windowSpans(s *Summary, label string, in func(*Window) bool) []chartShade {
 	var out []chartShade
 	for _, w := range chartWindows(s) {
-		if !w.GeneratorLimited {
+		if !in(&w) {
 			continue
 		}
 		end := w.StartS + s.WindowS
@@ -156,7 +152,7 @@ func generatorLimitedSpans(s *Summary) []chartShade {
 			out[n-1].To = end
 			continue
 		}
-		out = append(out, chartShade{From: w.StartS, To: end, Label: "generator"})
+		out = append(out, chartShade{From: w.StartS, To: end, Label: label})
 	}
 	return out
 }
