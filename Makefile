@@ -1,6 +1,8 @@
 # goodput: build, test, demo, bench, fuzz.
-# Everything here needs only Go 1.26 (and, for the HTML report test,
-# chromium, which .ci/run installs).
+# Everything here needs only Go 1.26 (and, for the tests, Debian's
+# chromium for the HTML report, prometheus for the live metrics and
+# nginx-light for TLS, HTTP/2 and targets files against a real service,
+# which .ci/run installs).
 
 GO      ?= go
 BIN     := bin

@@ -225,11 +225,32 @@ func ThrottleReason(v string) string {
 // completes a TLS handshake with conf (nil: the defaults), the run's own
 // TLS configuration, so that a wrong scheme, an unknown certificate
 // authority or a name mismatch fail before the run too. timeout bounds
-// the dial and the handshake together.
+// the dial and the handshake together. PreflightCheck does the same and
+// also says what the handshake learnt.
 func Preflight(ctx context.Context, rawURL string, timeout time.Duration, conf *tls.Config) error {
+	_, err := PreflightCheck(ctx, rawURL, timeout, conf)
+	return err
+}
+
+// PreflightReport is what PreflightCheck learnt of a reachable host that
+// does not stop a run but may spoil it.
+type PreflightReport struct {
+	// ClientCertRequested is set when the server asked for a client
+	// certificate during the TLS handshake and the configuration had none
+	// to give. The handshake cannot tell whether the server requires one:
+	// one that does may end the handshake, or complete it and answer every
+	// request with an error (nginx's ssl_verify_client on: 400 "No
+	// required SSL certificate was sent"); one that only accepts one
+	// (ssl_verify_client optional) serves anyway.
+	ClientCertRequested bool
+}
+
+// PreflightCheck is Preflight, also returning what the handshake learnt.
+func PreflightCheck(ctx context.Context, rawURL string, timeout time.Duration, conf *tls.Config) (PreflightReport, error) {
+	var rep PreflightReport
 	host, port, err := hostPort(rawURL)
 	if err != nil {
-		return err
+		return rep, err
 	}
 	addr := net.JoinHostPort(host, port)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -237,17 +258,25 @@ func Preflight(ctx context.Context, rawURL string, timeout time.Duration, conf *
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return fmt.Errorf("cannot reach %s: %w", addr, err)
+		return rep, fmt.Errorf("cannot reach %s: %w", addr, err)
 	}
 	defer c.Close()
 	if !strings.HasPrefix(rawURL, "https://") {
-		return nil
+		return rep, nil
 	}
-	tc := tls.Client(c, tlsFor(conf, host))
-	if err := tc.HandshakeContext(ctx); err != nil {
-		return fmt.Errorf("TLS handshake with %s failed: %w", addr, err)
+	tc := tlsFor(conf, host)
+	if len(tc.Certificates) == 0 && tc.GetClientCertificate == nil {
+		// Called only when the server sends a certificate request;
+		// an empty certificate sends none, as without the callback.
+		tc.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			rep.ClientCertRequested = true
+			return &tls.Certificate{}, nil
+		}
 	}
-	return nil
+	if err := tls.Client(c, tc).HandshakeContext(ctx); err != nil {
+		return rep, fmt.Errorf("TLS handshake with %s failed: %w", addr, err)
+	}
+	return rep, nil
 }
 
 func hostPort(rawURL string) (string, string, error) {

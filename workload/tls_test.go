@@ -146,3 +146,42 @@ func TestTLSFilesRefuseWhatTheyCannotLoad(t *testing.T) {
 		}
 	}
 }
+
+// The preflight says when a server asked for a client certificate that the
+// run has none of: a server that requires one (nginx's ssl_verify_client
+// on) may complete the handshake and then answer every request 400.
+func TestPreflightCheckSaysWhenTheServerAsksForAClientCertificate(t *testing.T) {
+	pki := newTestPKI(t)
+	withCert := TLSFiles{CAFile: pki.caFile, CertFile: pki.clientCert, KeyFile: pki.clientKey}
+	for _, tt := range []struct {
+		name      string
+		auth      tls.ClientAuthType
+		maxTLS    uint16
+		files     TLSFiles
+		requested bool
+		fails     bool
+	}{
+		{"no certificate asked for", tls.NoClientCert, 0, TLSFiles{CAFile: pki.caFile}, false, false},
+		{"asked for, none given", tls.RequestClientCert, 0, TLSFiles{CAFile: pki.caFile}, true, false},
+		{"asked for and given", tls.RequestClientCert, 0, withCert, false, false},
+		{"required, none given, TLS 1.2: the handshake fails", tls.RequireAndVerifyClientCert, tls.VersionTLS12, TLSFiles{CAFile: pki.caFile}, true, true},
+		{"required and given", tls.RequireAndVerifyClientCert, 0, withCert, false, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+			srv.TLS = &tls.Config{Certificates: []tls.Certificate{pki.server}, MinVersion: tls.VersionTLS12, MaxVersion: tt.maxTLS,
+				ClientAuth: tt.auth, ClientCAs: pki.pool}
+			srv.StartTLS()
+			t.Cleanup(srv.Close)
+			conf, err := tt.files.Config()
+			require.NoError(t, err)
+			rep, err := PreflightCheck(t.Context(), srv.URL+"/", 5*time.Second, conf)
+			assert.Equal(t, tt.requested, rep.ClientCertRequested)
+			if tt.fails {
+				assert.Error(t, err)
+			} else {
+				assert.NoError(t, err)
+			}
+		})
+	}
+}

@@ -39,10 +39,18 @@ const preflightTimeout = 3 * time.Second
 
 // preflight dials each host of cfg's requests before the schedule starts,
 // so that a run against nothing fails at once, in one line naming the host.
-func preflight(ctx context.Context, command string, cfg workload.Config) error {
+// A host that asks for a client certificate when the run has none gets a
+// warning on stderr: the handshake cannot tell whether it requires one.
+func preflight(ctx context.Context, command string, cfg workload.Config, stderr io.Writer) error {
 	for _, u := range workload.TargetHosts(cfg.Mix) {
-		if err := workload.Preflight(ctx, u, preflightTimeout, cfg.HTTP.TLS); err != nil {
+		rep, err := workload.PreflightCheck(ctx, u, preflightTimeout, cfg.HTTP.TLS)
+		switch {
+		case err != nil && rep.ClientCertRequested:
+			return cli.Runf("%s: %v (%s asked for a client certificate and none was given: --cert and --key)", command, err, u)
+		case err != nil:
 			return cli.Runf("%s: %v", command, err)
+		case rep.ClientCertRequested:
+			fmt.Fprintf(stderr, "%s: warning: %s asked for a client certificate and none was given (--cert and --key): if it requires one (mutual TLS), it fails every request\n", command, u)
 		}
 	}
 	return nil
@@ -75,7 +83,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) (er
 	if err != nil {
 		return err
 	}
-	if err := preflight(ctx, "attack", cfg); err != nil {
+	if err := preflight(ctx, "attack", cfg, stderr); err != nil {
 		return err
 	}
 	w, err := mf.start(ctx, "attack", stderr)

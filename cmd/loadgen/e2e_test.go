@@ -52,10 +52,18 @@ type loadgenResult struct {
 // runLoadgen runs the loadgen binary to completion (with a generous bound).
 func runLoadgen(t *testing.T, args ...string) loadgenResult {
 	t.Helper()
+	return runLoadgenIn(t, "", args...)
+}
+
+// runLoadgenIn runs the loadgen binary in the working directory dir (""
+// for the test's own), as runLoadgen does.
+func runLoadgenIn(t *testing.T, dir string, args ...string) loadgenResult {
+	t.Helper()
 	loadgen, _ := binaries(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, loadgen, args...)
+	cmd.Dir = dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"encoding/pem"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/goodput-dev/goodput/internal/cli"
+	"github.com/goodput-dev/goodput/internal/e2e"
 )
 
 // hostURL returns srv's URL with scheme instead of its own.
@@ -99,4 +101,37 @@ func TestAttackWithoutAnyAnswerExits3NamingTheMostFrequentError(t *testing.T) {
 	text, _, code := runCLI(t, "report", out)
 	require.Equal(t, 0, code)
 	assert.Contains(t, text, top)
+}
+
+// A service that asks for a client certificate the run has none of: when
+// its handshake fails, the one line says so and names --cert and --key;
+// when it completes (the service may only accept one), the run goes on
+// after a warning that says the same.
+func TestPreflightNamesTheClientCertificateAServiceAsksFor(t *testing.T) {
+	pki := e2e.NewPKI(t, t.TempDir())
+	cert, err := tls.LoadX509KeyPair(pki.ServerCert, pki.ServerKey)
+	require.NoError(t, err)
+	serve := func(auth tls.ClientAuthType, maxTLS uint16) *httptest.Server {
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) }))
+		srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, ClientAuth: auth, MinVersion: tls.VersionTLS12, MaxVersion: maxTLS}
+		srv.StartTLS()
+		t.Cleanup(srv.Close)
+		return srv
+	}
+
+	required := serve(tls.RequireAnyClientCert, tls.VersionTLS12)
+	_, stderr, code := runCLI(t, "attack", "--url", required.URL+"/", "--cacert", pki.CA, "--rate", "50", "--duration", "1s", "--quiet")
+	assert.Equal(t, cli.ExitRun, code, stderr)
+	assert.Contains(t, stderr, "asked for a client certificate and none was given: --cert and --key", stderr)
+	assert.Equal(t, 1, strings.Count(strings.TrimSpace(stderr), "\n")+1, "one line: %q", stderr)
+
+	optional := serve(tls.RequestClientCert, 0)
+	_, stderr, code = runCLI(t, "attack", "--url", optional.URL+"/", "--cacert", pki.CA, "--rate", "50", "--duration", "200ms", "--quiet")
+	assert.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, "attack: warning: "+optional.URL+" asked for a client certificate and none was given (--cert and --key)")
+
+	_, stderr, code = runCLI(t, "attack", "--url", optional.URL+"/", "--cacert", pki.CA, "--cert", pki.ClientCert, "--key", pki.ClientKey,
+		"--rate", "50", "--duration", "200ms", "--quiet")
+	assert.Equal(t, 0, code, stderr)
+	assert.NotContains(t, stderr, "client certificate")
 }

@@ -85,7 +85,7 @@ func runRamp(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	if objective == 0 {
 		objective = cfg.Retry.SLO()
 	}
-	if err := preflight(ctx, "ramp", cfg); err != nil {
+	if err := preflight(ctx, "ramp", cfg, stderr); err != nil {
 		return err
 	}
 	w, err := mf.start(ctx, "ramp", stderr)
