@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/goodput-dev/goodput/results"
@@ -179,9 +180,7 @@ type Aggregator struct {
 	pool     []*hdr.Histogram
 	phases   []*phaseAcc
 	nPhases  int // phases named by the headers: only they are tracked
-	status   [600]int64
-	statusX  map[int]int64
-	routes   map[string]struct{}
+	status   statusCounts
 	byRoute  routeSet
 	byTenant *spaceSaving
 	failing  *spaceSaving
@@ -214,8 +213,6 @@ func NewAggregator(opts Options) *Aggregator {
 		slo:      opts.SLO,
 		latency:  hdr.New(histLowest, histHighest, histDigits),
 		lag:      hdr.New(histLowest, histHighest, histDigits),
-		statusX:  make(map[int]int64),
-		routes:   make(map[string]struct{}),
 		byTenant: newSpaceSaving(tenantSketch),
 		failing:  newSpaceSaving(tenantSketch),
 		slowest:  newSlowestTracer(slowestOption(opts.Slowest), pendingRequests),
@@ -369,6 +366,41 @@ func (a *Aggregator) phase(i uint16) *phaseAcc {
 	return p
 }
 
+// statusCounts counts attempts by HTTP status: an array for the codes
+// below 600 (every code RFC 9110 defines), so that counting one is an
+// increment, and a map for the others.
+type statusCounts struct {
+	low  [600]int64
+	high map[uint16]int64
+}
+
+// add counts one attempt answered with code.
+func (c *statusCounts) add(code uint16) {
+	if int(code) < len(c.low) {
+		c.low[code]++
+		return
+	}
+	if c.high == nil {
+		c.high = make(map[uint16]int64)
+	}
+	c.high[code]++
+}
+
+// strings returns the counts keyed by code in decimal, without the codes
+// never seen.
+func (c *statusCounts) strings() map[string]int64 {
+	out := make(map[string]int64)
+	for code, n := range c.low {
+		if n > 0 {
+			out[strconv.Itoa(code)] = n
+		}
+	}
+	for code, n := range c.high {
+		out[strconv.Itoa(int(code))] = n
+	}
+	return out
+}
+
 // micros converts d to histogram units, clamped to the histogram's range.
 func micros(d time.Duration) int64 {
 	us := int64(d / time.Microsecond)
@@ -424,9 +456,6 @@ func (a *Aggregator) AddResult(r *results.Result) {
 	}
 	a.maxEnd = max(a.maxEnd, r.End)
 	a.byRoute.add(r, slot, r.Final && r.Outcome == results.OutcomeOK && (a.slo <= 0 || r.Latency() <= a.slo))
-	if r.Route != "" && len(a.routes) < maxRoutes {
-		a.routes[r.Route] = struct{}{}
-	}
 }
 
 func (a *Aggregator) addAttempt(r *results.Result, slot int, ph *phaseAcc) {
@@ -435,11 +464,7 @@ func (a *Aggregator) addAttempt(r *results.Result, slot int, ph *phaseAcc) {
 	answered := r.Status != 0
 	if answered {
 		a.total.answered++
-		if int(r.Status) < len(a.status) {
-			a.status[r.Status]++
-		} else {
-			a.statusX[int(r.Status)]++
-		}
+		a.status.add(r.Status)
 	}
 	a.timing.add(r.Timing)
 	a.fn.add(r)

@@ -3,7 +3,6 @@ package report
 import (
 	"maps"
 	"slices"
-	"strconv"
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
@@ -31,41 +30,71 @@ type RouteStats struct {
 type routeAcc struct {
 	tally
 	lat    *hdr.Histogram // successful requests' latency, µs
-	status map[uint16]int64
+	status statusCounts
 }
 
 // routeSet accumulates every route of a run, at most maxRoutes of them by
-// name and the rest as OtherRoutes. A run has few routes and many records:
-// the last route looked up is kept, so a record of the same route as the
-// one before it costs a string comparison (route labels are interned by
-// the results reader, so usually a pointer comparison), not a map lookup.
+// name and the rest as OtherRoutes. A run has few routes and many records,
+// and its records take turns between them: while there are at most
+// scanRoutes, a route is found by scanning them in order, where each
+// comparison is usually a pointer comparison (route labels are interned by
+// the results reader), not by hashing its name into the map.
 type routeSet struct {
-	m        map[string]*routeAcc
-	lastName string
-	last     *routeAcc
+	m    map[string]*routeAcc
+	list []namedRoute // every entry of m while there are at most scanRoutes
 }
+
+// namedRoute is one entry of routeSet.list.
+type namedRoute struct {
+	name string
+	acc  *routeAcc
+}
+
+// scanRoutes is the number of routes up to which routeSet scans a list
+// rather than looking names up in its map.
+const scanRoutes = 8
 
 // of returns the accumulator of route name.
 func (s *routeSet) of(name string) *routeAcc {
-	if s.last != nil && name == s.lastName {
-		return s.last
+	for i := range s.list {
+		if s.list[i].name == name {
+			return s.list[i].acc
+		}
 	}
 	if s.m == nil {
 		s.m = make(map[string]*routeAcc)
 	}
-	acc, ok := s.m[name]
+	if acc, ok := s.m[name]; ok {
+		return acc
+	}
+	key := name
+	if len(s.m) >= maxRoutes {
+		key = OtherRoutes
+	}
+	acc, ok := s.m[key]
 	if !ok {
-		key := name
-		if len(s.m) >= maxRoutes {
-			key = OtherRoutes
-		}
-		if acc, ok = s.m[key]; !ok {
-			acc = &routeAcc{lat: newHist(), status: make(map[uint16]int64)}
-			s.m[key] = acc
+		acc = &routeAcc{lat: newHist()}
+		s.m[key] = acc
+		if len(s.m) <= scanRoutes {
+			s.list = append(s.list, namedRoute{key, acc})
+		} else {
+			s.list = nil
 		}
 	}
-	s.lastName, s.last = name, acc
 	return acc
+}
+
+// names returns the route names of the run, without the unnamed route and
+// OtherRoutes, sorted.
+func (s *routeSet) names() []string {
+	var out []string
+	for name := range s.m {
+		if name != "" && name != OtherRoutes {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // add counts r in its route; good says r is a request ok within the SLO.
@@ -76,7 +105,7 @@ func (s *routeSet) add(r *results.Result, slot int, good bool) {
 		acc.attemptOutcomes[slot]++
 		if r.Status != 0 {
 			acc.answered++
-			acc.status[r.Status]++
+			acc.status.add(r.Status)
 		}
 	}
 	if !r.Final {
@@ -107,10 +136,7 @@ func (s *routeSet) stats(dur time.Duration) map[string]RouteStats {
 			GoodputRatio: ratio(acc.good, acc.requests),
 			Latency:      latencyOf(acc.lat),
 			Outcomes:     outcomeMap(&acc.outcomes, false),
-			StatusCodes:  make(map[string]int64, len(acc.status)),
-		}
-		for code, n := range acc.status {
-			st.StatusCodes[strconv.Itoa(int(code))] = n
+			StatusCodes:  acc.status.strings(),
 		}
 		out[name] = st
 	}

@@ -131,7 +131,7 @@ func (a *Aggregator) Summary() *Summary {
 		ShedRatio:       ratio(a.total.attemptOutcomes[results.OutcomeShed], a.total.attempts),
 		Outcomes:        outcomeMap(&a.total.outcomes, true),
 		AttemptOutcomes: outcomeMap(&a.total.attemptOutcomes, true),
-		StatusCodes:     make(map[string]int64),
+		StatusCodes:     a.status.strings(),
 		Latency:         latencyOf(a.latency),
 		Generator:       a.generator(a.lag, a.total.outcomes[results.OutcomeGeneratorDropped]),
 		ServerTiming:    a.timing.ms(),
@@ -144,18 +144,7 @@ func (a *Aggregator) Summary() *Summary {
 		latency:         a.latency,
 	}
 	a.fillHeader(s)
-	for code, n := range a.status {
-		if n > 0 {
-			s.StatusCodes[strconv.Itoa(code)] = n
-		}
-	}
-	for code, n := range a.statusX {
-		s.StatusCodes[strconv.Itoa(code)] = n
-	}
-	for r := range a.routes {
-		s.Routes = append(s.Routes, r)
-	}
-	slices.Sort(s.Routes)
+	s.Routes = a.byRoute.names()
 	s.ByRoute = a.byRoute.stats(dur)
 	s.Windows = a.windowSummaries()
 	s.Phases = a.phaseSummaries()
