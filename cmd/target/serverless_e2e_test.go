@@ -41,8 +41,8 @@ type surgeReport struct {
 // throttles the rest with X-Throttle-Reason: scaling. The 50 ms init of
 // each cold start holds its environment a little longer, so the last
 // throttles fall in the window [4 s, 5 s) in theory; the bounds below
-// (the last throttled window ends within 3..8 s) leave room for a noisy
-// machine. The test runs the full 500 rps: the binaries are built
+// (served in full from a window within 3..8 s on) leave room for a
+// noisy machine. The test runs the full 500 rps: the binaries are built
 // without -race and the run costs about 3 CPU-seconds over 12 s.
 //
 // The function has init=50ms because loadgen tells a cold start by a
@@ -72,39 +72,53 @@ func TestServerlessSurgeScalingEndToEnd(t *testing.T) {
 	assert.Equal(t, []string{"scaling"}, keys(r.Throttles), "every throttle is the scaling rate's")
 	assert.Equal(t, r.Outcomes["shed"], r.Throttles["scaling"], "every 429 carried its reason")
 
-	last := -1 // the last window with a throttled request
-	for i, w := range r.Windows[:seconds] {
-		if w.Outcomes["shed"] > 0 {
-			last = i
-		}
+	// The ramp ends at the first window from which every window is
+	// served in full (goodput ≥ 90% of offered). A window after it may
+	// still have a few scaling throttles: when the loaded machine stalls
+	// the generator, it catches up with a burst that needs more
+	// environments than the steady 50, which the bucket adds at its
+	// rate. That is the platform working, not the ramp going on, so the
+	// ramp is not "the last window with a throttle".
+	ramp := seconds
+	for ramp > 0 && r.Windows[ramp-1].GoodputRatio >= 0.9 {
+		ramp--
 	}
-	require.GreaterOrEqual(t, last, 0, "the surge was throttled")
-	end := r.Windows[last].StartS + 1
-	assert.GreaterOrEqual(t, end, 3.0, "throttled for about 4-5 s (theory), not less than 3")
-	assert.LessOrEqual(t, end, 8.0, "throttled for about 4-5 s (theory), not more than 8")
-	// Throttles only at the start: every window up to the last throttled
-	// one is throttled, the first one most (it has 10-20 environments of
-	// the 50 needed).
-	for i := range last {
-		assert.Positive(t, r.Windows[i].Outcomes["shed"], "window %d is within the scaling ramp", i)
+	assert.GreaterOrEqual(t, ramp, 3, "throttled for about 4-5 s (theory), not less than 3")
+	require.LessOrEqual(t, ramp, 8, "throttled for about 4-5 s (theory), not more than 8: then served in full")
+	// The ramp itself: the first three windows have 10-40 of the 50
+	// environments needed, so about 350, 250 and 150 throttles.
+	for i := range 3 {
+		assert.Greater(t, r.Windows[i].Outcomes["shed"], int64(50), "window %d is within the scaling ramp", i)
 	}
 	assert.Less(t, r.Windows[0].GoodputRatio, 0.6, "the first second serves about 150 of 500")
-
-	served := r.Windows[last+1 : seconds]
-	require.GreaterOrEqual(t, len(served), 4, "served in full for at least 4 s")
-	for _, w := range served {
-		assert.GreaterOrEqual(t, w.GoodputRatio, 0.9, "window %.0f s is served in full once scaled", w.StartS)
+	var during, after int64
+	for i, w := range r.Windows {
+		if i < ramp {
+			during += w.Outcomes["shed"]
+		} else {
+			after += w.Outcomes["shed"]
+		}
 	}
+	assert.InDelta(t, 800, during, 300, "theory: ∫(500 − 10·(10 + 10t)) dt over 0..4 s = 800 throttles")
+	assert.LessOrEqual(t, after, during/5, "throttles only in the first seconds")
+
+	served := r.Windows[ramp:seconds] // at least 4 windows, each ≥ 90% served
 
 	// The mode flip: the first second's invokes include the cold starts
 	// of 10-20 new environments out of ~150 served (theory ~0.13); once
-	// scaled, nearly every invoke is warm.
+	// scaled, nearly every invoke is warm. A burst after a stall may
+	// still add environments, but the bucket allows at most 20 in any
+	// second (10 banked, 10 refilled): 0.04 of 500.
 	require.NotNil(t, r.ColdStarts, "the report counts cold starts")
 	assert.GreaterOrEqual(t, r.ColdStarts.Count, int64(50), "at least the 50 environments needed were created cold")
-	assert.GreaterOrEqual(t, r.Windows[0].ColdRatio, 0.05, "cold ratio high at the surge")
+	assert.GreaterOrEqual(t, r.Windows[0].ColdRatio, 0.08, "cold ratio high at the surge")
+	mean := 0.0
 	for _, w := range served[1:] {
-		assert.LessOrEqual(t, w.ColdRatio, 0.02, "window %.0f s is warm", w.StartS)
+		assert.LessOrEqual(t, w.ColdRatio, 0.045, "window %.0f s is warm", w.StartS)
+		mean += w.ColdRatio / float64(len(served)-1)
 	}
+	assert.LessOrEqual(t, mean, 0.025, "once scaled, about every invoke is warm (0.000-0.012 measured)")
+	assert.LessOrEqual(t, mean, r.Windows[0].ColdRatio/4, "the flip: far fewer cold starts than at the surge")
 }
 
 // surge runs loadgen attack with POSTs at rate for seconds, no retries,
