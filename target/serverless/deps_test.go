@@ -247,3 +247,29 @@ func TestSlowDependencyRaisesConcurrency(t *testing.T) {
 		assert.EqualValues(t, throttled, st.Throttles["account"])
 	})
 }
+
+// An asynchronous event whose function's dependency fails is retried like
+// any function error, each try calling the dependency again, then dead
+// lettered.
+func TestAsyncRetriesADependencyFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		db, err := dep.New("db", dep.Config{Pool: 4, Latency: fixed(20 * time.Millisecond), ErrorRate: 1},
+			rand.New(rand.NewPCG(3, 4)), nil)
+		require.NoError(t, err)
+		p, err := New(depConfig(func(c *Config) { c.Async.RetryDelay = dist.Duration(time.Second) }),
+			Options{Rand: newRand(), Deps: map[string]Dependency{"db": db}})
+		require.NoError(t, err)
+		stop := runPlatform(t, p)
+		defer stop()
+		_, err = p.Enqueue(time.Now(), "f", "r1")
+		require.NoError(t, err)
+		time.Sleep(3 * time.Second) // on the bubble's clock: 70 ms, then 2 × (1 s + 20 ms)
+		synctest.Wait()
+		st := p.Stats(time.Now()).Functions[0]
+		assert.Equal(t, uint64(2), st.Async.Retried)
+		assert.Equal(t, uint64(1), st.Async.Failed)
+		assert.Equal(t, uint64(1), st.Async.DeadLettered)
+		assert.Equal(t, uint64(3), st.Errors, "1 try + 2 retries")
+		assert.EqualValues(t, 3, db.Stats().Calls, "each try called db")
+	})
+}

@@ -26,7 +26,8 @@ type Result struct {
 }
 
 // Call is one dependency call of an invocation: the time it waited for a
-// slot of the dependency's pool and the time it held one.
+// slot of the dependency's pool and the time it held one. A Call is a
+// plain value.
 type Call struct {
 	Dep     string
 	Wait    time.Duration
