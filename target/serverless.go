@@ -8,6 +8,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -63,8 +65,19 @@ func (c ServerlessConfig) Validate() error {
 	if err := c.Config.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	for _, f := range c.Functions {
+		for _, d := range f.Deps {
+			if !slices.Contains(depNames, d) {
+				errs = append(errs, fmt.Errorf("functions[%s].deps: unknown dependency %q, want one of %s",
+					f.Name, d, strings.Join(depNames, ", ")))
+			}
+		}
+	}
 	return errors.Join(errs...)
 }
+
+// depNames are the dependencies a function may call: the target's pools.
+var depNames = []string{"db", "search"}
 
 // defaultServerless is the serverless preset's section: Lambda's published
 // limits at full scale (see serverless.DefaultConfig) and one function,
@@ -90,6 +103,7 @@ func (s *Server) newPlatform(cfg Config) (*serverless.Platform, error) {
 	p, err := serverless.New(cfg.Serverless.Config, serverless.Options{
 		Rand:        rand.New(rand.NewPCG(cfg.Seed, serverlessStream)),
 		OnColdStart: s.fnMetrics.observeInit,
+		Deps:        map[string]serverless.Dependency{"db": s.db, "search": s.search},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("serverless: %w", err)
@@ -154,7 +168,9 @@ type fnAccepted struct {
 // A throttle answers 429 with X-Throttle-Reason (api, account, reserved or
 // scaling) before any work: api is the global API throttle, then the
 // function's own (serverless.Function.APIRate); an unknown function 404. A cold invoke's
-// Server-Timing has init;dur= beside app;dur=.
+// Server-Timing has init;dur= beside app;dur=; a function's dependency
+// calls add their pool wait to queue and their time to an entry named
+// after the dependency (db;dur=), as the other routes' calls do.
 func (c *chain) invokeFn(w http.ResponseWriter, r *http.Request) {
 	if c.api != nil && !c.api.Allow() {
 		c.s.fnMetrics.apiThrottles.Add(1)
@@ -197,8 +213,13 @@ func (c *chain) invokeFn(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusNotFound, err.Error())
 		return
 	}
+	tm := timingOf(w)
 	if res.Cold {
-		timingOf(w).addDep("init", res.Init)
+		tm.addDep("init", res.Init)
+	}
+	for _, call := range res.Calls {
+		tm.addQueue(call.Wait)
+		tm.addDep(call.Dep, call.Service)
 	}
 	switch {
 	case errors.As(err, &fe):

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -75,6 +76,7 @@ func TestServerlessRoutes(t *testing.T) {
 		`{"functions": [{"name": "fn1", "reserved": 9}]}`: "functions[fn1].reserved: 9, want 0..5",
 		`{"async": {"retries": 3}}`:                       "async.retries: 3, want 0..2",
 		`{"no_such": 1}`:                                  "no_such",
+		`{"functions": [{"name": "fn1", "deps": ["x"]}]}`: "functions[fn1].deps: unknown dependency",
 	} {
 		resp, got := do(t, ts.client, "PUT", ts.admin+"/admin/serverless", body)
 		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, body)
@@ -195,12 +197,89 @@ serverless:
       reserved: 3
       api_rate: 20
       api_burst: 5
+      deps: [db, search]
 `))
 	require.NoError(t, err)
 	assert.True(t, got.Serverless.Enabled)
 	assert.Equal(t, 7, got.Serverless.AccountConcurrency)
 	assert.Equal(t, 3, got.Serverless.Functions[0].Reserved)
 	assert.Equal(t, [2]float64{20, 5}, [2]float64{got.Serverless.Functions[0].APIRate, float64(got.Serverless.Functions[0].APIBurst)})
+	assert.Equal(t, []string{"db", "search"}, got.Serverless.Functions[0].Deps)
 	_, err = DecodeYAML(got, true, "t.yaml", []byte("serverless:\n  scale_rate: 0\n"))
 	assert.ErrorContains(t, err, "serverless.scale_rate: 0, want 1..100000")
+	_, err = DecodeYAML(got, true, "t.yaml", []byte("serverless:\n  functions: [{name: a, deps: [cache]}]\n"))
+	assert.ErrorContains(t, err, `serverless.functions[a].deps: unknown dependency "cache", want one of db, search`)
+}
+
+// A function calling db over real HTTP: its Server-Timing carries the db
+// entry beside app and init. Then db is slowed through the admin API (as
+// the fault injectors do): the same 10 invokes per second, which kept
+// about 0.1 environment busy, now hold each one for over a second, so
+// they want ~10 environments (Little's law), the account's 4 are all
+// busy and the rest is throttled with reason account.
+func TestServerlessSlowDependencyThrottlesOverHTTP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real clock, 5 s")
+	}
+	cfg := serverlessConfig(t)
+	cfg.DB.Pool = 50
+	cfg.DB.Latency = dist.Latency{Dist: "fixed", P50: dist.Duration(5 * time.Millisecond)}
+	f := &cfg.Serverless.Functions[0]
+	f.Reserved, f.Deps = 0, []string{"db"}
+	cfg.Serverless.AccountConcurrency = 4
+	ts := start(t, cfg)
+
+	resp, body := do(t, ts.client, "POST", ts.api+"/fn/fn1", "")
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	assert.Regexp(t, `^queue;dur=[\d.]+, app;dur=[\d.]+, init;dur=2\d[\d.]*, db;dur=[5-9][\d.]*$`, resp.Header.Get("Server-Timing"))
+
+	// run offers 10 invokes per second for 2 s (a ticker drops the ticks a
+	// stalled test misses rather than bursting them) and returns the
+	// statuses, the throttle reasons and the most environments seen busy.
+	run := func() (statuses map[int]int, reasons map[string]int, busy int) {
+		statuses, reasons = map[int]int{}, map[string]int{}
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for range 20 {
+			<-tick.C
+			busy = max(busy, ts.s.fns.Stats(time.Now()).Functions[0].Busy)
+			wg.Go(func() {
+				req, err := http.NewRequest(http.MethodPost, ts.api+"/fn/fn1", nil)
+				if !assert.NoError(t, err) {
+					return
+				}
+				resp, err := ts.client.Do(req)
+				if !assert.NoError(t, err) {
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				mu.Lock()
+				defer mu.Unlock()
+				statuses[resp.StatusCode]++
+				if r := resp.Header.Get("X-Throttle-Reason"); r != "" {
+					reasons[r]++
+				}
+			})
+		}
+		wg.Wait()
+		return statuses, reasons, busy
+	}
+	statuses, _, busy := run()
+	t.Logf("db at 5 ms: statuses %v, at most %d environments busy", statuses, busy)
+	assert.Equal(t, map[int]int{http.StatusOK: 20}, statuses, "10/s of ~10 ms fits in an account of 4")
+	assert.LessOrEqual(t, busy, 2)
+
+	resp, body = do(t, ts.client, "PUT", ts.admin+"/admin/deps/db", `{"add_latency": "1s"}`)
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	statuses, reasons, busy := run()
+	t.Logf("db at 1005 ms: statuses %v, reasons %v, at most %d environments busy", statuses, reasons, busy)
+	assert.Equal(t, 4, busy, "the account's 4 environments all wait on db")
+	assert.GreaterOrEqual(t, statuses[http.StatusTooManyRequests], 5, "theory: 8 served, 12 throttled")
+	assert.Equal(t, statuses[http.StatusTooManyRequests], reasons["account"])
+	assert.Equal(t, 20, statuses[http.StatusOK]+statuses[http.StatusTooManyRequests])
+	st := ts.s.fns.Stats(time.Now()).Functions[0]
+	assert.EqualValues(t, statuses[http.StatusTooManyRequests], st.Throttles["account"])
 }

@@ -430,6 +430,7 @@ var flagFields = []struct {
 	{"surge-queue", []string{"messages.queue.surge_capacity"}},
 	{"queues", []string{"messages.queue.queues"}},
 	{"shard-size", []string{"messages.queue.shard_size"}},
+	{"fn", []string{"serverless.functions"}},
 }
 
 // nameFlags returns the lines of a Config.Validate error, each line about

@@ -29,7 +29,7 @@ type serverlessFlags struct {
 
 func addServerlessFlags(fs *pflag.FlagSet) *serverlessFlags {
 	f := &serverlessFlags{}
-	fs.StringArrayVar(&f.fns, "fn", nil, "serverless: a function, NAME=DURATION[,init=D][,reserved=N][,provisioned=N][,errors=P][,api_rate=R][,api_burst=B] (repeatable; replaces the preset's functions; DURATION and init as --db-latency)")
+	fs.StringArrayVar(&f.fns, "fn", nil, "serverless: a function, NAME=DURATION[,init=D][,reserved=N][,provisioned=N][,errors=P][,api_rate=R][,api_burst=B][,dep=db|search]... (repeatable; replaces the preset's functions; DURATION and init as --db-latency; each dep= is a call of that dependency pool per invoke, in order)")
 	fs.IntVar(&f.account, "account-concurrency", 0, fmt.Sprintf("serverless: account concurrency quota, 1..%d", serverless.MaxAccountConcurrency))
 	fs.StringVar(&f.scaleRate, "scale-rate", "", "serverless: new environments per function per interval, N/D such as 1000/10s")
 	fs.DurationVar(&f.idleTimeout, "idle-timeout", 0, fmt.Sprintf("serverless: idle environments are reclaimed after this, %v..%v", serverless.MinIdleTimeout, serverless.MaxIdleTimeout))
@@ -86,14 +86,15 @@ func (f *serverlessFlags) apply(fs *pflag.FlagSet, cfg *target.Config) error {
 	return err
 }
 
-// parseFn reads NAME=DURATION[,init=D][,reserved=N][,provisioned=N][,errors=P][,api_rate=R][,api_burst=B].
+// parseFn reads NAME=DURATION[,init=D][,reserved=N][,provisioned=N][,errors=P][,api_rate=R][,api_burst=B][,dep=NAME]...
+// (dep repeats: one call of that dependency per invoke, in order).
 // DURATION and D are latency distributions as dist.ParseLatency reads them
 // (lognormal:P50,P99 has a comma too: an element without "=" continues
 // the previous one).
 func parseFn(s string) (serverless.Function, error) {
 	name, rest, ok := strings.Cut(s, "=")
 	if !ok || name == "" {
-		return serverless.Function{}, fmt.Errorf("%q, want NAME=DURATION[,init=D][,reserved=N][,provisioned=N][,errors=P][,api_rate=R][,api_burst=B]", s)
+		return serverless.Function{}, fmt.Errorf("%q, want NAME=DURATION[,init=D][,reserved=N][,provisioned=N][,errors=P][,api_rate=R][,api_burst=B][,dep=NAME]", s)
 	}
 	var parts []string
 	for _, p := range strings.Split(rest, ",") {
@@ -126,8 +127,10 @@ func parseFn(s string) (serverless.Function, error) {
 		case "api_burst":
 			fn.APIBurst, err = strconv.Atoi(v)
 			burst = true
+		case "dep":
+			fn.Deps = append(fn.Deps, v)
 		default:
-			return fn, fmt.Errorf("%s: unknown option %q, want init, reserved, provisioned, errors, api_rate or api_burst", name, k)
+			return fn, fmt.Errorf("%s: unknown option %q, want init, reserved, provisioned, errors, api_rate, api_burst or dep", name, k)
 		}
 		if err != nil {
 			return fn, fmt.Errorf("%s: %s: %w", name, k, err)

@@ -92,6 +92,14 @@ func TestServerlessFlags(t *testing.T) {
 	assert.Equal(t, [2]float64{20, 20}, [2]float64{fa.APIRate, float64(fa.APIBurst)}, "burst defaults to the rate")
 	assert.Equal(t, [2]float64{2.5, 7}, [2]float64{fb.APIRate, float64(fb.APIBurst)})
 
+	cfg, _, err = parseArgs([]string{"--fn", "a=lognormal:20ms,80ms,dep=db,dep=search,dep=db", "--fn", "b=1ms"}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"db", "search", "db"}, cfg.Serverless.Functions[0].Deps, "one call per dep=, in order")
+	assert.Equal(t, "lognormal:20ms,80ms", cfg.Serverless.Functions[0].Duration.String())
+	assert.Empty(t, cfg.Serverless.Functions[1].Deps)
+	_, _, err = parseArgs([]string{"--fn", "a=1ms,dep=cache"}, nil)
+	assert.ErrorContains(t, err, `--fn: serverless.functions[a].deps: unknown dependency "cache", want one of db, search`)
+
 	for args, want := range map[string][]string{
 		"fn grammar":    {"--fn", "a"},
 		"fn latency":    {"--fn", "a=fast"},

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/goodput-dev/goodput/dist"
@@ -38,6 +39,9 @@ const (
 	MaxBackoff       = time.Minute
 	// MaxAPIRate bounds a function's APIRate and APIBurst.
 	MaxAPIRate = 1_000_000
+	// MaxDeps bounds the dependency calls of one invocation
+	// (Function.Deps).
+	MaxDeps = 16
 )
 
 // Config is a function platform: the account's limits, the scaling rate,
@@ -109,6 +113,14 @@ type Function struct {
 	// pollers of asynchronous events do not pass it.
 	APIRate  float64 `json:"api_rate,omitempty"`
 	APIBurst int     `json:"api_burst,omitempty"`
+	// Deps names the dependencies each invocation calls, in order, after
+	// its init (cold only) and before its own Duration: 0..16 names, each
+	// one of the platform's dependencies ([Options.Deps]; New and
+	// SetConfig refuse others), a name may repeat. The invocation holds
+	// its environment while it waits for and uses each one, so a slow
+	// dependency lengthens the function and, by Little's law (concurrency
+	// = arrival rate × duration), raises its concurrency.
+	Deps []string `json:"deps,omitempty"`
 }
 
 // AsyncConfig configures asynchronous invokes: each function has a queue
@@ -238,6 +250,14 @@ func (c Config) Validate() error {
 		if f.APIRate > 0 && (f.APIBurst < 1 || f.APIBurst > MaxAPIRate) {
 			add("%s.api_burst: %d, want 1..%d when api_rate > 0", name, f.APIBurst, MaxAPIRate)
 		}
+		if len(f.Deps) > MaxDeps {
+			add("%s.deps: %d dependencies, want 0..%d", name, len(f.Deps), MaxDeps)
+		}
+		for _, d := range f.Deps {
+			if err := validName(d); err != nil {
+				add("%s.deps: %q: %v", name, d, err)
+			}
+		}
 		reserved += max(f.Reserved, 0)
 		if f.Reserved == 0 {
 			unreservedProv += max(f.Provisioned, 0)
@@ -328,6 +348,9 @@ func (c Config) Patch(body []byte) (Config, error) {
 		if at >= 0 {
 			f = out.Functions[at]
 		}
+		// Decoding an array into a slice reuses its backing array, which
+		// c still shares.
+		f.Deps = slices.Clone(f.Deps)
 		fd := json.NewDecoder(bytes.NewReader(raw))
 		fd.DisallowUnknownFields()
 		if err := fd.Decode(&f); err != nil {
@@ -343,12 +366,13 @@ func (c Config) Patch(body []byte) (Config, error) {
 }
 
 // Normalized returns c with each latency's unused fields cleared (see
-// dist.Latency.Normalized) and a new Functions slice.
+// dist.Latency.Normalized) and new Functions and Deps slices.
 func (c Config) Normalized() Config {
 	c.Functions = append([]Function(nil), c.Functions...)
 	for i := range c.Functions {
 		f := &c.Functions[i]
 		f.Duration, f.Init = f.Duration.Normalized(), f.Init.Normalized()
+		f.Deps = slices.Clone(f.Deps)
 	}
 	return c
 }

@@ -16,6 +16,10 @@
 //     refilled continuously, so unused scaling carries over at most one
 //     interval's worth.
 //   - Each environment starts at most EnvRPS requests per second.
+//   - A function may call dependencies ([Dependency], such as the pools
+//     of target/dep) between its init and its own duration, holding its
+//     environment meanwhile: a slow dependency lengthens the function and
+//     so raises its concurrency (Little's law) towards the limits.
 //   - Past a limit an invoke is throttled at once with a [Reason]
 //     (account, reserved or scaling) matching [ErrThrottled]: the caller
 //     answers 429 and nothing runs.

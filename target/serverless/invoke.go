@@ -17,16 +17,38 @@ type Result struct {
 	// time that took (0 when warm).
 	Cold bool
 	Init time.Duration
-	// Duration is the function's run time.
+	// Calls are its dependency calls, in order (nil when the function
+	// calls none); a failed call is the last.
+	Calls []Call
+	// Duration is the function's own run time (after its calls; 0 when
+	// a call failed).
 	Duration time.Duration
 }
 
+// Call is one dependency call of an invocation: the time it waited for a
+// slot of the dependency's pool and the time it held one. A Call is a
+// plain value.
+type Call struct {
+	Dep     string
+	Wait    time.Duration
+	Service time.Duration
+}
+
 // Invoke runs one synchronous invocation of function name on the runtime
-// clock: Acquire now, wait Init + Duration, Release. A refusal returns at
-// once with a [Reason] and does no work. Once admitted, the invocation runs
-// to its end even if ctx ends meanwhile (Lambda does not stop a function
-// whose caller went away), so Invoke then returns after at most Init +
-// Duration. A function error is a *[FunctionError], with the Result.
+// clock: Acquire now, wait Init (cold only), call the function's
+// dependencies in order, wait Duration, Release. The environment is held
+// throughout, so a slow dependency makes the invocation longer and the
+// function's concurrency higher.
+//
+// A refusal returns at once with a [Reason] and does no work. Once
+// admitted, the init and the function's own time run to their end even
+// if ctx ends meanwhile (Lambda does not stop a function whose caller
+// went away), but each dependency call gets ctx and ends as the
+// dependency's calls do when their caller leaves (target/dep: a wait for
+// a slot gives up, work in progress may run on). A failed dependency call
+// ends the invocation at once with a *[FunctionError] wrapping the call's
+// error; a sampled function error is a *[FunctionError] too. Both come
+// with the Result.
 func (p *Platform) Invoke(ctx context.Context, name string) (Result, error) {
 	if err := ctx.Err(); err != nil {
 		return Result{}, fmt.Errorf("invoke %s: %w", name, err)
@@ -35,18 +57,44 @@ func (p *Platform) Invoke(ctx context.Context, name string) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if d := time.Until(l.End()); d > 0 {
-		t := time.NewTimer(d)
-		<-t.C
+	res := Result{Cold: l.Cold, Init: l.Init, Duration: l.Duration}
+	end := l.End()
+	var callErr error
+	if len(l.Deps) > 0 {
+		waitUntil(l.Start.Add(l.Init))
+		res.Calls = make([]Call, 0, len(l.Deps))
+		for _, d := range l.Deps {
+			t, err := p.deps[d].Call(ctx)
+			res.Calls = append(res.Calls, Call{Dep: d, Wait: t.Wait, Service: t.Service})
+			if err != nil {
+				callErr = err
+				break
+			}
+		}
+		end = time.Now()
+		if callErr == nil {
+			end = end.Add(l.Duration)
+		} else {
+			res.Duration = 0
+			l.Fail = true
+		}
 	}
 	// Handed back at its due time, however late the timer fired, so a
 	// late wake-up does not lengthen the environment's idle clock.
-	p.Release(l.End(), l)
-	res := Result{Cold: l.Cold, Init: l.Init, Duration: l.Duration}
+	waitUntil(end)
+	p.Release(end, l)
 	if l.Fail {
-		return res, &FunctionError{Function: name}
+		return res, &FunctionError{Function: name, Err: callErr}
 	}
 	return res, nil
+}
+
+// waitUntil waits until t on the runtime clock.
+func waitUntil(t time.Time) {
+	if d := time.Until(t); d > 0 {
+		timer := time.NewTimer(d)
+		<-timer.C
+	}
 }
 
 // ErrQueueFull is matched by the error of an asynchronous invoke whose

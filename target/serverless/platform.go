@@ -1,9 +1,13 @@
 package serverless
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,6 +15,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/goodput-dev/goodput/target/backlog"
+	"github.com/goodput-dev/goodput/target/dep"
 )
 
 // Options are the fixed parts of a Platform.
@@ -23,6 +28,19 @@ type Options struct {
 	// without the Platform's lock held and must be safe for concurrent
 	// use.
 	OnColdStart func(function string, init time.Duration)
+	// Deps are the dependencies functions may call, by name
+	// (Function.Deps); nil when none does. The map is read, never
+	// changed, and must not change after New.
+	Deps map[string]Dependency
+}
+
+// Dependency is something a function calls while it runs: a pool of
+// target/dep (*dep.Dep implements it). It must be safe for concurrent
+// use.
+type Dependency interface {
+	// Call makes one call: it waits for a slot (giving up when ctx
+	// ends), holds it for the call and says how the time went.
+	Call(ctx context.Context) (dep.Timing, error)
 }
 
 // env is one execution environment: it serves one request at a time.
@@ -73,6 +91,11 @@ type Lease struct {
 	Duration time.Duration
 	// Fail says the invocation ends with a function error.
 	Fail bool
+	// Deps are the dependencies the invocation calls, in order, between
+	// its init and its Duration (the function's Deps when it was
+	// admitted; shared, not to be modified). [Platform.Invoke] makes the
+	// calls; a caller of Acquire makes them itself, or not.
+	Deps []string
 }
 
 // End returns when the invocation is due to end: Start + Init + Duration.
@@ -95,6 +118,7 @@ func (l Lease) End() time.Time { return l.Start.Add(l.Init + l.Duration) }
 // value is not usable.
 type Platform struct {
 	onCold  func(string, time.Duration)
+	deps    map[string]Dependency // read-only after New
 	running atomic.Bool
 
 	mu  sync.Mutex
@@ -119,7 +143,10 @@ func New(cfg Config, o Options) (*Platform, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("serverless config: %w", err)
 	}
-	p := &Platform{onCold: o.OnColdStart, rng: o.Rand, fns: make(map[string]*function, len(cfg.Functions))}
+	p := &Platform{onCold: o.OnColdStart, deps: o.Deps, rng: o.Rand, fns: make(map[string]*function, len(cfg.Functions))}
+	if err := p.checkDeps(cfg); err != nil {
+		return nil, err
+	}
 	for _, fc := range cfg.Functions {
 		f := &function{cfg: fc, scale: rate.NewLimiter(scaleLimit(cfg), cfg.ScaleRate)}
 		q, err := newAsyncQueue(cfg.Async)
@@ -132,6 +159,24 @@ func New(cfg Config, o Options) (*Platform, error) {
 	}
 	p.applyLocked(time.Time{}, cfg)
 	return p, nil
+}
+
+// checkDeps reports the functions of cfg that call a dependency the
+// platform does not have.
+func (p *Platform) checkDeps(cfg Config) error {
+	var errs []error
+	for _, f := range cfg.Functions {
+		for _, d := range f.Deps {
+			if p.deps[d] == nil {
+				errs = append(errs, fmt.Errorf("functions[%s].deps: unknown dependency %q, want one of [%s]",
+					f.Name, d, strings.Join(slices.Sorted(maps.Keys(p.deps)), ", ")))
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("serverless config: %w", err)
+	}
+	return nil
 }
 
 // scaleLimit is the scaling bucket's refill rate, environments per second.
@@ -167,6 +212,9 @@ func (p *Platform) SetConfig(now time.Time, cfg Config) error {
 		if p.fns[fc.Name] == nil {
 			return fmt.Errorf("serverless config: functions: %q is new; functions cannot be added or removed while running", fc.Name)
 		}
+	}
+	if err := p.checkDeps(cfg); err != nil {
+		return err
 	}
 	if err := p.setAsyncLocked(cfg.Async); err != nil {
 		return err
@@ -228,7 +276,7 @@ func (p *Platform) applyLocked(now time.Time, cfg Config) {
 // on-demand; see Config.EnvRPS). If there is none it creates one, if the
 // function's scaling bucket has a token (else ReasonScaling): a cold
 // invoke, which pays a sampled init time. Duration, init and failure are
-// sampled from the function's configuration.
+// sampled from the function's configuration, and Deps is its Deps.
 //
 // A refusal does no work and changes no state but the throttle counters.
 // The warm path does not allocate.
@@ -273,6 +321,7 @@ func (p *Platform) Acquire(now time.Time, name string) (Lease, error) {
 	l.env = e
 	l.Duration = f.cfg.Duration.Draw(p.rng)
 	l.Fail = f.cfg.ErrorRate > 0 && p.rng.Float64() < f.cfg.ErrorRate
+	l.Deps = f.cfg.Deps
 	if p.cfg.EnvRPS > 0 {
 		e.nextStart = now.Add(l.Init + time.Duration(float64(time.Second)/p.cfg.EnvRPS))
 	}

@@ -58,13 +58,22 @@ func (r Reason) Error() string { return "serverless: throttled: " + r.String() }
 // Is reports whether target is [ErrThrottled].
 func (r Reason) Is(target error) bool { return target == ErrThrottled }
 
-// FunctionError is an invocation that ran and failed (the function's
-// sampled error, Lambda's "Unhandled" function error). Asynchronous
+// FunctionError is an invocation that ran and failed (Lambda's
+// "Unhandled" function error): the function's sampled error (Err nil) or
+// a failed dependency call (Err is the call's error). Asynchronous
 // invokes retry it.
 type FunctionError struct {
 	Function string
+	Err      error
 }
 
 func (e *FunctionError) Error() string {
+	if e.Err != nil {
+		return "serverless: function " + e.Function + " failed: " + e.Err.Error()
+	}
 	return "serverless: function " + e.Function + " failed"
 }
+
+// Unwrap returns the failed dependency call's error, nil for a sampled
+// function error.
+func (e *FunctionError) Unwrap() error { return e.Err }
