@@ -14,6 +14,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -182,6 +184,46 @@ func TestPreflightCheckSaysWhenTheServerAsksForAClientCertificate(t *testing.T) 
 			} else {
 				assert.NoError(t, err)
 			}
+		})
+	}
+}
+
+// Every request says it comes from loadgen, once, over HTTP/1.1 and
+// HTTP/2 alike, unless its template sets a User-Agent of its own.
+func TestRequestsCarryOneUserAgent(t *testing.T) {
+	pki := newTestPKI(t)
+	for _, tt := range []struct {
+		name   string
+		http2  bool
+		header map[string][]string
+		want   string
+	}{
+		{"HTTP/1.1", false, nil, UserAgent},
+		{"HTTP/2", true, nil, UserAgent},
+		{"HTTP/1.1, the template's own", false, map[string][]string{"user-agent": {"shop-app/3.1"}}, "shop-app/3.1"},
+		{"HTTP/2, the template's own", true, map[string][]string{"User-Agent": {"shop-app/3.1"}}, "shop-app/3.1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			seen := map[string]int{}
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				seen[strings.Join(r.Header.Values("User-Agent"), " | ")]++
+				mu.Unlock()
+			}))
+			srv.EnableHTTP2 = tt.http2
+			srv.TLS = &tls.Config{Certificates: []tls.Certificate{pki.server}, MinVersion: tls.VersionTLS12}
+			srv.StartTLS()
+			t.Cleanup(srv.Close)
+			conf, err := TLSFiles{CAFile: pki.caFile}.Config()
+			require.NoError(t, err)
+			cfg := constantConfig(srv.URL, 20, 150*time.Millisecond)
+			cfg.Mix[0].Header = tt.header
+			cfg.HTTP = ClientOptions{TLS: conf, HTTP2: tt.http2}
+			tl := count(t, runOnce(t, cfg))
+			mu.Lock()
+			defer mu.Unlock()
+			assert.Equal(t, map[string]int{tt.want: int(tl.requests)}, seen)
 		})
 	}
 }
