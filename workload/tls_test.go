@@ -152,7 +152,7 @@ func TestTLSFilesRefuseWhatTheyCannotLoad(t *testing.T) {
 // The preflight says when a server asked for a client certificate that the
 // run has none of: a server that requires one (nginx's ssl_verify_client
 // on) may complete the handshake and then answer every request 400.
-func TestPreflightCheckSaysWhenTheServerAsksForAClientCertificate(t *testing.T) {
+func TestPreflightSaysWhenTheServerAsksForAClientCertificate(t *testing.T) {
 	pki := newTestPKI(t)
 	withCert := TLSFiles{CAFile: pki.caFile, CertFile: pki.clientCert, KeyFile: pki.clientKey}
 	for _, tt := range []struct {
@@ -177,7 +177,7 @@ func TestPreflightCheckSaysWhenTheServerAsksForAClientCertificate(t *testing.T) 
 			t.Cleanup(srv.Close)
 			conf, err := tt.files.Config()
 			require.NoError(t, err)
-			rep, err := PreflightCheck(t.Context(), srv.URL+"/", 5*time.Second, conf)
+			rep, err := Preflight(t.Context(), srv.URL+"/", 5*time.Second, conf)
 			assert.Equal(t, tt.requested, rep.ClientCertRequested)
 			if tt.fails {
 				assert.Error(t, err)
