@@ -83,8 +83,14 @@ func startTarget(ctx context.Context, s *profiles.Scenario, deliverTo string, op
 		// fails the run later, naming it.
 		t := s.Client.TLS
 		tlsConf, _ := workload.TLSFiles{CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile, ServerName: t.ServerName, Insecure: t.Insecure}.Config()
-		if err := workload.Preflight(ctx, s.Target.URL, 2*time.Second, tlsConf); err != nil {
+		rep, err := workload.Preflight(ctx, s.Target.URL, 2*time.Second, tlsConf)
+		switch {
+		case err != nil && rep.ClientCertRequested:
+			return nil, fmt.Errorf("%w: %s: %w (it asked for a client certificate and none was given: client.tls.cert_file and key_file)", ErrUnreachable, s.Target.URL, err)
+		case err != nil:
 			return nil, fmt.Errorf("%w: %s: %w", ErrUnreachable, s.Target.URL, err)
+		case rep.ClientCertRequested:
+			opts.logger().Warn("the target asked for a client certificate and none was given (client.tls.cert_file and key_file): if it requires one (mutual TLS), it fails every request", "url", s.Target.URL)
 		}
 		return svc, nil
 	}

@@ -219,21 +219,8 @@ func ThrottleReason(v string) string {
 	return strings.Clone(v[:min(len(v), results.MaxThrottleLen)])
 }
 
-// Preflight dials the host of rawURL with a short timeout so that a run
-// against nothing fails at once, with one line, rather than after a
-// schedule full of connection errors. For an https:// URL it also
-// completes a TLS handshake with conf (nil: the defaults), the run's own
-// TLS configuration, so that a wrong scheme, an unknown certificate
-// authority or a name mismatch fail before the run too. timeout bounds
-// the dial and the handshake together. PreflightCheck does the same and
-// also says what the handshake learnt.
-func Preflight(ctx context.Context, rawURL string, timeout time.Duration, conf *tls.Config) error {
-	_, err := PreflightCheck(ctx, rawURL, timeout, conf)
-	return err
-}
-
-// PreflightReport is what PreflightCheck learnt of a reachable host that
-// does not stop a run but may spoil it.
+// PreflightReport is what Preflight learnt of a reachable host that does
+// not stop a run but may spoil it.
 type PreflightReport struct {
 	// ClientCertRequested is set when the server asked for a client
 	// certificate during the TLS handshake and the configuration had none
@@ -245,8 +232,15 @@ type PreflightReport struct {
 	ClientCertRequested bool
 }
 
-// PreflightCheck is Preflight, also returning what the handshake learnt.
-func PreflightCheck(ctx context.Context, rawURL string, timeout time.Duration, conf *tls.Config) (PreflightReport, error) {
+// Preflight dials the host of rawURL with a short timeout so that a run
+// against nothing fails at once, with one line, rather than after a
+// schedule full of connection errors. For an https:// URL it also
+// completes a TLS handshake with conf (nil: the defaults), the run's own
+// TLS configuration, so that a wrong scheme, an unknown certificate
+// authority or a name mismatch fail before the run too. timeout bounds
+// the dial and the handshake together. Its report says what the handshake
+// learnt that does not stop a run but may spoil it.
+func Preflight(ctx context.Context, rawURL string, timeout time.Duration, conf *tls.Config) (PreflightReport, error) {
 	var rep PreflightReport
 	host, port, err := hostPort(rawURL)
 	if err != nil {

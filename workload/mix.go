@@ -186,6 +186,10 @@ func (t *text) appendTo(dst []byte, id uint64, tenant string, rng *rand.Rand) []
 	return dst
 }
 
+// UserAgent is the User-Agent of requests whose template sets none, over
+// HTTP/1.1 and HTTP/2 alike.
+const UserAgent = "goodput-loadgen"
+
 type compiledHeader struct {
 	name  string
 	value text
@@ -277,6 +281,10 @@ func compileTemplate(t Template, base string, ds *dataSet) (compiled, error) {
 			}
 			c.header = append(c.header, compiledHeader{name: http.CanonicalHeaderKey(k), value: ct})
 		}
+	}
+	if !slices.ContainsFunc(c.header, func(h compiledHeader) bool { return h.name == "User-Agent" }) {
+		ua, _ := literalText(UserAgent)
+		c.header = append(c.header, compiledHeader{name: "User-Agent", value: ua})
 	}
 	c.idempotent = idempotent(c.method, c.header)
 	body := t.Body

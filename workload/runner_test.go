@@ -442,7 +442,7 @@ func TestUnreachableServiceIsConnError(t *testing.T) {
 			t.Fatalf("record %+v: error %q, want %q (no address)", r, r.Error, ErrTextRefused)
 		}
 	}
-	if err := Preflight(context.Background(), url, time.Second, nil); err == nil {
+	if _, err := Preflight(context.Background(), url, time.Second, nil); err == nil {
 		t.Fatal("preflight to a closed port succeeded")
 	}
 }

@@ -278,7 +278,6 @@ func (s *fastSender) send(ctx context.Context, q *request, n int, timeout time.D
 	req.URI().DisablePathNormalizing = true
 	req.Header.SetMethod(t.method)
 	req.SetRequestURI(rawURL)
-	req.Header.SetUserAgent("goodput-loadgen")
 	h := &s.h
 	var num [20]byte
 	req.Header.SetBytesV(h.RequestID, strconv.AppendUint(num[:0], q.id, 10))

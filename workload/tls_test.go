@@ -14,6 +14,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -150,7 +152,7 @@ func TestTLSFilesRefuseWhatTheyCannotLoad(t *testing.T) {
 // The preflight says when a server asked for a client certificate that the
 // run has none of: a server that requires one (nginx's ssl_verify_client
 // on) may complete the handshake and then answer every request 400.
-func TestPreflightCheckSaysWhenTheServerAsksForAClientCertificate(t *testing.T) {
+func TestPreflightSaysWhenTheServerAsksForAClientCertificate(t *testing.T) {
 	pki := newTestPKI(t)
 	withCert := TLSFiles{CAFile: pki.caFile, CertFile: pki.clientCert, KeyFile: pki.clientKey}
 	for _, tt := range []struct {
@@ -175,13 +177,53 @@ func TestPreflightCheckSaysWhenTheServerAsksForAClientCertificate(t *testing.T) 
 			t.Cleanup(srv.Close)
 			conf, err := tt.files.Config()
 			require.NoError(t, err)
-			rep, err := PreflightCheck(t.Context(), srv.URL+"/", 5*time.Second, conf)
+			rep, err := Preflight(t.Context(), srv.URL+"/", 5*time.Second, conf)
 			assert.Equal(t, tt.requested, rep.ClientCertRequested)
 			if tt.fails {
 				assert.Error(t, err)
 			} else {
 				assert.NoError(t, err)
 			}
+		})
+	}
+}
+
+// Every request says it comes from loadgen, once, over HTTP/1.1 and
+// HTTP/2 alike, unless its template sets a User-Agent of its own.
+func TestRequestsCarryOneUserAgent(t *testing.T) {
+	pki := newTestPKI(t)
+	for _, tt := range []struct {
+		name   string
+		http2  bool
+		header map[string][]string
+		want   string
+	}{
+		{"HTTP/1.1", false, nil, UserAgent},
+		{"HTTP/2", true, nil, UserAgent},
+		{"HTTP/1.1, the template's own", false, map[string][]string{"user-agent": {"shop-app/3.1"}}, "shop-app/3.1"},
+		{"HTTP/2, the template's own", true, map[string][]string{"User-Agent": {"shop-app/3.1"}}, "shop-app/3.1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			seen := map[string]int{}
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				seen[strings.Join(r.Header.Values("User-Agent"), " | ")]++
+				mu.Unlock()
+			}))
+			srv.EnableHTTP2 = tt.http2
+			srv.TLS = &tls.Config{Certificates: []tls.Certificate{pki.server}, MinVersion: tls.VersionTLS12}
+			srv.StartTLS()
+			t.Cleanup(srv.Close)
+			conf, err := TLSFiles{CAFile: pki.caFile}.Config()
+			require.NoError(t, err)
+			cfg := constantConfig(srv.URL, 20, 150*time.Millisecond)
+			cfg.Mix[0].Header = tt.header
+			cfg.HTTP = ClientOptions{TLS: conf, HTTP2: tt.http2}
+			tl := count(t, runOnce(t, cfg))
+			mu.Lock()
+			defer mu.Unlock()
+			assert.Equal(t, map[string]int{tt.want: int(tl.requests)}, seen)
 		})
 	}
 }

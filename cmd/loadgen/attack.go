@@ -43,7 +43,7 @@ const preflightTimeout = 3 * time.Second
 // warning on stderr: the handshake cannot tell whether it requires one.
 func preflight(ctx context.Context, command string, cfg workload.Config, stderr io.Writer) error {
 	for _, u := range workload.TargetHosts(cfg.Mix) {
-		rep, err := workload.PreflightCheck(ctx, u, preflightTimeout, cfg.HTTP.TLS)
+		rep, err := workload.Preflight(ctx, u, preflightTimeout, cfg.HTTP.TLS)
 		switch {
 		case err != nil && rep.ClientCertRequested:
 			return cli.Runf("%s: %v (%s asked for a client certificate and none was given: --cert and --key)", command, err, u)

@@ -135,3 +135,22 @@ func TestPreflightNamesTheClientCertificateAServiceAsksFor(t *testing.T) {
 	assert.Equal(t, 0, code, stderr)
 	assert.NotContains(t, stderr, "client certificate")
 }
+
+// loadgen run warns as attack does when the profile's target asks for a
+// client certificate that client.tls does not give.
+func TestRunWarnsWhenTheTargetAsksForAClientCertificate(t *testing.T) {
+	pki := e2e.NewPKI(t, t.TempDir())
+	cert, err := tls.LoadX509KeyPair(pki.ServerCert, pki.ServerKey)
+	require.NoError(t, err)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) }))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequestClientCert, MinVersion: tls.VersionTLS12}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	profile := filepath.Join(dir, "mtls.yaml")
+	require.NoError(t, os.WriteFile(profile, []byte("target: {url: \""+srv.URL+"\"}\nclient: {tls: {ca_file: \""+pki.CA+"\"}}\n"+
+		"requests: [{name: a, path: /}]\nphases: [{name: p, duration: 200ms, rate: 20}]\nreport: {formats: [json]}\n"), 0o600))
+	_, stderr, code := runCLI(t, "run", profile, "--out", filepath.Join(dir, "out"))
+	assert.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, "the target asked for a client certificate and none was given (client.tls.cert_file and key_file)", stderr)
+}
