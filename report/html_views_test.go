@@ -1,0 +1,125 @@
+package report
+
+import (
+	"bytes"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/goodput-dev/goodput/results"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// renderHTML writes the HTML report of runs (a comparison when several).
+func renderHTML(t *testing.T, runs ...HTMLRun) string {
+	t.Helper()
+	var buf bytes.Buffer
+	require.NoError(t, WriteHTML(&buf, HTMLReport{Runs: runs}))
+	return buf.String()
+}
+
+// figureOf returns the <figure> of the chart titled title, "" when the
+// page has none.
+func figureOf(page, title string) string {
+	i := strings.Index(page, "<h2>"+title+"</h2>")
+	if i < 0 {
+		return ""
+	}
+	start := strings.LastIndex(page[:i], "<figure>")
+	end := strings.Index(page[i:], "</figure>")
+	if start < 0 || end < 0 {
+		return ""
+	}
+	return page[start : i+end]
+}
+
+var legendName = regexp.MustCompile(`</span>([^<]+)</li>`)
+
+// legendOf lists a figure's legend entries, in order.
+func legendOf(fig string) []string {
+	var out []string
+	for _, m := range legendName.FindAllStringSubmatch(fig, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+// hoverTitles counts a figure's hover points whose title starts with
+// series + " · ".
+func hoverTitles(fig, series string) int {
+	return strings.Count(fig, "<title>"+series+" · ")
+}
+
+// tableOf returns the panel of the table titled title, "" when none.
+func tableOf(page, title string) string {
+	i := strings.Index(page, "<h2>"+title+"</h2>")
+	if i < 0 {
+		return ""
+	}
+	end := strings.Index(page[i:], "</table>")
+	if end < 0 {
+		return ""
+	}
+	return page[i : i+end]
+}
+
+func TestLoadChartShowsGoodputLateAndFailed(t *testing.T) {
+	page := renderHTML(t, HTMLRun{Summary: lateRun(t)})
+	fig := figureOf(page, "Load: offered, throughput, goodput, late and failed")
+	require.NotEmpty(t, fig, "the load chart")
+	assert.Equal(t, []string{"offered", "throughput", "goodput", "late", "failed"}, legendOf(fig))
+	// Window 0 has 3 late requests and 1 failed (shed) one: both lines
+	// have a point there, with those rates.
+	assert.Contains(t, fig, "<title>late · 0.5s: 3 per second</title>")
+	assert.Contains(t, fig, "<title>failed · 0.5s: 1 per second</title>")
+	assert.Positive(t, hoverTitles(fig, "goodput"))
+}
+
+func TestColdRatioChartOnlyForRunsWithColdStarts(t *testing.T) {
+	h, recs := functionRun()
+	cold := summarise(t, h, recs)
+	page := renderHTML(t, HTMLRun{Summary: cold})
+	fig := figureOf(page, "Cold starts")
+	require.NotEmpty(t, fig, "a run with cold starts has the cold-start chart")
+	assert.Equal(t, []string{"cold ratio"}, legendOf(fig))
+	assert.Equal(t, len(chartWindows(cold)), hoverTitles(fig, "cold ratio"), "one point per window")
+	// Window 0 (quiet): 1 cold of 10 ran.
+	assert.Contains(t, fig, "<title>cold ratio · 0.5s: 10 cold attempts (%)</title>")
+
+	var warm []results.Result
+	for _, r := range recs {
+		if !r.Cold() {
+			warm = append(warm, r)
+		}
+	}
+	page = renderHTML(t, HTMLRun{Summary: summarise(t, h, warm)})
+	assert.Empty(t, figureOf(page, "Cold starts"), "no cold start, no cold-start chart")
+	assert.NotEmpty(t, figureOf(page, "Latency distribution"))
+}
+
+func TestComparisonListsColdRatioOnlyWhenARunHadColdStarts(t *testing.T) {
+	h, recs := functionRun()
+	var warm []results.Result
+	for _, r := range recs {
+		if !r.Cold() {
+			warm = append(warm, r)
+		}
+	}
+	warmS, coldS := summarise(t, h, warm), summarise(t, h, recs)
+	has := func(c Comparison) bool {
+		for _, r := range c.Rows {
+			if r.Metric == "cold_ratio" {
+				return true
+			}
+		}
+		return false
+	}
+	require.Contains(t, FiguresOf(warmS), "cold_ratio", "measured (0) for a run with Server-Timing")
+	assert.False(t, has(Compare([]CompareRun{{"a", FiguresOf(warmS)}, {"b", FiguresOf(warmS)}})), "two runs without cold starts")
+	assert.True(t, has(Compare([]CompareRun{{"warm", FiguresOf(warmS)}, {"cold", FiguresOf(coldS)}})), "one run had cold starts")
+	page := renderHTML(t, HTMLRun{Label: "a", Summary: warmS}, HTMLRun{Label: "b", Summary: warmS})
+	assert.NotContains(t, page, "<td>cold_ratio</td>")
+	page = renderHTML(t, HTMLRun{Label: "warm", Summary: warmS}, HTMLRun{Label: "cold", Summary: coldS})
+	assert.Contains(t, page, "<td>cold_ratio</td>")
+}
