@@ -55,6 +55,10 @@ type Metric struct {
 	// have (recovery, tipping point).
 	RunOnly bool
 	Help    string
+	// zeroIsNone is set for metrics whose 0 in every run says only that
+	// the runs had none of the thing (cold_ratio of runs without a cold
+	// start): comparisons leave such a row out.
+	zeroIsNone bool
 }
 
 // metricList is every metric, in the order comparisons list them. It is
@@ -91,7 +95,7 @@ var metricList = []Metric{
 	{Name: "dead_lettered", Unit: UnitCount, RunOnly: true, Help: "async messages moved to the dead-letter queue"},
 	{Name: "undelivered", Unit: UnitCount, Better: BetterLower, RunOnly: true, Help: "accepted async messages that never arrived before the run and its drain grace ended"},
 	{Name: "drain_time", Unit: UnitDuration, Better: BetterLower, RunOnly: true, Help: "from the end of the load to the last async delivery; not measured when messages were left undelivered (the backlog did not drain)"},
-	{Name: "cold_ratio", Unit: UnitRatio, Better: BetterLower, Help: "attempts that paid for a cold start (Server-Timing init) ÷ attempts the service ran (answered, not shed)"},
+	{Name: "cold_ratio", Unit: UnitRatio, Better: BetterLower, Help: "attempts that paid for a cold start (Server-Timing init) ÷ attempts the service ran (answered, not shed)", zeroIsNone: true},
 	{Name: "recovered", Unit: UnitBool, Better: BetterHigher, RunOnly: true, Help: "the service recovered from every disturbance"},
 	{Name: "recovery_time", Unit: UnitDuration, Better: BetterLower, RunOnly: true, Help: "longest time from a disturbance's end to sustained recovery"},
 	{Name: "metastable", Unit: UnitBool, Better: BetterLower, RunOnly: true, Help: "the trigger ended but the service stayed collapsed until the end"},

@@ -52,7 +52,8 @@ func neverRecovered(m Metric, f Figures) bool {
 }
 
 // Compare lines up the runs' figures, one row per metric in Metrics()
-// order, skipping metrics no run measured.
+// order, skipping metrics no run measured, and cold_ratio when no run had
+// a cold start.
 func Compare(runs []CompareRun) Comparison {
 	c := Comparison{Runs: make([]string, len(runs)), Rows: []CompareRow{}}
 	for i, r := range runs {
@@ -66,17 +67,18 @@ func Compare(runs []CompareRun) Comparison {
 		case BetterLower:
 			row.Better = "lower"
 		}
-		measured := false
+		measured, nonZero := false, false
 		for i, r := range runs {
 			if v, ok := r.Figures[m.Name]; ok {
 				row.Values[i] = &v
 				measured = true
+				nonZero = nonZero || v != 0
 			} else if neverRecovered(m, r.Figures) {
 				row.never[i] = true
 				measured = true
 			}
 		}
-		if !measured {
+		if !measured || (m.zeroIsNone && !nonZero) {
 			continue
 		}
 		if first := row.Values[0]; first != nil && *first != 0 && m.Unit != UnitBool {
