@@ -216,6 +216,7 @@ func NewAggregator(opts Options) *Aggregator {
 		lag:      hdr.New(histLowest, histHighest, histDigits),
 		statusX:  make(map[int]int64),
 		routes:   make(map[string]struct{}),
+		byRoute:  routeSet{width: w, maxWin: cmp.Or(opts.maxWindows, maxWindows)},
 		byTenant: newSpaceSaving(tenantSketch),
 		failing:  newSpaceSaving(tenantSketch),
 		slowest:  newSlowestTracer(slowestOption(opts.Slowest), pendingRequests),
@@ -253,6 +254,7 @@ func (a *Aggregator) AddHeader(h results.Header) error {
 	}
 	a.sources = append(a.sources, source{h: h, shards: shards})
 	a.nPhases = max(a.nPhases, len(h.Phases))
+	a.byRoute.nPhases = a.nPhases
 	return nil
 }
 

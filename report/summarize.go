@@ -254,6 +254,7 @@ func (a *Aggregator) windowSummaries() []Window {
 		o.ServerTiming = w.timing.ms()
 		o.Concurrency = float64(w.attemptDur) / float64(width)
 		o.ColdRatio = w.cold.ratio()
+		o.ByRoute = a.byRoute.window(i, width)
 		if w.tenants.n > 0 || w.failing.n > 0 {
 			o.TopTenants = &TopTenants{ByAttempts: w.tenants.top(windowTopTenants), ByFailures: w.failing.top(windowTopTenants)}
 		}
@@ -305,6 +306,7 @@ func (a *Aggregator) phaseSummaries() []PhaseStats {
 			Generator:       a.generator(p.lag, p.outcomes[results.OutcomeGeneratorDropped]),
 			DeliveryAgeMs:   age,
 			ColdRatio:       p.cold.ratio(),
+			ByRoute:         a.byRoute.phase(i, info.Duration),
 		})
 	}
 	return out
