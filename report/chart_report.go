@@ -205,6 +205,7 @@ func runCharts(label string, s *Summary) ([]htmlChart, error) {
 	add("Latency percentiles over time", "Successful requests, from intended start; each window's own HdrHistogram. Log scale.", chartSpec{
 		XLabel: "time (s)", XFromZero: true, YLabel: "latency", LogY: true, Shades: shades, Gaps: noSuccessGaps(s), Limited: limited, Series: lat,
 	})
+	specs = append(specs, routeLatencyChart(s, shades, limited)...)
 
 	var bands []chartSeries
 	width := max(s.WindowS, 1e-9)

@@ -331,6 +331,7 @@ func runTables(s *Summary) []htmlTable {
 		}
 		tables = append(tables, t)
 	}
+	tables = append(tables, routeTable(s)...)
 	if rec := s.Recovery; rec != nil {
 		tables = append(tables, recoveryTable(rec))
 	}

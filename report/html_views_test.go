@@ -2,9 +2,11 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goodput-dev/goodput/results"
 	"github.com/stretchr/testify/assert"
@@ -122,4 +124,75 @@ func TestComparisonListsColdRatioOnlyWhenARunHadColdStarts(t *testing.T) {
 	assert.NotContains(t, page, "<td>cold_ratio</td>")
 	page = renderHTML(t, HTMLRun{Label: "warm", Summary: warmS}, HTMLRun{Label: "cold", Summary: coldS})
 	assert.Contains(t, page, "<td>cold_ratio</td>")
+}
+
+// tableRows returns the text of each cell of each body row of a table
+// panel (from tableOf).
+func tableRows(panel string) [][]string {
+	var rows [][]string
+	body := panel[strings.Index(panel, "<tbody>")+len("<tbody>"):]
+	for _, tr := range strings.Split(body, "<tr>")[1:] {
+		var row []string
+		for _, m := range cellText.FindAllStringSubmatch(tr, -1) {
+			row = append(row, m[1])
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+var cellText = regexp.MustCompile(`<td[^>]*>([^<]*)</td>`)
+
+func TestHTMLRouteTableAndLatencyLines(t *testing.T) {
+	s := twoRoutesTwoPhases(t)
+	page := renderHTML(t, HTMLRun{Summary: s})
+	panel := tableOf(page, "Routes")
+	require.NotEmpty(t, panel, "a run of two routes has the Routes table")
+	assert.Contains(t, panel, `<th class="num">requests</th>`)
+	rows := tableRows(panel)
+	require.Len(t, rows, 2)
+	// Both routes made 10 requests: by name. POST /b: 2 late of 10, 1 ok
+	// after a shed first attempt, 2 shed for good.
+	assert.Equal(t, []string{"GET /a", "10", "10", "5", "100.00%", "0.00%", "10ms", "20ms", "20ms", "20ms", "none"}, rows[0])
+	assert.Equal(t, []string{"POST /b", "10", "11", "3", "60.00%", "20.00%", "10ms", "400ms", "400ms", "400ms", "shed 2"}, rows[1])
+
+	fig := figureOf(page, "p99 latency by route")
+	require.NotEmpty(t, fig)
+	assert.Equal(t, []string{"GET /a", "POST /b", "SLO"}, legendOf(fig))
+	assert.Contains(t, fig, "<title>POST /b · 1.5s: 400ms</title>", "the surge window's p99 of POST /b")
+	assert.Contains(t, fig, "<title>GET /a · 0.5s: 10ms</title>")
+	assert.NotContains(t, fig, "more are in the Routes table")
+
+	for name, one := range map[string]*Summary{"no route": lateRun(t), "one route": func() *Summary {
+		h, recs := syntheticRamp()
+		data, _ := encodeStream(t, h, recs)
+		return aggregate(t, Options{}, data)
+	}()} {
+		page := renderHTML(t, HTMLRun{Summary: one})
+		assert.Empty(t, tableOf(page, "Routes"), name)
+		assert.Empty(t, figureOf(page, "p99 latency by route"), name)
+	}
+}
+
+// A run of more routes than the chart draws: the busiest get lines, the
+// caption says how many are left to the table, which lists them all.
+func TestHTMLRouteLinesAreBounded(t *testing.T) {
+	a := NewAggregator(Options{})
+	require.NoError(t, a.AddHeader(results.Header{}))
+	const routes = MaxRouteSeries + 2
+	for i := range routes {
+		for j := range 10 + i { // later routes are busier
+			at := time.Duration(j) * 50 * time.Millisecond
+			r := results.Result{Route: fmt.Sprintf("GET /r%02d", i), Attempt: 1, Final: true, Status: 200, Intended: at, Start: at, End: at + time.Duration(i+1)*time.Millisecond}
+			a.AddResult(&r)
+		}
+	}
+	s := a.Summary()
+	page := renderHTML(t, HTMLRun{Summary: s})
+	fig := figureOf(page, "p99 latency by route")
+	require.NotEmpty(t, fig)
+	// r10 and r11 are the busiest but past the routes measured per window.
+	assert.Equal(t, []string{"GET /r09", "GET /r08", "GET /r07", "GET /r06", "GET /r05", "GET /r04"}, legendOf(fig))
+	assert.Contains(t, fig, fmt.Sprintf("The %d busiest routes measured per window are drawn; %d more are in the Routes table only.", routeLines, routes-routeLines))
+	assert.Len(t, tableRows(tableOf(page, "Routes")), routes)
 }

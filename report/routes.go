@@ -311,8 +311,8 @@ func (s *routeSet) stats(dur time.Duration) map[string]RouteStats {
 // routeRows is the text report's table of routes, by name.
 func routeRows(s *Summary) [][]cell {
 	names := slices.Sorted(maps.Keys(s.ByRoute))
-	rows := [][]cell{{plain("route"), plain("requests"), plain("attempts"), plain("goodput"), plain("ratio"),
-		plain("p50 ms"), plain("p99 ms"), plain("max ms"), plain("errors")}}
+	rows := [][]cell{{plain("route"), plain("requests"), plain("attempts"), plain("goodput"), plain("ratio"), plain("late"),
+		plain("p50 ms"), plain("p90 ms"), plain("p99 ms"), plain("max ms"), plain("errors")}}
 	for _, name := range names {
 		r := s.ByRoute[name]
 		var failed int64
@@ -322,8 +322,8 @@ func routeRows(s *Summary) [][]cell {
 			}
 		}
 		rows = append(rows, []cell{plain("%s", name), plain("%d", r.Requests), plain("%d", r.Attempts),
-			plain("%.1f", r.GoodputRPS), plain("%.1f%%", 100*r.GoodputRatio), plain("%s", fmtMs(r.Latency.P50)),
-			plain("%s", fmtMs(r.Latency.P99)), plain("%s", fmtMs(r.Latency.Max)), plain("%d", failed)})
+			plain("%.1f", r.GoodputRPS), plain("%.1f%%", 100*r.GoodputRatio), plain("%.1f%%", 100*r.LateRatio), plain("%s", fmtMs(r.Latency.P50)),
+			plain("%s", fmtMs(r.Latency.P90)), plain("%s", fmtMs(r.Latency.P99)), plain("%s", fmtMs(r.Latency.Max)), plain("%d", failed)})
 	}
 	return rows
 }
