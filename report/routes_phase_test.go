@@ -1,7 +1,11 @@
 package report
 
 import (
+	"bytes"
+	"encoding/csv"
 	"fmt"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -151,4 +155,49 @@ func BenchmarkAddResultByRoutePhase(b *testing.B) {
 		r.Phase = uint16(r.Intended / (500 * time.Millisecond))
 		a.AddResult(&r)
 	}
+}
+
+func TestCSVRouteRowsAndLateColumns(t *testing.T) {
+	s := twoRoutesTwoPhases(t)
+	var buf bytes.Buffer
+	require.NoError(t, WriteCSV(&buf, s))
+	rows, err := csv.NewReader(&buf).ReadAll()
+	require.NoError(t, err)
+	head := rows[0]
+	col := func(row []string, name string) string {
+		i := slices.Index(head, name)
+		require.GreaterOrEqual(t, i, 0, name)
+		return row[i]
+	}
+	assert.Equal(t, []string{"start_s", "route"}, head[:2])
+	require.Len(t, rows, 1+len(s.Windows)*3, "each window's row, then one per route")
+	// Window 1: the surge. Its own row, then GET /a and POST /b.
+	win, ra, rb := rows[4], rows[5], rows[6]
+	assert.Equal(t, []string{"1", "", "1", "GET /a", "1", "POST /b"}, []string{win[0], win[1], ra[0], ra[1], rb[0], rb[1]})
+	assert.Equal(t, "10", col(win, "requests"))
+	assert.Equal(t, "2", col(win, "late_rps"))
+	assert.Equal(t, "0.2", col(win, "late_ratio"))
+	assert.Equal(t, "11", col(win, "attempts"))
+	assert.Equal(t, "5", col(rb, "requests"))
+	assert.Equal(t, "5", col(rb, "offered_rps"))
+	assert.Equal(t, "1", col(rb, "goodput_rps"))
+	assert.Equal(t, "2", col(rb, "late_rps"))
+	assert.Equal(t, "0.4", col(rb, "late_ratio"))
+	assert.Equal(t, "2", col(rb, "requests_shed"))
+	assert.Equal(t, "", col(rb, "attempts"), "attempts are the window's, not measured per route")
+	assert.Equal(t, "", col(rb, "attempts_shed"))
+	p99, err := strconv.ParseFloat(col(rb, "p99_ms"), 64)
+	require.NoError(t, err)
+	assert.InDelta(t, 400, p99, 1)
+	assert.Equal(t, "0", col(ra, "late_rps"))
+
+	// One route: no route rows, the route column empty.
+	one := lateRun(t)
+	buf.Reset()
+	require.NoError(t, WriteCSV(&buf, one))
+	rows, err = csv.NewReader(&buf).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, rows, 1+len(one.Windows))
+	assert.Equal(t, "", rows[1][1])
+	assert.Equal(t, "3", col(rows[1], "late_rps"), "window 0 of lateRun has 3 late requests")
 }
