@@ -134,3 +134,28 @@ func routeLatencyChart(s *Summary, shades, limited []chartShade) []chartDef {
 		Series: append(series, sloOver(s.SLOMs, xs)...),
 	}}}
 }
+
+// routeCompareTable is a comparison's per-route rows: a row per route and
+// metric, a column per run, the better value highlighted.
+func routeCompareTable(c *Comparison) htmlTable {
+	t := htmlTable{Title: "Side by side, per route", Caption: fmt.Sprintf("The routes at least two runs share. Percentages are relative to %s; the better value is highlighted; – where a run did not have the route.", c.firstLabel()),
+		Head: append([]string{"route", "metric"}, c.Runs...)}
+	for _, rc := range c.Routes {
+		for j, row := range rc.Rows {
+			route := htmlCell{Text: rc.Route}
+			if j > 0 {
+				route.Text = ""
+			}
+			cells := []htmlCell{route, {Text: row.Metric}}
+			for i := range c.Runs {
+				cell := htmlCell{Text: strings.TrimPrefix(row.Cell(i), "* "), Class: "num"}
+				if slices.Contains(row.Best, i) {
+					cell.Class += " best"
+				}
+				cells = append(cells, cell)
+			}
+			t.Rows = append(t.Rows, cells)
+		}
+	}
+	return widen([]htmlTable{t})[0]
+}

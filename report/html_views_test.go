@@ -118,8 +118,8 @@ func TestComparisonListsColdRatioOnlyWhenARunHadColdStarts(t *testing.T) {
 		return false
 	}
 	require.Contains(t, FiguresOf(warmS), "cold_ratio", "measured (0) for a run with Server-Timing")
-	assert.False(t, has(Compare([]CompareRun{{"a", FiguresOf(warmS)}, {"b", FiguresOf(warmS)}})), "two runs without cold starts")
-	assert.True(t, has(Compare([]CompareRun{{"warm", FiguresOf(warmS)}, {"cold", FiguresOf(coldS)}})), "one run had cold starts")
+	assert.False(t, has(Compare([]CompareRun{{Label: "a", Figures: FiguresOf(warmS)}, {Label: "b", Figures: FiguresOf(warmS)}})), "two runs without cold starts")
+	assert.True(t, has(Compare([]CompareRun{{Label: "warm", Figures: FiguresOf(warmS)}, {Label: "cold", Figures: FiguresOf(coldS)}})), "one run had cold starts")
 	page := renderHTML(t, HTMLRun{Label: "a", Summary: warmS}, HTMLRun{Label: "b", Summary: warmS})
 	assert.NotContains(t, page, "<td>cold_ratio</td>")
 	page = renderHTML(t, HTMLRun{Label: "warm", Summary: warmS}, HTMLRun{Label: "cold", Summary: coldS})
