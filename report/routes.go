@@ -182,30 +182,42 @@ func (c *routeCell) addOK(good bool) {
 }
 
 // routeSet accumulates every route of a run, at most maxRoutes of them by
-// name and the rest as OtherRoutes. A run has few routes and many records:
-// the last route looked up is kept, so a record of the same route as the
-// one before it costs a string comparison (route labels are interned by
-// the results reader, so usually a pointer comparison), not a map lookup.
+// name and the rest as OtherRoutes. A run has few routes and many records,
+// often played in turn: the last recentRoutes routes looked up are kept,
+// so a record of one of them costs a few string comparisons (route labels
+// are interned by the results reader, so usually pointer comparisons),
+// not a map lookup.
 //
 // Per window and per phase, the first MaxRouteSeries routes count apart
 // and the others together (series). width and maxWin are the
 // Aggregator's windows; nPhases how many phases the headers named
 // (records naming a later one count in no phase).
 type routeSet struct {
-	m        map[string]*routeAcc
-	lastName string
-	last     *routeAcc
-	series   []*routeSeries // the first MaxRouteSeries routes, in the order first seen
-	rest     *routeSeries   // OtherRouteSeries; nil until a route past MaxRouteSeries
-	width    time.Duration
-	maxWin   int
-	nPhases  int
+	m       map[string]*routeAcc
+	recent  [recentRoutes]recentRoute
+	next    int            // the entry of recent the next miss replaces
+	series  []*routeSeries // the first MaxRouteSeries routes, in the order first seen
+	rest    *routeSeries   // OtherRouteSeries; nil until a route past MaxRouteSeries
+	width   time.Duration
+	maxWin  int
+	nPhases int
+}
+
+// recentRoutes is how many routes routeSet.of finds without a map lookup.
+const recentRoutes = 4
+
+// recentRoute is a route looked up lately and its accumulator.
+type recentRoute struct {
+	name string
+	acc  *routeAcc
 }
 
 // of returns the accumulator of route name.
 func (s *routeSet) of(name string) *routeAcc {
-	if s.last != nil && name == s.lastName {
-		return s.last
+	for i := range s.recent {
+		if e := &s.recent[i]; e.acc != nil && e.name == name {
+			return e.acc
+		}
 	}
 	if s.m == nil {
 		s.m = make(map[string]*routeAcc)
@@ -221,7 +233,8 @@ func (s *routeSet) of(name string) *routeAcc {
 			s.m[key] = acc
 		}
 	}
-	s.lastName, s.last = name, acc
+	s.recent[s.next] = recentRoute{name, acc}
+	s.next = (s.next + 1) % recentRoutes
 	return acc
 }
 
