@@ -213,6 +213,7 @@ func NewAggregator(opts Options) *Aggregator {
 		slo:      opts.SLO,
 		latency:  hdr.New(histLowest, histHighest, histDigits),
 		lag:      hdr.New(histLowest, histHighest, histDigits),
+		byRoute:  routeSet{width: w, maxWin: cmp.Or(opts.maxWindows, maxWindows)},
 		byTenant: newSpaceSaving(tenantSketch),
 		failing:  newSpaceSaving(tenantSketch),
 		slowest:  newSlowestTracer(slowestOption(opts.Slowest), pendingRequests),
@@ -250,6 +251,7 @@ func (a *Aggregator) AddHeader(h results.Header) error {
 	}
 	a.sources = append(a.sources, source{h: h, shards: shards})
 	a.nPhases = max(a.nPhases, len(h.Phases))
+	a.byRoute.nPhases = a.nPhases
 	return nil
 }
 

@@ -53,12 +53,12 @@ func (o Op) holds(actual, want float64) bool {
 	return false
 }
 
-// Assertion is one parsed check: [phase(NAME).|route(NAME).]METRIC OP
+// Assertion is one parsed check: [phase(NAME).][route(NAME).]METRIC OP
 // VALUE. It is an immutable value, safe to share.
 type Assertion struct {
 	Expr   string // as written, trimmed
 	Phase  string // the phase it is scoped to; "" for the whole run
-	Route  string // the route it is scoped to; "" for every route
+	Route  string // the route it is scoped to (within Phase, when set); "" for every route
 	Metric Metric
 	Op     Op
 	Value  float64 // in the unit of Figures (seconds for durations, 0/1 for booleans)
@@ -90,7 +90,7 @@ func (a Assertion) formatValue(v float64) string {
 
 // ParseAssertion parses one assertion. The grammar (docs/assertions.md):
 //
-//	assertion = [ "phase(" NAME ")." | "route(" ROUTE ")." ] METRIC OP VALUE
+//	assertion = [ "phase(" NAME ")." ] [ "route(" ROUTE ")." ] METRIC OP VALUE
 //	ROUTE     = a Go-quoted string ("GET /a") | a plain word (checkout)
 //	OP        = "<" | "<=" | ">" | ">=" | "==" | "!="
 //	VALUE     = duration (250ms, 1.5s; for duration metrics)
@@ -111,9 +111,6 @@ func ParseAssertion(expr string) (Assertion, error) {
 		a.Phase, rest = name, tail[1:]
 	}
 	if after, ok := strings.CutPrefix(rest, "route("); ok {
-		if a.Phase != "" {
-			return a, fmt.Errorf("assertion %q: phase(…).route(…) is not measured: scope to a phase or to a route", a.Expr)
-		}
 		route, tail, err := cutRoute(after)
 		if err != nil {
 			return a, fmt.Errorf("assertion %q: %w", a.Expr, err)
@@ -287,11 +284,14 @@ type Verdict struct {
 type Scopes struct {
 	Phases map[string]Figures // by phase name
 	Routes map[string]Figures // by route label
+	// PhaseRoutes are the figures of each route within each phase, by
+	// phase name then route label (see PhaseRouteFigures).
+	PhaseRoutes map[string]map[string]Figures
 }
 
-// ScopesOf returns the phase and route figures of s.
+// ScopesOf returns the phase, route and phase-and-route figures of s.
 func ScopesOf(s *Summary) Scopes {
-	return Scopes{Phases: PhaseFigures(s), Routes: RouteFigures(s)}
+	return Scopes{Phases: PhaseFigures(s), Routes: RouteFigures(s), PhaseRoutes: PhaseRouteFigures(s)}
 }
 
 // Evaluate checks a against a run's figures and, when a is scoped, its
@@ -301,12 +301,13 @@ func (a Assertion) Evaluate(run Figures, scopes Scopes) Verdict {
 	v := Verdict{Assertion: a}
 	figs := run
 	subject := a.Metric.Name
+	if a.Route != "" {
+		subject = fmt.Sprintf("route(%s).%s", quoteRoute(a.Route), subject)
+	}
+	if a.Phase != "" {
+		subject = fmt.Sprintf("phase(%s).%s", a.Phase, subject)
+	}
 	scoped := func(kind, name string, all map[string]Figures) bool {
-		shown := name
-		if kind == "route" {
-			shown = quoteRoute(name)
-		}
-		subject = fmt.Sprintf("%s(%s).%s", kind, shown, a.Metric.Name)
 		var ok bool
 		if figs, ok = all[name]; ok {
 			return true
@@ -322,11 +323,27 @@ func (a Assertion) Evaluate(run Figures, scopes Scopes) Verdict {
 		v.Message = fmt.Sprintf("%s: no %s %q in this run (%ss: %s)", subject, kind, name, kind, strings.Join(known, ", "))
 		return false
 	}
-	if a.Phase != "" && !scoped("phase", a.Phase, scopes.Phases) {
-		return v
-	}
-	if a.Route != "" && !scoped("route", a.Route, scopes.Routes) {
-		return v
+	switch {
+	case a.Phase != "" && a.Route != "":
+		if !scoped("phase", a.Phase, scopes.Phases) {
+			return v
+		}
+		if !scoped("route", a.Route, scopes.Routes) {
+			return v
+		}
+		var ok bool
+		if figs, ok = scopes.PhaseRoutes[a.Phase][a.Route]; !ok {
+			v.Message = fmt.Sprintf("%s: %s", subject, phaseRouteMissing(a.Phase, a.Route, scopes))
+			return v
+		}
+	case a.Phase != "":
+		if !scoped("phase", a.Phase, scopes.Phases) {
+			return v
+		}
+	case a.Route != "":
+		if !scoped("route", a.Route, scopes.Routes) {
+			return v
+		}
 	}
 	actual, ok := figs[a.Metric.Name]
 	if !ok && a.Metric.Name == "recovery_time" && figs["recovered"] == 0 {
@@ -343,6 +360,24 @@ func (a Assertion) Evaluate(run Figures, scopes Scopes) Verdict {
 	v.Pass = a.Op.holds(actual, a.Value)
 	v.Message = fmt.Sprintf("%s = %s, want %s %s", subject, a.Metric.Format(actual), a.Op, a.Metric.Format(a.Value))
 	return v
+}
+
+// phaseRouteMissing says why a route of the run has no figures in a
+// phase: it is past the routes measured per phase, or it made no request
+// there.
+func phaseRouteMissing(phase, route string, scopes Scopes) string {
+	measured := false
+	for _, routes := range scopes.PhaseRoutes {
+		_, ok := routes[route]
+		measured = measured || ok
+	}
+	if !measured {
+		if _, ok := scopes.PhaseRoutes[phase][OtherRouteSeries]; ok {
+			return fmt.Sprintf("route %s is past the first %d routes of the run, which alone are measured per phase (the others count together as route(%q))",
+				quoteRoute(route), MaxRouteSeries, OtherRouteSeries)
+		}
+	}
+	return fmt.Sprintf("route %s made no request in phase %q", quoteRoute(route), phase)
 }
 
 // Evaluate checks every assertion; see Assertion.Evaluate.

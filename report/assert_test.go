@@ -259,7 +259,8 @@ func TestRouteScopedAssertions(t *testing.T) {
 	for expr, want := range map[string]string{
 		`route(GET /a).p99 < 1s`:              `quote a route that is not a plain word`,
 		`route("GET /a".p99 < 1s`:             `route scope must read`,
-		`phase(x).route(a).p99 < 1s`:          `scope to a phase or to a route`,
+		`phase(x).route(GET /a).p99 < 1s`:     `quote a route that is not a plain word`,
+		`phase(x).route(a).recovered == true`: `whole run only, not per phase`,
 		`route("GET /a").recovery_time < 10s`: `whole run only, not per route`,
 	} {
 		_, err := ParseAssertion(expr)

@@ -55,6 +55,10 @@ type Metric struct {
 	// have (recovery, tipping point).
 	RunOnly bool
 	Help    string
+	// zeroIsNone is set for metrics whose 0 in every run says only that
+	// the runs had none of the thing (cold_ratio of runs without a cold
+	// start): comparisons leave such a row out.
+	zeroIsNone bool
 }
 
 // metricList is every metric, in the order comparisons list them. It is
@@ -91,7 +95,7 @@ var metricList = []Metric{
 	{Name: "dead_lettered", Unit: UnitCount, RunOnly: true, Help: "async messages moved to the dead-letter queue"},
 	{Name: "undelivered", Unit: UnitCount, Better: BetterLower, RunOnly: true, Help: "accepted async messages that never arrived before the run and its drain grace ended"},
 	{Name: "drain_time", Unit: UnitDuration, Better: BetterLower, RunOnly: true, Help: "from the end of the load to the last async delivery; not measured when messages were left undelivered (the backlog did not drain)"},
-	{Name: "cold_ratio", Unit: UnitRatio, Better: BetterLower, Help: "attempts that paid for a cold start (Server-Timing init) ÷ attempts the service ran (answered, not shed)"},
+	{Name: "cold_ratio", Unit: UnitRatio, Better: BetterLower, Help: "attempts that paid for a cold start (Server-Timing init) ÷ attempts the service ran (answered, not shed)", zeroIsNone: true},
 	{Name: "recovered", Unit: UnitBool, Better: BetterHigher, RunOnly: true, Help: "the service recovered from every disturbance"},
 	{Name: "recovery_time", Unit: UnitDuration, Better: BetterLower, RunOnly: true, Help: "longest time from a disturbance's end to sustained recovery"},
 	{Name: "metastable", Unit: UnitBool, Better: BetterLower, RunOnly: true, Help: "the trigger ended but the service stayed collapsed until the end"},
@@ -262,21 +266,49 @@ func PhaseFigures(s *Summary) map[string]Figures {
 func RouteFigures(s *Summary) map[string]Figures {
 	out := make(map[string]Figures, len(s.ByRoute))
 	for name, r := range s.ByRoute {
-		f := Figures{
-			"goodput_ratio": r.GoodputRatio,
-			"goodput_rps":   r.GoodputRPS,
-			"requests":      float64(r.Requests),
-			"attempts":      float64(r.Attempts),
-		}
-		if r.Requests > 0 {
-			f["amplification"] = float64(r.Attempts) / float64(r.Requests)
-		}
-		f.setLatency(r.Latency, r.Outcomes[results.OutcomeOK.String()])
-		f.setOutcomes(r.Requests, r.Attempts, r.Outcomes, nil)
-		delete(f, "timeout_ratio")
-		out[name] = f
+		out[name] = routeFigures(r.Requests, r.Attempts, r.GoodputRatio, r.GoodputRPS, r.LateRatio, r.LateRPS, r.Latency, r.Outcomes)
 	}
 	return out
+}
+
+// PhaseRouteFigures returns the metrics of each route within each phase
+// of s, by phase name (the first phase of a name wins) then route label:
+// the metrics RouteFigures has, over the phase's requests of that route.
+// Only the first MaxRouteSeries routes of a run are measured per phase,
+// the others together as OtherRouteSeries; a route that made no request
+// or attempt in a phase is absent from it.
+func PhaseRouteFigures(s *Summary) map[string]map[string]Figures {
+	out := make(map[string]map[string]Figures, len(s.Phases))
+	for _, p := range s.Phases {
+		if _, dup := out[p.Name]; dup {
+			continue
+		}
+		routes := make(map[string]Figures, len(p.ByRoute))
+		for name, r := range p.ByRoute {
+			routes[name] = routeFigures(r.Requests, r.Attempts, r.GoodputRatio, r.GoodputRPS, r.LateRatio, r.LateRPS, r.Latency, r.Outcomes)
+		}
+		out[p.Name] = routes
+	}
+	return out
+}
+
+// routeFigures are the metrics of one route (in the run or in a phase).
+func routeFigures(requests, attempts int64, goodputRatio, goodputRPS, lateRatio, lateRPS float64, l Latency, outcomes map[string]int64) Figures {
+	f := Figures{
+		"goodput_ratio": goodputRatio,
+		"goodput_rps":   goodputRPS,
+		"late_ratio":    lateRatio,
+		"late_rps":      lateRPS,
+		"requests":      float64(requests),
+		"attempts":      float64(attempts),
+	}
+	if requests > 0 {
+		f["amplification"] = float64(attempts) / float64(requests)
+	}
+	f.setLatency(l, outcomes[results.OutcomeOK.String()])
+	f.setOutcomes(requests, attempts, outcomes, nil)
+	delete(f, "timeout_ratio")
+	return f
 }
 
 // setLatency sets the latency percentiles of l, measured over ok

@@ -93,7 +93,14 @@ var (
 	colQueue      = color.RGBA{R: 0xf5, G: 0x9e, B: 0x0b, A: 0xff}
 	colApp        = color.RGBA{R: 0x38, G: 0xbd, B: 0xf8, A: 0xff}
 	colDep        = color.RGBA{R: 0x63, G: 0x66, B: 0xf1, A: 0xff}
+	colLate       = color.RGBA{R: 0xd9, G: 0x77, B: 0x06, A: 0xff}
+	colFailed     = color.RGBA{R: 0xdc, G: 0x26, B: 0x26, A: 0xff}
+	colCold       = color.RGBA{R: 0x0e, G: 0x74, B: 0x90, A: 0xff}
 )
+
+// smallChartHeight is the height of charts of one secondary series (the
+// cold-start ratio), shorter than a regular chart's 230 pt.
+const smallChartHeight vg.Length = 150
 
 // runPalette colours the runs of a comparison, in order.
 var runPalette = []color.Color{

@@ -181,12 +181,14 @@ func runCharts(label string, s *Summary) ([]htmlChart, error) {
 		specs = append(specs, chartDef{title, caption, spec})
 	}
 
-	add("Load: offered, throughput and goodput", "Per second in each window. Offered and goodput count requests in the window of their intended start (goodput: those that succeeded within the SLO); throughput counts answered attempts in the window they ended. So when answers come late, goodput can run above throughput for a while, and throughput lags behind the load that caused it.", chartSpec{
+	add("Load: offered, throughput, goodput, late and failed", "Per second in each window. Offered, goodput, late and failed count requests in the window of their intended start (goodput: those that succeeded within the SLO; late: those that succeeded after it; failed: the rest of the offered, never ok); throughput counts answered attempts in the window they ended. So when answers come late, goodput can run above throughput for a while, and throughput lags behind the load that caused it.", chartSpec{
 		XLabel: "time (s)", XFromZero: true, YLabel: "per second", YFromZero: true, Shades: shades, Limited: limited,
 		Series: []chartSeries{
 			{Name: "offered", X: xs, Y: windowSeries(s, func(w *Window) float64 { return w.OfferedRPS }), Color: colOffered, Dashed: true},
 			{Name: "throughput", X: xs, Y: windowSeries(s, func(w *Window) float64 { return w.ThroughputRPS }), Color: colThroughput},
 			{Name: "goodput", X: xs, Y: windowSeries(s, func(w *Window) float64 { return w.GoodputRPS }), Color: colGoodput, Width: 2.2},
+			{Name: "late", X: xs, Y: windowSeries(s, func(w *Window) float64 { return w.LateRPS }), Color: colLate},
+			{Name: "failed", X: xs, Y: windowSeries(s, func(w *Window) float64 { return failedRPS(w.OfferedRPS, w.GoodputRPS, w.LateRPS) }), Color: colFailed},
 		},
 	})
 
@@ -203,6 +205,7 @@ func runCharts(label string, s *Summary) ([]htmlChart, error) {
 	add("Latency percentiles over time", "Successful requests, from intended start; each window's own HdrHistogram. Log scale.", chartSpec{
 		XLabel: "time (s)", XFromZero: true, YLabel: "latency", LogY: true, Shades: shades, Gaps: noSuccessGaps(s), Limited: limited, Series: lat,
 	})
+	specs = append(specs, routeLatencyChart(s, shades, limited)...)
 
 	var bands []chartSeries
 	width := max(s.WindowS, 1e-9)
@@ -239,6 +242,13 @@ func runCharts(label string, s *Summary) ([]htmlChart, error) {
 				{Name: "app", X: xs, Y: timing(func(st *ServerTimingMs) float64 { return st.App }), Color: colApp},
 				{Name: "dependencies", X: xs, Y: timing(func(st *ServerTimingMs) float64 { return st.Dep }), Color: colDep},
 			},
+		})
+	}
+
+	if s.ColdStarts != nil {
+		add("Cold starts", "Share of the attempts started in each window that paid for a cold start (the service's Server-Timing carried init), of those the service ran (answered, not shed).", chartSpec{
+			XLabel: "time (s)", XFromZero: true, YLabel: "cold attempts (%)", YFromZero: true, Shades: shades, Height: smallChartHeight,
+			Series: []chartSeries{{Name: "cold ratio", X: xs, Y: windowSeries(s, func(w *Window) float64 { return 100 * w.ColdRatio }), Color: colCold, Width: 2}},
 		})
 	}
 

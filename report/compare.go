@@ -5,14 +5,17 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"text/tabwriter"
 )
 
-// CompareRun is one run of a comparison: its label and its figures.
+// CompareRun is one run of a comparison: its label, its figures and, to
+// compare per route, its routes' figures (RouteFigures; nil for none).
 type CompareRun struct {
 	Label   string
 	Figures Figures
+	Routes  map[string]Figures
 }
 
 // Comparison is several runs side by side: a row per metric that at least
@@ -21,7 +24,23 @@ type CompareRun struct {
 type Comparison struct {
 	Runs []string     `json:"runs"`
 	Rows []CompareRow `json:"rows"`
+	// Routes compares the routes that at least two runs share, by route
+	// label: their rows of routeCompareMetrics. Absent when no two runs
+	// share a route.
+	Routes []RouteComparison `json:"routes,omitempty"`
 }
+
+// RouteComparison is one route across the runs of a Comparison; a run
+// without the route has no value in its rows.
+type RouteComparison struct {
+	Route string       `json:"route"`
+	Rows  []CompareRow `json:"rows"`
+}
+
+// routeCompareMetrics are the metrics a comparison shows per route: how
+// much of the route's load was served in time, how much late, and its
+// tail latency.
+var routeCompareMetrics = []string{"goodput_ratio", "late_ratio", "p99"}
 
 // CompareRow is one metric across the runs of a Comparison.
 type CompareRow struct {
@@ -52,45 +71,94 @@ func neverRecovered(m Metric, f Figures) bool {
 }
 
 // Compare lines up the runs' figures, one row per metric in Metrics()
-// order, skipping metrics no run measured.
+// order, skipping metrics no run measured, and cold_ratio when no run had
+// a cold start. Then, per route that at least two runs share (by label;
+// OtherRoutes, a mix of routes, is not compared), the rows of
+// goodput_ratio, late_ratio and p99.
 func Compare(runs []CompareRun) Comparison {
 	c := Comparison{Runs: make([]string, len(runs)), Rows: []CompareRow{}}
+	figs := make([]Figures, len(runs))
 	for i, r := range runs {
 		c.Runs[i] = r.Label
+		figs[i] = r.Figures
 	}
 	for _, m := range metricList {
-		row := CompareRow{Metric: m.Name, Unit: m.Unit.String(), Values: make([]*float64, len(runs)), RelDiff: make([]*float64, len(runs)), Best: []int{}, metric: m, never: make([]bool, len(runs))}
-		switch m.Better {
-		case BetterHigher:
-			row.Better = "higher"
-		case BetterLower:
-			row.Better = "lower"
+		if row, ok := compareRow(m, figs); ok {
+			c.Rows = append(c.Rows, row)
 		}
-		measured := false
+	}
+	for _, route := range sharedRoutes(runs) {
 		for i, r := range runs {
-			if v, ok := r.Figures[m.Name]; ok {
-				row.Values[i] = &v
-				measured = true
-			} else if neverRecovered(m, r.Figures) {
-				row.never[i] = true
-				measured = true
+			figs[i] = r.Routes[route]
+		}
+		rc := RouteComparison{Route: route, Rows: []CompareRow{}}
+		for _, name := range routeCompareMetrics {
+			m, _ := LookupMetric(name)
+			if row, ok := compareRow(m, figs); ok {
+				rc.Rows = append(rc.Rows, row)
 			}
 		}
-		if !measured {
-			continue
-		}
-		if first := row.Values[0]; first != nil && *first != 0 && m.Unit != UnitBool {
-			for i := 1; i < len(runs); i++ {
-				if v := row.Values[i]; v != nil {
-					d := (*v - *first) / math.Abs(*first)
-					row.RelDiff[i] = &d
-				}
-			}
-		}
-		row.Best = bestOf(row.Values, m.Better)
-		c.Rows = append(c.Rows, row)
+		c.Routes = append(c.Routes, rc)
 	}
 	return c
+}
+
+// sharedRoutes returns the routes of at least two runs, sorted.
+func sharedRoutes(runs []CompareRun) []string {
+	count := map[string]int{}
+	for _, r := range runs {
+		for route := range r.Routes {
+			if route != OtherRoutes {
+				count[route]++
+			}
+		}
+	}
+	var out []string
+	for route, n := range count {
+		if n >= 2 {
+			out = append(out, route)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// compareRow lines up metric m across the runs' figures (nil for a run
+// without them); false when no run measured it, or for a metric whose 0
+// means none (cold_ratio) when every run had 0.
+func compareRow(m Metric, figs []Figures) (CompareRow, bool) {
+	n := len(figs)
+	row := CompareRow{Metric: m.Name, Unit: m.Unit.String(), Values: make([]*float64, n), RelDiff: make([]*float64, n), Best: []int{}, metric: m, never: make([]bool, n)}
+	switch m.Better {
+	case BetterHigher:
+		row.Better = "higher"
+	case BetterLower:
+		row.Better = "lower"
+	}
+	measured, nonZero := false, false
+	for i, f := range figs {
+		if v, ok := f[m.Name]; ok {
+			row.Values[i] = &v
+			measured = true
+			nonZero = nonZero || v != 0
+		} else if neverRecovered(m, f) {
+			row.never[i] = true
+			measured = true
+		}
+	}
+	if !measured || (m.zeroIsNone && !nonZero) {
+		return row, false
+	}
+	if first := row.Values[0]; first != nil && *first != 0 && m.Unit != UnitBool {
+		for i := 1; i < n; i++ {
+			if v := row.Values[i]; v != nil {
+				d := (*v - *first) / math.Abs(*first)
+				row.RelDiff[i] = &d
+			}
+		}
+	}
+	row.Best = bestOf(row.Values, m.Better)
+	return row, true
 }
 
 // bestOf returns the indexes holding the best value in direction b, or
@@ -177,6 +245,26 @@ func (c Comparison) WriteText(w io.Writer) error {
 			fmt.Fprintf(tw, "\t%s", row.Cell(i))
 		}
 		fmt.Fprintln(tw)
+	}
+	if len(c.Routes) > 0 {
+		fmt.Fprint(tw, "\nroute\tmetric")
+		for _, r := range c.Runs {
+			fmt.Fprintf(tw, "\t%s", r)
+		}
+		fmt.Fprintln(tw)
+		for _, rc := range c.Routes {
+			for j, row := range rc.Rows {
+				route := rc.Route
+				if j > 0 {
+					route = ""
+				}
+				fmt.Fprintf(tw, "%s\t%s", route, row.Metric)
+				for i := range c.Runs {
+					fmt.Fprintf(tw, "\t%s", row.Cell(i))
+				}
+				fmt.Fprintln(tw)
+			}
+		}
 	}
 	fmt.Fprintf(tw, "\n(* better value; percentages relative to %s)\n", c.firstLabel())
 	if err := tw.Flush(); err != nil {

@@ -33,7 +33,7 @@ func compareFixture() []CompareRun {
 	c.SetDuration("recovery_time", 4*time.Second)
 	c.SetBool("metastable", false)
 	c.SetBool("recovered", true)
-	return []CompareRun{{"unprotected", a}, {"protected", b}, {"lifo", c}}
+	return []CompareRun{{Label: "unprotected", Figures: a}, {Label: "protected", Figures: b}, {Label: "lifo", Figures: c}}
 }
 
 func TestCompare(t *testing.T) {
@@ -110,4 +110,79 @@ func BenchmarkCompare(b *testing.B) {
 			b.Fatal("no rows")
 		}
 	}
+}
+
+func TestComparePerRoute(t *testing.T) {
+	route := func(goodput, late float64, p99 time.Duration) Figures {
+		f := Figures{"goodput_ratio": goodput, "late_ratio": late, "requests": 100}
+		f.SetDuration("p99", p99)
+		return f
+	}
+	runs := []CompareRun{
+		{Label: "fifo", Figures: Figures{"goodput_ratio": 0.7}, Routes: map[string]Figures{
+			"GET /a": route(0.9, 0.05, 200*time.Millisecond), "POST /b": route(0.5, 0.4, 2*time.Second), "GET /only-fifo": route(1, 0, time.Millisecond),
+		}},
+		{Label: "lifo", Figures: Figures{"goodput_ratio": 0.8}, Routes: map[string]Figures{
+			"GET /a": route(0.9, 0.05, 250*time.Millisecond), "POST /b": route(0.75, 0.1, 500*time.Millisecond), OtherRoutes: route(1, 0, time.Millisecond),
+		}},
+		{Label: "none", Figures: Figures{"goodput_ratio": 0.1}},
+	}
+	c := Compare(runs)
+	require.Len(t, c.Routes, 2, "only the routes two runs share; not a route of one run, nor (other)")
+	assert.Equal(t, "GET /a", c.Routes[0].Route)
+	b := c.Routes[1]
+	assert.Equal(t, "POST /b", b.Route)
+	var metrics []string
+	for _, r := range b.Rows {
+		metrics = append(metrics, r.Metric)
+	}
+	assert.Equal(t, []string{"goodput_ratio", "late_ratio", "p99"}, metrics)
+	assert.Equal(t, []int{1}, b.Rows[0].Best)
+	assert.Equal(t, "* 75.00% (+50%)", b.Rows[0].Cell(1))
+	assert.Equal(t, "* 500ms (−75%)", b.Rows[2].Cell(1))
+	assert.Equal(t, "–", b.Rows[2].Cell(2), "the third run has no routes")
+
+	var text bytes.Buffer
+	require.NoError(t, c.WriteText(&text))
+	assert.Regexp(t, `\nroute\s+metric\s+fifo\s+lifo\s+none\n`, text.String())
+	assert.Regexp(t, `\nPOST /b\s+goodput_ratio\s+50\.00%\s+\* 75\.00% \(\+50%\)\s+–\n\s+late_ratio\s+40\.00%\s+\* 10\.00% \(−75%\)`, text.String())
+
+	var js bytes.Buffer
+	require.NoError(t, c.WriteJSON(&js))
+	var m struct {
+		Compare struct {
+			Routes []struct {
+				Route string `json:"route"`
+				Rows  []struct {
+					Metric string     `json:"metric"`
+					Values []*float64 `json:"values"`
+				} `json:"rows"`
+			} `json:"routes"`
+		} `json:"compare"`
+	}
+	require.NoError(t, json.Unmarshal(js.Bytes(), &m))
+	require.Len(t, m.Compare.Routes, 2)
+	assert.Equal(t, "p99", m.Compare.Routes[1].Rows[2].Metric)
+	assert.InDelta(t, 0.5, *m.Compare.Routes[1].Rows[2].Values[1], 1e-9, "seconds")
+
+	noShared := Compare([]CompareRun{runs[0], runs[2]})
+	assert.Empty(t, noShared.Routes)
+	js.Reset()
+	require.NoError(t, noShared.WriteJSON(&js))
+	assert.NotContains(t, js.String(), `"routes"`)
+}
+
+func TestHTMLComparisonPerRoute(t *testing.T) {
+	s := twoRoutesTwoPhases(t)
+	page := renderHTML(t, HTMLRun{Label: "a", Summary: s}, HTMLRun{Label: "b", Summary: s})
+	panel := tableOf(page, "Side by side, per route")
+	require.NotEmpty(t, panel)
+	rows := tableRows(panel)
+	require.Len(t, rows, 6, "two routes × goodput_ratio, late_ratio, p99")
+	assert.Equal(t, []string{"POST /b", "goodput_ratio", "60.00%", "60.00% (±0%)"}, rows[3])
+	assert.Equal(t, []string{"", "late_ratio", "20.00%", "20.00% (±0%)"}, rows[4])
+
+	one := lateRun(t)
+	page = renderHTML(t, HTMLRun{Label: "a", Summary: one}, HTMLRun{Label: "b", Summary: one})
+	assert.Empty(t, tableOf(page, "Side by side, per route"), "runs without routes")
 }

@@ -99,14 +99,14 @@ func TestNoDeliveryFiguresWithoutDeliveries(t *testing.T) {
 		}
 		return false
 	}
-	c := Compare([]CompareRun{{"a", f}, {"b", FiguresOf(plain)}})
+	c := Compare([]CompareRun{{Label: "a", Figures: f}, {Label: "b", Figures: FiguresOf(plain)}})
 	assert.False(t, isRow(c, "delivery_age_p99"))
 	assert.False(t, isRow(c, "undelivered"))
 
 	// One run with deliveries is enough for the rows, and the other run
 	// shows a dash.
 	async := asyncSummary(t, all)
-	c = Compare([]CompareRun{{"plain", f}, {"async", FiguresOf(async)}})
+	c = Compare([]CompareRun{{Label: "plain", Figures: f}, {Label: "async", Figures: FiguresOf(async)}})
 	for _, name := range []string{"delivery_age_p50", "delivery_age_p99", "delivery_age_max", "delivered", "expired", "dead_lettered", "undelivered"} {
 		assert.True(t, isRow(c, name), name)
 	}
@@ -118,7 +118,7 @@ func TestNoDeliveryFiguresWithoutDeliveries(t *testing.T) {
 func TestCompareDeliveryRowsMarkTheBetterRun(t *testing.T) {
 	fifo := asyncSummary(t, all)
 	lifo := asyncSummary(t, func(r *results.Result) bool { return r.Outcome != results.OutcomeUndelivered })
-	c := Compare([]CompareRun{{"fifo", FiguresOf(fifo)}, {"lifo", FiguresOf(lifo)}})
+	c := Compare([]CompareRun{{Label: "fifo", Figures: FiguresOf(fifo)}, {Label: "lifo", Figures: FiguresOf(lifo)}})
 	rows := map[string]CompareRow{}
 	for _, r := range c.Rows {
 		rows[r.Metric] = r

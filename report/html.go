@@ -203,7 +203,7 @@ func buildComparePage(p *htmlPage, r HTMLReport) (*htmlPage, error) {
 	if cmp == nil {
 		runs := make([]CompareRun, len(r.Runs))
 		for i, run := range r.Runs {
-			runs[i] = CompareRun{Label: run.Label, Figures: FiguresOf(run.Summary)}
+			runs[i] = CompareRun{Label: run.Label, Figures: FiguresOf(run.Summary), Routes: RouteFigures(run.Summary)}
 		}
 		c := Compare(runs)
 		cmp = &c
@@ -226,6 +226,9 @@ func buildComparePage(p *htmlPage, r HTMLReport) (*htmlPage, error) {
 		return nil, err
 	}
 	p.Charts = charts
+	if len(cmp.Routes) > 0 {
+		p.Tables = append(p.Tables, routeCompareTable(cmp))
+	}
 	for _, run := range r.Runs {
 		if rec := run.Summary.Recovery; rec != nil {
 			rt := recoveryTable(rec)
@@ -331,6 +334,7 @@ func runTables(s *Summary) []htmlTable {
 		}
 		tables = append(tables, t)
 	}
+	tables = append(tables, routeTable(s)...)
 	if rec := s.Recovery; rec != nil {
 		tables = append(tables, recoveryTable(rec))
 	}

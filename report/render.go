@@ -352,9 +352,11 @@ func WriteJSON(w io.Writer, s *Summary) error {
 }
 
 // CSVHeader returns the columns WriteCSV writes for a run without async
-// deliveries, in order; CSVColumns gives those of a given run.
+// deliveries, in order; CSVColumns gives those of a given run. "route" is
+// empty on a window's own row and names the route on a route's row (see
+// WriteCSV).
 func CSVHeader() []string {
-	cols := []string{"start_s", "requests", "attempts", "offered_rps", "throughput_rps", "goodput_rps", "goodput_ratio",
+	cols := []string{"start_s", "route", "requests", "attempts", "offered_rps", "throughput_rps", "goodput_rps", "goodput_ratio", "late_rps", "late_ratio",
 		"p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms", "mean_ms",
 		"inflight_mean", "amplification", "lag_p99_ms", "little_ratio", "server_queue_ms", "server_app_ms", "server_dep_ms"}
 	for _, o := range results.Outcomes() {
@@ -382,10 +384,19 @@ func CSVColumns(s *Summary) []string {
 	return cols
 }
 
-// WriteCSV writes one row per window, with the columns of CSVColumns(s).
-// Request outcome columns count requests of the window by final outcome;
-// attempt outcome columns count attempts that ended in the window; the
-// delivery columns count the messages of the window's requests.
+// WriteCSV writes one row per window, with the columns of CSVColumns(s),
+// and for a run of several routes, after each window's row, one row per
+// route with a request in the window (Window.ByRoute; by route label,
+// OtherRouteSeries last).
+//
+// A window's own row has an empty route. Request outcome columns count
+// requests of the window by final outcome; attempt outcome columns count
+// attempts that ended in the window; the delivery columns count the
+// messages of the window's requests. A route's row has the figures of its
+// requests whose intended start falls in the window (requests,
+// offered_rps, goodput and late, latency, request outcomes); the columns
+// measured for the window only (attempts, throughput, in flight, lag,
+// Server-Timing, attempt outcomes, deliveries) are empty.
 func WriteCSV(w io.Writer, s *Summary) error {
 	cw := csv.NewWriter(w)
 	cols := CSVColumns(s)
@@ -393,17 +404,20 @@ func WriteCSV(w io.Writer, s *Summary) error {
 		return fmt.Errorf("write csv report: %w", err)
 	}
 	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
+	latency := func(row []string, l Latency) []string {
+		return append(row, f(l.P50), f(l.P90), f(l.P99), f(l.P999), f(l.Max), f(l.Mean))
+	}
 	row := make([]string, 0, len(cols))
+	var routes []string
 	for _, win := range s.Windows {
-		l := win.Latency
 		st := ServerTimingMs{}
 		if win.ServerTiming != nil {
 			st = *win.ServerTiming
 		}
-		row = append(row[:0], f(win.StartS), strconv.FormatInt(win.Requests, 10), strconv.FormatInt(win.Attempts, 10),
-			f(win.OfferedRPS), f(win.ThroughputRPS), f(win.GoodputRPS), f(win.GoodputRatio),
-			f(l.P50), f(l.P90), f(l.P99), f(l.P999), f(l.Max), f(l.Mean),
-			f(win.InFlightMean), f(win.Amplification), f(win.LagP99Ms), f(win.LittleRatio), f(st.Queue), f(st.App), f(st.Dep))
+		row = append(row[:0], f(win.StartS), "", strconv.FormatInt(win.Requests, 10), strconv.FormatInt(win.Attempts, 10),
+			f(win.OfferedRPS), f(win.ThroughputRPS), f(win.GoodputRPS), f(win.GoodputRatio), f(win.LateRPS), f(win.LateRatio))
+		row = latency(row, win.Latency)
+		row = append(row, f(win.InFlightMean), f(win.Amplification), f(win.LagP99Ms), f(win.LittleRatio), f(st.Queue), f(st.App), f(st.Dep))
 		for _, o := range results.Outcomes() {
 			row = append(row, strconv.FormatInt(win.Outcomes[o.String()], 10))
 		}
@@ -416,12 +430,50 @@ func WriteCSV(w io.Writer, s *Summary) error {
 		if err := cw.Write(row); err != nil {
 			return fmt.Errorf("write csv report: %w", err)
 		}
+		routes = csvRoutes(routes[:0], win.ByRoute)
+		for _, name := range routes {
+			r := win.ByRoute[name]
+			row = append(row[:0], f(win.StartS), name, strconv.FormatInt(r.Requests, 10), "",
+				f(float64(r.Requests)/s.WindowS), "", f(r.GoodputRPS), f(r.GoodputRatio), f(r.LateRPS), f(r.LateRatio))
+			row = latency(row, r.Latency)
+			row = append(row, "", "", "", "", "", "", "")
+			for _, o := range results.Outcomes() {
+				row = append(row, strconv.FormatInt(r.Outcomes[o.String()], 10))
+			}
+			for range results.Outcomes() {
+				row = append(row, "")
+			}
+			if s.Delivery != nil {
+				row = append(row, "", "")
+			}
+			if err := cw.Write(row); err != nil {
+				return fmt.Errorf("write csv report: %w", err)
+			}
+		}
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
 		return fmt.Errorf("write csv report: %w", err)
 	}
 	return nil
+}
+
+// csvRoutes appends the route labels of a window's ByRoute to dst, by
+// label with OtherRouteSeries last.
+func csvRoutes(dst []string, byRoute map[string]RouteWindow) []string {
+	for name := range byRoute {
+		dst = append(dst, name)
+	}
+	slices.SortFunc(dst, func(a, b string) int {
+		if (a == OtherRouteSeries) != (b == OtherRouteSeries) {
+			if a == OtherRouteSeries {
+				return 1
+			}
+			return -1
+		}
+		return strings.Compare(a, b)
+	})
+	return dst
 }
 
 // WriteHgrm writes the run's latency distribution (successful requests,

@@ -44,7 +44,7 @@ func TestByRouteCountsEachRouteApart(t *testing.T) {
 	var text bytes.Buffer
 	require.NoError(t, WriteText(&text, s, TextOptions{}))
 	assert.Contains(t, text.String(), "\nroutes\n")
-	assert.Regexp(t, `POST /b\s+5\s+9\s+0\.0\s+0\.0%`, text.String())
+	assert.Regexp(t, `POST /b\s+5\s+9\s+0\.0\s+0\.0%\s+80\.0%\s+300\s+300\s+300\s+300\s+1\n`, text.String(), "4 of its 5 requests were late")
 
 	f := RouteFigures(s)
 	assert.Equal(t, 10.0, f["GET /a"]["requests"])

@@ -110,6 +110,7 @@ func outcomeMap(c *outcomeCounts, all bool) map[string]int64 {
 // adding more records, or take a new Summary.
 func (a *Aggregator) Summary() *Summary {
 	a.coolAll()
+	a.byRoute.flush()
 	dur := a.duration()
 	s := &Summary{
 		SLOMs:           float64(a.slo) / float64(time.Millisecond),
@@ -243,6 +244,7 @@ func (a *Aggregator) windowSummaries() []Window {
 		o.ServerTiming = w.timing.ms()
 		o.Concurrency = float64(w.attemptDur) / float64(width)
 		o.ColdRatio = w.cold.ratio()
+		o.ByRoute = a.byRoute.window(i, width)
 		if w.tenants.n > 0 || w.failing.n > 0 {
 			o.TopTenants = &TopTenants{ByAttempts: w.tenants.top(windowTopTenants), ByFailures: w.failing.top(windowTopTenants)}
 		}
@@ -294,6 +296,7 @@ func (a *Aggregator) phaseSummaries() []PhaseStats {
 			Generator:       a.generator(p.lag, p.outcomes[results.OutcomeGeneratorDropped]),
 			DeliveryAgeMs:   age,
 			ColdRatio:       p.cold.ratio(),
+			ByRoute:         a.byRoute.phase(i, info.Duration),
 		})
 	}
 	return out

@@ -196,6 +196,11 @@ type Window struct {
 	// delivery; both 0 (absent) when none.
 	Delivered        int64   `json:"delivered,omitempty"`
 	DeliveryAgeP99Ms float64 `json:"delivery_age_p99_ms,omitempty"`
+	// ByRoute holds each route's requests of this window, keyed by route
+	// label, for the routes with a request here: the first MaxRouteSeries
+	// routes of the run apart, later ones together as OtherRouteSeries.
+	// Absent when the run had fewer than two routes.
+	ByRoute map[string]RouteWindow `json:"by_route,omitempty"`
 
 	latency *hdr.PackedHistogram
 }
@@ -236,6 +241,11 @@ type PhaseStats struct {
 	// ColdRatio is cold attempts ÷ attempts the service ran (answered, not
 	// shed) of this phase; absent when none was cold.
 	ColdRatio float64 `json:"cold_ratio,omitempty"`
+	// ByRoute holds each route's share of this phase, keyed by route
+	// label, for the routes with a request or attempt in it: the first
+	// MaxRouteSeries routes of the run apart, later ones together as
+	// OtherRouteSeries. Absent when the records carry no route.
+	ByRoute map[string]RoutePhase `json:"by_route,omitempty"`
 }
 
 // Disturbance is a fault window of the run, from a fault_applied event to

@@ -71,7 +71,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			label = strings.TrimSuffix(filepath.Base(sp.files[0]), filepath.Ext(sp.files[0]))
 		}
 		runs[i] = report.HTMLRun{Label: label, Summary: s}
-		cmpRuns[i] = report.CompareRun{Label: label, Figures: report.FiguresOf(s)}
+		cmpRuns[i] = report.CompareRun{Label: label, Figures: report.FiguresOf(s), Routes: report.RouteFigures(s)}
 	}
 	c := report.Compare(cmpRuns)
 

@@ -24,6 +24,7 @@ func TestCompare(t *testing.T) {
 	assert.Contains(t, out, "goodput_ratio")
 	assert.Contains(t, out, "(±0%)", "identical runs")
 	assert.Contains(t, out, "percentages relative to before")
+	assert.Regexp(t, `\nroute\s+metric\s+before\s+second\nGET /\s+goodput_ratio`, out, "per-route rows")
 
 	out, stderr, code = runCLI(t, "compare", "--format", "json", "x="+a, "y="+b)
 	require.Equal(t, 0, code, stderr)
@@ -34,6 +35,12 @@ func TestCompare(t *testing.T) {
 				Metric string     `json:"metric"`
 				Values []*float64 `json:"values"`
 			} `json:"rows"`
+			Routes []struct {
+				Route string `json:"route"`
+				Rows  []struct {
+					Metric string `json:"metric"`
+				} `json:"rows"`
+			} `json:"routes"`
 		} `json:"compare"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &m), out)
@@ -41,6 +48,10 @@ func TestCompare(t *testing.T) {
 	require.NotEmpty(t, m.Compare.Rows)
 	assert.Equal(t, "goodput_ratio", m.Compare.Rows[0].Metric)
 	require.Len(t, m.Compare.Rows[0].Values, 2)
+	require.Len(t, m.Compare.Routes, 1, "both runs have the route GET /")
+	assert.Equal(t, "GET /", m.Compare.Routes[0].Route)
+	require.Len(t, m.Compare.Routes[0].Rows, 3)
+	assert.Equal(t, "p99", m.Compare.Routes[0].Rows[2].Metric)
 
 	page := filepath.Join(dir, "c.html")
 	_, stderr, code = runCLI(t, "compare", "--format", "html", "-o", page, "x="+a, "y="+b)
