@@ -74,3 +74,35 @@ func TestPlayEmbedded(t *testing.T) {
 		t.Errorf("verdicts not printed:\n%s", stdout.String())
 	}
 }
+
+// The comparison of a scenario's variants compares its routes too.
+func TestPlayComparesVariantsPerRoute(t *testing.T) {
+	const scenario = `
+seed: 7
+target: {embedded: {preset: protected}}
+requests:
+  - {name: items, path: "/api/items/{rand:1-1000}"}
+  - {name: health, path: "/healthz"}
+phases:
+  - {name: steady, duration: 1s, rate: 60}
+variants:
+  - {name: a}
+  - {name: b, set: {target.embedded.preset: unprotected}}
+report: {formats: [json]}
+`
+	var stdout bytes.Buffer
+	out, err := Play(context.Background(), resolve(t, scenario, profiles.Options{}), Options{Name: "routes", OutDir: t.TempDir(), Stdout: &stdout})
+	if err != nil {
+		t.Fatalf("Play: %v\n%s", err, stdout.String())
+	}
+	if out.Comparison == nil {
+		t.Fatal("no comparison of two variants")
+	}
+	var routes []string
+	for _, r := range out.Comparison.Routes {
+		routes = append(routes, r.Route)
+	}
+	if strings.Join(routes, ",") != "health,items" {
+		t.Errorf("compared routes %q, want health and items\n%s", routes, stdout.String())
+	}
+}

@@ -26,6 +26,9 @@ func writeReports(out *Played, runs []profiles.Run, opts *Options) error {
 		cr := make([]report.CompareRun, len(out.Variants))
 		for i, v := range out.Variants {
 			cr[i] = report.CompareRun{Label: v.Name, Figures: v.Figures}
+			if v.Summary != nil {
+				cr[i].Routes = report.RouteFigures(v.Summary)
+			}
 		}
 		c := report.Compare(cr)
 		out.Comparison = &c

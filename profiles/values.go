@@ -281,7 +281,7 @@ var assertionRE = regexp.MustCompile(`^\s*(?:variant\(([^()\s]+)\)\.)?(?:phase\(
 func (a *Assertion) parse(text, _ string) error {
 	m := assertionRE.FindStringSubmatch(text)
 	if m == nil {
-		return want("[variant(NAME).][phase(NAME).|route(NAME).]METRIC OP VALUE, e.g. `p99 < 250ms`, `phase(surge).shed_ratio < 0.5` or `route(\"GET /a\").p99 < 300ms`")
+		return want("[variant(NAME).][phase(NAME).][route(NAME).]METRIC OP VALUE, e.g. `p99 < 250ms`, `phase(surge).shed_ratio < 0.5` or `route(\"GET /a\").p99 < 300ms`")
 	}
 	*a = Assertion{Text: strings.TrimSpace(text), Variant: m[1], Phase: m[2], Route: m[3], Metric: m[4], Op: m[5], Value: m[6]}
 	return nil
