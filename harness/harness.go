@@ -293,20 +293,25 @@ func summarize(file string, s *profiles.Scenario) (*report.Summary, error) {
 	}
 	sum := agg.Summary()
 	rec := s.SLO.Recovery
-	// Recovery is judged on the schedule's windows only: the windows after
-	// it hold the in-flight requests draining with nothing offered, which
-	// would count as recovered however collapsed the service was.
+	analyzeRecovery(sum, report.RecoveryOptions{Window: rec.Window, Goodput: rec.Goodput, P99Factor: rec.P99Factor, SLO: s.SLO.Latency})
+	if report.IsRamp(sum) {
+		report.AnalyzeTippingPoint(sum, s.SLO.Latency)
+	}
+	return sum, nil
+}
+
+// analyzeRecovery sets sum.Recovery, judged on the schedule's windows
+// only: the windows after it hold the in-flight requests draining with
+// nothing offered, which would count as recovered however collapsed the
+// service was.
+func analyzeRecovery(sum *report.Summary, opts report.RecoveryOptions) {
 	sched := *sum
 	end := time.Duration(sum.DurationS * float64(time.Second))
 	for len(sched.Windows) > 0 && sched.Windows[len(sched.Windows)-1].Start() >= end {
 		sched.Windows = sched.Windows[:len(sched.Windows)-1]
 	}
-	report.AnalyzeRecovery(&sched, report.RecoveryOptions{Window: rec.Window, Goodput: rec.Goodput, P99Factor: rec.P99Factor, SLO: s.SLO.Latency})
+	report.AnalyzeRecovery(&sched, opts)
 	sum.Recovery = sched.Recovery
-	if report.IsRamp(sum) {
-		report.AnalyzeTippingPoint(sum, s.SLO.Latency)
-	}
-	return sum, nil
 }
 
 // evaluate checks the scenario's assertions that apply to the variant.
