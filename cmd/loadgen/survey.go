@@ -135,7 +135,11 @@ func runSurvey(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return cli.Usagef("survey: --%v", err)
 	}
 	if !*f.quiet {
-		fmt.Fprintf(stderr, "survey: seed %d, %s, baseline %g/s, surges of %s for %v..%v\n", setup.Seed, setup.Target, setup.BaselineRPS, strings.Join(*f.multipliers, ","), o.Min, o.Max)
+		ms := make([]string, len(o.Multipliers))
+		for i, m := range o.Multipliers {
+			ms[i] = survey.FormatMultiplier(m)
+		}
+		fmt.Fprintf(stderr, "survey: seed %d, %s, baseline %g/s, surges of %s for %v..%v\n", setup.Seed, setup.Target, setup.BaselineRPS, strings.Join(ms, ", "), o.Min, o.Max)
 		o.Progress = func(c survey.CellResult) {
 			rec := ""
 			if c.Verdict.Survived() {
