@@ -32,6 +32,11 @@ func DryRun(w io.Writer, runs []profiles.Run, opts Options) error {
 		if _, err := w.Write(r.Scenario.YAML()); err != nil {
 			return fmt.Errorf("dry run: %w", err)
 		}
+		if sv := r.Scenario.Survey; sv != nil {
+			fmt.Fprintf(w, "# survey: for each of %v× %g/s, surges of %v..%v bisected to %v; each cell %v of baseline, the surge, %v of baseline to judge recovery\n",
+				sv.Multipliers, float64(sv.Rate), sv.Durations.Min, sv.Durations.Max, sv.Resolution, sv.Warmup, sv.Judge)
+			continue
+		}
 		fmt.Fprintln(w, "# timeline")
 		for _, line := range timeline(r.Scenario, &opts) {
 			fmt.Fprintln(w, "#   "+line)

@@ -92,10 +92,14 @@ type Played struct {
 	Interrupted bool               // the context ended the play early
 	Files       []string           // reports and results written
 	Seed        uint64             // the seed every variant used
+	// Surveys are the variants' surge surveys, for a scenario with a
+	// survey block (then Variants is empty).
+	Surveys []SurveyPlayed
 }
 
 // Play runs each resolved variant in order, each against a fresh target,
-// and writes the reports. It returns an error when the scenario could not
+// and writes the reports. A scenario with a survey block is surveyed
+// instead, variant by variant (Played.Surveys). It returns an error when the scenario could not
 // be carried out (a *ConfigError before anything ran, ErrUnreachable, an
 // I/O error, a fault that failed to roll back); assertion failures are
 // counted in Outcome.Failed, and an interrupted play returns the partial
@@ -118,6 +122,9 @@ func Play(ctx context.Context, runs []profiles.Run, opts Options) (*Played, erro
 	}
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
+	}
+	if runs[0].Scenario.Survey != nil {
+		return playSurveys(ctx, runs, seed, &opts)
 	}
 	// Check every variant before running any, so a mistake in the last
 	// one does not cost the time of the first.
