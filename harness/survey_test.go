@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/goodput-dev/goodput/profiles"
 	"github.com/goodput-dev/goodput/report"
 	"github.com/goodput-dev/goodput/survey"
 	"github.com/goodput-dev/goodput/workload"
@@ -87,4 +88,15 @@ func TestSurveyTrialValidate(t *testing.T) {
 		require.Error(t, err, name)
 		assert.Contains(t, err.Error(), tc.want, name)
 	}
+}
+
+func TestDryRunOfASurvey(t *testing.T) {
+	doc, err := profiles.Open("surge-survey")
+	require.NoError(t, err)
+	runs, err := doc.Resolve(profiles.Options{Short: true})
+	require.NoError(t, err)
+	var b strings.Builder
+	require.NoError(t, DryRun(&b, runs, Options{}))
+	assert.Equal(t, 2, strings.Count(b.String(), "# survey: baseline 125/s; surges of 3x for 5s..5s, bisected to 1s; each cell: 3s of baseline, the surge, 10s of baseline to judge recovery\n"), b.String())
+	assert.NotContains(t, b.String(), "# timeline")
 }
