@@ -175,6 +175,8 @@ func runSurvey(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return cli.Runf("survey: %v", werr)
 	case res.Interrupted && len(res.Cells) == 0:
 		return cli.Runf("survey: interrupted before any cell")
+	case res.Interrupted:
+		return cli.Runf("survey: interrupted after %d cells; the survey so far was written", len(res.Cells))
 	}
 	for _, b := range res.Boundaries {
 		fmt.Fprintf(stderr, "survey: %s survives %s\n", survey.FormatMultiplier(b.Multiplier), b)

@@ -116,3 +116,19 @@ func TestSurveyUnreachable(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, cli.ExitRun, cli.Code(err), "%v", err)
 }
+
+// TestSurveyInterrupted: a survey whose context ends writes what it has
+// and exits 3 (the run was not carried out).
+func TestSurveyInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	out := filepath.Join(t.TempDir(), "survey.json")
+	var stdout, stderr bytes.Buffer
+	err := run(ctx, []string{"survey", "--preset", "unprotected", "--rate", "20", "--quiet", "--format", "json", "-o", out}, &stdout, &stderr)
+	require.Error(t, err)
+	assert.Equal(t, cli.ExitRun, cli.Code(err), "%v", err)
+	assert.Contains(t, err.Error(), "interrupted before any cell")
+	data, rerr := os.ReadFile(out)
+	require.NoError(t, rerr)
+	assert.Contains(t, string(data), `"interrupted": true`)
+}
