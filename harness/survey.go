@@ -151,11 +151,16 @@ func (t *SurveyTrial) play(ctx context.Context, c survey.Cell) (survey.Outcome, 
 	analyzeRecovery(sum, rec)
 	out := survey.Outcome{Seed: seed, BaselineGoodput: -1, AfterGoodput: -1}
 	if len(sum.Phases) == 3 {
-		out.BaselineGoodput, out.AfterGoodput = sum.Phases[0].GoodputRatio, sum.Phases[2].GoodputRatio
+		out.AfterGoodput = sum.Phases[2].GoodputRatio
 	}
 	r := sum.Recovery
 	if r == nil {
 		return out, errors.New("no recovery verdict: the surge was not seen")
+	}
+	if r.Baseline.Windows > 0 {
+		// The baseline recovery is judged against: its windows after the
+		// target's first second.
+		out.BaselineGoodput = r.Baseline.GoodputRatio
 	}
 	out.Verdict = survey.Classify(r.Recovered, r.RecoveryTime(), t.SlowAfter)
 	if out.Verdict.Survived() {

@@ -68,8 +68,8 @@ type Outcome struct {
 	// metastable.
 	Recovery time.Duration
 	// BaselineGoodput is goodput ÷ offered over the baseline before the
-	// surge, AfterGoodput over the judge window after it; -1 when not
-	// measured.
+	// surge (the windows recovery is judged against), AfterGoodput over
+	// the judge window after it; -1 when not measured.
 	BaselineGoodput, AfterGoodput float64
 	// Seed is the seed the cell was played with.
 	Seed uint64
