@@ -70,7 +70,7 @@ func formatSeconds(d time.Duration) string {
 	return fmt.Sprintf("%.1fs", d.Seconds())
 }
 
-// boundaryOrPending returns m's boundary text, or "(not finished)".
+// boundaryText returns the boundary of multiplier m as the reports show it, or "(not finished)".
 func (r *Result) boundaryText(m float64) string {
 	if b, ok := r.Boundary(m); ok {
 		return b.String()

@@ -89,7 +89,7 @@ type Options struct {
 	// and the shortest failing duration.
 	Resolution time.Duration
 	// Progress, when set, is called after each cell, in the order played.
-	Progress func(Result CellResult)
+	Progress func(c CellResult)
 }
 
 // Validate checks the options, naming the flag-like field that is wrong.
