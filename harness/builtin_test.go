@@ -3,6 +3,9 @@ package harness
 import (
 	"bytes"
 	"context"
+	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -83,5 +86,52 @@ func TestBuiltinsPrepare(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestSurgeSurveyLesson plays the short form of the built-in surge survey:
+// one 5 s surge of 3× a preset, each on a fresh target. Unprotected, it
+// leaves the target metastable; protected, the target recovers. It runs
+// alone, not beside the other lessons: each cell must first hold its
+// baseline.
+func TestSurgeSurveyLesson(t *testing.T) {
+	if testing.Short() {
+		t.Skip("plays two cells of real load, about 40 s")
+	}
+	doc, err := profiles.Open("surge-survey")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := doc.Resolve(profiles.Options{Short: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var stdout bytes.Buffer
+	out, err := Play(context.Background(), runs, Options{Name: "surge-survey", OutDir: dir, Stdout: &stdout})
+	if err != nil {
+		t.Fatalf("Play: %v\n%s", err, stdout.String())
+	}
+	if out.Failed > 0 {
+		t.Errorf("%d assertion(s) failed:\n%s", out.Failed, stdout.String())
+	}
+	if len(out.Surveys) != 2 || len(out.Variants) != 0 {
+		t.Fatalf("%d surveys, %d variant runs; want the two presets surveyed", len(out.Surveys), len(out.Variants))
+	}
+	for _, s := range out.Surveys {
+		if n := len(s.Report.Result.Cells); n != 1 {
+			t.Errorf("%s: %d cells, want the one duration of the short form", s.Name, n)
+		}
+		if len(s.Report.Assertions) != 1 {
+			t.Errorf("%s: %d assertions, want its own one", s.Name, len(s.Report.Assertions))
+		}
+	}
+	for _, f := range []string{"survey-unprotected.json", "survey-protected.html"} {
+		if !slices.Contains(out.Files, filepath.Join(dir, f)) {
+			t.Errorf("%s not written: %v", f, out.Files)
+		}
+	}
+	if !strings.Contains(stdout.String(), "survives") {
+		t.Errorf("no survey table on stdout:\n%s", stdout.String())
 	}
 }

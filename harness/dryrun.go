@@ -9,6 +9,7 @@ import (
 
 	"github.com/goodput-dev/goodput/faults"
 	"github.com/goodput-dev/goodput/profiles"
+	"github.com/goodput-dev/goodput/survey"
 )
 
 // DryRun prints what Play would do with opts, without starting anything:
@@ -31,6 +32,15 @@ func DryRun(w io.Writer, runs []profiles.Run, opts Options) error {
 		}
 		if _, err := w.Write(r.Scenario.YAML()); err != nil {
 			return fmt.Errorf("dry run: %w", err)
+		}
+		if sv := r.Scenario.Survey; sv != nil {
+			ms := make([]string, len(sv.Multipliers))
+			for i, m := range sv.Multipliers {
+				ms[i] = survey.FormatMultiplier(m)
+			}
+			fmt.Fprintf(w, "# survey: baseline %g/s; surges of %s for %v..%v, bisected to %v; each cell: %v of baseline, the surge, %v of baseline to judge recovery\n",
+				float64(sv.Rate), strings.Join(ms, ", "), sv.Durations.Min, sv.Durations.Max, sv.Resolution, sv.Warmup, sv.Judge)
+			continue
 		}
 		fmt.Fprintln(w, "# timeline")
 		for _, line := range timeline(r.Scenario, &opts) {

@@ -92,10 +92,14 @@ type Played struct {
 	Interrupted bool               // the context ended the play early
 	Files       []string           // reports and results written
 	Seed        uint64             // the seed every variant used
+	// Surveys are the variants' surge surveys, for a scenario with a
+	// survey block (then Variants is empty).
+	Surveys []SurveyPlayed
 }
 
 // Play runs each resolved variant in order, each against a fresh target,
-// and writes the reports. It returns an error when the scenario could not
+// and writes the reports. A scenario with a survey block is surveyed
+// instead, variant by variant (Played.Surveys). It returns an error when the scenario could not
 // be carried out (a *ConfigError before anything ran, ErrUnreachable, an
 // I/O error, a fault that failed to roll back); assertion failures are
 // counted in Outcome.Failed, and an interrupted play returns the partial
@@ -118,6 +122,9 @@ func Play(ctx context.Context, runs []profiles.Run, opts Options) (*Played, erro
 	}
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
+	}
+	if runs[0].Scenario.Survey != nil {
+		return playSurveys(ctx, runs, seed, &opts)
 	}
 	// Check every variant before running any, so a mistake in the last
 	// one does not cost the time of the first.
@@ -293,20 +300,25 @@ func summarize(file string, s *profiles.Scenario) (*report.Summary, error) {
 	}
 	sum := agg.Summary()
 	rec := s.SLO.Recovery
-	// Recovery is judged on the schedule's windows only: the windows after
-	// it hold the in-flight requests draining with nothing offered, which
-	// would count as recovered however collapsed the service was.
+	analyzeRecovery(sum, report.RecoveryOptions{Window: rec.Window, Goodput: rec.Goodput, P99Factor: rec.P99Factor, SLO: s.SLO.Latency})
+	if report.IsRamp(sum) {
+		report.AnalyzeTippingPoint(sum, s.SLO.Latency)
+	}
+	return sum, nil
+}
+
+// analyzeRecovery sets sum.Recovery, judged on the schedule's windows
+// only: the windows after it hold the in-flight requests draining with
+// nothing offered, which would count as recovered however collapsed the
+// service was.
+func analyzeRecovery(sum *report.Summary, opts report.RecoveryOptions) {
 	sched := *sum
 	end := time.Duration(sum.DurationS * float64(time.Second))
 	for len(sched.Windows) > 0 && sched.Windows[len(sched.Windows)-1].Start() >= end {
 		sched.Windows = sched.Windows[:len(sched.Windows)-1]
 	}
-	report.AnalyzeRecovery(&sched, report.RecoveryOptions{Window: rec.Window, Goodput: rec.Goodput, P99Factor: rec.P99Factor, SLO: s.SLO.Latency})
+	report.AnalyzeRecovery(&sched, opts)
 	sum.Recovery = sched.Recovery
-	if report.IsRamp(sum) {
-		report.AnalyzeTippingPoint(sum, s.SLO.Latency)
-	}
-	return sum, nil
 }
 
 // evaluate checks the scenario's assertions that apply to the variant.

@@ -101,6 +101,12 @@ func startTarget(ctx context.Context, s *profiles.Scenario, deliverTo string, op
 	if deliverTo != "" {
 		cfg.Messages.Queue.DeliverTo = deliverTo
 	}
+	return startEmbedded(ctx, cfg)
+}
+
+// startEmbedded starts the reference target of cfg on 127.0.0.1, on free
+// ports for its API and its admin API.
+func startEmbedded(ctx context.Context, cfg target.Config) (*service, error) {
 	srv, err := target.New(cfg)
 	if err != nil {
 		return nil, &ConfigError{fmt.Errorf("target.embedded: %w", err)}

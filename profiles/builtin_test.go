@@ -30,11 +30,19 @@ func TestBuiltinsLoad(t *testing.T) {
 					t.Fatalf("short=%v: %v", short, err)
 				}
 				for _, r := range runs {
-					if len(r.Scenario.Assert) == 0 {
+					asserts, length := len(r.Scenario.Assert), r.Scenario.Duration()
+					if sv := r.Scenario.Survey; sv != nil {
+						// A survey's short form plays one cell.
+						asserts, length = len(sv.Assert), sv.Warmup+sv.Durations.Max+sv.Judge
+						if short && sv.Durations.Min != sv.Durations.Max {
+							t.Errorf("%s: short form surveys %v, want one duration", r.Name, sv.Durations)
+						}
+					}
+					if asserts == 0 {
 						t.Errorf("%s: no assertions: a built-in profile encodes its lesson as assertions", r.Name)
 					}
-					if short && r.Scenario.Duration() > 20e9 {
-						t.Errorf("%s: short form lasts %v, want ≤ 20s", r.Name, r.Scenario.Duration())
+					if short && length > 20e9 {
+						t.Errorf("%s: short form lasts %v, want ≤ 20s", r.Name, length)
 					}
 				}
 			}

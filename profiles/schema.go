@@ -64,6 +64,10 @@ type Scenario struct {
 	Report Report `yaml:"report"`
 	// The delivery sink for async messages (the backlog lesson).
 	Sink Sink `yaml:"sink"`
+	// A surge survey in place of the phases (docs/survey.md): for each
+	// variant, how large and how long a surge the service takes and still
+	// recovers. With it, phases, faults and assert are not used.
+	Survey *Survey `yaml:"survey"`
 	// Named sets of overrides: the scenario runs once per variant, in this
 	// order, each on a fresh target, and ends with a comparison. Empty: one
 	// run of the scenario as written.
@@ -326,6 +330,42 @@ type Fault struct {
 	Requests int `yaml:"requests"`
 	// Name of the client policy switched to (retry), from `policies`.
 	Policy string `yaml:"policy"`
+}
+
+// Survey searches, per surge multiplier, the longest surge after which
+// the service recovers: each cell is the baseline for warmup, the baseline
+// times a multiplier for a duration, then the baseline for judge, with the
+// scenario's clients and requests, classified recovered, slow or
+// metastable by the recovery of slo.recovery. Each cell starts from a
+// recovered service: a fresh embedded target, or a wait (at most settle)
+// until a running one holds its baseline.
+type Survey struct {
+	// Baseline offered load before and after each surge (required).
+	Rate Rate `yaml:"rate"`
+	// Surge sizes, multiples of the baseline, each surveyed on its own.
+	// Default [3].
+	Multipliers []float64 `yaml:"multipliers"`
+	// Surge durations searched: MIN and MAX are played first, then the
+	// boundary is bisected. Default 1s..30s.
+	Durations SurveyDurations `yaml:"durations"`
+	// How close the bisection brings the longest surviving and the
+	// shortest failed duration. Default 1s.
+	Resolution time.Duration `yaml:"resolution"`
+	// Baseline before each surge. Default 5s; at least 2s.
+	Warmup time.Duration `yaml:"warmup"`
+	// Baseline after each surge, over which recovery is judged. Default
+	// 15s; at least twice slo.recovery.window.
+	Judge time.Duration `yaml:"judge"`
+	// A cell recovered later than this after its surge is slow. Default
+	// 5s.
+	SlowAfter time.Duration `yaml:"slow_after"`
+	// With target.url: the longest wait for the baseline to hold before a
+	// cell. Default 2m.
+	Settle time.Duration `yaml:"settle"`
+	// Checks of the boundaries, one a line, e.g. `survive(3x) >= 10s`;
+	// prefix one with `variant(NAME).` to check it on that variant only.
+	// A failed one makes the run exit 1.
+	Assert []SurveyAssertion `yaml:"assert"`
 }
 
 // SLO is the service level objective.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/goodput-dev/goodput/faults"
 	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/survey"
 	"github.com/goodput-dev/goodput/workload/retry"
 )
 
@@ -103,6 +104,9 @@ func (s *Scenario) finish(c *checker, dir string) {
 			f.Target = faults.TargetLoad
 		}
 	}
+	if sv := s.Survey; sv != nil {
+		sv.setDefaults(c)
+	}
 	s.policies = map[string]Client{}
 	for name, raw := range s.Policies {
 		cl := s.Client
@@ -178,7 +182,10 @@ func (s *Scenario) validate(c *checker) {
 		c.errorf("tenants.distribution", "zipf needs tenants.count ≥ 2 (found %d)", s.Tenants.Count)
 	}
 	s.Client.check(c, "client")
-	phases := s.checkPhases(c)
+	var phases map[string]bool
+	if s.Survey == nil {
+		phases = s.checkPhases(c)
+	}
 	s.checkFaults(c)
 	s.checkSLO(c)
 	variants := map[string]bool{}
@@ -205,6 +212,9 @@ func (s *Scenario) validate(c *checker) {
 		if a.Variant != "" && !variants[a.Variant] && len(s.Variants) > 0 {
 			c.errorf(p, "unknown variant %q; %s", a.Variant, didYouMean(a.Variant, keys(variants)))
 		}
+	}
+	if s.Survey != nil {
+		s.checkSurvey(c, variants)
 	}
 	if s.Report.Window <= 0 {
 		c.errorf("report.window", "found %v, want > 0", s.Report.Window)
@@ -510,5 +520,85 @@ func (s *Scenario) checkSLO(c *checker) {
 	}
 	if !(r.P99Factor >= 1) || math.IsInf(r.P99Factor, 0) {
 		c.errorf("slo.recovery.p99_factor", "found %v, want ≥ 1", r.P99Factor)
+	}
+}
+
+// setDefaults fills in the documented defaults of the survey's fields
+// that the profile leaves out.
+func (sv *Survey) setDefaults(c *checker) {
+	if !c.written("survey.multipliers") {
+		sv.Multipliers = []float64{3}
+	}
+	if !c.written("survey.durations") {
+		sv.Durations = SurveyDurations{Min: time.Second, Max: 30 * time.Second}
+	}
+	for _, d := range []struct {
+		field string
+		v     *time.Duration
+		def   time.Duration
+	}{
+		{"resolution", &sv.Resolution, time.Second},
+		{"warmup", &sv.Warmup, 5 * time.Second},
+		{"judge", &sv.Judge, 15 * time.Second},
+		{"slow_after", &sv.SlowAfter, 5 * time.Second},
+		{"settle", &sv.Settle, 2 * time.Minute},
+	} {
+		if !c.written("survey." + d.field) {
+			*d.v = d.def
+		}
+	}
+}
+
+// checkSurvey checks the survey block: its values, and that the parts of a
+// scenario a survey replaces (phases, faults, assert) are left out.
+func (s *Scenario) checkSurvey(c *checker, variants map[string]bool) {
+	sv := s.Survey
+	for _, f := range []struct {
+		path string
+		set  bool
+	}{{"phases", len(s.Phases) > 0}, {"faults", len(s.Faults) > 0}, {"assert", len(s.Assert) > 0}} {
+		if f.set {
+			c.errorf(f.path, "not used with survey: a survey makes its own schedule (survey.warmup, the surge, survey.judge) and has its own survey.assert")
+		}
+	}
+	if !(sv.Rate > 0) {
+		c.errorf("survey.rate", "found %v, want > 0 (the baseline, requests/s)", float64(sv.Rate))
+	}
+	if len(sv.Multipliers) == 0 {
+		c.errorf("survey.multipliers", "empty, want at least one (e.g. [3])")
+	}
+	for i, m := range sv.Multipliers {
+		if !(m > 0) || math.IsInf(m, 0) {
+			c.errorf(fmt.Sprintf("survey.multipliers[%d]", i), "found %v, want > 0 (3 triples the baseline)", m)
+		}
+	}
+	if sv.Resolution <= 0 {
+		c.errorf("survey.resolution", "found %v, want > 0", sv.Resolution)
+	}
+	if sv.Warmup < 2*time.Second {
+		c.errorf("survey.warmup", "found %v, want ≥ 2s: recovery is judged against the baseline it measures", sv.Warmup)
+	}
+	if w := s.SLO.Recovery.Window; sv.Judge < 2*w {
+		c.errorf("survey.judge", "found %v, want ≥ 2 × slo.recovery.window (%v) to tell metastable from slow", sv.Judge, w)
+	}
+	if sv.SlowAfter < 0 {
+		c.errorf("survey.slow_after", "found %v, want ≥ 0", sv.SlowAfter)
+	}
+	if sv.Settle <= 0 {
+		c.errorf("survey.settle", "found %v, want > 0", sv.Settle)
+	}
+	opts := survey.Options{Multipliers: sv.Multipliers, Min: sv.Durations.Min, Max: sv.Durations.Max, Resolution: sv.Resolution}
+	for i, a := range sv.Assert {
+		p := fmt.Sprintf("survey.assert[%d]", i)
+		if a.Variant != "" && !variants[a.Variant] && len(s.Variants) > 0 {
+			c.errorf(p, "unknown variant %q; %s", a.Variant, didYouMean(a.Variant, keys(variants)))
+		}
+		sa, err := survey.ParseAssertion(a.Expr)
+		if err == nil {
+			err = sa.Check(opts)
+		}
+		if err != nil {
+			c.errorf(p, "%v", err)
+		}
 	}
 }

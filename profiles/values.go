@@ -6,9 +6,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/goodput-dev/goodput/faults"
 	"github.com/goodput-dev/goodput/report"
+	"github.com/goodput-dev/goodput/survey"
 )
 
 // scalar is a profile value written as one YAML scalar. parse returns an
@@ -35,6 +37,8 @@ var (
 	_ scalar = (*Throttle)(nil)
 	_ scalar = (*Hedge)(nil)
 	_ scalar = (*Assertion)(nil)
+	_ scalar = (*SurveyDurations)(nil)
+	_ scalar = (*SurveyAssertion)(nil)
 )
 
 // wantError is a parse failure; its text completes "found X, …".
@@ -304,3 +308,50 @@ func (a Assertion) Expr() string {
 
 // String returns the assertion as written.
 func (a Assertion) String() string { return a.Text }
+
+// SurveyDurations is the range of surge durations a survey searches,
+// written `MIN..MAX` (`1s..30s`), or one duration.
+type SurveyDurations struct {
+	Min, Max time.Duration
+}
+
+func (d *SurveyDurations) parse(text, _ string) error {
+	lo, hi, err := survey.ParseDurations(text)
+	if err != nil {
+		return want("MIN..MAX with 0 < MIN ≤ MAX, e.g. 1s..30s")
+	}
+	*d = SurveyDurations{Min: lo, Max: hi}
+	return nil
+}
+
+func (SurveyDurations) syntax() string { return "duration range (`1s..30s`)" }
+
+// String returns the range as written in a profile.
+func (d SurveyDurations) String() string { return d.Min.String() + ".." + d.Max.String() }
+
+// SurveyAssertion is a check of a survey's boundary:
+// `[variant(NAME).]survive(MULTIPLIERx) OP DURATION`.
+type SurveyAssertion struct {
+	Text    string // as written
+	Variant string // only on this variant; empty: every variant
+	Expr    string // the check without its variant scope, in package survey's grammar
+}
+
+var surveyVariantRE = regexp.MustCompile(`^\s*variant\(([^()\s]+)\)\.(.*)$`)
+
+func (a *SurveyAssertion) parse(text, _ string) error {
+	out := SurveyAssertion{Text: strings.TrimSpace(text), Expr: strings.TrimSpace(text)}
+	if m := surveyVariantRE.FindStringSubmatch(text); m != nil {
+		out.Variant, out.Expr = m[1], strings.TrimSpace(m[2])
+	}
+	if _, err := survey.ParseAssertion(out.Expr); err != nil {
+		return want("[variant(NAME).]survive(MULTIPLIERx) OP DURATION, e.g. `survive(3x) >= 10s`")
+	}
+	*a = out
+	return nil
+}
+
+func (SurveyAssertion) syntax() string { return "survey assertion (`survive(3x) >= 10s`)" }
+
+// String returns the assertion as written.
+func (a SurveyAssertion) String() string { return a.Text }

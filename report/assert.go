@@ -34,8 +34,8 @@ func (o Op) String() string {
 	return fmt.Sprintf("op(%d)", uint8(o))
 }
 
-// holds reports whether "actual o want" is true.
-func (o Op) holds(actual, want float64) bool {
+// Holds reports whether "actual o want" is true.
+func (o Op) Holds(actual, want float64) bool {
 	switch o {
 	case OpLT:
 		return actual < want
@@ -127,7 +127,7 @@ func ParseAssertion(expr string) (Assertion, error) {
 	if len(opText) > 1 && opText[1] == '=' {
 		opLen = 2
 	}
-	op, ok := parseOp(opText[:opLen])
+	op, ok := ParseOp(opText[:opLen])
 	if !ok {
 		return a, fmt.Errorf("assertion %q: bad operator %q (valid: < <= > >= == !=)", a.Expr, opText[:min(2, len(opText))])
 	}
@@ -173,7 +173,9 @@ func ParseAssertions(exprs []string) ([]Assertion, error) {
 	return out, errors.Join(errs...)
 }
 
-func parseOp(s string) (Op, bool) {
+// ParseOp returns the operator written s (one of < <= > >= == !=), and
+// false when s is none of them.
+func ParseOp(s string) (Op, bool) {
 	for i, n := range opNames {
 		if n == s {
 			return Op(i), true
@@ -357,7 +359,7 @@ func (a Assertion) Evaluate(run Figures, scopes Scopes) Verdict {
 		return v
 	}
 	v.Measured, v.Actual = true, actual
-	v.Pass = a.Op.holds(actual, a.Value)
+	v.Pass = a.Op.Holds(actual, a.Value)
 	v.Message = fmt.Sprintf("%s = %s, want %s %s", subject, a.Metric.Format(actual), a.Op, a.Metric.Format(a.Value))
 	return v
 }

@@ -66,6 +66,10 @@ type clientFlags struct {
 	targetsFormat string
 	targetsOrder  string
 	procs         string
+
+	// base is joined to a relative --url: a survey's embedded target
+	// sets it (the survey replaces it per cell with the target's URL).
+	base string
 }
 
 // addClientFlags registers every client and schedule flag on fs.
@@ -396,6 +400,7 @@ func (c *clientFlags) workloadConfig(fs *pflag.FlagSet) (workload.Config, error)
 		Arrival:     arrival,
 		Seed:        c.seed,
 		Shard:       shard,
+		BaseURL:     c.base,
 		Mix:         mix,
 		Order:       order,
 		Data:        data,

@@ -44,6 +44,7 @@ func commands() []command {
 	return []command{
 		{"attack", "drive a URL open-loop at a rate schedule and record every attempt", runAttack, flagsOf(newAttackFlags)},
 		{"ramp", "step the offered load up to find the tipping point (goodput ≥ 99% of offered, p99 ≤ SLO)", runRamp, flagsOf(newRampFlags)},
+		{"survey", "search how large and how long a surge the service survives: surge size × duration, bisected", runSurvey, flagsOf(newSurveyFlags)},
 		{"report", "summarise one or more results files (text, json, csv, html, hgrm, hlog, junit)", runReport, flagsOf(newReportFlags)},
 		{"merge", "merge the results files of a sharded run into one", runMerge, flagsOf(newMergeFlags)},
 		{"encode", "write every attempt of results files as JSON Lines or CSV, for other tools", runEncode, flagsOf(newEncodeFlags)},
