@@ -194,7 +194,9 @@ run_vegeta() {
 
 # run_loadgen NAME RATE SECONDS: sets lg_cpu (µs/request), lg_rps, lg_p99,
 # lg_lag (ms), lg_dropped, lg_rss (MB), lg_s0_p99, lg_s0_lag, lg_rest_p99
-# (ms; the first second, and the median p99 of the other seconds).
+# (ms; the first second, and the median p99 of the other seconds that
+# offered requests: the report's windows run on past the schedule while
+# answers come in).
 run_loadgen() {
 	local name=$1 rate=$2 secs=$3
 	say "loadgen attack --rate $rate --duration ${secs}s"
@@ -209,7 +211,7 @@ run_loadgen() {
 	lg_dropped=$(jq '.generator.dropped' "$j")
 	lg_s0_p99=$(jq '.windows[0].latency_ms.p99' "$j")
 	lg_s0_lag=$(jq '.windows[0].lag_p99_ms' "$j")
-	lg_rest_p99=$(jq '[.windows[1:][] | .latency_ms.p99] | sort | if length == 0 then 0 else .[(length - 1) / 2 | floor] end' "$j")
+	lg_rest_p99=$(jq '[.windows[1:][] | select(.requests > 0) | .latency_ms.p99] | sort | if length == 0 then 0 else .[(length - 1) / 2 | floor] end' "$j")
 	lg_cpu=$(calc "$answered > 0 ? $(cpu_s "$name") * 1e6 / $answered : 0")
 	lg_rss=$(rss_mb "$name")
 }
