@@ -9,7 +9,7 @@ BIN     := bin
 PKGS    := ./...
 FUZZTIME ?= 10s
 
-.PHONY: all build test demo bench fuzz image clean
+.PHONY: all build test demo bench bench-peers fuzz image clean
 
 all: build
 
@@ -37,6 +37,12 @@ demo: build
 # throughput benchmark of the load engine.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m $(PKGS)
+
+# bench-peers: loadgen next to wrk and vegeta against one local nginx, one
+# table with the goals of issue #15 (installs vegeta, wrk, nginx-light, jq
+# and GNU time when missing; settings in the script's header).
+bench-peers:
+	./scripts/bench-peers.sh
 
 # fuzz: each native fuzz target for $(FUZZTIME).
 fuzz:

@@ -69,12 +69,30 @@ type pconn struct {
 	br      *bufio.Reader
 	bw      *bufio.Writer
 	lastUse time.Time
+	// aw is rw when it can send a request's last bytes and wait for the
+	// answer in one go (raw I/O); nil otherwise.
+	aw answerAwaiter
+	// answered is when the connection's last answer was read; zero
+	// before the first. Only its exchange uses it.
+	answered time.Time
 }
+
+// answerAwaiter is a connection writer whose next Write, the last of a
+// request, can also wait for the answer (rawIO.awaitAnswer).
+type answerAwaiter interface{ awaitAnswer() }
+
+// awaitFresh is how soon after its previous answer a connection sends a
+// request with answerAwaiter. A connection idle for longer may have been
+// closed by the server while idle, and a half-closed one would give no
+// new readiness to wait for: its first read finds the end of the stream
+// as before.
+const awaitFresh = time.Second
 
 // newPconn returns a connection whose buffered reader and writer go
 // through a meter to rw (c itself, or raw I/O on it).
 func newPconn(c net.Conn, rw io.ReadWriter) *pconn {
 	pc := &pconn{c: c, m: meter{rw: rw}}
+	pc.aw, _ = rw.(answerAwaiter)
 	pc.br = bufio.NewReaderSize(&pc.m, 4096)
 	pc.bw = bufio.NewWriterSize(&pc.m, 4096)
 	return pc
@@ -194,6 +212,12 @@ func (p *connPool) exchange(ctx context.Context, pc *pconn, deadline time.Time, 
 	var n int64
 	err := req.Write(pc.bw)
 	if err == nil {
+		// The request's last bytes leave with Flush's one Write: on a
+		// connection that answered just now, that Write also waits for
+		// the answer (see rawIO.awaitAnswer).
+		if pc.aw != nil && pc.bw.Buffered() > 0 && !pc.answered.IsZero() && time.Since(pc.answered) < awaitFresh {
+			pc.aw.awaitAnswer()
+		}
 		err = pc.bw.Flush()
 	}
 	if err == nil {
@@ -202,6 +226,9 @@ func (p *connPool) exchange(ctx context.Context, pc *pconn, deadline time.Time, 
 	}
 	if err == nil {
 		n, err = discardBody(resp)
+	}
+	if err == nil {
+		pc.answered = time.Now()
 	}
 	if !stop() && err == nil {
 		// Canceled just as the answer came: the connection's deadline is

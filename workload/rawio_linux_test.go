@@ -175,3 +175,115 @@ func BenchmarkRawIOExchange(b *testing.B) {
 		})
 	}
 }
+
+// awaitingRawIO returns raw I/O on client that awaits the answer on its
+// next Write.
+func awaitingRawIO(t *testing.T, client net.Conn) *rawIO {
+	t.Helper()
+	rw, ok := newRawIO(client).(*rawIO)
+	if !ok {
+		t.Fatal("no raw I/O for a TCP connection")
+	}
+	rw.awaitAnswer()
+	return rw
+}
+
+func TestRawIOAwaitedWriteReturnsOnceTheAnswerIsReadable(t *testing.T) {
+	client, server := tcpPair(t)
+	rw := awaitingRawIO(t, client)
+	gotRequest, release := make(chan struct{}), make(chan struct{})
+	go func() {
+		buf := make([]byte, 64)
+		if _, err := server.Read(buf); err != nil {
+			return
+		}
+		close(gotRequest)
+		<-release
+		_, _ = server.Write([]byte("answer"))
+	}()
+	type written struct {
+		n   int
+		err error
+	}
+	done := make(chan written, 1)
+	go func() {
+		n, err := rw.Write([]byte("request"))
+		done <- written{n, err}
+	}()
+	select {
+	case w := <-done:
+		t.Fatalf("Write returned (%d, %v) before the service read the request", w.n, w.err)
+	case <-gotRequest:
+	}
+	select {
+	case w := <-done:
+		t.Fatalf("Write returned (%d, %v) before the answer", w.n, w.err)
+	default:
+	}
+	close(release)
+	if w := <-done; w.n != len("request") || w.err != nil {
+		t.Fatalf("Write = %d, %v; want %d, nil", w.n, w.err, len("request"))
+	}
+	buf := make([]byte, 64)
+	n, err := rw.Read(buf)
+	if err != nil || string(buf[:n]) != "answer" {
+		t.Fatalf("Read = %q, %v; want the answer", buf[:n], err)
+	}
+	// Only the next Write awaits: this one returns with no answer coming.
+	if n, err := rw.Write([]byte("more")); n != 4 || err != nil {
+		t.Fatalf("second Write = %d, %v", n, err)
+	}
+}
+
+func TestRawIOAwaitedWriteEndsAtTheDeadline(t *testing.T) {
+	client, _ := tcpPair(t) // a service that never answers
+	rw := awaitingRawIO(t, client)
+	if err := client.SetDeadline(time.Now().Add(50 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	n, err := rw.Write([]byte("request"))
+	if n != len("request") || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Write = %d, %v; want all written, then the deadline", n, err)
+	}
+}
+
+func TestRawIOAwaitedWriteReturnsWhenTheServiceCloses(t *testing.T) {
+	client, server := tcpPair(t)
+	rw := awaitingRawIO(t, client)
+	go func() {
+		buf := make([]byte, 64)
+		_, _ = server.Read(buf)
+		_ = server.Close()
+	}()
+	_ = client.SetDeadline(time.Now().Add(10 * time.Second)) // a hang fails, not blocks
+	if n, err := rw.Write([]byte("request")); n != len("request") || err != nil {
+		t.Fatalf("Write = %d, %v; want all written", n, err)
+	}
+	n, err := rw.Read(make([]byte, 64))
+	if n != 0 || err == nil {
+		t.Fatalf("Read = %d, %v; want the end of the stream or a reset", n, err)
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Read waited for the deadline: %v", err)
+	}
+}
+
+func TestRawIOAwaitedWriteLargerThanTheSocketBuffers(t *testing.T) {
+	client, server := tcpPair(t)
+	rw := awaitingRawIO(t, client)
+	want := bytes.Repeat([]byte("0123456789abcdef"), 1<<18) // 4 MiB
+	go func() {
+		if _, err := io.ReadFull(server, make([]byte, len(want))); err == nil {
+			_, _ = server.Write([]byte("answer"))
+		}
+	}()
+	_ = client.SetDeadline(time.Now().Add(10 * time.Second))
+	if n, err := rw.Write(want); n != len(want) || err != nil {
+		t.Fatalf("Write = %d, %v; want %d, nil", n, err, len(want))
+	}
+	buf := make([]byte, 64)
+	n, err := io.ReadAtLeast(rw, buf, len("answer"))
+	if err != nil || string(buf[:n]) != "answer" {
+		t.Fatalf("Read = %q, %v; want the answer", buf[:n], err)
+	}
+}
