@@ -103,8 +103,12 @@ func Compare(runs []CompareRun) Comparison {
 	return c
 }
 
-// sharedRoutes returns the routes of at least two runs, sorted.
+// sharedRoutes returns the routes of at least two runs, sorted; none when
+// no run has more than one route, whose rows would repeat the run's.
 func sharedRoutes(runs []CompareRun) []string {
+	if !slices.ContainsFunc(runs, func(r CompareRun) bool { return len(r.Routes) > 1 }) {
+		return nil
+	}
 	count := map[string]int{}
 	for _, r := range runs {
 		for route := range r.Routes {

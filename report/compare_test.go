@@ -170,6 +170,11 @@ func TestComparePerRoute(t *testing.T) {
 	js.Reset()
 	require.NoError(t, noShared.WriteJSON(&js))
 	assert.NotContains(t, js.String(), `"routes"`)
+
+	oneRoute := func(label string) CompareRun {
+		return CompareRun{Label: label, Figures: Figures{"goodput_ratio": 0.5}, Routes: map[string]Figures{"GET /a": route(0.5, 0, time.Second)}}
+	}
+	assert.Empty(t, Compare([]CompareRun{oneRoute("x"), oneRoute("y")}).Routes, "runs of one route: their route rows would repeat the run's")
 }
 
 func TestHTMLComparisonPerRoute(t *testing.T) {
