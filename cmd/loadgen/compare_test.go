@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/goodput-dev/goodput/results"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -24,7 +26,7 @@ func TestCompare(t *testing.T) {
 	assert.Contains(t, out, "goodput_ratio")
 	assert.Contains(t, out, "(±0%)", "identical runs")
 	assert.Contains(t, out, "percentages relative to before")
-	assert.Regexp(t, `\nroute\s+metric\s+before\s+second\nGET /\s+goodput_ratio`, out, "per-route rows")
+	assert.NotContains(t, out, "\nroute ", "runs of one route: no per-route rows")
 
 	out, stderr, code = runCLI(t, "compare", "--format", "json", "x="+a, "y="+b)
 	require.Equal(t, 0, code, stderr)
@@ -48,10 +50,7 @@ func TestCompare(t *testing.T) {
 	require.NotEmpty(t, m.Compare.Rows)
 	assert.Equal(t, "goodput_ratio", m.Compare.Rows[0].Metric)
 	require.Len(t, m.Compare.Rows[0].Values, 2)
-	require.Len(t, m.Compare.Routes, 1, "both runs have the route GET /")
-	assert.Equal(t, "GET /", m.Compare.Routes[0].Route)
-	require.Len(t, m.Compare.Routes[0].Rows, 3)
-	assert.Equal(t, "p99", m.Compare.Routes[0].Rows[2].Metric)
+	assert.Empty(t, m.Compare.Routes, "runs of one route")
 
 	page := filepath.Join(dir, "c.html")
 	_, stderr, code = runCLI(t, "compare", "--format", "html", "-o", page, "x="+a, "y="+b)
@@ -65,6 +64,34 @@ func TestCompare(t *testing.T) {
 	out, stderr, code = runCLI(t, "compare", "all="+a, b, b)
 	require.Equal(t, 0, code, stderr)
 	assert.Regexp(t, `^metric\s+all\s+second\s+b$`, strings.Split(out, "\n")[0])
+}
+
+// Runs of several routes are compared route by route too.
+func TestComparePerRouteRows(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, slow time.Duration) string {
+		path := filepath.Join(dir, name)
+		f, err := os.Create(path)
+		require.NoError(t, err)
+		w, err := results.NewWriter(f, resultsHeader(name, 0, 1))
+		require.NoError(t, err)
+		for i := range 100 {
+			at := time.Duration(i) * 10 * time.Millisecond
+			r := results.Result{RequestID: uint64(i), Attempt: 1, Final: true, Route: "GET /a", Intended: at, Start: at, End: at + 5*time.Millisecond, Status: 200}
+			if i%2 == 1 {
+				r.Route, r.End = "POST /b", at+slow
+			}
+			require.NoError(t, w.WriteResult(&r))
+		}
+		require.NoError(t, w.Close())
+		require.NoError(t, f.Close())
+		return path
+	}
+	a, b := write("a.mpk", 50*time.Millisecond), write("b.mpk", 20*time.Millisecond)
+	out, stderr, code := runCLI(t, "compare", "before="+a, "after="+b)
+	require.Equal(t, 0, code, stderr)
+	assert.Regexp(t, `\nroute\s+metric\s+before\s+after\nGET /a\s+goodput_ratio`, out, "per-route rows")
+	assert.Regexp(t, `\nPOST /b\s+goodput_ratio[^\n]*\n[^\n]*late_ratio[^\n]*\n\s+p99\s+50ms\s+\* 20ms \(−60%\)`, out)
 }
 
 func TestCompareBadInput(t *testing.T) {
