@@ -2,23 +2,18 @@ package report
 
 import (
 	"bytes"
-	"context"
 	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/goodput-dev/goodput/internal/chromium"
 	"github.com/goodput-dev/goodput/results"
 
-	"github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -125,62 +120,21 @@ func TestWriteHTMLRefusesEmptyReport(t *testing.T) {
 	assert.Error(t, WriteHTML(&bytes.Buffer{}, HTMLReport{Runs: []HTMLRun{{}}}))
 }
 
-const chromiumPath = "/usr/bin/chromium"
-
 // TestHTMLReportInChromium opens each report in real headless chromium:
 // it must load with no console error, fetch nothing but itself, and show
 // its charts. Screenshots go to a temporary directory (and to -screenshot).
 func TestHTMLReportInChromium(t *testing.T) {
-	if _, err := exec.LookPath(chromiumPath); err != nil {
-		t.Fatalf("chromium not found (%v): install the Debian package chromium (apt-get install -y chromium; .ci/run does)", err)
-	}
 	dir := t.TempDir()
 	pages := htmlFixtures(t)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
-	defer cancel()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(filepath.Join(dir, "profile")),
-		chromedp.WindowSize(1360, 900),
-	)
-	defer cancelAlloc()
+	browser := chromium.Start(t, dir)
 
 	for _, name := range []string{"run", "ramp", "compare"} {
 		path := filepath.Join(dir, name+".html")
 		require.NoError(t, os.WriteFile(path, pages[name], 0o644))
 		url := "file://" + path
 
-		var mu sync.Mutex
-		var problems, requests []string
-		tabCtx, cancelTab := chromedp.NewContext(allocCtx, chromedp.WithListener(func(ev any) {
-			mu.Lock()
-			defer mu.Unlock()
-			switch ev := ev.(type) {
-			case *runtime.EventConsoleAPICalled:
-				if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeWarning || ev.Type == runtime.ConsoleAPICalledTypeAssert {
-					problems = append(problems, fmt.Sprintf("console.%s %v", ev.Type, ev.Args))
-				}
-			case *runtime.EventExceptionThrown:
-				problems = append(problems, "exception: "+ev.ExceptionDetails.Text)
-			case *log.EventEntryAdded:
-				if ev.Entry.Level == log.EntryLevelError || ev.Entry.Level == log.EntryLevelWarning {
-					problems = append(problems, fmt.Sprintf("log %s: %s %s", ev.Entry.Level, ev.Entry.Text, ev.Entry.URL))
-				}
-			case *network.EventRequestWillBeSent:
-				requests = append(requests, ev.Request.URL)
-			}
-		}))
-
-		require.NoError(t, chromedp.Do(tabCtx, chromedp.Navigate(url)), name)
+		tab := chromium.Open(t, browser, url)
+		tabCtx := tab.Ctx
 		charts, err := chromedp.Run(tabCtx, chromedp.Evaluate[int](`Array.from(document.querySelectorAll("svg.chart")).filter(s => s.getBoundingClientRect().width > 300 && s.getBoundingClientRect().height > 100).length`))
 		require.NoError(t, err)
 		paths, err := chromedp.Run(tabCtx, chromedp.Evaluate[int](`document.querySelectorAll("svg.chart path").length`))
@@ -211,15 +165,13 @@ func TestHTMLReportInChromium(t *testing.T) {
 		}
 		png, err := chromedp.Run(tabCtx, chromedp.FullScreenshot(100))
 		require.NoError(t, err)
-		cancelTab()
+		problems, requests := tab.Close()
 
-		mu.Lock()
 		assert.Empty(t, problems, "%s: console errors", name)
 		for _, u := range requests {
 			assert.Equal(t, url, u, "%s: the report fetched something other than itself", name)
 		}
 		assert.NotEmpty(t, requests, "%s: the navigation itself was seen", name)
-		mu.Unlock()
 		want := map[string]int{"run": 6, "ramp": 7, "compare": 5}[name]
 		assert.GreaterOrEqual(t, charts, want, "%s: visible SVG charts", name)
 		assert.Greater(t, paths, 10*want, "%s: chart paths drawn", name)
