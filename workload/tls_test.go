@@ -1,15 +1,8 @@
 package workload
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -22,11 +15,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/goodput-dev/goodput/internal/e2e"
 	"github.com/goodput-dev/goodput/results"
 )
 
-// testPKI is a private CA with a server certificate for 127.0.0.1 (and the
-// name "svc.test") and a client certificate, written as PEM files.
+// testPKI is e2e.NewPKI's authority and certificates as the tests here
+// use them: the CA's and the client's files, the server's certificate
+// loaded, and a pool holding the CA.
 type testPKI struct {
 	caFile, clientCert, clientKey string
 	server                        tls.Certificate
@@ -35,46 +30,14 @@ type testPKI struct {
 
 func newTestPKI(t *testing.T) testPKI {
 	t.Helper()
-	dir := t.TempDir()
-	key := func() *ecdsa.PrivateKey {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		require.NoError(t, err)
-		return k
-	}
-	write := func(name, typ string, der []byte) string {
-		p := filepath.Join(dir, name)
-		require.NoError(t, os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600))
-		return p
-	}
-	now := time.Now()
-	caKey := key()
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "goodput test CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	p := e2e.NewPKI(t, t.TempDir())
+	server, err := tls.LoadX509KeyPair(p.ServerCert, p.ServerKey)
 	require.NoError(t, err)
-	ca, err := x509.ParseCertificate(caDER)
+	ca, err := os.ReadFile(p.CA)
 	require.NoError(t, err)
-	leaf := func(serial int64, usage x509.ExtKeyUsage) ([]byte, *ecdsa.PrivateKey) {
-		k := key()
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "leaf"},
-			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{usage},
-			IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"svc.test"}}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &k.PublicKey, caKey)
-		require.NoError(t, err)
-		return der, k
-	}
-	p := testPKI{pool: x509.NewCertPool()}
-	p.pool.AddCert(ca)
-	p.caFile = write("ca.pem", "CERTIFICATE", caDER)
-	srvDER, srvKey := leaf(2, x509.ExtKeyUsageServerAuth)
-	p.server = tls.Certificate{Certificate: [][]byte{srvDER}, PrivateKey: srvKey}
-	cliDER, cliKey := leaf(3, x509.ExtKeyUsageClientAuth)
-	p.clientCert = write("client.pem", "CERTIFICATE", cliDER)
-	keyDER, err := x509.MarshalECPrivateKey(cliKey)
-	require.NoError(t, err)
-	p.clientKey = write("client-key.pem", "EC PRIVATE KEY", keyDER)
-	return p
+	pool := x509.NewCertPool()
+	require.True(t, pool.AppendCertsFromPEM(ca), "the CA's PEM")
+	return testPKI{caFile: p.CA, clientCert: p.ClientCert, clientKey: p.ClientKey, server: server, pool: pool}
 }
 
 // tlsServer serves ok over TLS with the PKI's server certificate, asking

@@ -20,7 +20,9 @@ import (
 
 // PKI is a private certificate authority made for one test and the
 // certificates it signed, as PEM files: a server certificate for
-// 127.0.0.1, ::1 and localhost, and a client certificate for mutual TLS.
+// 127.0.0.1, ::1, localhost and svc.test (a name no resolver knows, for
+// tests of a server name set apart from the address), and a client
+// certificate for mutual TLS.
 // No system trusts the authority, so a client verifies the server only
 // when given CA.
 type PKI struct {
@@ -78,7 +80,7 @@ func NewPKI(t testing.TB, dir string) PKI {
 		writePEM(t, keyPath, "PRIVATE KEY", keyDER)
 	}
 	leaf(2, "localhost", x509.ExtKeyUsageServerAuth, p.ServerCert, p.ServerKey,
-		[]string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback})
+		[]string{"localhost", "svc.test"}, []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback})
 	leaf(3, "goodput loadgen", x509.ExtKeyUsageClientAuth, p.ClientCert, p.ClientKey, nil, nil)
 	return p
 }
