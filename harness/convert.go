@@ -1,12 +1,14 @@
 package harness
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net/http"
 	"os"
 	"time"
 
 	"github.com/goodput-dev/goodput/profiles"
+	"github.com/goodput-dev/goodput/report"
 	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/workload"
 	"github.com/goodput-dev/goodput/workload/retry"
@@ -33,6 +35,41 @@ func RetryPolicy(c profiles.Client) (retry.Policy, error) {
 		return retry.Policy{}, fmt.Errorf("client: %w", err)
 	}
 	return p, nil
+}
+
+// clientTLS returns the TLS configuration of a profile's client section
+// (nil: the defaults), its files loaded.
+func clientTLS(t profiles.ClientTLS) (*tls.Config, error) {
+	return workload.TLSFiles{CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile, ServerName: t.ServerName, Insecure: t.Insecure}.Config()
+}
+
+// loadConfig returns the load a prepared variant offers, the same in a
+// run and in each cell of a survey: the mix and its data, the tenants,
+// the clients and their connections. The caller sets the schedule, the
+// seed, the start, the base URL and the shard.
+func (p *prepared) loadConfig(opts *Options) (workload.Config, error) {
+	s := p.scenario
+	tlsConf, err := clientTLS(s.Client.TLS)
+	if err != nil {
+		return workload.Config{}, &ConfigError{fmt.Errorf("client.tls: %w", err)}
+	}
+	return workload.Config{
+		Arrival:     arrival(s.Arrival),
+		Mix:         p.mix,
+		Data:        p.data,
+		Tenants:     workload.Tenants{Count: s.Tenants.Count, Zipf: s.Tenants.Distribution.S},
+		Retry:       p.policy,
+		MaxInFlight: s.Client.MaxInflight,
+		HTTP:        workload.ClientOptions{Connections: s.Client.Connections, HTTP2: s.Client.HTTP2, TLS: tlsConf},
+		Procs:       opts.Procs,
+	}, nil
+}
+
+// recoveryOptions returns how a scenario judges recovery: its
+// slo.recovery tolerance against its latency SLO.
+func recoveryOptions(s *profiles.Scenario) report.RecoveryOptions {
+	rec := s.SLO.Recovery
+	return report.RecoveryOptions{Window: rec.Window, Goodput: rec.Goodput, P99Factor: rec.P99Factor, SLO: s.SLO.Latency}
 }
 
 // schedulePhases returns the workload phases of a scenario: one per

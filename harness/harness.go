@@ -299,8 +299,7 @@ func summarize(file string, s *profiles.Scenario) (*report.Summary, error) {
 		agg.Warn(err.Error())
 	}
 	sum := agg.Summary()
-	rec := s.SLO.Recovery
-	analyzeRecovery(sum, report.RecoveryOptions{Window: rec.Window, Goodput: rec.Goodput, P99Factor: rec.P99Factor, SLO: s.SLO.Latency})
+	analyzeRecovery(sum, recoveryOptions(s))
 	if report.IsRamp(sum) {
 		report.AnalyzeTippingPoint(sum, s.SLO.Latency)
 	}

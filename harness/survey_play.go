@@ -9,9 +9,7 @@ import (
 	"time"
 
 	"github.com/goodput-dev/goodput/profiles"
-	"github.com/goodput-dev/goodput/report"
 	"github.com/goodput-dev/goodput/survey"
-	"github.com/goodput-dev/goodput/workload"
 )
 
 // SurveyPlayed is one variant's surge survey.
@@ -127,27 +125,17 @@ func surveyTrial(label string, s *profiles.Scenario, seed uint64, opts *Options)
 	if err != nil {
 		return nil, err
 	}
-	t := s.Client.TLS
-	tlsConf, err := workload.TLSFiles{CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile, ServerName: t.ServerName, Insecure: t.Insecure}.Config()
+	cfg, err := p.loadConfig(opts)
 	if err != nil {
-		return nil, &ConfigError{fmt.Errorf("client.tls: %w", err)}
+		return nil, err
 	}
-	sv, rec := s.Survey, s.SLO.Recovery
+	cfg.BaseURL = s.Target.URL
+	sv := s.Survey
 	tr := &SurveyTrial{
-		Config: workload.Config{
-			Arrival:     arrival(s.Arrival),
-			BaseURL:     s.Target.URL,
-			Mix:         p.mix,
-			Data:        p.data,
-			Tenants:     workload.Tenants{Count: s.Tenants.Count, Zipf: s.Tenants.Distribution.S},
-			Retry:       p.policy,
-			MaxInFlight: s.Client.MaxInflight,
-			HTTP:        workload.ClientOptions{Connections: s.Client.Connections, HTTP2: s.Client.HTTP2, TLS: tlsConf},
-			Procs:       opts.Procs,
-		},
+		Config:   cfg,
 		Baseline: float64(sv.Rate), Warmup: sv.Warmup, Judge: sv.Judge, SlowAfter: sv.SlowAfter, Settle: sv.Settle,
 		SLO:      s.SLO.Latency,
-		Recovery: report.RecoveryOptions{Window: rec.Window, Goodput: rec.Goodput, P99Factor: rec.P99Factor},
+		Recovery: recoveryOptions(s),
 		Seed:     seed,
 		Log:      opts.Progress,
 	}

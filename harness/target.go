@@ -81,8 +81,7 @@ func startTarget(ctx context.Context, s *profiles.Scenario, deliverTo string, op
 		}
 		// The client's TLS files, when they load: a file that does not
 		// fails the run later, naming it.
-		t := s.Client.TLS
-		tlsConf, _ := workload.TLSFiles{CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile, ServerName: t.ServerName, Insecure: t.Insecure}.Config()
+		tlsConf, _ := clientTLS(s.Client.TLS)
 		rep, err := workload.Preflight(ctx, s.Target.URL, 2*time.Second, tlsConf)
 		switch {
 		case err != nil && rep.ClientCertRequested:

@@ -116,26 +116,12 @@ func (p *prepared) play(ctx context.Context, svc *service, start time.Time, agre
 	if err != nil {
 		return nil, &ConfigError{fmt.Errorf("phases: %w", err)}
 	}
-	t := s.Client.TLS
-	tlsConf, err := workload.TLSFiles{CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile, ServerName: t.ServerName, Insecure: t.Insecure}.Config()
+	cfg, err := p.loadConfig(opts)
 	if err != nil {
-		return nil, &ConfigError{fmt.Errorf("client.tls: %w", err)}
+		return nil, err
 	}
-	d, err := NewDriver(workload.Config{
-		Schedule:    sched,
-		Arrival:     arrival(s.Arrival),
-		Seed:        p.seed,
-		BaseURL:     svc.url,
-		Mix:         p.mix,
-		Data:        p.data,
-		Tenants:     workload.Tenants{Count: s.Tenants.Count, Zipf: s.Tenants.Distribution.S},
-		Retry:       p.policy,
-		MaxInFlight: s.Client.MaxInflight,
-		HTTP:        workload.ClientOptions{Connections: s.Client.Connections, HTTP2: s.Client.HTTP2, TLS: tlsConf},
-		Start:       start,
-		Shard:       opts.Shard,
-		Procs:       opts.Procs,
-	})
+	cfg.Schedule, cfg.Seed, cfg.BaseURL, cfg.Start, cfg.Shard = sched, p.seed, svc.url, start, opts.Shard
+	d, err := NewDriver(cfg)
 	if err != nil {
 		return nil, &ConfigError{err}
 	}
