@@ -63,29 +63,11 @@ func TestTimelineRenewsEachFaultWhileItIsInPlace(t *testing.T) {
 // The tests below drive the real reference target's admin API.
 
 // leaseOf returns the live lease of resource on the target, if any.
-func leaseOf(t *testing.T, tg *refTarget, resource string) (targetadmin.Lease, bool) {
-	t.Helper()
+func leaseOf(t require.TestingT, tg *refTarget, resource string) (targetadmin.Lease, bool) {
 	leases, err := tg.admin.Leases(context.Background())
 	require.NoError(t, err)
 	l, ok := leases[resource]
 	return l, ok
-}
-
-// poll checks cond every few milliseconds until it holds, failing the
-// test when it does not within 10 s.
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.NewTimer(10 * time.Second)
-	defer deadline.Stop()
-	for !cond() {
-		select {
-		case <-tick.C:
-		case <-deadline.C:
-			t.Fatalf("%s: not within 10s", what)
-		}
-	}
 }
 
 // playUntilCancelled runs tl against tg in the background until cancel
@@ -126,11 +108,11 @@ func TestTargetRollsBackTheFaultOfAKilledTimeline(t *testing.T) {
 	assert.True(t, leased, "the fault is applied under a lease")
 	kill()
 	require.NoError(t, <-done)
-	poll(t, "the target rolls the fault back at the lease's end", func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		after, err := tg.admin.Deps(t.Context())
-		require.NoError(t, err)
-		return after["db"] == before["db"]
-	})
+		require.NoError(c, err)
+		assert.Equal(c, before["db"], after["db"])
+	}, 10*time.Second, 5*time.Millisecond, "the target rolls the fault back at the lease's end")
 	_, leased = leaseOf(t, tg, "deps/db")
 	assert.False(t, leased)
 }
@@ -150,14 +132,14 @@ func TestTimelineKeepsTheFaultOnPastItsLease(t *testing.T) {
 	defer cancel()
 	first, ok := leaseOf(t, tg, "deps/db")
 	require.True(t, ok, "the fault is applied under a lease")
-	poll(t, "renewals over 4 lease periods", func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		db, err := tg.admin.Dep(t.Context(), "db")
-		require.NoError(t, err)
-		require.True(t, db.Stall, "the fault went away while the timeline ran")
-		l, ok := leaseOf(t, tg, "deps/db")
-		require.True(t, ok, "the lease ran out while the timeline ran")
-		return l.Expires.After(first.Expires.Add(4 * lease))
-	})
+		require.NoError(c, err)
+		require.True(c, db.Stall, "the fault went away while the timeline ran")
+		l, ok := leaseOf(c, tg, "deps/db")
+		require.True(c, ok, "the lease ran out while the timeline ran")
+		assert.True(c, l.Expires.After(first.Expires.Add(4*lease)), "lease expires %v, want past %v", l.Expires, first.Expires.Add(4*lease))
+	}, 10*time.Second, 5*time.Millisecond, "renewals over 4 lease periods")
 	_, ok = leaseOf(t, tg, "config")
 	assert.True(t, ok, "the concurrency fault is leased too")
 	cancel()

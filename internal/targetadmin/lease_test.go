@@ -10,22 +10,6 @@ import (
 	"github.com/goodput-dev/goodput/dist"
 )
 
-// waitFor polls cond every few milliseconds until it holds or 10 s pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.NewTimer(10 * time.Second)
-	defer deadline.Stop()
-	for !cond() {
-		select {
-		case <-tick.C:
-		case <-deadline.C:
-			t.Fatalf("no %s within 10s", what)
-		}
-	}
-}
-
 func TestLeaseDepIsRolledBackUnlessRenewed(t *testing.T) {
 	tg := startTarget(t, "tok")
 	ctx := t.Context()
@@ -52,11 +36,11 @@ func TestLeaseDepIsRolledBackUnlessRenewed(t *testing.T) {
 	require.NoError(t, err)
 	_, err = tg.admin.LeaseDep(ctx, "db", slow, 50*time.Millisecond)
 	require.NoError(t, err)
-	waitFor(t, "rollback at the lease's end", func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		cur, err := tg.admin.Dep(ctx, "db")
-		require.NoError(t, err)
-		return cur == base
-	})
+		require.NoError(c, err)
+		assert.Equal(c, base, cur)
+	}, 10*time.Second, 5*time.Millisecond, "rollback at the lease's end")
 	leases, err = tg.admin.Leases(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, leases)
