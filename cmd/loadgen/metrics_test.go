@@ -104,22 +104,15 @@ scrape_configs:
 		}
 	})
 	base := "http://" + addr
-	deadline := time.Now().Add(20 * time.Second)
-	poll := time.NewTicker(100 * time.Millisecond)
-	defer poll.Stop()
-	for {
+	require.Eventually(t, func() bool {
 		ready, err := http.Get(base + "/-/ready")
-		if err == nil {
-			ready.Body.Close()
-			if ready.StatusCode == http.StatusOK && activeTarget(base) {
-				return base
-			}
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("prometheus not ready with its target at %s within 20 s: %v", base, err)
-		}
-		<-poll.C
-	}
+		ready.Body.Close()
+		return ready.StatusCode == http.StatusOK && activeTarget(base)
+	}, 20*time.Second, 100*time.Millisecond, "prometheus ready at %s with its target", base)
+	return base
 }
 
 // activeTarget reports whether the prometheus at base has a target to
