@@ -210,15 +210,7 @@ func buildComparePage(p *htmlPage, r HTMLReport) (*htmlPage, error) {
 	}
 	t := htmlTable{Title: "Side by side", Caption: fmt.Sprintf("Percentages are relative to %s; the better value is highlighted.", cmp.firstLabel()), Head: append([]string{"metric"}, cmp.Runs...)}
 	for _, row := range cmp.Rows {
-		cells := []htmlCell{{Text: row.Metric}}
-		for i := range cmp.Runs {
-			c := htmlCell{Text: strings.TrimPrefix(row.Cell(i), "* "), Class: "num"}
-			if slices.Contains(row.Best, i) {
-				c.Class += " best"
-			}
-			cells = append(cells, c)
-		}
-		t.Rows = append(t.Rows, cells)
+		t.Rows = append(t.Rows, append([]htmlCell{{Text: row.Metric}}, compareCells(row, len(cmp.Runs))...))
 	}
 	p.Compare = &widen([]htmlTable{t})[0]
 	charts, err := compareCharts(r.Runs)

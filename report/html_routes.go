@@ -135,6 +135,19 @@ func routeLatencyChart(s *Summary, shades, limited []chartShade) []chartDef {
 	}}}
 }
 
+// compareCells returns the cells of row's values in runs runs, the best
+// ones highlighted (the HTML marks them by class, not by the text's "*").
+func compareCells(row CompareRow, runs int) []htmlCell {
+	cells := make([]htmlCell, runs)
+	for i := range cells {
+		cells[i] = htmlCell{Text: strings.TrimPrefix(row.Cell(i), "* "), Class: "num"}
+		if slices.Contains(row.Best, i) {
+			cells[i].Class += " best"
+		}
+	}
+	return cells
+}
+
 // routeCompareTable is a comparison's per-route rows: a row per route and
 // metric, a column per run, the better value highlighted.
 func routeCompareTable(c *Comparison) htmlTable {
@@ -146,15 +159,7 @@ func routeCompareTable(c *Comparison) htmlTable {
 			if j > 0 {
 				route.Text = ""
 			}
-			cells := []htmlCell{route, {Text: row.Metric}}
-			for i := range c.Runs {
-				cell := htmlCell{Text: strings.TrimPrefix(row.Cell(i), "* "), Class: "num"}
-				if slices.Contains(row.Best, i) {
-					cell.Class += " best"
-				}
-				cells = append(cells, cell)
-			}
-			t.Rows = append(t.Rows, cells)
+			t.Rows = append(t.Rows, append([]htmlCell{route, {Text: row.Metric}}, compareCells(row, len(c.Runs))...))
 		}
 	}
 	return widen([]htmlTable{t})[0]
