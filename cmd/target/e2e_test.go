@@ -53,14 +53,21 @@ type summary struct {
 // attack runs loadgen attack (no retries) and returns its JSON report.
 func attack(t *testing.T, url string, rate, seconds int, extra ...string) summary {
 	t.Helper()
+	var s summary
+	require.NoError(t, json.Unmarshal(attackJSON(t, url, rate, seconds, extra...), &s))
+	return s
+}
+
+// attackJSON runs loadgen attack (no retries) and returns its report as
+// loadgen report --format json writes it.
+func attackJSON(t *testing.T, url string, rate, seconds int, extra ...string) []byte {
+	t.Helper()
 	_, loadgen := binaries(t)
 	out := filepath.Join(t.TempDir(), "results.mpk")
 	args := append([]string{"attack", "--url", url, "--rate", itoa(rate), "--duration", itoa(seconds) + "s",
 		"--timeout", "1s", "--max-attempts", "1", "--seed", "7", "--quiet", "-o", out}, extra...)
 	runBin(t, loadgen, args...)
-	var s summary
-	require.NoError(t, json.Unmarshal(runBin(t, loadgen, "report", "--format", "json", out), &s))
-	return s
+	return runBin(t, loadgen, "report", "--format", "json", out)
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -125,12 +124,8 @@ func TestServerlessSurgeScalingEndToEnd(t *testing.T) {
 // and returns its JSON report.
 func surge(t *testing.T, url string, rate, seconds int) surgeReport {
 	t.Helper()
-	_, loadgen := binaries(t)
-	out := filepath.Join(t.TempDir(), "results.mpk")
-	runBin(t, loadgen, "attack", "--url", url, "--method", "POST", "--rate", itoa(rate), "--duration", itoa(seconds)+"s",
-		"--timeout", "1s", "--max-attempts", "1", "--seed", "7", "--quiet", "-o", out)
 	var r surgeReport
-	require.NoError(t, json.Unmarshal(runBin(t, loadgen, "report", "--format", "json", out), &r))
+	require.NoError(t, json.Unmarshal(attackJSON(t, url, rate, seconds, "--method", "POST"), &r))
 	return r
 }
 

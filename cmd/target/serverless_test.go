@@ -1,10 +1,7 @@
 package main
 
 import (
-	"context"
 	"errors"
-	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,58 +11,22 @@ import (
 	"github.com/goodput-dev/goodput/internal/cli"
 )
 
-// Issue 17 part 5: an account of 10 running 100 ms functions serves about
-// 100/s over real HTTP and throttles the rest of 200/s with 429
-// X-Throttle-Reason: account.
+// Issue 17's first done-when: an account of 10 running 100 ms functions
+// serves about 100/s, measured by loadgen attack at 200/s, and throttles
+// the rest with 429 X-Throttle-Reason: account.
 func TestServerlessAccountLimitOverHTTP(t *testing.T) {
 	if testing.Short() {
-		t.Skip("real clock, 2 s")
+		t.Skip("real clock, 2 s of load")
 	}
 	api, _, stop := startRun(t, "--preset", "serverless", "--fn", "work=100ms", "--account-concurrency", "10")
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	defer client.CloseIdleConnections()
-
-	const (
-		rate = 200
-		span = 2 * time.Second
-	)
-	var (
-		mu       sync.Mutex
-		statuses = map[int]int{}
-		reasons  = map[string]int{}
-		wg       sync.WaitGroup
-	)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	start := time.Now()
-	for i := range rate * int(span/time.Second) { // open loop, uniform arrivals
-		at := start.Add(time.Duration(i) * time.Second / rate)
-		if d := time.Until(at); d > 0 {
-			timer := time.NewTimer(d)
-			<-timer.C
-		}
-		wg.Go(func() {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, api+"/fn/work", nil)
-			resp, err := client.Do(req)
-			if err != nil {
-				return
-			}
-			resp.Body.Close()
-			mu.Lock()
-			defer mu.Unlock()
-			statuses[resp.StatusCode]++
-			if r := resp.Header.Get("X-Throttle-Reason"); r != "" {
-				reasons[r]++
-			}
-		})
-	}
-	wg.Wait()
-	served := float64(statuses[http.StatusOK]) / span.Seconds()
-	t.Logf("statuses %v, throttle reasons %v: %.0f served per second", statuses, reasons, served)
+	const rate, seconds = 200, 2
+	r := surge(t, api+"/fn/work", rate, seconds)
+	served := float64(r.Outcomes["ok"]) / seconds
+	t.Logf("outcomes %v, throttles %v: %.0f served per second", r.Outcomes, r.Throttles, served)
 	assert.GreaterOrEqual(t, served, 60.0)
 	assert.LessOrEqual(t, served, 130.0)
-	assert.Equal(t, rate*int(span/time.Second), statuses[http.StatusOK]+statuses[http.StatusTooManyRequests], "every request served or throttled")
-	assert.Equal(t, statuses[http.StatusTooManyRequests], reasons["account"], "throttled for the account")
+	assert.EqualValues(t, rate*seconds, r.Outcomes["ok"]+r.Outcomes["shed"], "every request served or throttled")
+	assert.Equal(t, map[string]int64{"account": r.Outcomes["shed"]}, r.Throttles, "throttled for the account")
 	require.NoError(t, stop())
 }
 
