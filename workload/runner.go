@@ -446,9 +446,7 @@ func (r *Runner) Run(ctx context.Context, sink Recorder) error {
 	r.warm(ctx, start.Add(-startLead)) // nothing to do when Prepare did it
 
 	var wg sync.WaitGroup
-	// Idle workers wait here; a nil request or the channel's close ends
-	// them.
-	work := make(chan *request)
+	var idle idleWorkers
 	if r.cfg.Procs > 0 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(r.cfg.Procs))
 	}
@@ -456,10 +454,10 @@ func (r *Runner) Run(ctx context.Context, sink Recorder) error {
 	// tending reaps those the load does not need.
 	for range r.readyFor() {
 		r.workers.Add(1)
-		wg.Go(func() { r.worker(ctx, sink, work, nil) })
+		wg.Go(func() { r.worker(ctx, sink, &idle, nil) })
 	}
 	if !sleepUntil(ctx, start) {
-		close(work)
+		idle.close()
 		wg.Wait()
 		return ctx.Err()
 	}
@@ -467,9 +465,9 @@ func (r *Runner) Run(ctx context.Context, sink Recorder) error {
 	tended := make(chan struct{})
 	go func() {
 		defer close(tended)
-		r.tend(stop, work)
+		r.tend(stop, &idle)
 	}()
-	r.schedule(ctx, sink, &wg, work)
+	r.schedule(ctx, sink, &wg, &idle)
 	if ctx.Err() != nil {
 		// Interrupted: end the attempts on the wire now rather than at
 		// their timeouts.
@@ -477,7 +475,7 @@ func (r *Runner) Run(ctx context.Context, sink Recorder) error {
 	}
 	close(stop)
 	<-tended
-	close(work)
+	idle.close()
 	r.waitInFlight(ctx, &wg)
 	r.sender.closeIdle()
 	return ctx.Err()
@@ -510,7 +508,7 @@ const reapAfter = time.Second
 // thousands, each holding a stack), closes connections idle for longer
 // than idleTimeout, and with ProcsAuto it retunes GOMAXPROCS, which it
 // restores when it returns.
-func (r *Runner) tend(stop <-chan struct{}, work chan<- *request) {
+func (r *Runner) tend(stop <-chan struct{}, idle *idleWorkers) {
 	var tuner *procTuner
 	if r.cfg.Procs == ProcsAuto {
 		prev := runtime.GOMAXPROCS(0)
@@ -529,22 +527,11 @@ func (r *Runner) tend(stop <-chan struct{}, work chan<- *request) {
 			return
 		case now := <-tick.C:
 			peaks[i] = r.inflight.Load()
-			reap(work, r.workers.Load()-slices.Max(peaks))
+			idle.reap(r.workers.Load() - slices.Max(peaks))
 			r.sender.prune()
 			if tuner != nil {
 				tuner.tick(now, r.offered.Load(), r.rateAhead())
 			}
-		}
-	}
-}
-
-// reap ends up to n idle workers.
-func reap(work chan<- *request, n int64) {
-	for ; n > 0; n-- {
-		select {
-		case work <- nil:
-		default:
-			return // no idle worker left
 		}
 	}
 }
@@ -561,14 +548,14 @@ func (r *Runner) rateAhead() float64 {
 
 // schedule fires requests at their intended starts until the schedule ends
 // or ctx is done.
-func (r *Runner) schedule(ctx context.Context, sink Recorder, wg *sync.WaitGroup, work chan *request) {
+func (r *Runner) schedule(ctx context.Context, sink Recorder, wg *sync.WaitGroup, idle *idleWorkers) {
 	cfg := &r.cfg
 	arr := newArrivals(cfg.Arrival, cfg.Seed, cfg.Shard)
 	d := dispatcher{
 		r:            r,
 		sink:         sink,
 		wg:           wg,
-		work:         work,
+		idle:         idle,
 		mix:          newStream(cfg.Seed, streamMix, cfg.Shard.Index),
 		tenant:       newStream(cfg.Seed, streamTenant, cfg.Shard.Index),
 		placeholders: newStream(cfg.Seed, streamPlaceholders, cfg.Shard.Index),
@@ -653,7 +640,7 @@ type dispatcher struct {
 	r    *Runner
 	sink Recorder
 	wg   *sync.WaitGroup // the workers
-	work chan *request   // idle workers wait here; nil ends one
+	idle *idleWorkers
 	// One stream per choice: see newStream.
 	mix, tenant, placeholders *rand.Rand
 }
@@ -662,7 +649,7 @@ type dispatcher struct {
 // generator_dropped: when drop is set (it was due before a late start) or
 // when the in-flight cap is reached.
 func (d *dispatcher) dispatch(ctx context.Context, id uint64, at time.Duration, phase int, drop bool) {
-	r, sink, work := d.r, d.sink, d.work
+	r, sink := d.r, d.sink
 	r.offered.Add(1)
 	q := r.pool.Get().(*request)
 	q.id, q.intended, q.phase = id, at, uint16(phase)
@@ -680,31 +667,36 @@ func (d *dispatcher) dispatch(ctx context.Context, id uint64, at time.Duration, 
 	}
 	q.state = r.state.Load()
 	q.pcg.Seed(r.cfg.Seed, id)
-	// Hand the request to an idle worker, or start one: workers outlive
-	// their request, so their grown stacks and the goroutine itself are
-	// reused (the pool never holds more workers than requests in flight).
-	select {
-	case work <- q:
+	// Hand the request to the most recently idle worker, or start one:
+	// workers outlive their request, so their grown stacks and the
+	// goroutine itself are reused.
+	if d.idle.handOff(q) {
 		return
-	default:
 	}
 	r.workers.Add(1)
-	d.wg.Go(func() { r.worker(ctx, sink, work, q) })
+	d.wg.Go(func() { r.worker(ctx, sink, d.idle, q) })
 }
 
-// worker runs q (nil: the first request from work), then the requests
-// work hands it, until it gets nil or work closes. Workers outlive their
-// request, so their grown stacks and the goroutine itself are reused.
-func (r *Runner) worker(ctx context.Context, sink Recorder, work <-chan *request, q *request) {
+// worker runs q (nil: it starts idle), then the requests idle hands it,
+// until it is reaped or idle closes. Workers outlive their request, so
+// their grown stacks and the goroutine itself are reused.
+func (r *Runner) worker(ctx context.Context, sink Recorder, idle *idleWorkers, q *request) {
 	defer r.workers.Add(-1)
-	if q == nil {
-		q = <-work
-	}
-	for ; q != nil; q = <-work {
+	next := newWorkerChan()
+	for {
+		if q == nil {
+			if !idle.park(next) {
+				return
+			}
+			if q = <-next; q == nil {
+				return
+			}
+		}
 		q.run(ctx, sink)
 		r.inflight.Add(-1)
 		q.state = nil
 		r.pool.Put(q)
+		q = nil
 	}
 }
 
