@@ -298,9 +298,38 @@ var ErrRunning = errors.New("runner: already running")
 const prepareBudget = time.Second
 
 // startLead is how far after the end of its preparation a run whose
-// Config.Start is zero starts: time to start its workers before the
-// start instant, so that the first requests are not late.
-const startLead = 5 * time.Millisecond
+// Config.Start is zero starts, and how long before a given start it ends
+// its preparation: time to start the first phase's workers (startLead
+// for n of them) before the start instant, so that the first requests are
+// not late.
+func startLead(n int) time.Duration {
+	return 5*time.Millisecond + time.Duration(n)*readyWorkerCost
+}
+
+// readyWorkerCost bounds what starting one worker before the start costs
+// (a goroutine, its grown stack): 250 took 7 ms on this project's 2-core
+// test machine.
+const readyWorkerCost = 40 * time.Microsecond
+
+// workerStack is about how much stack a worker uses to send an HTTP/1.1
+// request (8 KB was enough, by debug.SetMaxStack). A worker ready before
+// the start grows its stack to hold it then, rather than in its first
+// request, where the runtime doubles a goroutine's first 2 KB twice, each
+// time copying it to fresh pages that fault in.
+const workerStack = 6 << 10
+
+// growStack uses about n bytes of the calling goroutine's stack, so that
+// the runtime grows the stack to hold them.
+//
+//go:noinline
+func growStack(n int) byte {
+	var frame [512]byte
+	frame[n%len(frame)] = byte(n)
+	if n <= len(frame) {
+		return frame[0]
+	}
+	return growStack(n-len(frame)) + frame[1]
+}
 
 // latencyGuess is the latency Little's law assumes when a run sizes its
 // first phase's connections and workers (readyFor).
@@ -327,8 +356,8 @@ func (r *Runner) readyFor() int {
 
 // Prepare gets the runner ready for the first phase of its next Run and
 // fixes that Run's start instant, which it returns: Config.Start when set,
-// else the moment preparation ended (plus a few milliseconds, startLead,
-// to start the workers, when it opened connections).
+// else the moment preparation ended (plus the few milliseconds it takes
+// to start the workers, startLead, when it opened connections).
 // Getting ready means opening connections to the Mix's origins, enough
 // for the first phase (see readyFor) and at most ClientOptions.Connections
 // (HTTP/1.1 with the runner's own client; TLS handshakes included), for
@@ -360,13 +389,13 @@ func (r *Runner) prepare(ctx context.Context) time.Time {
 		opened := r.warm(ctx, time.Now().Add(prepareBudget))
 		start = time.Now()
 		if opened > 0 {
-			start = start.Add(startLead)
+			start = start.Add(startLead(r.readyFor()))
 		}
 	} else {
 		// Keep the monotonic clock: the same instant, read from now.
 		start = time.Now().Add(time.Until(r.cfg.Start))
 		if time.Until(start) <= prepareBudget {
-			r.warm(ctx, start.Add(-startLead))
+			r.warm(ctx, start.Add(-startLead(r.readyFor())))
 		}
 	}
 	r.mu.Lock()
@@ -376,7 +405,8 @@ func (r *Runner) prepare(ctx context.Context) time.Time {
 }
 
 // warm opens the first phase's connections until deadline, and returns
-// how many are open (0 when the sender opens none ahead).
+// how many are open (0 when the sender opens none ahead: net/http's,
+// whose runs start without startLead).
 func (r *Runner) warm(ctx context.Context, deadline time.Time) int {
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
@@ -408,9 +438,9 @@ func sleepUntil(ctx context.Context, at time.Time) bool {
 // recorded) have returned. It returns ctx's error if ctx ended the run.
 //
 // Before the start instant (see Prepare) it gets ready for the first
-// phase: it opens connections, starts workers and sets GOMAXPROCS (a
-// fixed Config.Procs; ProcsAuto starts at every core), so the
-// generator's warm-up is not measured as the service's latency.
+// phase: it opens connections, starts workers and grows their stacks, and
+// sets GOMAXPROCS (a fixed Config.Procs; ProcsAuto starts at every core),
+// so the generator's warm-up is not measured as the service's latency.
 func (r *Runner) Run(ctx context.Context, sink Recorder) error {
 	if !r.running.CompareAndSwap(false, true) {
 		return ErrRunning
@@ -443,19 +473,27 @@ func (r *Runner) Run(ctx context.Context, sink Recorder) error {
 	if !sleepUntil(ctx, start.Add(-prepareBudget)) {
 		return ctx.Err()
 	}
-	r.warm(ctx, start.Add(-startLead)) // nothing to do when Prepare did it
+	ready := r.readyFor()
+	r.warm(ctx, start.Add(-startLead(ready))) // nothing to do when Prepare did it
 
 	var wg sync.WaitGroup
 	var idle idleWorkers
 	if r.cfg.Procs > 0 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(r.cfg.Procs))
 	}
-	// The first phase's workers, idle until their first request; the
-	// tending reaps those the load does not need.
-	for range r.readyFor() {
+	// The first phase's workers, idle until their first request (the
+	// tending reaps those the load does not need), are started and idle
+	// before the start instant, their stacks grown.
+	var parked sync.WaitGroup
+	parked.Add(ready)
+	for range ready {
 		r.workers.Add(1)
-		wg.Go(func() { r.worker(ctx, sink, &idle, nil) })
+		wg.Go(func() {
+			growStack(workerStack)
+			r.worker(ctx, sink, &idle, nil, parked.Done)
+		})
 	}
+	parked.Wait()
 	if !sleepUntil(ctx, start) {
 		idle.close()
 		wg.Wait()
@@ -674,18 +712,23 @@ func (d *dispatcher) dispatch(ctx context.Context, id uint64, at time.Duration, 
 		return
 	}
 	r.workers.Add(1)
-	d.wg.Go(func() { r.worker(ctx, sink, d.idle, q) })
+	d.wg.Go(func() { r.worker(ctx, sink, d.idle, q, nil) })
 }
 
-// worker runs q (nil: it starts idle), then the requests idle hands it,
-// until it is reaped or idle closes. Workers outlive their request, so
+// worker runs q (nil: it starts idle, and calls parked once idle), then
+// the requests idle hands it, until it is reaped or idle closes. Workers outlive their request, so
 // their grown stacks and the goroutine itself are reused.
-func (r *Runner) worker(ctx context.Context, sink Recorder, idle *idleWorkers, q *request) {
+func (r *Runner) worker(ctx context.Context, sink Recorder, idle *idleWorkers, q *request, parked func()) {
 	defer r.workers.Add(-1)
 	next := newWorkerChan()
 	for {
 		if q == nil {
-			if !idle.park(next) {
+			ok := idle.park(next)
+			if parked != nil {
+				parked()
+				parked = nil
+			}
+			if !ok {
 				return
 			}
 			if q = <-next; q == nil {
