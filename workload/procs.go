@@ -1,7 +1,6 @@
 package workload
 
 import (
-	"math"
 	"runtime"
 	"time"
 )
@@ -27,22 +26,49 @@ const lowWindows = 10
 // wakes a thread for each goroutine made ready (to look for work to
 // steal); on a small or virtual machine those thread wake-ups, one per
 // request at moderate rates, cost more CPU than the requests. A generator
-// that needs half a core runs best on one: at 5,000 rps on this project's
-// 2-core test machine, one core used 24 µs of CPU per request and two
-// 37 µs, with the same lag. vegeta's -cpus sets the number by hand;
-// ProcsAuto follows the run, adding a core as soon as the generator's use
-// (predicted from the rate ahead) passes busyPerProc of what it has.
+// that needs half a core runs best on one: at 20,000 rps against nginx on
+// this project's 2-core test machine, one core used 20 µs of CPU per
+// request and two 39 µs, with a lower lag on one. vegeta's -cpus sets the
+// number by hand; ProcsAuto follows the run: it adds a core as soon as the
+// generator's use (predicted from the rate ahead) passes busyPerProc of
+// what it has, and takes one away when the load has fitted on fewer for
+// lowWindows windows in a row.
+//
+// Whether the load fits on fewer cores depends on what a request costs
+// there, which is only known by trying: the tuner remembers the CPU per
+// request it measured at each number of cores (and at which rate), and
+// when the load would fit on one core fewer even at the current cost with
+// that core fully busy, it tries it. A try that shows the load does not
+// fit gives the core back in the next window, and is not made again while
+// the rate stays within costFresh of the one it was measured at.
 //
 // A procTuner is used by one goroutine.
 type procTuner struct {
 	max  int // the most cores to use: GOMAXPROCS when the run began
 	cur  int
-	low  int // consecutive windows that wanted fewer cores
+	low  int        // consecutive windows that wanted fewer cores
+	cost []coreCost // cost[n-1]: measured at n cores; zero: not yet
 	cpu  func() (time.Duration, bool)
 	set  func(int)     // sets GOMAXPROCS
 	last time.Time     // of the previous window
 	busy time.Duration // process CPU time at last
 	sent uint64        // requests offered at last
+}
+
+// coreCost is the CPU a request cost at some number of cores.
+type coreCost struct {
+	perRequest float64 // core-seconds
+	rate       float64 // requests/s offered when it was measured
+}
+
+// costFresh is how far (as a factor) the rate may move from the one a
+// cost was measured at before the tuner stops trusting it: a request's
+// CPU depends on the rate (wake-ups batch as it grows).
+const costFresh = 1.25
+
+// fresh reports whether c was measured, at a rate close to rate.
+func (c coreCost) fresh(rate float64) bool {
+	return c.perRequest > 0 && rate <= c.rate*costFresh && rate >= c.rate/costFresh
 }
 
 // newProcTuner returns a tuner between 1 and most cores, starting at most,
@@ -53,8 +79,8 @@ func newProcTuner(most int, now time.Time, offered uint64) *procTuner {
 	if !ok || most < 2 {
 		return nil
 	}
-	return &procTuner{max: most, cur: most, cpu: processCPU, set: func(n int) { runtime.GOMAXPROCS(n) },
-		last: now, busy: busy, sent: offered}
+	return &procTuner{max: most, cur: most, cost: make([]coreCost, most), cpu: processCPU,
+		set: func(n int) { runtime.GOMAXPROCS(n) }, last: now, busy: busy, sent: offered}
 }
 
 // tick ends a window at now: offered is the runner's count of requests
@@ -69,7 +95,10 @@ func (t *procTuner) tick(now time.Time, offered uint64, ahead float64) {
 	used := float64(busy-t.busy) / float64(wall)
 	recent := float64(offered-t.sent) / wall.Seconds()
 	t.last, t.busy, t.sent = now, busy, offered
-	want := procsFor(used, recent, ahead, t.max)
+	if recent > 0 {
+		t.learn(used/recent, recent)
+	}
+	want := t.want(used, recent, ahead)
 	switch {
 	case want > t.cur:
 		t.low = 0
@@ -86,17 +115,44 @@ func (t *procTuner) tick(now time.Time, offered uint64, ahead float64) {
 	}
 }
 
-// procsFor returns the cores, between 1 and most, for a generator that used
-// used cores while offering recent requests/s and is about to offer ahead:
-// its use scaled to the rate ahead, at busyPerProc of each core. When it
-// offered nothing but is about to, its cost is unknown and it gets most.
-func procsFor(used, recent, ahead float64, most int) int {
-	need := used
-	switch {
-	case ahead > 0 && recent <= 0:
-		return most
-	case ahead > recent:
-		need *= ahead / recent
+// learn records what a request cost at the current number of cores, as
+// the mean with the previous window's when that was measured at a close
+// rate (one window is noisy).
+func (t *procTuner) learn(perRequest, rate float64) {
+	c := &t.cost[t.cur-1]
+	if c.fresh(rate) {
+		perRequest = (c.perRequest + perRequest) / 2
 	}
-	return min(most, max(1, int(math.Ceil(need/busyPerProc))))
+	*c = coreCost{perRequest: perRequest, rate: rate}
+}
+
+// want returns the cores, between 1 and max, for a generator that used
+// used cores while offering recent requests/s and is about to offer ahead:
+// the fewest whose use, at the rate ahead (or the recent one, if higher)
+// and at what a request costs there, stays under busyPerProc of each core.
+// Where that cost is not known, the current one stands for it; one core
+// fewer than now is tried (see procTuner) when the load would fit there
+// at the current cost with the cores fully busy. When the generator
+// offered nothing but is about to, its cost is unknown and it gets max.
+func (t *procTuner) want(used, recent, ahead float64) int {
+	if ahead > 0 && recent <= 0 {
+		return t.max
+	}
+	rate := max(ahead, recent)
+	var now float64 // CPU per request at the current number of cores
+	if recent > 0 {
+		now = used / recent
+	}
+	for n := 1; n < t.max; n++ {
+		if c := t.cost[n-1]; c.fresh(rate) {
+			if rate*c.perRequest <= busyPerProc*float64(n) {
+				return n
+			}
+			continue
+		}
+		if rate*now <= busyPerProc*float64(n) || (n == t.cur-1 && rate*now <= float64(n)) {
+			return n
+		}
+	}
+	return t.max
 }

@@ -11,23 +11,96 @@ import (
 	"time"
 )
 
-func TestProcsFor(t *testing.T) {
+func TestProcTunerWant(t *testing.T) {
 	for _, c := range []struct {
 		name                string
 		used, recent, ahead float64
-		most, want          int
+		cur, most, want     int
 	}{
-		{"idle", 0, 0, 0, 4, 1},
-		{"light load fits one core", 0.2, 5000, 5000, 4, 1},
-		{"past busyPerProc of one core", 0.7, 5000, 5000, 4, 2},
-		{"rate ahead doubles", 0.4, 5000, 10000, 4, 2},
-		{"rate ahead halves: use as measured", 1.3, 20000, 10000, 4, 3},
-		{"never more than most", 5, 50000, 50000, 2, 2},
-		{"load after silence: cost unknown", 0, 0, 100, 4, 4},
+		{"idle", 0, 0, 0, 4, 4, 1},
+		{"light load fits one core", 0.2, 5000, 5000, 4, 4, 1},
+		{"past busyPerProc of one core", 0.7, 5000, 5000, 4, 4, 2},
+		{"rate ahead doubles", 0.4, 5000, 10000, 4, 4, 2},
+		{"rate ahead halves: use as measured", 1.3, 20000, 10000, 4, 4, 3},
+		{"never more than most", 5, 50000, 50000, 2, 2, 2},
+		{"load after silence: cost unknown", 0, 0, 100, 4, 4, 4},
+		{"would fit on one core fewer, fully busy: try it", 0.8, 20000, 20000, 2, 2, 1},
+		{"would not fit on one core fewer even fully busy", 1.1, 20000, 20000, 2, 2, 2},
+		{"a try is one core fewer than now, not two", 1.5, 20000, 20000, 4, 4, 3},
 	} {
-		if got := procsFor(c.used, c.recent, c.ahead, c.most); got != c.want {
-			t.Errorf("%s: procsFor(%v, %v, %v, %d) = %d, want %d", c.name, c.used, c.recent, c.ahead, c.most, got, c.want)
+		tu := &procTuner{max: c.most, cur: c.cur, cost: make([]coreCost, c.most)}
+		if got := tu.want(c.used, c.recent, c.ahead); got != c.want {
+			t.Errorf("%s: want(%v, %v, %v) at %d of %d cores = %d, want %d", c.name, c.used, c.recent, c.ahead, c.cur, c.most, got, c.want)
 		}
+	}
+}
+
+// fakeTuner is a procTuner on a fake CPU clock: each window's CPU use is
+// what cores(n) says a rate costs at n cores.
+type fakeTuner struct {
+	*procTuner
+	now     time.Time
+	busy    time.Duration
+	offered uint64
+	sets    []int
+}
+
+func newFakeTuner(most int) *fakeTuner {
+	f := &fakeTuner{now: time.Unix(0, 0)}
+	f.procTuner = &procTuner{max: most, cur: most, cost: make([]coreCost, most), last: f.now,
+		cpu: func() (time.Duration, bool) { return f.busy, true },
+		set: func(n int) { f.sets = append(f.sets, n) }}
+	return f
+}
+
+// window plays one tuneEvery at rate, using perRequest(cur) core-seconds a
+// request.
+func (f *fakeTuner) window(rate float64, perRequest func(cores int) float64) {
+	f.now = f.now.Add(tuneEvery)
+	f.busy += time.Duration(rate * perRequest(f.cur) * float64(tuneEvery))
+	f.offered += uint64(rate * tuneEvery.Seconds())
+	f.tick(f.now, f.offered, rate)
+}
+
+// TestProcTunerTriesOneCoreFewer: a load that keeps two cores 40% busy
+// (over busyPerProc of one at that cost) but costs half as much a request
+// on one core moves to one core after lowWindows windows and stays there;
+// one that costs as much on one core comes back to two in the next
+// window, and is not tried again while the rate holds.
+func TestProcTunerTriesOneCoreFewer(t *testing.T) {
+	const rate = 20000
+	cheaper := func(cores int) float64 { return float64(cores) * 20e-6 } // 20 µs on one core, 40 on two
+	f := newFakeTuner(2)
+	for range lowWindows + 20 {
+		f.window(rate, cheaper)
+	}
+	if f.cur != 1 || len(f.sets) != 1 {
+		t.Fatalf("cheaper on one core: GOMAXPROCS set %v, now %d; want one move to 1", f.sets, f.cur)
+	}
+
+	same := func(int) float64 { return 40e-6 }
+	f = newFakeTuner(2)
+	for range lowWindows {
+		f.window(rate, same)
+	}
+	if f.cur != 1 {
+		t.Fatalf("after %d windows: %d cores, want the try of one", lowWindows, f.cur)
+	}
+	f.window(rate, same)
+	if f.cur != 2 {
+		t.Fatalf("one core 80%% busy: %d cores after a window, want 2 back at once", f.cur)
+	}
+	for range 5 * lowWindows {
+		f.window(rate, same)
+	}
+	if len(f.sets) != 2 {
+		t.Fatalf("GOMAXPROCS set %v: the failed try was made again at the same rate", f.sets)
+	}
+	for range lowWindows {
+		f.window(rate/2, same) // half the rate: one core 40% busy
+	}
+	if f.cur != 1 {
+		t.Fatalf("at half the rate: %d cores, want 1", f.cur)
 	}
 }
 
@@ -35,40 +108,29 @@ func TestProcsFor(t *testing.T) {
 // clock: a core is added in the window the load needs it, and taken away
 // only after lowWindows windows in a row wanted fewer.
 func TestProcTunerAddsAtOnceAndRemovesSlowly(t *testing.T) {
-	var busy time.Duration
-	var sets []int
-	now := time.Unix(0, 0)
-	tu := &procTuner{max: 2, cur: 2, last: now,
-		cpu: func() (time.Duration, bool) { return busy, true },
-		set: func(n int) { sets = append(sets, n) }}
-	var offered uint64
-	window := func(cores float64, rate float64) {
-		now = now.Add(tuneEvery)
-		busy += time.Duration(cores * float64(tuneEvery))
-		offered += uint64(rate * tuneEvery.Seconds())
-		tu.tick(now, offered, rate)
-	}
+	f := newFakeTuner(2)
+	light := func(int) float64 { return 100e-6 } // 0.1 core at 1,000 rps, 1 at 10,000
 	for range lowWindows - 1 {
-		window(0.1, 1000)
+		f.window(1000, light)
 	}
-	if len(sets) != 0 {
-		t.Fatalf("after %d light windows GOMAXPROCS set to %v, want unchanged", lowWindows-1, sets)
+	if len(f.sets) != 0 {
+		t.Fatalf("after %d light windows GOMAXPROCS set to %v, want unchanged", lowWindows-1, f.sets)
 	}
-	window(0.1, 1000)
-	if len(sets) != 1 || sets[0] != 1 || tu.cur != 1 {
-		t.Fatalf("after %d light windows: sets %v, cur %d; want one core", lowWindows, sets, tu.cur)
+	f.window(1000, light)
+	if len(f.sets) != 1 || f.sets[0] != 1 || f.cur != 1 {
+		t.Fatalf("after %d light windows: sets %v, cur %d; want one core", lowWindows, f.sets, f.cur)
 	}
-	window(0.9, 10000)
-	if len(sets) != 2 || sets[1] != 2 {
-		t.Fatalf("a busy window set %v, want a second core at once", sets)
+	f.window(9000, light)
+	if len(f.sets) != 2 || f.sets[1] != 2 {
+		t.Fatalf("a busy window set %v, want a second core at once", f.sets)
 	}
-	window(0.1, 1000)
-	window(0.9, 10000) // a busy window resets the count of light ones
+	f.window(1000, light)
+	f.window(9000, light) // a busy window resets the count of light ones
 	for range lowWindows - 1 {
-		window(0.1, 1000)
+		f.window(1000, light)
 	}
-	if len(sets) != 2 {
-		t.Fatalf("sets %v: a core was taken away before %d light windows in a row", sets, lowWindows)
+	if len(f.sets) != 2 {
+		t.Fatalf("sets %v: a core was taken away before %d light windows in a row", f.sets, lowWindows)
 	}
 }
 
