@@ -678,7 +678,7 @@ type dispatcher struct {
 	r    *Runner
 	sink Recorder
 	wg   *sync.WaitGroup // the workers
-	idle *idleWorkers
+	idle *idleWorkers    // the idle ones
 	// One stream per choice: see newStream.
 	mix, tenant, placeholders *rand.Rand
 }
@@ -716,8 +716,9 @@ func (d *dispatcher) dispatch(ctx context.Context, id uint64, at time.Duration, 
 }
 
 // worker runs q (nil: it starts idle, and calls parked once idle), then
-// the requests idle hands it, until it is reaped or idle closes. Workers outlive their request, so
-// their grown stacks and the goroutine itself are reused.
+// the requests idle hands it, until it is reaped or idle closes. Workers
+// outlive their request, so their grown stacks and the goroutine itself
+// are reused.
 func (r *Runner) worker(ctx context.Context, sink Recorder, idle *idleWorkers, q *request, parked func()) {
 	defer r.workers.Add(-1)
 	next := newWorkerChan()
