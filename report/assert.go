@@ -122,17 +122,12 @@ func ParseAssertion(expr string) (Assertion, error) {
 		return a, fmt.Errorf("assertion %q: no operator (want METRIC OP VALUE, OP one of < <= > >= == !=)", a.Expr)
 	}
 	name := strings.TrimSpace(rest[:i])
-	opText := rest[i:]
-	opLen := 1
-	if len(opText) > 1 && opText[1] == '=' {
-		opLen = 2
-	}
-	op, ok := ParseOp(opText[:opLen])
+	op, after, ok := CutOp(rest[i:])
 	if !ok {
-		return a, fmt.Errorf("assertion %q: bad operator %q (valid: < <= > >= == !=)", a.Expr, opText[:min(2, len(opText))])
+		return a, fmt.Errorf("assertion %q: bad operator %q (valid: < <= > >= == !=)", a.Expr, rest[i:min(i+2, len(rest))])
 	}
 	a.Op = op
-	valueText := strings.TrimSpace(opText[opLen:])
+	valueText := strings.TrimSpace(after)
 	if name == "" {
 		return a, fmt.Errorf("assertion %q: missing metric before %s", a.Expr, op)
 	}
@@ -160,28 +155,40 @@ func ParseAssertion(expr string) (Assertion, error) {
 
 // ParseAssertions parses each expression and returns every error at once.
 func ParseAssertions(exprs []string) ([]Assertion, error) {
-	out := make([]Assertion, 0, len(exprs))
+	return ParseEach(exprs, ParseAssertion)
+}
+
+// ParseEach parses each expression with parse and returns what parsed, and
+// every error at once (joined), so that a command line with several bad
+// assertions names them all. Other kinds of assertion (a survey's) share it.
+func ParseEach[T any](exprs []string, parse func(string) (T, error)) ([]T, error) {
+	out := make([]T, 0, len(exprs))
 	var errs []error
 	for _, e := range exprs {
-		a, err := ParseAssertion(e)
+		v, err := parse(e)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		out = append(out, a)
+		out = append(out, v)
 	}
 	return out, errors.Join(errs...)
 }
 
-// ParseOp returns the operator written s (one of < <= > >= == !=), and
-// false when s is none of them.
-func ParseOp(s string) (Op, bool) {
-	for i, n := range opNames {
-		if n == s {
-			return Op(i), true
+// CutOp parses the operator at the start of s (one of < <= > >= == !=,
+// the longest that matches) and returns it with the text after it, or
+// false when s starts with none of them.
+func CutOp(s string) (op Op, after string, ok bool) {
+	n := 1
+	if len(s) > 1 && s[1] == '=' {
+		n = 2
+	}
+	for i, name := range opNames {
+		if name == s[:min(n, len(s))] {
+			return Op(i), s[n:], true
 		}
 	}
-	return 0, false
+	return 0, s, false
 }
 
 func parseMetricValue(m Metric, op Op, s string) (float64, error) {

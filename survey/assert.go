@@ -1,7 +1,6 @@
 package survey
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -39,33 +38,19 @@ func ParseAssertion(expr string) (Assertion, error) {
 		return a, bad(err.Error())
 	}
 	a.Multiplier = m
-	rest = strings.TrimSpace(rest)
-	opLen := 1
-	if len(rest) > 1 && rest[1] == '=' {
-		opLen = 2
-	}
-	if a.Op, ok = report.ParseOp(rest[:min(opLen, len(rest))]); !ok {
+	if a.Op, rest, ok = report.CutOp(strings.TrimSpace(rest)); !ok {
 		return a, bad("no operator (one of < <= > >= == !=)")
 	}
-	if a.Value, err = time.ParseDuration(strings.TrimSpace(rest[opLen:])); err != nil {
-		return a, bad("bad duration " + fmt.Sprintf("%q", strings.TrimSpace(rest[opLen:])))
+	rest = strings.TrimSpace(rest)
+	if a.Value, err = time.ParseDuration(rest); err != nil {
+		return a, bad(fmt.Sprintf("bad duration %q", rest))
 	}
 	return a, nil
 }
 
 // ParseAssertions parses each expression and returns every error at once.
 func ParseAssertions(exprs []string) ([]Assertion, error) {
-	out := make([]Assertion, 0, len(exprs))
-	var errs []error
-	for _, e := range exprs {
-		a, err := ParseAssertion(e)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		out = append(out, a)
-	}
-	return out, errors.Join(errs...)
+	return report.ParseEach(exprs, ParseAssertion)
 }
 
 // Check refuses an assertion on a multiplier that o does not survey.
