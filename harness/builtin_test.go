@@ -96,7 +96,7 @@ func TestBuiltinsPrepare(t *testing.T) {
 // baseline.
 func TestSurgeSurveyLesson(t *testing.T) {
 	if testing.Short() {
-		t.Skip("plays two cells of real load, about 40 s")
+		t.Skip("plays two cells of real load, about 30 s")
 	}
 	doc, err := profiles.Open("surge-survey")
 	if err != nil {

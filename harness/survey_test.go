@@ -97,6 +97,6 @@ func TestDryRunOfASurvey(t *testing.T) {
 	require.NoError(t, err)
 	var b strings.Builder
 	require.NoError(t, DryRun(&b, runs, Options{}))
-	assert.Equal(t, 2, strings.Count(b.String(), "# survey: baseline 125/s; surges of 3x for 5s..5s, bisected to 1s; each cell: 3s of baseline, the surge, 10s of baseline to judge recovery\n"), b.String())
+	assert.Equal(t, 2, strings.Count(b.String(), "# survey: baseline 125/s; surges of 3x for 5s..5s, bisected to 1s; each cell: 2s of baseline, the surge, 7s of baseline to judge recovery\n"), b.String())
 	assert.NotContains(t, b.String(), "# timeline")
 }
