@@ -125,6 +125,10 @@ type Runner struct {
 	workers  atomic.Int64
 	offered  atomic.Uint64
 	dropped  atomic.Uint64
+
+	// backlogged reports whether the Go scheduler is backlogged; nil: a
+	// schedProbe's. Tests replace it.
+	backlogged func() bool
 }
 
 // New validates cfg and returns its Runner. It starts nothing.
@@ -476,8 +480,7 @@ func (r *Runner) Run(ctx context.Context, sink Recorder) error {
 	ready := r.readyFor()
 	r.warm(ctx, start.Add(-startLead(ready))) // nothing to do when Prepare did it
 
-	var wg sync.WaitGroup
-	var idle idleWorkers
+	c := newCrew(ctx, r, sink)
 	if r.cfg.Procs > 0 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(r.cfg.Procs))
 	}
@@ -488,33 +491,35 @@ func (r *Runner) Run(ctx context.Context, sink Recorder) error {
 	parked.Add(ready)
 	for range ready {
 		r.workers.Add(1)
-		wg.Go(func() {
+		c.wg.Go(func() {
 			growStack(workerStack)
-			r.worker(ctx, sink, &idle, nil, parked.Done)
+			c.work(nil, parked.Done)
 		})
 	}
 	parked.Wait()
 	if !sleepUntil(ctx, start) {
-		idle.close()
-		wg.Wait()
+		c.idle.close()
+		c.wg.Wait()
 		return ctx.Err()
 	}
 	stop := make(chan struct{})
 	tended := make(chan struct{})
 	go func() {
 		defer close(tended)
-		r.tend(stop, &idle)
+		r.tend(stop, c)
 	}()
-	r.schedule(ctx, sink, &wg, &idle)
+	r.schedule(c)
 	if ctx.Err() != nil {
 		// Interrupted: end the attempts on the wire now rather than at
 		// their timeouts.
 		r.sender.abort()
 	}
+	c.idle.close()
+	// The tending goes on until the last request has finished: requests
+	// that still wait for a worker get one once the scheduler catches up.
+	r.waitInFlight(ctx, &c.wg)
 	close(stop)
 	<-tended
-	idle.close()
-	r.waitInFlight(ctx, &wg)
 	r.sender.closeIdle()
 	return ctx.Err()
 }
@@ -543,10 +548,11 @@ const reapAfter = time.Second
 
 // tend looks after the runner every tuneEvery until stop closes: it ends
 // the idle workers the last reapAfter did not need (a surge leaves
-// thousands, each holding a stack), closes connections idle for longer
-// than idleTimeout, and with ProcsAuto it retunes GOMAXPROCS, which it
-// restores when it returns.
-func (r *Runner) tend(stop <-chan struct{}, idle *idleWorkers) {
+// thousands, each holding a stack), starts a worker for requests that
+// wait for one once the scheduler is no longer backlogged, closes
+// connections idle for longer than idleTimeout, and with ProcsAuto it
+// retunes GOMAXPROCS, which it restores when it returns.
+func (r *Runner) tend(stop <-chan struct{}, c *crew) {
 	var tuner *procTuner
 	if r.cfg.Procs == ProcsAuto {
 		prev := runtime.GOMAXPROCS(0)
@@ -565,7 +571,8 @@ func (r *Runner) tend(stop <-chan struct{}, idle *idleWorkers) {
 			return
 		case now := <-tick.C:
 			peaks[i] = r.inflight.Load()
-			idle.reap(r.workers.Load() - slices.Max(peaks))
+			c.idle.reap(r.workers.Load() - slices.Max(peaks))
+			c.startWaiting()
 			r.sender.prune()
 			if tuner != nil {
 				tuner.tick(now, r.offered.Load(), r.rateAhead())
@@ -586,14 +593,12 @@ func (r *Runner) rateAhead() float64 {
 
 // schedule fires requests at their intended starts until the schedule ends
 // or ctx is done.
-func (r *Runner) schedule(ctx context.Context, sink Recorder, wg *sync.WaitGroup, idle *idleWorkers) {
-	cfg := &r.cfg
+func (r *Runner) schedule(c *crew) {
+	ctx, sink, cfg := c.ctx, c.sink, &r.cfg
 	arr := newArrivals(cfg.Arrival, cfg.Seed, cfg.Shard)
 	d := dispatcher{
 		r:            r,
-		sink:         sink,
-		wg:           wg,
-		idle:         idle,
+		c:            c,
 		mix:          newStream(cfg.Seed, streamMix, cfg.Shard.Index),
 		tenant:       newStream(cfg.Seed, streamTenant, cfg.Shard.Index),
 		placeholders: newStream(cfg.Seed, streamPlaceholders, cfg.Shard.Index),
@@ -624,7 +629,7 @@ func (r *Runner) schedule(ctx context.Context, sink Recorder, wg *sync.WaitGroup
 				sink.Event(&results.Event{Kind: results.EventPhaseStarted, At: time.Since(r.start), Scheduled: cfg.Schedule.PhaseStart(phase), Name: ph.Name, Target: "load"})
 			}
 		}
-		d.dispatch(ctx, id, at, phase, at < missed)
+		d.dispatch(id, at, phase, at < missed)
 	}
 
 	id, x := arr.Next()
@@ -671,14 +676,12 @@ func (r *Runner) schedule(ctx context.Context, sink Recorder, wg *sync.WaitGroup
 }
 
 // dispatcher is what schedule needs to start the requests of one Run: the
-// run's sink, its workers and the random streams that pick each request's
-// template, tenant and placeholder values. It lives as long as schedule and
-// is used by its goroutine only.
+// run's workers and the random streams that pick each request's template,
+// tenant and placeholder values. It lives as long as schedule and is used
+// by its goroutine only.
 type dispatcher struct {
-	r    *Runner
-	sink Recorder
-	wg   *sync.WaitGroup // the workers
-	idle *idleWorkers    // the idle ones
+	r *Runner
+	c *crew
 	// One stream per choice: see newStream.
 	mix, tenant, placeholders *rand.Rand
 }
@@ -686,8 +689,8 @@ type dispatcher struct {
 // dispatch starts request id of phase due at offset at, or records it
 // generator_dropped: when drop is set (it was due before a late start) or
 // when the in-flight cap is reached.
-func (d *dispatcher) dispatch(ctx context.Context, id uint64, at time.Duration, phase int, drop bool) {
-	r, sink := d.r, d.sink
+func (d *dispatcher) dispatch(id uint64, at time.Duration, phase int, drop bool) {
+	r, sink := d.r, d.c.sink
 	r.offered.Add(1)
 	q := r.pool.Get().(*request)
 	q.id, q.intended, q.phase = id, at, uint16(phase)
@@ -705,43 +708,7 @@ func (d *dispatcher) dispatch(ctx context.Context, id uint64, at time.Duration, 
 	}
 	q.state = r.state.Load()
 	q.pcg.Seed(r.cfg.Seed, id)
-	// Hand the request to the most recently idle worker, or start one:
-	// workers outlive their request, so their grown stacks and the
-	// goroutine itself are reused.
-	if d.idle.handOff(q) {
-		return
-	}
-	r.workers.Add(1)
-	d.wg.Go(func() { r.worker(ctx, sink, d.idle, q, nil) })
-}
-
-// worker runs q (nil: it starts idle, and calls parked once idle), then
-// the requests idle hands it, until it is reaped or idle closes. Workers
-// outlive their request, so their grown stacks and the goroutine itself
-// are reused.
-func (r *Runner) worker(ctx context.Context, sink Recorder, idle *idleWorkers, q *request, parked func()) {
-	defer r.workers.Add(-1)
-	next := newWorkerChan()
-	for {
-		if q == nil {
-			ok := idle.park(next)
-			if parked != nil {
-				parked()
-				parked = nil
-			}
-			if !ok {
-				return
-			}
-			if q = <-next; q == nil {
-				return
-			}
-		}
-		q.run(ctx, sink)
-		r.inflight.Add(-1)
-		q.state = nil
-		r.pool.Put(q)
-		q = nil
-	}
+	d.c.dispatch(q)
 }
 
 // request is one request in flight; pooled.

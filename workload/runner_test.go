@@ -592,3 +592,69 @@ func TestServeEndsTheResultsStream(t *testing.T) {
 		t.Fatalf("read %d records, complete %v (%v), want 1000, complete", in.Records, in.Complete, in.Err())
 	}
 }
+
+// TestRequestsWaitForAWorkerWhileTheSchedulerIsBacklogged: while the Go
+// scheduler is backlogged, requests no idle worker takes wait for one
+// rather than starting new workers (their lag counts the wait); once it
+// is not, new workers take them, oldest first, and every one is recorded.
+func TestRequestsWaitForAWorkerWhileTheSchedulerIsBacklogged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		var arrived atomic.Int64
+		pc := newPipeClient(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			arrived.Add(1)
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}))
+		defer pc.Close()
+		defer func() {
+			select {
+			case <-release:
+			default:
+				close(release)
+			}
+		}()
+		cfg := constantConfig("http://svc/", 100, time.Second)
+		cfg.Client = pc.Client
+		r := newRunner(t, cfg)
+		var backlogged atomic.Bool
+		backlogged.Store(true)
+		r.backlogged = backlogged.Load
+		var sink memSink
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel() // a failed check ends the run, and so the bubble
+		done := make(chan error, 1)
+		go func() { done <- r.Run(ctx, &sink) }()
+		time.Sleep(2 * time.Second) // fake time: the schedule is over
+		synctest.Wait()
+		ready := int64(r.readyFor())
+		if st := r.Stats(); st.InFlight != 100 || st.Workers != ready || arrived.Load() != ready {
+			t.Fatalf("backlogged: stats %+v, %d requests at the service; want 100 in flight, only the %d workers ready before the start, each with one", st, arrived.Load(), ready)
+		}
+		backlogged.Store(false)
+		time.Sleep(2 * tuneEvery)
+		synctest.Wait()
+		if st := r.Stats(); st.Workers != 100 || arrived.Load() != 100 {
+			t.Fatalf("no longer backlogged: stats %+v, %d requests at the service; want a worker for each of the 100", st, arrived.Load())
+		}
+		close(release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		tl := count(t, sink.results())
+		if tl.requests != 100 || tl.finals[results.OutcomeOK] != 100 {
+			t.Fatalf("finals %v, want 100 ok", tl.finals)
+		}
+		waited := 0
+		for _, res := range sink.results() {
+			if res.Attempt == 1 && res.Lag() >= time.Second {
+				waited++
+			}
+		}
+		if want := 100 - int(ready); waited != want {
+			t.Fatalf("%d first attempts started a second or more late, want the %d that waited", waited, want)
+		}
+	})
+}
