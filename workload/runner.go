@@ -514,12 +514,11 @@ func (r *Runner) Run(ctx context.Context, sink Recorder) error {
 		// their timeouts.
 		r.sender.abort()
 	}
-	c.idle.close()
-	// The tending goes on until the last request has finished: requests
-	// that still wait for a worker get one once the scheduler catches up.
-	r.waitInFlight(ctx, &c.wg)
 	close(stop)
 	<-tended
+	c.idle.close()
+	r.waitInFlight(ctx, &c.wg)
+	c.recheck.Stop()
 	r.sender.closeIdle()
 	return ctx.Err()
 }
@@ -548,10 +547,9 @@ const reapAfter = time.Second
 
 // tend looks after the runner every tuneEvery until stop closes: it ends
 // the idle workers the last reapAfter did not need (a surge leaves
-// thousands, each holding a stack), starts a worker for requests that
-// wait for one once the scheduler is no longer backlogged, closes
-// connections idle for longer than idleTimeout, and with ProcsAuto it
-// retunes GOMAXPROCS, which it restores when it returns.
+// thousands, each holding a stack), closes connections idle for longer
+// than idleTimeout, and with ProcsAuto it retunes GOMAXPROCS, which it
+// restores when it returns.
 func (r *Runner) tend(stop <-chan struct{}, c *crew) {
 	var tuner *procTuner
 	if r.cfg.Procs == ProcsAuto {
@@ -572,7 +570,6 @@ func (r *Runner) tend(stop <-chan struct{}, c *crew) {
 		case now := <-tick.C:
 			peaks[i] = r.inflight.Load()
 			c.idle.reap(r.workers.Load() - slices.Max(peaks))
-			c.startWaiting()
 			r.sender.prune()
 			if tuner != nil {
 				tuner.tick(now, r.offered.Load(), r.rateAhead())

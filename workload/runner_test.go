@@ -634,7 +634,7 @@ func TestRequestsWaitForAWorkerWhileTheSchedulerIsBacklogged(t *testing.T) {
 			t.Fatalf("backlogged: stats %+v, %d requests at the service; want 100 in flight, only the %d workers ready before the start, each with one", st, arrived.Load(), ready)
 		}
 		backlogged.Store(false)
-		time.Sleep(2 * tuneEvery)
+		time.Sleep(waitingRecheck)
 		synctest.Wait()
 		if st := r.Stats(); st.Workers != 100 || arrived.Load() != 100 {
 			t.Fatalf("no longer backlogged: stats %+v, %d requests at the service; want a worker for each of the 100", st, arrived.Load())

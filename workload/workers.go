@@ -4,6 +4,8 @@ import (
 	"context"
 	"runtime/metrics"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // crew is one Run's workers: the goroutines that run its requests, each
@@ -18,13 +20,25 @@ type crew struct {
 	// backlogged reports whether the Go scheduler is backlogged (see
 	// schedProbe).
 	backlogged func() bool
+	// recheck runs recheckWaiting while requests wait; armed says it is
+	// due.
+	recheck *time.Timer
+	armed   atomic.Bool
 }
 
+// waitingRecheck is how often, while requests wait for a worker, the crew
+// looks whether the scheduler is still backlogged.
+const waitingRecheck = time.Millisecond
+
+// newCrew returns the crew of a run of r; stop its recheck when the run's
+// workers are done.
 func newCrew(ctx context.Context, r *Runner, sink Recorder) *crew {
 	c := &crew{r: r, ctx: ctx, sink: sink, backlogged: r.backlogged}
 	if c.backlogged == nil {
 		c.backlogged = newSchedProbe().backlogged
 	}
+	c.recheck = time.AfterFunc(time.Hour, c.recheckWaiting)
+	c.recheck.Stop()
 	return c
 }
 
@@ -34,16 +48,36 @@ func newCrew(ctx context.Context, r *Runner, sink Recorder) *crew {
 // worker would wait to run behind the others: q waits for the next worker
 // to become idle instead (its lag counts the wait), and once the
 // scheduler is not backlogged, new workers take the requests that waited
-// first (see startWaiting).
+// first (see startWaiting and recheckWaiting).
 func (c *crew) dispatch(q *request) {
 	if c.idle.handOff(q) {
 		return
 	}
 	if c.backlogged() {
 		c.idle.wait(q)
+		c.armRecheck()
 		return
 	}
 	c.start(c.idle.oldest(q))
+}
+
+// armRecheck makes recheckWaiting run waitingRecheck from now, unless it
+// is due already.
+func (c *crew) armRecheck() {
+	if c.armed.CompareAndSwap(false, true) {
+		c.recheck.Reset(waitingRecheck)
+	}
+}
+
+// recheckWaiting starts a worker for the oldest waiting request once the
+// scheduler is not backlogged (see startWaiting), and looks again while
+// requests wait: when every goroutine is blocked, nothing else would.
+func (c *crew) recheckWaiting() {
+	c.armed.Store(false)
+	c.startWaiting()
+	if c.idle.anyWaiting() {
+		c.armRecheck()
+	}
 }
 
 // start starts a worker for q. Once running, the worker first starts
