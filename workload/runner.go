@@ -125,10 +125,6 @@ type Runner struct {
 	workers  atomic.Int64
 	offered  atomic.Uint64
 	dropped  atomic.Uint64
-
-	// backlogged reports whether the Go scheduler is backlogged; nil: a
-	// schedProbe's. Tests replace it.
-	backlogged func() bool
 }
 
 // New validates cfg and returns its Runner. It starts nothing.
@@ -480,7 +476,8 @@ func (r *Runner) Run(ctx context.Context, sink Recorder) error {
 	ready := r.readyFor()
 	r.warm(ctx, start.Add(-startLead(ready))) // nothing to do when Prepare did it
 
-	c := newCrew(ctx, r, sink)
+	var wg sync.WaitGroup
+	var idle idleWorkers
 	if r.cfg.Procs > 0 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(r.cfg.Procs))
 	}
@@ -491,24 +488,24 @@ func (r *Runner) Run(ctx context.Context, sink Recorder) error {
 	parked.Add(ready)
 	for range ready {
 		r.workers.Add(1)
-		c.wg.Go(func() {
+		wg.Go(func() {
 			growStack(workerStack)
-			c.work(nil, parked.Done)
+			r.worker(ctx, sink, &idle, nil, parked.Done)
 		})
 	}
 	parked.Wait()
 	if !sleepUntil(ctx, start) {
-		c.idle.close()
-		c.wg.Wait()
+		idle.close()
+		wg.Wait()
 		return ctx.Err()
 	}
 	stop := make(chan struct{})
 	tended := make(chan struct{})
 	go func() {
 		defer close(tended)
-		r.tend(stop, c)
+		r.tend(stop, &idle)
 	}()
-	r.schedule(c)
+	r.schedule(ctx, sink, &wg, &idle)
 	if ctx.Err() != nil {
 		// Interrupted: end the attempts on the wire now rather than at
 		// their timeouts.
@@ -516,9 +513,8 @@ func (r *Runner) Run(ctx context.Context, sink Recorder) error {
 	}
 	close(stop)
 	<-tended
-	c.idle.close()
-	r.waitInFlight(ctx, &c.wg)
-	c.recheck.Stop()
+	idle.close()
+	r.waitInFlight(ctx, &wg)
 	r.sender.closeIdle()
 	return ctx.Err()
 }
@@ -550,7 +546,7 @@ const reapAfter = time.Second
 // thousands, each holding a stack), closes connections idle for longer
 // than idleTimeout, and with ProcsAuto it retunes GOMAXPROCS, which it
 // restores when it returns.
-func (r *Runner) tend(stop <-chan struct{}, c *crew) {
+func (r *Runner) tend(stop <-chan struct{}, idle *idleWorkers) {
 	var tuner *procTuner
 	if r.cfg.Procs == ProcsAuto {
 		prev := runtime.GOMAXPROCS(0)
@@ -569,7 +565,7 @@ func (r *Runner) tend(stop <-chan struct{}, c *crew) {
 			return
 		case now := <-tick.C:
 			peaks[i] = r.inflight.Load()
-			c.idle.reap(r.workers.Load() - slices.Max(peaks))
+			idle.reap(r.workers.Load() - slices.Max(peaks))
 			r.sender.prune()
 			if tuner != nil {
 				tuner.tick(now, r.offered.Load(), r.rateAhead())
@@ -590,12 +586,14 @@ func (r *Runner) rateAhead() float64 {
 
 // schedule fires requests at their intended starts until the schedule ends
 // or ctx is done.
-func (r *Runner) schedule(c *crew) {
-	ctx, sink, cfg := c.ctx, c.sink, &r.cfg
+func (r *Runner) schedule(ctx context.Context, sink Recorder, wg *sync.WaitGroup, idle *idleWorkers) {
+	cfg := &r.cfg
 	arr := newArrivals(cfg.Arrival, cfg.Seed, cfg.Shard)
 	d := dispatcher{
 		r:            r,
-		c:            c,
+		sink:         sink,
+		wg:           wg,
+		idle:         idle,
 		mix:          newStream(cfg.Seed, streamMix, cfg.Shard.Index),
 		tenant:       newStream(cfg.Seed, streamTenant, cfg.Shard.Index),
 		placeholders: newStream(cfg.Seed, streamPlaceholders, cfg.Shard.Index),
@@ -626,7 +624,7 @@ func (r *Runner) schedule(c *crew) {
 				sink.Event(&results.Event{Kind: results.EventPhaseStarted, At: time.Since(r.start), Scheduled: cfg.Schedule.PhaseStart(phase), Name: ph.Name, Target: "load"})
 			}
 		}
-		d.dispatch(id, at, phase, at < missed)
+		d.dispatch(ctx, id, at, phase, at < missed)
 	}
 
 	id, x := arr.Next()
@@ -673,12 +671,14 @@ func (r *Runner) schedule(c *crew) {
 }
 
 // dispatcher is what schedule needs to start the requests of one Run: the
-// run's workers and the random streams that pick each request's template,
-// tenant and placeholder values. It lives as long as schedule and is used
-// by its goroutine only.
+// run's sink, its workers and the random streams that pick each request's
+// template, tenant and placeholder values. It lives as long as schedule and
+// is used by its goroutine only.
 type dispatcher struct {
-	r *Runner
-	c *crew
+	r    *Runner
+	sink Recorder
+	wg   *sync.WaitGroup // the workers
+	idle *idleWorkers    // the idle ones
 	// One stream per choice: see newStream.
 	mix, tenant, placeholders *rand.Rand
 }
@@ -686,8 +686,8 @@ type dispatcher struct {
 // dispatch starts request id of phase due at offset at, or records it
 // generator_dropped: when drop is set (it was due before a late start) or
 // when the in-flight cap is reached.
-func (d *dispatcher) dispatch(id uint64, at time.Duration, phase int, drop bool) {
-	r, sink := d.r, d.c.sink
+func (d *dispatcher) dispatch(ctx context.Context, id uint64, at time.Duration, phase int, drop bool) {
+	r, sink := d.r, d.sink
 	r.offered.Add(1)
 	q := r.pool.Get().(*request)
 	q.id, q.intended, q.phase = id, at, uint16(phase)
@@ -705,7 +705,43 @@ func (d *dispatcher) dispatch(id uint64, at time.Duration, phase int, drop bool)
 	}
 	q.state = r.state.Load()
 	q.pcg.Seed(r.cfg.Seed, id)
-	d.c.dispatch(q)
+	// Hand the request to the most recently idle worker, or start one:
+	// workers outlive their request, so their grown stacks and the
+	// goroutine itself are reused.
+	if d.idle.handOff(q) {
+		return
+	}
+	r.workers.Add(1)
+	d.wg.Go(func() { r.worker(ctx, sink, d.idle, q, nil) })
+}
+
+// worker runs q (nil: it starts idle, and calls parked once idle), then
+// the requests idle hands it, until it is reaped or idle closes. Workers
+// outlive their request, so their grown stacks and the goroutine itself
+// are reused.
+func (r *Runner) worker(ctx context.Context, sink Recorder, idle *idleWorkers, q *request, parked func()) {
+	defer r.workers.Add(-1)
+	next := newWorkerChan()
+	for {
+		if q == nil {
+			ok := idle.park(next)
+			if parked != nil {
+				parked()
+				parked = nil
+			}
+			if !ok {
+				return
+			}
+			if q = <-next; q == nil {
+				return
+			}
+		}
+		q.run(ctx, sink)
+		r.inflight.Add(-1)
+		q.state = nil
+		r.pool.Put(q)
+		q = nil
+	}
 }
 
 // request is one request in flight; pooled.

@@ -10,7 +10,7 @@ func TestIdleWorkersAreLIFO(t *testing.T) {
 	chans := make([]chan *request, 4)
 	for i := range chans {
 		chans[i] = newWorkerChan()
-		if next, ok := idle.park(chans[i]); !ok || next != nil {
+		if !idle.park(chans[i]) {
 			t.Fatalf("park %d refused before close", i)
 		}
 	}
@@ -53,51 +53,7 @@ func TestIdleWorkersAreLIFO(t *testing.T) {
 	if got := <-chans[2]; got != nil {
 		t.Fatal("close handed an idle worker a request")
 	}
-	if _, ok := idle.park(chans[3]); ok {
+	if idle.park(chans[3]) {
 		t.Fatal("park accepted after close")
-	}
-}
-
-// TestRequestsWaitForTheNextIdleWorker: a request that waits goes to a
-// worker idle since, or else to the next worker that becomes idle, oldest
-// first, even after close; a new worker runs the oldest waiting request
-// before a newer one.
-func TestRequestsWaitForTheNextIdleWorker(t *testing.T) {
-	var idle idleWorkers
-	ch := newWorkerChan()
-	if _, ok := idle.park(ch); !ok {
-		t.Fatal("park refused")
-	}
-	q1, q2, q3, q4 := &request{id: 1}, &request{id: 2}, &request{id: 3}, &request{id: 4}
-	idle.wait(q1)
-	if got := <-ch; got != q1 {
-		t.Fatalf("the idle worker got %v, want request 1", got)
-	}
-	if got := idle.oldest(q2); got != q2 {
-		t.Fatalf("oldest with none waiting = %v, want the request itself", got)
-	}
-	idle.wait(q2)
-	idle.wait(q3)
-	if got := idle.oldest(q4); got != q2 {
-		t.Fatalf("oldest = %v, want request 2, which waited longest", got)
-	}
-	idle.close()
-	for _, want := range []*request{q3, q4} {
-		if got, ok := idle.park(ch); !ok || got != want {
-			t.Fatalf("park after close = %v, %v; want request %d, which waits", got, ok, want.id)
-		}
-	}
-	if got, ok := idle.park(ch); ok || got != nil {
-		t.Fatalf("park with nothing waiting after close = %v, %v; want the worker to end", got, ok)
-	}
-}
-
-// BenchmarkSchedProbe: the dispatcher reads the probe for every request no
-// idle worker takes.
-func BenchmarkSchedProbe(b *testing.B) {
-	p := newSchedProbe()
-	b.ReportAllocs()
-	for b.Loop() {
-		p.backlogged()
 	}
 }
