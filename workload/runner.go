@@ -385,17 +385,18 @@ func (r *Runner) prepare(ctx context.Context) time.Time {
 	if !start.IsZero() {
 		return start
 	}
+	ready := r.readyFor()
 	if r.cfg.Start.IsZero() {
-		opened := r.warm(ctx, time.Now().Add(prepareBudget))
+		opened := r.warm(ctx, time.Now().Add(prepareBudget), ready)
 		start = time.Now()
 		if opened > 0 {
-			start = start.Add(startLead(r.readyFor()))
+			start = start.Add(startLead(ready))
 		}
 	} else {
 		// Keep the monotonic clock: the same instant, read from now.
 		start = time.Now().Add(time.Until(r.cfg.Start))
 		if time.Until(start) <= prepareBudget {
-			r.warm(ctx, start.Add(-startLead(r.readyFor())))
+			r.warm(ctx, start.Add(-startLead(ready)), ready)
 		}
 	}
 	r.mu.Lock()
@@ -404,17 +405,18 @@ func (r *Runner) prepare(ctx context.Context) time.Time {
 	return start
 }
 
-// warm opens the first phase's connections until deadline, and returns
-// how many are open (0 when the sender opens none ahead: net/http's,
-// whose runs start without startLead).
-func (r *Runner) warm(ctx context.Context, deadline time.Time) int {
+// warm opens up to n connections per origin for the first phase (n from
+// readyFor) until deadline, and returns how many are open (0 when the
+// sender opens none ahead: net/http's, whose runs start without
+// startLead).
+func (r *Runner) warm(ctx context.Context, deadline time.Time, n int) int {
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	r.sender.open()
 	// An error means fewer connections are ready; the requests dial the
 	// rest, and record what fails.
-	n, _ := r.sender.warm(ctx, r.mix.origins(), r.readyFor())
-	return n
+	opened, _ := r.sender.warm(ctx, r.mix.origins(), n)
+	return opened
 }
 
 // sleepUntil waits until at or ctx's end, and reports whether at came.
@@ -474,7 +476,7 @@ func (r *Runner) Run(ctx context.Context, sink Recorder) error {
 		return ctx.Err()
 	}
 	ready := r.readyFor()
-	r.warm(ctx, start.Add(-startLead(ready))) // nothing to do when Prepare did it
+	r.warm(ctx, start.Add(-startLead(ready)), ready) // nothing to do when Prepare did it
 
 	var wg sync.WaitGroup
 	var idle idleWorkers
