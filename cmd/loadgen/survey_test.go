@@ -44,7 +44,7 @@ type surveyJSON struct {
 // target with the demo's clients in the short form of surge-recovery
 // (half the db pool and half the rate: capacity 200/s, baseline 125/s, the
 // same utilisation for half the CPU): a 1 s surge of 4x is survived, a
-// 6 s one leaves it metastable (the surge-recovery lesson's 3x needs
+// 6 s one leaves it metastable (the surge-recovery lesson surges 3x for
 // 10 s). Two cells with the shortest warm-up and judging window, about
 // 25 s.
 func TestSurveyUnprotectedTarget(t *testing.T) {
