@@ -77,6 +77,17 @@ type pipeClient struct {
 	wg  sync.WaitGroup
 }
 
+// newHeldClient returns a pipe client to a service that answers each
+// request once release closes (or the request ends).
+func newHeldClient(release <-chan struct{}) *pipeClient {
+	return newPipeClient(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+}
+
 func newPipeClient(h http.Handler) *pipeClient {
 	ln := &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
 	pc := &pipeClient{srv: &http.Server{Handler: h}, ln: ln}

@@ -1,48 +1,75 @@
 package workload
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // idleWorkers holds the runner's idle workers, the most recently idle on
-// top. The dispatcher hands each request to the top one, so a load that
-// keeps k requests in flight keeps the same k workers busy, their stacks
-// grown and their memory in cache, while the others wait at the bottom
-// until the runner reaps them. A channel shared by all the workers would
-// hand requests round every one of them in turn: at 25,000 rps with 250
-// workers ready, each would wake once every 10 ms, and each garbage
-// collection, which halves the stack of an idle goroutine, would make each
-// grow its stack again on its next request.
+// top, and the requests waiting for a worker, oldest first. The dispatcher
+// hands each request to the top worker, so a load that keeps k requests in
+// flight keeps the same k workers busy, their stacks grown and their
+// memory in cache, while the others wait at the bottom until the runner
+// reaps them. A channel shared by all the workers would hand requests
+// round every one of them in turn: at 25,000 rps with 250 workers ready,
+// each would wake once every 10 ms, and each garbage collection, which
+// halves the stack of an idle goroutine, would make each grow its stack
+// again on its next request.
 //
-// Safe for concurrent use. The zero value is an empty stack.
+// With no worker idle, a request may wait for the next worker to finish
+// instead of getting a new one (see waitFor): a worker takes the oldest
+// waiting request before it parks, and a worker parks only when none
+// waits.
+//
+// Safe for concurrent use. The zero value is empty.
 type idleWorkers struct {
-	mu     sync.Mutex
-	stack  []chan *request // each worker's own; buffered, one request
-	closed bool
+	mu      sync.Mutex
+	stack   []chan *request // each worker's own; buffered, one request
+	waiting []*request      // waiting[head:], oldest first
+	head    int
+	closed  bool
 }
 
 // newWorkerChan returns a worker's channel: it receives the worker's next
 // request, or nil when the worker is to end.
 func newWorkerChan() chan *request { return make(chan *request, 1) }
 
-// park puts the channel of a worker that has become idle on top, and
-// reports false when the stack is closed (the worker should end).
-func (w *idleWorkers) park(ch chan *request) bool {
+// park returns the oldest waiting request for the worker whose channel is
+// ch to run next; with none waiting, it puts ch on top, and returns nil
+// and whether the stack is still open (false: the worker should end).
+func (w *idleWorkers) park(ch chan *request) (next *request, ok bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if q := w.popOldestLocked(); q != nil {
+		return q, true
+	}
 	if w.closed {
-		return false
+		return nil, false
 	}
 	w.stack = append(w.stack, ch)
-	return true
+	return nil, true
 }
 
-// handOff gives q to the most recently idle worker, and reports false
-// when none is idle.
-func (w *idleWorkers) handOff(q *request) bool {
+// handOff gives q to the most recently idle worker. With none idle, q
+// waits for the next worker to finish if fewer than maxWaiting requests
+// wait already (queued is then its offset on the run's clock). It reports
+// whether q was taken or waits; false means q needs a worker of its own.
+func (w *idleWorkers) handOff(q *request, maxWaiting int, queued time.Duration) bool {
 	w.mu.Lock()
 	n := len(w.stack)
 	if n == 0 {
+		waits := len(w.waiting)-w.head < maxWaiting
+		if waits {
+			if w.head > 0 && w.head >= len(w.waiting)/2 {
+				k := copy(w.waiting, w.waiting[w.head:])
+				clear(w.waiting[k:])
+				w.waiting, w.head = w.waiting[:k], 0
+			}
+			q.queued = queued
+			w.waiting = append(w.waiting, q)
+		}
 		w.mu.Unlock()
-		return false
+		return waits
 	}
 	ch := w.stack[n-1]
 	w.stack[n-1] = nil
@@ -50,6 +77,31 @@ func (w *idleWorkers) handOff(q *request) bool {
 	w.mu.Unlock()
 	ch <- q // buffered: the worker takes it when it runs
 	return true
+}
+
+// takeWaitingSince removes and returns the oldest waiting request if it
+// began waiting at or before the offset since, else nil.
+func (w *idleWorkers) takeWaitingSince(since time.Duration) *request {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.head == len(w.waiting) || w.waiting[w.head].queued > since {
+		return nil
+	}
+	return w.popOldestLocked()
+}
+
+// popOldestLocked removes and returns the oldest waiting request, or nil.
+func (w *idleWorkers) popOldestLocked() *request {
+	if w.head == len(w.waiting) {
+		return nil
+	}
+	q := w.waiting[w.head]
+	w.waiting[w.head] = nil
+	w.head++
+	if w.head == len(w.waiting) {
+		w.waiting, w.head = w.waiting[:0], 0
+	}
+	return q
 }
 
 // reap ends up to n of the workers idle the longest (at the bottom).
@@ -67,7 +119,8 @@ func (w *idleWorkers) reap(n int64) {
 	}
 }
 
-// close ends every idle worker, and each worker that becomes idle later.
+// close ends every idle worker, and each worker that becomes idle later
+// with no request waiting.
 func (w *idleWorkers) close() {
 	w.mu.Lock()
 	w.closed = true

@@ -1,6 +1,9 @@
 package workload
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // TestIdleWorkersAreLIFO: the most recently idle worker takes the next
 // request, reaping ends the ones idle the longest, and after close a worker
@@ -10,12 +13,12 @@ func TestIdleWorkersAreLIFO(t *testing.T) {
 	chans := make([]chan *request, 4)
 	for i := range chans {
 		chans[i] = newWorkerChan()
-		if !idle.park(chans[i]) {
+		if q, ok := idle.park(chans[i]); !ok || q != nil {
 			t.Fatalf("park %d refused before close", i)
 		}
 	}
 	q := &request{id: 7}
-	if !idle.handOff(q) {
+	if !idle.handOff(q, 0, 0) {
 		t.Fatal("handOff found no idle worker")
 	}
 	select {
@@ -41,10 +44,10 @@ func TestIdleWorkersAreLIFO(t *testing.T) {
 	if len(chans[2]) != 0 {
 		t.Fatal("reap(2) ended a third worker")
 	}
-	if !idle.handOff(q) || <-chans[2] != q {
+	if !idle.handOff(q, 0, 0) || <-chans[2] != q {
 		t.Fatal("the one idle worker left did not get the request")
 	}
-	if idle.handOff(q) {
+	if idle.handOff(q, 0, 0) {
 		t.Fatal("handOff succeeded with no idle worker")
 	}
 
@@ -53,7 +56,89 @@ func TestIdleWorkersAreLIFO(t *testing.T) {
 	if got := <-chans[2]; got != nil {
 		t.Fatal("close handed an idle worker a request")
 	}
-	if idle.park(chans[3]) {
+	if _, ok := idle.park(chans[3]); ok {
 		t.Fatal("park accepted after close")
+	}
+}
+
+// TestRequestsWaitForTheNextWorkerOldestFirst: with no worker idle, a
+// request waits while there is room, a worker that finishes takes the
+// oldest before it parks (also after close), and takeWaitingSince takes
+// only one that began waiting by then.
+func TestRequestsWaitForTheNextWorkerOldestFirst(t *testing.T) {
+	var idle idleWorkers
+	a, b, c := &request{id: 1}, &request{id: 2}, &request{id: 3}
+	if !idle.handOff(a, 2, 10*time.Millisecond) || !idle.handOff(b, 2, 20*time.Millisecond) {
+		t.Fatal("a request did not wait with room to")
+	}
+	if idle.handOff(c, 2, 30*time.Millisecond) {
+		t.Fatal("a third request waited with room for two")
+	}
+	if q := idle.takeWaitingSince(5 * time.Millisecond); q != nil {
+		t.Fatalf("took request %d, which began waiting after the offset", q.id)
+	}
+	if q := idle.takeWaitingSince(10 * time.Millisecond); q != a {
+		t.Fatalf("took %v, want the oldest, request 1", q)
+	}
+	if !idle.handOff(c, 2, 30*time.Millisecond) {
+		t.Fatal("request 3 did not wait once there was room")
+	}
+	ch := newWorkerChan()
+	idle.close()
+	for _, want := range []*request{b, c} {
+		if q, ok := idle.park(ch); q != want || !ok {
+			t.Fatalf("a finishing worker got %v, %v; want request %d", q, ok, want.id)
+		}
+	}
+	if q, ok := idle.park(ch); q != nil || ok {
+		t.Fatal("a worker parked after close with no request waiting")
+	}
+}
+
+// TestWaitingRequestsGetWorkersAtOnceWhenOnTimeAndSparinglyWhenLate: the
+// dispatcher starts a worker for a request that has waited maxWaiting at
+// once while it is on time, and while it is late at most one each
+// lateStartGap (for fewer than lateStartsPer workers).
+func TestWaitingRequestsGetWorkersAtOnceWhenOnTimeAndSparinglyWhenLate(t *testing.T) {
+	var idle idleWorkers
+	var started []*request
+	d := dispatcher{r: &Runner{}, idle: &idle, start: func(q *request) { started = append(started, q) }}
+	for i := range 5 {
+		idle.handOff(&request{id: uint64(i)}, 5, 0)
+	}
+	d.startWaiting(maxWaiting-time.Microsecond, true)
+	if len(started) != 0 {
+		t.Fatal("started a worker for a request that had not waited maxWaiting")
+	}
+	now := maxWaiting
+	d.startWaiting(now, true)
+	d.startWaiting(now, true)
+	if len(started) != 2 {
+		t.Fatalf("on time: started %d workers, want 2", len(started))
+	}
+	d.startWaiting(now, false)
+	d.startWaiting(now+lateStartGap/2, false)
+	if len(started) != 3 {
+		t.Fatalf("late: started %d workers within lateStartGap, want 1 more", len(started)-2)
+	}
+	d.startWaiting(now+lateStartGap, false)
+	if len(started) != 4 || started[3].id != 3 {
+		t.Fatalf("late: after lateStartGap started %d workers, want 4, oldest first", len(started))
+	}
+}
+
+// TestNoRequestWaitsBelowMinWorkersToWait: the waiting room is empty
+// until minWorkersToWait workers run, then holds what finishes in
+// maxWaiting.
+func TestNoRequestWaitsBelowMinWorkersToWait(t *testing.T) {
+	var r Runner
+	r.finishing.Store(100_000) // a second
+	r.workers.Store(minWorkersToWait - 1)
+	if n := r.waitingRoom(); n != 0 {
+		t.Fatalf("%d workers: room for %d, want 0", minWorkersToWait-1, n)
+	}
+	r.workers.Store(minWorkersToWait)
+	if n, want := r.waitingRoom(), int(100_000*maxWaiting/time.Second); n != want {
+		t.Fatalf("%d workers: room for %d, want %d", minWorkersToWait, n, want)
 	}
 }
