@@ -17,9 +17,9 @@ import (
 // again on its next request.
 //
 // With no worker idle, a request may wait for the next worker to finish
-// instead of getting a new one (see waitFor): a worker takes the oldest
-// waiting request before it parks, and a worker parks only when none
-// waits.
+// instead of getting a new one (see Runner.waitingRoom and
+// dispatcher.startWaiting): a worker takes the oldest waiting request
+// before it parks, and parks only when none waits.
 //
 // Safe for concurrent use. The zero value is empty.
 type idleWorkers struct {
@@ -51,14 +51,14 @@ func (w *idleWorkers) park(ch chan *request) (next *request, ok bool) {
 }
 
 // handOff gives q to the most recently idle worker. With none idle, q
-// waits for the next worker to finish if fewer than maxWaiting requests
-// wait already (queued is then its offset on the run's clock). It reports
+// waits for the next worker to finish if fewer than room requests wait
+// already (queued is then its offset on the run's clock). It reports
 // whether q was taken or waits; false means q needs a worker of its own.
-func (w *idleWorkers) handOff(q *request, maxWaiting int, queued time.Duration) bool {
+func (w *idleWorkers) handOff(q *request, room int, queued time.Duration) bool {
 	w.mu.Lock()
 	n := len(w.stack)
 	if n == 0 {
-		waits := len(w.waiting)-w.head < maxWaiting
+		waits := len(w.waiting)-w.head < room
 		if waits {
 			if w.head > 0 && w.head >= len(w.waiting)/2 {
 				k := copy(w.waiting, w.waiting[w.head:])
