@@ -2,6 +2,7 @@ package workload
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/tls"
@@ -93,9 +94,33 @@ const awaitFresh = time.Second
 func newPconn(c net.Conn, rw io.ReadWriter) *pconn {
 	pc := &pconn{c: c, m: meter{rw: rw}}
 	pc.aw, _ = rw.(answerAwaiter)
-	pc.br = bufio.NewReaderSize(&pc.m, 4096)
-	pc.bw = bufio.NewWriterSize(&pc.m, 4096)
+	pc.br = bufio.NewReaderSize(&pc.m, connBuffer)
+	pc.bw = bufio.NewWriterSize(&pc.m, connBuffer)
+	pc.touchBuffers()
 	return pc
+}
+
+// connBuffer is the size of a connection's read and write buffers.
+const connBuffer = 4096
+
+// zeroBuffer is a connection buffer's worth of zeros: touchBuffers' source.
+// Never written.
+var zeroBuffer [connBuffer]byte
+
+// touchBuffers writes into pc's read and write buffers and empties them
+// again, so that their memory, fresh from the operating system, faults in
+// now (for the connections a run opens before its start, before the
+// start) and not in the connection's first request. With 330 connections
+// ready at 33,000 rps against nginx on 2 cores, page faults took 30% of
+// the CPU samples of a run's first 60 ms, a quarter of them in requests'
+// first writes into fresh write buffers; touched, 7 runs of 10 had a lag
+// p99 under 5 ms, against 2 of 10.
+func (pc *pconn) touchBuffers() {
+	pc.bw.Write(zeroBuffer[:pc.bw.Available()]) // fits: buffered, not sent
+	pc.bw.Reset(&pc.m)
+	pc.br.Reset(bytes.NewReader(zeroBuffer[:]))
+	pc.br.Peek(connBuffer) // fills the buffer
+	pc.br.Reset(&pc.m)
 }
 
 // meter counts the bytes read from and written to a connection (accepted

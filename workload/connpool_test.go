@@ -2,6 +2,7 @@ package workload
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"io"
 	"net"
@@ -546,5 +547,39 @@ func TestConnPoolDialsForAResendWhenIdleConnectionsFillTheBound(t *testing.T) {
 				t.Fatalf("%d connections open, want 1 (the bound)", p.open)
 			}
 		})
+	}
+}
+
+// TestANewConnectionsTouchedBuffersHoldNothing: touching a new
+// connection's buffers leaves them empty and sends and reads nothing; the
+// connection then writes and reads through them as usual.
+func TestANewConnectionsTouchedBuffersHoldNothing(t *testing.T) {
+	var wire bytes.Buffer
+	pc := newPconn(nil, &wire)
+	if n := pc.bw.Buffered(); n != 0 || pc.bw.Available() != connBuffer {
+		t.Fatalf("write buffer holds %d bytes, %d free; want 0, %d", n, pc.bw.Available(), connBuffer)
+	}
+	if n := pc.br.Buffered(); n != 0 {
+		t.Fatalf("read buffer holds %d bytes, want 0", n)
+	}
+	if wire.Len() != 0 {
+		t.Fatalf("touching sent %d bytes", wire.Len())
+	}
+	if _, err := pc.bw.WriteString("GET / HTTP/1.1\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.bw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := wire.String(); got != "GET / HTTP/1.1\r\n\r\n" {
+		t.Fatalf("sent %q", got)
+	}
+	wire.Reset()
+	wire.WriteString("HTTP/1.1 200 OK\r\n")
+	if line, err := pc.br.ReadString('\n'); err != nil || line != "HTTP/1.1 200 OK\r\n" {
+		t.Fatalf("read %q, %v", line, err)
+	}
+	if pc.m.in != 17 || pc.m.out != 18 {
+		t.Fatalf("metered %d in, %d out; want 17, 18", pc.m.in, pc.m.out)
 	}
 }
