@@ -761,7 +761,7 @@ func (d *dispatcher) dispatch(id uint64, at time.Duration, phase int, drop bool)
 // goroutines, dials and stack copies per request the further it fell
 // behind, until it dropped requests: against nginx on 2 cores it
 // dropped thousands at 30,000 rps with a lag p99 of 49–188 ms, where
-// with requests waiting up to 20 ms it dropped none, lag p99 3–10 ms
+// with requests waiting up to 20 ms it dropped none, lag p99 1–10 ms
 // (issue #15). Waits of 1–5 ms did not stop the collapse.
 const maxWaiting = 20 * time.Millisecond
 
@@ -823,9 +823,10 @@ func (d *dispatcher) startWaiting(now time.Duration, onTime bool) {
 }
 
 // worker runs q (nil: it starts idle, and calls parked once idle), then
-// the requests idle hands it, until it is reaped or idle closes. Workers
-// outlive their request, so their grown stacks and the goroutine itself
-// are reused.
+// the oldest request waiting for a worker, if any, or else the requests
+// idle hands it, until it is reaped or idle closes with none waiting.
+// Workers outlive their request, so their grown stacks and the goroutine
+// itself are reused.
 func (r *Runner) worker(ctx context.Context, sink Recorder, idle *idleWorkers, q *request, parked func()) {
 	defer r.workers.Add(-1)
 	next := newWorkerChan()
