@@ -125,9 +125,8 @@ type Runner struct {
 	workers  atomic.Int64
 	offered  atomic.Uint64
 	dropped  atomic.Uint64
-	// finished counts the requests that ended; finishing is how many
-	// ended a second over the last tuning window (see waitingRoom).
-	finished  atomic.Uint64
+	// finishing is how many requests ended a second over the last tuning
+	// window (see waitingRoom).
 	finishing atomic.Int64
 }
 
@@ -470,10 +469,6 @@ func (r *Runner) Run(ctx context.Context, sink Recorder) error {
 	r.mu.Unlock()
 	r.offered.Store(0)
 	r.dropped.Store(0)
-	// Until the first tuning window has been measured, requests are
-	// assumed to end as fast as the first second's ready workers
-	// finish them.
-	r.finishing.Store(int64(r.readyFor()) * int64(time.Second/latencyGuess))
 	defer func() {
 		r.sinkMu.Lock()
 		r.sink = nil
@@ -485,6 +480,9 @@ func (r *Runner) Run(ctx context.Context, sink Recorder) error {
 	}
 	ready := r.readyFor()
 	r.warm(ctx, start.Add(-startLead(ready)), ready) // nothing to do when Prepare did it
+	// Until the first tuning window has been measured, requests are
+	// assumed to end as fast as the ready workers finish them.
+	r.finishing.Store(int64(ready) * int64(time.Second/latencyGuess))
 
 	var wg sync.WaitGroup
 	var idle idleWorkers
@@ -581,13 +579,13 @@ func (r *Runner) tend(stop <-chan struct{}, idle *idleWorkers, start func(*reque
 	// peaks[i] is the most requests in flight seen in one tick of the last
 	// reapAfter; the workers beyond the highest are idle and unneeded.
 	peaks := make([]int64, int(reapAfter/tuneEvery))
-	finished := r.finished.Load()
+	finished := r.finished()
 	for i := 0; ; i = (i + 1) % len(peaks) {
 		select {
 		case <-stop:
 			return
 		case now := <-tick.C:
-			f := r.finished.Load()
+			f := r.finished()
 			r.finishing.Store(int64(f-finished) * int64(time.Second/tuneEvery))
 			finished = f
 			stuck := time.Since(r.start) - maxWaitingStuck
@@ -602,6 +600,12 @@ func (r *Runner) tend(stop <-chan struct{}, idle *idleWorkers, start func(*reque
 			}
 		}
 	}
+}
+
+// finished returns how many requests of the run have ended: those
+// offered, less those dropped and those still in flight.
+func (r *Runner) finished() int64 {
+	return int64(r.offered.Load()-r.dropped.Load()) - r.inflight.Load()
 }
 
 // rateAhead returns the rate (requests/s) the schedule asks for over the
@@ -850,7 +854,6 @@ func (r *Runner) worker(ctx context.Context, sink Recorder, idle *idleWorkers, q
 		}
 		q.run(ctx, sink)
 		r.inflight.Add(-1)
-		r.finished.Add(1)
 		q.state = nil
 		r.pool.Put(q)
 		q = nil
