@@ -142,3 +142,24 @@ func TestNoRequestWaitsBelowMinWorkersToWait(t *testing.T) {
 		t.Fatalf("%d workers: room for %d, want %d", minWorkersToWait, n, want)
 	}
 }
+
+// BenchmarkDispatchToAnIdleWorker: what the dispatcher does per request
+// when a worker is idle (hand it the request, then look for a request that
+// has waited too long), and the worker's parking after it.
+func BenchmarkDispatchToAnIdleWorker(b *testing.B) {
+	var idle idleWorkers
+	d := dispatcher{r: &Runner{}, idle: &idle, start: func(*request) { b.Fatal("started a worker") }}
+	ch := newWorkerChan()
+	idle.park(ch)
+	q := &request{}
+	b.ReportAllocs()
+	for i := range b.N {
+		now := time.Duration(i) * time.Microsecond
+		if !idle.handOff(q, 0, now) {
+			b.Fatal("no idle worker")
+		}
+		d.startWaiting(now, true)
+		<-ch
+		idle.park(ch)
+	}
+}
