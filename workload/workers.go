@@ -2,6 +2,7 @@ package workload
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -28,6 +29,9 @@ type idleWorkers struct {
 	waiting []*request      // waiting[head:], oldest first
 	head    int
 	closed  bool
+	// nWaiting is len(waiting)-head, written under mu: the dispatcher
+	// looks at it for every request, without the lock.
+	nWaiting atomic.Int64
 }
 
 // newWorkerChan returns a worker's channel: it receives the worker's next
@@ -58,7 +62,7 @@ func (w *idleWorkers) handOff(q *request, room int, queued time.Duration) bool {
 	w.mu.Lock()
 	n := len(w.stack)
 	if n == 0 {
-		waits := len(w.waiting)-w.head < room
+		waits := int(w.nWaiting.Load()) < room
 		if waits {
 			if w.head > 0 && w.head >= len(w.waiting)/2 {
 				k := copy(w.waiting, w.waiting[w.head:])
@@ -67,6 +71,7 @@ func (w *idleWorkers) handOff(q *request, room int, queued time.Duration) bool {
 			}
 			q.queued = queued
 			w.waiting = append(w.waiting, q)
+			w.nWaiting.Add(1)
 		}
 		w.mu.Unlock()
 		return waits
@@ -82,6 +87,9 @@ func (w *idleWorkers) handOff(q *request, room int, queued time.Duration) bool {
 // takeWaitingSince removes and returns the oldest waiting request if it
 // began waiting at or before the offset since, else nil.
 func (w *idleWorkers) takeWaitingSince(since time.Duration) *request {
+	if w.nWaiting.Load() == 0 {
+		return nil
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.head == len(w.waiting) || w.waiting[w.head].queued > since {
@@ -98,6 +106,7 @@ func (w *idleWorkers) popOldestLocked() *request {
 	q := w.waiting[w.head]
 	w.waiting[w.head] = nil
 	w.head++
+	w.nWaiting.Add(-1)
 	if w.head == len(w.waiting) {
 		w.waiting, w.head = w.waiting[:0], 0
 	}
