@@ -526,7 +526,7 @@ func (r *Runner) Run(ctx context.Context, sink Recorder) error {
 	}
 	// With no dispatcher left to start workers for them, the requests
 	// still waiting for one get their own now.
-	for q := idle.takeWaitingSince(math.MaxInt64); q != nil; q = idle.takeWaitingSince(math.MaxInt64) {
+	for _, q := range idle.takeAllWaitingSince(math.MaxInt64) {
 		startWorker(q)
 	}
 	close(stop)
@@ -588,8 +588,7 @@ func (r *Runner) tend(stop <-chan struct{}, idle *idleWorkers, start func(*reque
 			f := r.finished()
 			r.finishing.Store(int64(f-finished) * int64(time.Second/tuneEvery))
 			finished = f
-			stuck := time.Since(r.start) - maxWaitingStuck
-			for q := idle.takeWaitingSince(stuck); q != nil; q = idle.takeWaitingSince(stuck) {
+			for _, q := range idle.takeAllWaitingSince(time.Since(r.start) - maxWaitingStuck) {
 				start(q)
 			}
 			peaks[i] = r.inflight.Load()

@@ -98,6 +98,21 @@ func (w *idleWorkers) takeWaitingSince(since time.Duration) *request {
 	return w.popOldestLocked()
 }
 
+// takeAllWaitingSince removes and returns, oldest first, the waiting
+// requests that began waiting at or before the offset since.
+func (w *idleWorkers) takeAllWaitingSince(since time.Duration) []*request {
+	if w.nWaiting.Load() == 0 {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var taken []*request
+	for w.head < len(w.waiting) && w.waiting[w.head].queued <= since {
+		taken = append(taken, w.popOldestLocked())
+	}
+	return taken
+}
+
 // popOldestLocked removes and returns the oldest waiting request, or nil.
 func (w *idleWorkers) popOldestLocked() *request {
 	if w.head == len(w.waiting) {

@@ -63,8 +63,8 @@ func TestIdleWorkersAreLIFO(t *testing.T) {
 
 // TestRequestsWaitForTheNextWorkerOldestFirst: with no worker idle, a
 // request waits while there is room, a worker that finishes takes the
-// oldest before it parks (also after close), and takeWaitingSince takes
-// only one that began waiting by then.
+// oldest before it parks (also after close), and takeWaitingSince and
+// takeAllWaitingSince take only those that began waiting by then.
 func TestRequestsWaitForTheNextWorkerOldestFirst(t *testing.T) {
 	var idle idleWorkers
 	a, b, c := &request{id: 1}, &request{id: 2}, &request{id: 3}
@@ -80,9 +80,17 @@ func TestRequestsWaitForTheNextWorkerOldestFirst(t *testing.T) {
 	if q := idle.takeWaitingSince(10 * time.Millisecond); q != a {
 		t.Fatalf("took %v, want the oldest, request 1", q)
 	}
+	if got := idle.takeAllWaitingSince(15 * time.Millisecond); len(got) != 0 {
+		t.Fatalf("took %d requests, none of which began waiting by 15 ms", len(got))
+	}
 	if !idle.handOff(c, 2, 30*time.Millisecond) {
 		t.Fatal("request 3 did not wait once there was room")
 	}
+	if got := idle.takeAllWaitingSince(time.Hour); len(got) != 2 || got[0] != b || got[1] != c {
+		t.Fatalf("took %v, want requests 2 and 3, oldest first", got)
+	}
+	idle.handOff(b, 2, 20*time.Millisecond)
+	idle.handOff(c, 2, 30*time.Millisecond)
 	ch := newWorkerChan()
 	idle.close()
 	for _, want := range []*request{b, c} {
