@@ -77,6 +77,14 @@ type pipeClient struct {
 	wg  sync.WaitGroup
 }
 
+// runInBackground runs r with sink on a goroutine of its own until ctx
+// ends, and returns the channel that receives Run's error.
+func runInBackground(ctx context.Context, r *Runner, sink Recorder) <-chan error {
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx, sink) }()
+	return done
+}
+
 // newHeldClient returns a pipe client to a service that answers each
 // request once release closes (or the request ends).
 func newHeldClient(release <-chan struct{}) *pipeClient {

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
-
-	"github.com/goodput-dev/goodput/results"
 )
 
 func TestProcTunerWant(t *testing.T) {
@@ -179,8 +177,7 @@ func TestIdleWorkersAreReapedAfterASurge(t *testing.T) {
 		r := newRunner(t, cfg)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel() // a failed check ends the run, and so the bubble
-		done := make(chan error, 1)
-		go func() { done <- r.Run(ctx, &memSink{}) }()
+		done := runInBackground(ctx, r, &memSink{})
 		time.Sleep(500 * time.Millisecond)
 		r.Burst(300)
 		time.Sleep(500 * time.Millisecond)
@@ -194,83 +191,6 @@ func TestIdleWorkersAreReapedAfterASurge(t *testing.T) {
 		if st := r.Stats(); st.Workers > 5 {
 			t.Fatalf("%v after the burst %d workers (%d in flight), want ≤ 5", reapAfter+3*tuneEvery, st.Workers, st.InFlight)
 		}
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
-	})
-}
-
-// TestRequestsWaitForBusyWorkersAtMostMaxWaiting: while requests finish
-// often and minWorkersToWait run, a request that finds every worker busy waits for one rather
-// than starting another, for at most maxWaiting; once they stop
-// finishing (the last tuning window saw none), each gets a worker of its
-// own at once.
-func TestRequestsWaitForBusyWorkersAtMostMaxWaiting(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		release := make(chan struct{})
-		pc := newHeldClient(release)
-		defer pc.Close()
-		// 20,000 rps: 200 workers ready (readyFor), requests assumed to
-		// finish 20,000 a second until measured: room for 400 to wait.
-		cfg := constantConfig("http://svc/", 20000, 150*time.Millisecond)
-		cfg.Client = pc.Client
-		r := newRunner(t, cfg)
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel() // a failed check ends the run, and so the bubble
-		var sink memSink
-		done := make(chan error, 1)
-		go func() { done <- r.Run(ctx, &sink) }()
-		time.Sleep(15 * time.Millisecond)
-		synctest.Wait()
-		if st := r.Stats(); st.Workers != 200 || st.InFlight < 300 {
-			t.Fatalf("at 15 ms: %d workers, %d in flight; want the 200 ready ones busy and the rest waiting", st.Workers, st.InFlight)
-		}
-		time.Sleep(200 * time.Millisecond)
-		close(release)
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
-		waited := 0
-		for _, res := range sink.results() {
-			lag := res.Start - res.Intended
-			switch {
-			case res.Outcome != results.OutcomeOK:
-				t.Fatalf("request %d: %v", res.RequestID, res.Outcome)
-			case lag > maxWaiting+2*time.Millisecond:
-				t.Fatalf("request %d waited %v for a worker, want ≤ %v", res.RequestID, lag, maxWaiting)
-			case res.Intended > tuneEvery+10*time.Millisecond && lag > 0:
-				t.Fatalf("request %d, due at %v when none had finished for a tuning window, waited %v", res.RequestID, res.Intended, lag)
-			case lag >= maxWaiting-time.Millisecond:
-				waited++
-			}
-		}
-		if waited < 200 {
-			t.Fatalf("%d requests waited about maxWaiting for a worker, want ≥ 200", waited)
-		}
-	})
-}
-
-// TestRequestsWaitingWhenTheScheduleEndsGetWorkers: once the schedule is
-// over, no dispatcher starts workers for waiting requests; the run starts
-// them at once rather than leave them to the busy workers.
-func TestRequestsWaitingWhenTheScheduleEndsGetWorkers(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		release := make(chan struct{})
-		pc := newHeldClient(release)
-		defer pc.Close()
-		cfg := constantConfig("http://svc/", 20000, 15*time.Millisecond) // 200 workers ready
-		cfg.Client = pc.Client
-		r := newRunner(t, cfg)
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel() // a failed check ends the run, and so the bubble
-		done := make(chan error, 1)
-		go func() { done <- r.Run(ctx, &memSink{}) }()
-		time.Sleep(16 * time.Millisecond)
-		synctest.Wait()
-		if st := r.Stats(); st.InFlight != 300 || st.Workers != 300 {
-			t.Fatalf("after the schedule: %d workers, %d in flight; want a worker for each of 300", st.Workers, st.InFlight)
-		}
-		close(release)
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
