@@ -230,6 +230,42 @@ func TestRequestsWaitingWhenTheScheduleEndsGetWorkers(t *testing.T) {
 	})
 }
 
+// TestRequestsWaitingWithNoneDueGetWorkersFromTheTending: when no request
+// is due, no dispatcher starts workers for the waiting ones; the tending
+// does once they have waited maxWaitingStuck.
+func TestRequestsWaitingWithNoneDueGetWorkersFromTheTending(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		pc := newHeldClient(release)
+		defer pc.Close()
+		// 200 workers ready; nothing due from 15 ms to 525 ms.
+		s, err := NewSchedule(Constant(15*time.Millisecond, 20000), Constant(500*time.Millisecond, 0), Constant(time.Second, 100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := constantConfig("http://svc/", 1, time.Second)
+		cfg.Schedule, cfg.Client = s, pc.Client
+		r := newRunner(t, cfg)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel() // a failed check ends the run, and so the bubble
+		done := runInBackground(ctx, r, &memSink{})
+		time.Sleep(90 * time.Millisecond)
+		synctest.Wait()
+		if st := r.Stats(); st.InFlight != 301 || st.Workers != 200 {
+			t.Fatalf("at 90 ms: %d workers, %d in flight; want 200 busy and 101 waiting", st.Workers, st.InFlight)
+		}
+		time.Sleep(maxWaitingStuck + tuneEvery)
+		synctest.Wait()
+		if st := r.Stats(); st.Workers != 301 {
+			t.Fatalf("%v later: %d workers for %d in flight; want one each", maxWaitingStuck+tuneEvery, st.Workers, st.InFlight)
+		}
+		close(release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 // BenchmarkDispatchToAnIdleWorker: what the dispatcher does per request
 // when a worker is idle (hand it the request, then look for a request that
 // has waited too long), and the worker's parking after it.
