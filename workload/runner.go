@@ -749,7 +749,7 @@ func (d *dispatcher) dispatch(id uint64, at time.Duration, phase int, drop bool)
 	if !d.idle.handOff(q, r.waitingRoom(), now) {
 		d.start(q)
 	}
-	d.startWaiting(now, now-at < onTime)
+	d.startWaiting(now, now-at < lateAfter)
 }
 
 // maxWaiting is how long a request waits for the next worker to finish
@@ -773,9 +773,9 @@ const maxWaiting = 20 * time.Millisecond
 // starts one for it.
 const maxWaitingStuck = 5 * maxWaiting
 
-// onTime is how late the dispatcher may be and still count as on time:
+// lateAfter is how late the dispatcher may be and still count as on time:
 // it has the cores to spare for new workers.
-const onTime = time.Millisecond
+const lateAfter = time.Millisecond
 
 // lateStartGap is how often, while the dispatcher is late, it starts a
 // worker for a request that has waited maxWaiting, for each
