@@ -2,6 +2,7 @@ package workload
 
 import (
 	"context"
+	"strconv"
 
 	"net"
 	"net/http"
@@ -83,6 +84,17 @@ func runInBackground(ctx context.Context, r *Runner, sink Recorder) <-chan error
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx, sink) }()
 	return done
+}
+
+// newBurstClient returns a pipe client to a service that calls hold for
+// each request of a burst (Runner.Burst) before it answers, and answers
+// the others at once.
+func newBurstClient(hold func(*http.Request)) *pipeClient {
+	return newPipeClient(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id, _ := strconv.ParseUint(r.Header.Get("X-Request-Id"), 10, 64); id&burstBit != 0 {
+			hold(r)
+		}
+	}))
 }
 
 // newHeldClient returns a pipe client to a service that answers each

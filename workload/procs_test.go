@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
-	"strconv"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -157,20 +156,52 @@ func TestRunRestoresGOMAXPROCS(t *testing.T) {
 	}
 }
 
+// TestWorkersOfABurstBetweenTicksAreKept: the workers of a burst that
+// starts and ends between two of the tending's ticks are kept for
+// reapAfter, as those of one a tick saw, and reaped after it: the
+// tending reaps by the most requests in flight since its last tick, not
+// by how many were in flight at the tick.
+func TestWorkersOfABurstBetweenTicksAreKept(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const burst = 50
+		pc := newBurstClient(func(*http.Request) { time.Sleep(tuneEvery / 5) })
+		defer pc.Close()
+		cfg := constantConfig("http://svc/", 10, 4*time.Second)
+		cfg.Client = pc.Client
+		r := newRunner(t, cfg)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel() // a failed check ends the run, and so the bubble
+		done := runInBackground(ctx, r, &memSink{})
+		time.Sleep(5*tuneEvery + tuneEvery/2) // between two ticks
+		r.Burst(burst)
+		time.Sleep(2 * tuneEvery) // the burst is over, and two ticks passed
+		synctest.Wait()
+		if st := r.Stats(); st.InFlight > 1 || st.Workers < burst {
+			t.Fatalf("two ticks after a burst of %d: %d workers (%d in flight), want ≥ %d", burst, st.Workers, st.InFlight, burst)
+		}
+		time.Sleep(reapAfter)
+		synctest.Wait()
+		if st := r.Stats(); st.Workers > 5 {
+			t.Fatalf("%v after the burst %d workers (%d in flight), want ≤ 5", reapAfter+2*tuneEvery, st.Workers, st.InFlight)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 // TestIdleWorkersAreReapedAfterASurge: the workers a burst of slow
 // requests needed end about reapAfter after the burst is over, while the
 // run goes on at a low rate.
 func TestIdleWorkersAreReapedAfterASurge(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		release := make(chan struct{})
-		pc := newPipeClient(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if id, _ := strconv.ParseUint(r.Header.Get("X-Request-Id"), 10, 64); id&burstBit != 0 {
-				select {
-				case <-release:
-				case <-r.Context().Done():
-				}
+		pc := newBurstClient(func(r *http.Request) {
+			select {
+			case <-release:
+			case <-r.Context().Done():
 			}
-		}))
+		})
 		defer pc.Close()
 		cfg := constantConfig("http://svc/", 10, 6*time.Second)
 		cfg.Client = pc.Client
