@@ -181,6 +181,11 @@ func TestMetricsWatchedByPrometheus(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: 15 s with a real Prometheus")
 	}
+	// It mostly waits for Prometheus's scrapes, and so runs beside
+	// TestEndToEndShardedRunMergesIntoTheUnshardedRun. It is the one
+	// parallel test that runs loadgen in this process: a run's --procs
+	// auto sets GOMAXPROCS, process-wide.
+	t.Parallel()
 	const rate = 200
 	srv := okServer(t)
 	metricsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))

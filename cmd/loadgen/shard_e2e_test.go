@@ -26,6 +26,9 @@ func TestEndToEndShardedRunMergesIntoTheUnshardedRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real processes")
 	}
+	// Its processes mostly wait for their start instant and their
+	// schedule, and so it runs beside TestMetricsWatchedByPrometheus.
+	t.Parallel()
 	// Plenty of capacity (64 / 5ms = 12,800 rps), so the service is not what
 	// the comparison measures.
 	base := startTarget(t, "--db-pool", "64", "--db-latency", "5ms")
