@@ -81,7 +81,8 @@ type procTuner struct {
 
 // coreCost is the CPU a request cost at some number of cores.
 type coreCost struct {
-	perRequest float64 // core-seconds
+	perRequest float64 // core-seconds: the lower of the last two windows'
+	last       float64 // core-seconds, in the last window
 	rate       float64 // requests/s offered when it was measured
 }
 
@@ -144,15 +145,22 @@ func (t *procTuner) tick(now time.Time, offered uint64, ahead float64) {
 	}
 }
 
-// learn records what a request cost at the current number of cores, as
-// the mean with the previous window's when that was measured at a close
-// rate (one window is noisy).
+// learn records what a request cost at the current number of cores: the
+// lower of this window's cost and the previous one's, when that was
+// measured at a close rate. Noise only ever adds to a window's CPU (a
+// stall of the machine caught up, time the hypervisor took), so one
+// costly window is not taken for the cost, and two in a row are. With
+// the mean of the two, one window at 0.80 of a core after one at 0.45
+// (among windows at 0.2–0.4) sent a run at 10,000 rps against nginx back
+// to two cores, where a request costs twice as much, for the rest of the
+// run: the cost remembered for one core said the load did not fit there.
 func (t *procTuner) learn(perRequest, rate float64) {
 	c := &t.cost[t.cur-1]
+	cost := perRequest
 	if c.fresh(rate) {
-		perRequest = (c.perRequest + perRequest) / 2
+		cost = min(c.last, perRequest)
 	}
-	*c = coreCost{perRequest: perRequest, rate: rate}
+	*c = coreCost{perRequest: cost, last: perRequest, rate: rate}
 }
 
 // want returns the cores, between 1 and max, for a generator that used

@@ -179,6 +179,41 @@ func TestProcTunerLeavesItsStartingCoresSoonWithRoomToSpare(t *testing.T) {
 	}
 }
 
+// TestProcTunerIsNotMovedByOneCostlyWindow: on one core, one window whose
+// requests cost more than three times as much (the core fully busy: a
+// stall caught up) leaves the tuner there; two in a row give it a second
+// core.
+func TestProcTunerIsNotMovedByOneCostlyWindow(t *testing.T) {
+	const rate = 10000
+	cost := 30e-6 // on one core; twice as much on two
+	perRequest := func(cores int) float64 { return float64(cores) * cost }
+	f := newFakeTuner(2)
+	for f.cur == 2 && len(f.sets) == 0 {
+		f.window(rate, perRequest)
+	}
+	for range 5 {
+		f.window(rate, perRequest)
+	}
+	if f.cur != 1 {
+		t.Fatalf("at 30 µs a request on one core: %d cores, want 1", f.cur)
+	}
+	cost = 100e-6
+	f.window(rate, perRequest)
+	cost = 30e-6
+	for range 5 {
+		f.window(rate, perRequest)
+	}
+	if f.cur != 1 || len(f.sets) != 1 {
+		t.Fatalf("after one costly window: GOMAXPROCS set %v, now %d; want 1, unchanged", f.sets, f.cur)
+	}
+	cost = 100e-6
+	f.window(rate, perRequest)
+	f.window(rate, perRequest)
+	if f.cur != 2 {
+		t.Fatalf("after two costly windows in a row: %d cores, want 2", f.cur)
+	}
+}
+
 // TestRunRestoresGOMAXPROCS: whatever Procs does during a run, the process
 // gets its GOMAXPROCS back when Run returns.
 func TestRunRestoresGOMAXPROCS(t *testing.T) {
