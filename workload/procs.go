@@ -61,7 +61,8 @@ const startBusy = 0.5
 // when the load would fit on one core fewer even at the current cost with
 // that core fully busy, it tries it. A try that shows the load does not
 // fit gives the core back in the next window, and is not made again while
-// the rate stays within costFresh of the one it was measured at.
+// the rate stays within costFresh of the one it was measured at, for up
+// to costAge.
 //
 // A procTuner is used by one goroutine.
 type procTuner struct {
@@ -81,9 +82,10 @@ type procTuner struct {
 
 // coreCost is the CPU a request cost at some number of cores.
 type coreCost struct {
-	perRequest float64 // core-seconds: the lower of the last two windows'
-	last       float64 // core-seconds, in the last window
-	rate       float64 // requests/s offered when it was measured
+	perRequest float64   // core-seconds: the lower of the last two windows'
+	last       float64   // core-seconds, in the last window
+	rate       float64   // requests/s offered when it was measured
+	at         time.Time // when it was measured
 }
 
 // costFresh is how far (as a factor) the rate may move from the one a
@@ -91,9 +93,17 @@ type coreCost struct {
 // CPU depends on the rate (wake-ups batch as it grows).
 const costFresh = 1.25
 
-// fresh reports whether c was measured, at a rate close to rate.
-func (c coreCost) fresh(rate float64) bool {
-	return c.perRequest > 0 && rate <= c.rate*costFresh && rate >= c.rate/costFresh
+// costAge is how long the tuner trusts a cost it measured. A cost
+// measured in a noisy window would otherwise keep it from a number of
+// cores for as long as the rate holds, a whole run at a steady rate; a
+// try that failed is made again at most once a costAge, a window of lag
+// each time.
+const costAge = 10 * time.Second
+
+// fresh reports whether c was measured, less than costAge before now, at
+// a rate close to rate.
+func (c coreCost) fresh(rate float64, now time.Time) bool {
+	return c.perRequest > 0 && rate <= c.rate*costFresh && rate >= c.rate/costFresh && now.Sub(c.at) < costAge
 }
 
 // newProcTuner returns a tuner between 1 and most cores, starting at most,
@@ -119,7 +129,7 @@ func (t *procTuner) tick(now time.Time, offered uint64, ahead float64) {
 	}
 	used := float64(busy-t.busy) / float64(wall)
 	recent := float64(offered-t.sent) / wall.Seconds()
-	t.last, t.busy, t.sent = now, busy, offered
+	t.last, t.busy, t.sent = now, busy, offered // learn and want date costs by it
 	if recent > 0 {
 		t.learn(used/recent, recent)
 	}
@@ -157,10 +167,10 @@ func (t *procTuner) tick(now time.Time, offered uint64, ahead float64) {
 func (t *procTuner) learn(perRequest, rate float64) {
 	c := &t.cost[t.cur-1]
 	cost := perRequest
-	if c.fresh(rate) {
+	if c.fresh(rate, t.last) {
 		cost = min(c.last, perRequest)
 	}
-	*c = coreCost{perRequest: cost, last: perRequest, rate: rate}
+	*c = coreCost{perRequest: cost, last: perRequest, rate: rate, at: t.last}
 }
 
 // want returns the cores, between 1 and max, for a generator that used
@@ -183,7 +193,7 @@ func (t *procTuner) want(used, recent, ahead float64) (cores int, busy float64) 
 		now = used / recent
 	}
 	for n := 1; n < t.max; n++ {
-		if c := t.cost[n-1]; c.fresh(rate) {
+		if c := t.cost[n-1]; c.fresh(rate, t.last) {
 			if busy := rate * c.perRequest / float64(n); busy <= busyPerProc {
 				return n, busy
 			}

@@ -179,6 +179,33 @@ func TestProcTunerLeavesItsStartingCoresSoonWithRoomToSpare(t *testing.T) {
 	}
 }
 
+// TestProcTunerTriesAgainAfterCostAge: a try of one core fewer that
+// failed is made again once its cost is older than costAge, though the
+// rate has not moved, and only then.
+func TestProcTunerTriesAgainAfterCostAge(t *testing.T) {
+	const rate = 20000
+	same := func(int) float64 { return 40e-6 } // one core 80% busy
+	f := newFakeTuner(2)
+	for len(f.sets) < 2 {
+		f.window(rate, same)
+	}
+	if f.sets[0] != 1 || f.sets[1] != 2 {
+		t.Fatalf("GOMAXPROCS set %v, want a try of one core given back", f.sets)
+	}
+	for range int(costAge/tuneEvery) - 1 {
+		f.window(rate, same)
+	}
+	if len(f.sets) != 2 {
+		t.Fatalf("GOMAXPROCS set %v: the failed try was made again within %v", f.sets, costAge)
+	}
+	for range lowWindows + 1 {
+		f.window(rate, same)
+	}
+	if len(f.sets) != 4 || f.sets[2] != 1 || f.sets[3] != 2 {
+		t.Fatalf("GOMAXPROCS set %v after %v and %d windows; want the try made again, and given back", f.sets, costAge, lowWindows)
+	}
+}
+
 // TestProcTunerIsNotMovedByOneCostlyWindow: on one core, one window whose
 // requests cost more than three times as much (the core fully busy: a
 // stall caught up) leaves the tuner there; two in a row give it a second
