@@ -35,11 +35,12 @@ const startWindows = 3
 // startBusy bounds the use of each of the fewer cores for which ProcsAuto
 // leaves its starting cores after startWindows, rather than lowWindows.
 // A load that needs more of them waits past the warm-up, which the fewer
-// cores would carry: at 20,000 rps (two cores 0.57–0.9 busy), one core
-// taken after 3 windows lagged 3.6–8.1 ms (p99) in the first second in 4
-// runs of 15, against none of 15 after 10 windows. At 10,000, leaving
-// them early changed nothing there: 4 first seconds of 16 over 5 ms lag,
-// against 3 of 16.
+// cores would carry: at 20,000 rps against nginx (two cores 0.57–0.9
+// busy), leaving them after 3 windows whatever their use failed issue
+// #15's first-second goal (p99 at most 3× the other seconds', lag p99
+// under 5 ms) in 6 runs of 19, against none of 15 after 10 windows. At
+// 10,000, leaving early changed nothing there: 4 first seconds of 16
+// failed, against 3 of 16.
 const startBusy = 0.5
 
 // procTuner adapts GOMAXPROCS to the load. A Go process with idle cores
