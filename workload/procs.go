@@ -20,28 +20,13 @@ const busyPerProc = 0.6
 
 // lowWindows is how many windows in a row must want fewer cores before
 // ProcsAuto takes one away: it adds cores at once and removes them slowly.
+// A change of GOMAXPROCS stops the world, 1.9–2.7 ms on this project's
+// 2-core VM, a lag blip in every run that switches; taking the starting
+// cores away after 3 windows rather than 10 cut a 10,000 rps run's CPU by
+// 5–12% but put that blip into the first second (at 300 ms, in 5 runs of
+// 5), whose p99 it made 4.2 and 7.6 times the other seconds' in 2 of 10
+// runs of make bench-peers.
 const lowWindows = 10
-
-// startWindows is how many windows in a row must want fewer cores before
-// ProcsAuto leaves the cores it started on, when the load would keep each
-// of the fewer at most startBusy busy at what a request costs now: the
-// start on every core is a guess made before any cost was measured, not
-// a need the load showed. Against nginx on 2 cores at 10,000 rps (two
-// cores 0.36–0.38 busy), leaving after 3 windows rather than 10 cut a 5 s
-// run's mean CPU per request by 5–12% in three sets of 5–6 runs each way
-// (25.3 to 24.0 µs in the last), with the same lag.
-const startWindows = 3
-
-// startBusy bounds the use of each of the fewer cores for which ProcsAuto
-// leaves its starting cores after startWindows, rather than lowWindows.
-// A load that needs more of them waits past the warm-up, which the fewer
-// cores would carry: at 20,000 rps against nginx (two cores 0.57–0.9
-// busy), leaving them after 3 windows whatever their use failed issue
-// #15's first-second goal (p99 at most 3× the other seconds', lag p99
-// under 5 ms) in 6 runs of 19, against none of 15 after 10 windows. At
-// 10,000, leaving early changed nothing there: 4 first seconds of 16
-// failed, against 3 of 16.
-const startBusy = 0.5
 
 // procTuner adapts GOMAXPROCS to the load. A Go process with idle cores
 // wakes a thread for each goroutine made ready (to look for work to
@@ -53,8 +38,7 @@ const startBusy = 0.5
 // number by hand; ProcsAuto follows the run: it adds a core as soon as the
 // generator's use (predicted from the rate ahead) passes busyPerProc of
 // what it has, and takes one away when the load has fitted on fewer for
-// lowWindows windows in a row (startWindows, with room to spare, while it
-// has added none since the start).
+// lowWindows windows in a row.
 //
 // Whether the load fits on fewer cores depends on what a request costs
 // there, which is only known by trying: the tuner remembers the CPU per
@@ -67,18 +51,15 @@ const startBusy = 0.5
 //
 // A procTuner is used by one goroutine.
 type procTuner struct {
-	max int // the most cores to use: GOMAXPROCS when the run began
-	cur int
-	low int // consecutive windows that wanted fewer cores
-	// fromStart: no core was added since the start, so the cores beyond
-	// the load's need are the starting guess, not a need it showed.
-	fromStart bool
-	cost      []coreCost // cost[n-1]: measured at n cores; zero: not yet
-	cpu       func() (time.Duration, bool)
-	set       func(int)     // sets GOMAXPROCS
-	last      time.Time     // of the previous window
-	busy      time.Duration // process CPU time at last
-	sent      uint64        // requests offered at last
+	max  int // the most cores to use: GOMAXPROCS when the run began
+	cur  int
+	low  int        // consecutive windows that wanted fewer cores
+	cost []coreCost // cost[n-1]: measured at n cores; zero: not yet
+	cpu  func() (time.Duration, bool)
+	set  func(int)     // sets GOMAXPROCS
+	last time.Time     // of the previous window
+	busy time.Duration // process CPU time at last
+	sent uint64        // requests offered at last
 }
 
 // coreCost is the CPU a request cost at some number of cores.
@@ -115,7 +96,7 @@ func newProcTuner(most int, now time.Time, offered uint64) *procTuner {
 	if !ok || most < 2 {
 		return nil
 	}
-	return &procTuner{max: most, cur: most, fromStart: true, cost: make([]coreCost, most), cpu: processCPU,
+	return &procTuner{max: most, cur: most, cost: make([]coreCost, most), cpu: processCPU,
 		set: func(n int) { runtime.GOMAXPROCS(n) }, last: now, busy: busy, sent: offered}
 }
 
@@ -134,19 +115,14 @@ func (t *procTuner) tick(now time.Time, offered uint64, ahead float64) {
 	if recent > 0 {
 		t.learn(used/recent, recent)
 	}
-	want, each := t.want(used, recent, ahead)
-	wait := lowWindows
-	if t.fromStart && each <= startBusy {
-		wait = startWindows
-	}
+	want := t.want(used, recent, ahead)
 	switch {
 	case want > t.cur:
 		t.low = 0
-		t.fromStart = false
 		t.cur = want
 		t.set(want)
 	case want < t.cur:
-		if t.low++; t.low >= wait {
+		if t.low++; t.low >= lowWindows {
 			t.low = 0
 			t.cur--
 			t.set(t.cur)
@@ -180,13 +156,11 @@ func (t *procTuner) learn(perRequest, rate float64) {
 // and at what a request costs there, stays under busyPerProc of each core.
 // Where that cost is not known, the current one stands for it; one core
 // fewer than now is tried (see procTuner) when the load would fit there
-// at the current cost with the cores fully busy. busy is the share of
-// each of those cores the load would use, by that cost. When the
-// generator offered nothing but is about to, its cost is unknown and it
-// gets max.
-func (t *procTuner) want(used, recent, ahead float64) (cores int, busy float64) {
+// at the current cost with the cores fully busy. When the generator
+// offered nothing but is about to, its cost is unknown and it gets max.
+func (t *procTuner) want(used, recent, ahead float64) int {
 	if ahead > 0 && recent <= 0 {
-		return t.max, 0
+		return t.max
 	}
 	rate := max(ahead, recent)
 	var now float64 // CPU per request at the current number of cores
@@ -195,14 +169,14 @@ func (t *procTuner) want(used, recent, ahead float64) (cores int, busy float64) 
 	}
 	for n := 1; n < t.max; n++ {
 		if c := t.cost[n-1]; c.fresh(rate, t.last) {
-			if busy := rate * c.perRequest / float64(n); busy <= busyPerProc {
-				return n, busy
+			if rate*c.perRequest <= busyPerProc*float64(n) {
+				return n
 			}
 			continue
 		}
-		if busy := rate * now / float64(n); busy <= busyPerProc || (n == t.cur-1 && busy <= 1) {
-			return n, busy
+		if rate*now <= busyPerProc*float64(n) || (n == t.cur-1 && rate*now <= float64(n)) {
+			return n
 		}
 	}
-	return t.max, rate * now / float64(t.max)
+	return t.max
 }

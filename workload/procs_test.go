@@ -2,7 +2,6 @@ package workload
 
 import (
 	"context"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -16,22 +15,21 @@ func TestProcTunerWant(t *testing.T) {
 		name                string
 		used, recent, ahead float64
 		cur, most, want     int
-		busy                float64
 	}{
-		{"idle", 0, 0, 0, 4, 4, 1, 0},
-		{"light load fits one core", 0.2, 5000, 5000, 4, 4, 1, 0.2},
-		{"past busyPerProc of one core", 0.7, 5000, 5000, 4, 4, 2, 0.35},
-		{"rate ahead doubles", 0.4, 5000, 10000, 4, 4, 2, 0.4},
-		{"rate ahead halves: use as measured", 1.3, 20000, 10000, 4, 4, 3, 1.3 / 3},
-		{"never more than most", 5, 50000, 50000, 2, 2, 2, 2.5},
-		{"load after silence: cost unknown", 0, 0, 100, 4, 4, 4, 0},
-		{"would fit on one core fewer, fully busy: try it", 0.8, 20000, 20000, 2, 2, 1, 0.8},
-		{"would not fit on one core fewer even fully busy", 1.1, 20000, 20000, 2, 2, 2, 0.55},
-		{"a try is one core fewer than now, not two", 2, 20000, 20000, 4, 4, 3, 2.0 / 3},
+		{"idle", 0, 0, 0, 4, 4, 1},
+		{"light load fits one core", 0.2, 5000, 5000, 4, 4, 1},
+		{"past busyPerProc of one core", 0.7, 5000, 5000, 4, 4, 2},
+		{"rate ahead doubles", 0.4, 5000, 10000, 4, 4, 2},
+		{"rate ahead halves: use as measured", 1.3, 20000, 10000, 4, 4, 3},
+		{"never more than most", 5, 50000, 50000, 2, 2, 2},
+		{"load after silence: cost unknown", 0, 0, 100, 4, 4, 4},
+		{"would fit on one core fewer, fully busy: try it", 0.8, 20000, 20000, 2, 2, 1},
+		{"would not fit on one core fewer even fully busy", 1.1, 20000, 20000, 2, 2, 2},
+		{"a try is one core fewer than now, not two", 2, 20000, 20000, 4, 4, 3},
 	} {
 		tu := &procTuner{max: c.most, cur: c.cur, cost: make([]coreCost, c.most)}
-		if got, busy := tu.want(c.used, c.recent, c.ahead); got != c.want || math.Abs(busy-c.busy) > 1e-9 {
-			t.Errorf("%s: want(%v, %v, %v) at %d of %d cores = %d, %.3f busy; want %d, %.3f", c.name, c.used, c.recent, c.ahead, c.cur, c.most, got, busy, c.want, c.busy)
+		if got := tu.want(c.used, c.recent, c.ahead); got != c.want {
+			t.Errorf("%s: want(%v, %v, %v) at %d of %d cores = %d, want %d", c.name, c.used, c.recent, c.ahead, c.cur, c.most, got, c.want)
 		}
 	}
 }
@@ -48,7 +46,7 @@ type fakeTuner struct {
 
 func newFakeTuner(most int) *fakeTuner {
 	f := &fakeTuner{now: time.Unix(0, 0)}
-	f.procTuner = &procTuner{max: most, cur: most, fromStart: true, cost: make([]coreCost, most), last: f.now,
+	f.procTuner = &procTuner{max: most, cur: most, cost: make([]coreCost, most), last: f.now,
 		cpu: func() (time.Duration, bool) { return f.busy, true },
 		set: func(n int) { f.sets = append(f.sets, n) }}
 	return f
@@ -65,9 +63,7 @@ func (f *fakeTuner) window(rate float64, perRequest func(cores int) float64) {
 
 // TestProcTunerTriesOneCoreFewer: a load that keeps two cores 40% busy
 // (over busyPerProc of one at that cost) but costs half as much a request
-// on one core moves to one core after lowWindows windows (not
-// startWindows, though it starts there: one core would be 80% busy at the
-// current cost) and stays there; one that costs as much on one
+// on one core moves to one core after lowWindows windows and stays there; one that costs as much on one
 // core comes back to two in the next window, and is not tried again while
 // the rate holds.
 func TestProcTunerTriesOneCoreFewer(t *testing.T) {
@@ -114,68 +110,32 @@ func TestProcTunerTriesOneCoreFewer(t *testing.T) {
 }
 
 // TestProcTunerAddsAtOnceAndRemovesSlowly drives a tuner with a fake CPU
-// clock: it leaves the cores it started on after startWindows light
-// windows, adds a core in the window the load needs it, and takes an
-// added core away only after lowWindows windows in a row wanted fewer.
+// clock: a core is added in the window the load needs it, and taken away
+// only after lowWindows windows in a row wanted fewer.
 func TestProcTunerAddsAtOnceAndRemovesSlowly(t *testing.T) {
 	f := newFakeTuner(2)
 	light := func(int) float64 { return 100e-6 } // 0.1 core at 1,000 rps, 1 at 10,000
-	for range startWindows - 1 {
+	for range lowWindows - 1 {
 		f.window(1000, light)
 	}
 	if len(f.sets) != 0 {
-		t.Fatalf("after %d light windows GOMAXPROCS set to %v, want unchanged", startWindows-1, f.sets)
+		t.Fatalf("after %d light windows GOMAXPROCS set to %v, want unchanged", lowWindows-1, f.sets)
 	}
 	f.window(1000, light)
 	if len(f.sets) != 1 || f.sets[0] != 1 || f.cur != 1 {
-		t.Fatalf("after %d light windows: sets %v, cur %d; want one core", startWindows, f.sets, f.cur)
+		t.Fatalf("after %d light windows: sets %v, cur %d; want one core", lowWindows, f.sets, f.cur)
 	}
 	f.window(9000, light)
 	if len(f.sets) != 2 || f.sets[1] != 2 {
 		t.Fatalf("a busy window set %v, want a second core at once", f.sets)
 	}
-	for range lowWindows - 1 {
-		f.window(1000, light)
-	}
-	if len(f.sets) != 2 {
-		t.Fatalf("sets %v: a core the load needed was taken away before %d light windows", f.sets, lowWindows)
-	}
-	f.window(1000, light)
-	if len(f.sets) != 3 || f.sets[2] != 1 {
-		t.Fatalf("after %d light windows: sets %v, want the added core taken away", lowWindows, f.sets)
-	}
-	f.window(9000, light)
 	f.window(1000, light)
 	f.window(9000, light) // a busy window resets the count of light ones
 	for range lowWindows - 1 {
 		f.window(1000, light)
 	}
-	if len(f.sets) != 4 {
+	if len(f.sets) != 2 {
 		t.Fatalf("sets %v: a core was taken away before %d light windows in a row", f.sets, lowWindows)
-	}
-}
-
-// TestProcTunerLeavesItsStartingCoresSoonWithRoomToSpare: from the cores
-// it started on, a tuner moves to fewer after startWindows windows when
-// they would be at most startBusy busy, and after lowWindows when the
-// load would need more of them.
-func TestProcTunerLeavesItsStartingCoresSoonWithRoomToSpare(t *testing.T) {
-	for _, c := range []struct {
-		perRequest float64 // at 10,000 rps
-		after      int
-	}{
-		{40e-6, startWindows}, // one core 40% busy
-		{55e-6, lowWindows},   // 55% busy: under busyPerProc, over startBusy
-	} {
-		f := newFakeTuner(2)
-		windows := 0
-		for f.cur == 2 && windows < 2*lowWindows {
-			f.window(10000, func(int) float64 { return c.perRequest })
-			windows++
-		}
-		if f.cur != 1 || windows != c.after {
-			t.Errorf("at %.0f µs a request: %d cores after %d windows, want 1 after %d", c.perRequest*1e6, f.cur, windows, c.after)
-		}
 	}
 }
 
