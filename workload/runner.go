@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/goodput-dev/goodput/internal/waitlist"
 	"github.com/goodput-dev/goodput/results"
 	"github.com/goodput-dev/goodput/workload/retry"
 )
@@ -881,7 +882,8 @@ type request struct {
 	phase    uint16
 	tmpl     *compiled
 	tenant   string
-	queued   time.Duration // when it began to wait for a worker (offset)
+	queued   time.Duration           // when it began to wait for a worker (offset)
+	wait     waitlist.Elem[*request] // in idleWorkers.waiting while it waits
 	state    *retry.State
 	pcg      rand.PCG
 	rng      *rand.Rand

@@ -4,6 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/goodput-dev/goodput/internal/waitlist"
 )
 
 // idleWorkers holds the runner's idle workers, the most recently idle on
@@ -25,12 +27,11 @@ import (
 // Safe for concurrent use. The zero value is empty.
 type idleWorkers struct {
 	mu      sync.Mutex
-	stack   []chan *request // each worker's own; buffered, one request
-	waiting []*request      // waiting[head:], oldest first
-	head    int
+	stack   []chan *request         // each worker's own; buffered, one request
+	waiting waitlist.List[*request] // oldest first
 	closed  bool
-	// nWaiting is len(waiting)-head, written under mu: the dispatcher
-	// looks at it for every request, without the lock.
+	// nWaiting is waiting.Len(), written under mu: the dispatcher looks
+	// at it for every request, without the lock.
 	nWaiting atomic.Int64
 }
 
@@ -64,13 +65,9 @@ func (w *idleWorkers) handOff(q *request, room int, queued time.Duration) bool {
 	if n == 0 {
 		waits := int(w.nWaiting.Load()) < room
 		if waits {
-			if w.head > 0 && w.head >= len(w.waiting)/2 {
-				k := copy(w.waiting, w.waiting[w.head:])
-				clear(w.waiting[k:])
-				w.waiting, w.head = w.waiting[:k], 0
-			}
 			q.queued = queued
-			w.waiting = append(w.waiting, q)
+			q.wait.Value = q
+			w.waiting.PushBack(&q.wait)
 			w.nWaiting.Add(1)
 		}
 		w.mu.Unlock()
@@ -92,7 +89,7 @@ func (w *idleWorkers) takeWaitingSince(since time.Duration) *request {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.head == len(w.waiting) || w.waiting[w.head].queued > since {
+	if e := w.waiting.Front(); e == nil || e.Value.queued > since {
 		return nil
 	}
 	return w.popOldestLocked()
@@ -107,7 +104,7 @@ func (w *idleWorkers) takeAllWaitingSince(since time.Duration) []*request {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var taken []*request
-	for w.head < len(w.waiting) && w.waiting[w.head].queued <= since {
+	for e := w.waiting.Front(); e != nil && e.Value.queued <= since; e = w.waiting.Front() {
 		taken = append(taken, w.popOldestLocked())
 	}
 	return taken
@@ -115,17 +112,11 @@ func (w *idleWorkers) takeAllWaitingSince(since time.Duration) []*request {
 
 // popOldestLocked removes and returns the oldest waiting request, or nil.
 func (w *idleWorkers) popOldestLocked() *request {
-	if w.head == len(w.waiting) {
+	if w.waiting.Len() == 0 {
 		return nil
 	}
-	q := w.waiting[w.head]
-	w.waiting[w.head] = nil
-	w.head++
 	w.nWaiting.Add(-1)
-	if w.head == len(w.waiting) {
-		w.waiting, w.head = w.waiting[:0], 0
-	}
-	return q
+	return w.waiting.PopFront()
 }
 
 // reap ends up to n of the workers idle the longest (at the bottom).
