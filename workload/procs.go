@@ -111,11 +111,11 @@ func (t *procTuner) tick(now time.Time, offered uint64, ahead float64) {
 	}
 	used := float64(busy-t.busy) / float64(wall)
 	recent := float64(offered-t.sent) / wall.Seconds()
-	t.last, t.busy, t.sent = now, busy, offered // learn and want date costs by it
+	t.last, t.busy, t.sent = now, busy, offered
 	if recent > 0 {
-		t.learn(used/recent, recent)
+		t.learn(used/recent, recent, now)
 	}
-	want := t.want(used, recent, ahead)
+	want := t.want(used, recent, ahead, now)
 	switch {
 	case want > t.cur:
 		t.low = 0
@@ -141,13 +141,14 @@ func (t *procTuner) tick(now time.Time, offered uint64, ahead float64) {
 // (among windows at 0.2–0.4) sent a run at 10,000 rps against nginx back
 // to two cores, where a request costs twice as much, for the rest of the
 // run: the cost remembered for one core said the load did not fit there.
-func (t *procTuner) learn(perRequest, rate float64) {
+// now is the window's end.
+func (t *procTuner) learn(perRequest, rate float64, now time.Time) {
 	c := &t.cost[t.cur-1]
 	cost := perRequest
-	if c.fresh(rate, t.last) {
+	if c.fresh(rate, now) {
 		cost = min(c.last, perRequest)
 	}
-	*c = coreCost{perRequest: cost, last: perRequest, rate: rate, at: t.last}
+	*c = coreCost{perRequest: cost, last: perRequest, rate: rate, at: now}
 }
 
 // want returns the cores, between 1 and max, for a generator that used
@@ -158,23 +159,24 @@ func (t *procTuner) learn(perRequest, rate float64) {
 // fewer than now is tried (see procTuner) when the load would fit there
 // at the current cost with the cores fully busy. When the generator
 // offered nothing but is about to, its cost is unknown and it gets max.
-func (t *procTuner) want(used, recent, ahead float64) int {
+// Costs remembered are fresh if measured less than costAge before now.
+func (t *procTuner) want(used, recent, ahead float64, now time.Time) int {
 	if ahead > 0 && recent <= 0 {
 		return t.max
 	}
 	rate := max(ahead, recent)
-	var now float64 // CPU per request at the current number of cores
+	var cost float64 // CPU per request at the current number of cores
 	if recent > 0 {
-		now = used / recent
+		cost = used / recent
 	}
 	for n := 1; n < t.max; n++ {
-		if c := t.cost[n-1]; c.fresh(rate, t.last) {
+		if c := t.cost[n-1]; c.fresh(rate, now) {
 			if rate*c.perRequest <= busyPerProc*float64(n) {
 				return n
 			}
 			continue
 		}
-		if rate*now <= busyPerProc*float64(n) || (n == t.cur-1 && rate*now <= float64(n)) {
+		if rate*cost <= busyPerProc*float64(n) || (n == t.cur-1 && rate*cost <= float64(n)) {
 			return n
 		}
 	}

@@ -28,7 +28,7 @@ func TestProcTunerWant(t *testing.T) {
 		{"a try is one core fewer than now, not two", 2, 20000, 20000, 4, 4, 3},
 	} {
 		tu := &procTuner{max: c.most, cur: c.cur, cost: make([]coreCost, c.most)}
-		if got := tu.want(c.used, c.recent, c.ahead); got != c.want {
+		if got := tu.want(c.used, c.recent, c.ahead, time.Time{}); got != c.want {
 			t.Errorf("%s: want(%v, %v, %v) at %d of %d cores = %d, want %d", c.name, c.used, c.recent, c.ahead, c.cur, c.most, got, c.want)
 		}
 	}
