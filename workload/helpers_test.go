@@ -78,12 +78,16 @@ type pipeClient struct {
 	wg  sync.WaitGroup
 }
 
-// runInBackground runs r with sink on a goroutine of its own until ctx
-// ends, and returns the channel that receives Run's error.
-func runInBackground(ctx context.Context, r *Runner, sink Recorder) <-chan error {
+// runInBackground starts a run of cfg with sink on a goroutine of its own,
+// and returns its runner, the channel that receives Run's error, and the
+// run's cancel, which the caller defers: a failed check then ends the
+// run, and so a synctest bubble.
+func runInBackground(t *testing.T, cfg Config, sink Recorder) (*Runner, <-chan error, context.CancelFunc) {
+	r := newRunner(t, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx, sink) }()
-	return done
+	return r, done, cancel
 }
 
 // newBurstClient returns a pipe client to a service that calls hold for

@@ -236,10 +236,8 @@ func TestWorkersOfABurstBetweenTicksAreKept(t *testing.T) {
 		defer pc.Close()
 		cfg := constantConfig("http://svc/", 10, 4*time.Second)
 		cfg.Client = pc.Client
-		r := newRunner(t, cfg)
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel() // a failed check ends the run, and so the bubble
-		done := runInBackground(ctx, r, &memSink{})
+		r, done, cancel := runInBackground(t, cfg, &memSink{})
+		defer cancel()                        // a failed check ends the run, and so the bubble
 		time.Sleep(5*tuneEvery + tuneEvery/2) // between two ticks
 		r.Burst(burst)
 		time.Sleep(2 * tuneEvery) // the burst is over, and two ticks passed
@@ -273,10 +271,8 @@ func TestIdleWorkersAreReapedAfterASurge(t *testing.T) {
 		defer pc.Close()
 		cfg := constantConfig("http://svc/", 10, 6*time.Second)
 		cfg.Client = pc.Client
-		r := newRunner(t, cfg)
-		ctx, cancel := context.WithCancel(context.Background())
+		r, done, cancel := runInBackground(t, cfg, &memSink{})
 		defer cancel() // a failed check ends the run, and so the bubble
-		done := runInBackground(ctx, r, &memSink{})
 		time.Sleep(500 * time.Millisecond)
 		r.Burst(300)
 		time.Sleep(500 * time.Millisecond)

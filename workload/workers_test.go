@@ -1,7 +1,6 @@
 package workload
 
 import (
-	"context"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -169,11 +168,9 @@ func TestRequestsWaitForBusyWorkersAtMostMaxWaiting(t *testing.T) {
 		// finish 20,000 a second until measured: room for 400 to wait.
 		cfg := constantConfig("http://svc/", 20000, 150*time.Millisecond)
 		cfg.Client = pc.Client
-		r := newRunner(t, cfg)
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel() // a failed check ends the run, and so the bubble
 		var sink memSink
-		done := runInBackground(ctx, r, &sink)
+		r, done, cancel := runInBackground(t, cfg, &sink)
+		defer cancel() // a failed check ends the run, and so the bubble
 		time.Sleep(15 * time.Millisecond)
 		synctest.Wait()
 		if st := r.Stats(); st.Workers != 200 || st.InFlight < 300 {
@@ -214,10 +211,8 @@ func TestRequestsWaitingWhenTheScheduleEndsGetWorkers(t *testing.T) {
 		defer pc.Close()
 		cfg := constantConfig("http://svc/", 20000, 15*time.Millisecond) // 200 workers ready
 		cfg.Client = pc.Client
-		r := newRunner(t, cfg)
-		ctx, cancel := context.WithCancel(context.Background())
+		r, done, cancel := runInBackground(t, cfg, &memSink{})
 		defer cancel() // a failed check ends the run, and so the bubble
-		done := runInBackground(ctx, r, &memSink{})
 		time.Sleep(16 * time.Millisecond)
 		synctest.Wait()
 		if st := r.Stats(); st.InFlight != 300 || st.Workers != 300 {
@@ -245,10 +240,8 @@ func TestRequestsWaitingWithNoneDueGetWorkersFromTheTending(t *testing.T) {
 		}
 		cfg := constantConfig("http://svc/", 1, time.Second)
 		cfg.Schedule, cfg.Client = s, pc.Client
-		r := newRunner(t, cfg)
-		ctx, cancel := context.WithCancel(context.Background())
+		r, done, cancel := runInBackground(t, cfg, &memSink{})
 		defer cancel() // a failed check ends the run, and so the bubble
-		done := runInBackground(ctx, r, &memSink{})
 		time.Sleep(90 * time.Millisecond)
 		synctest.Wait()
 		if st := r.Stats(); st.InFlight != 301 || st.Workers != 200 {
