@@ -12,7 +12,8 @@
 #     p99, and for loadgen its lag p99 and the first second's p99 and lag
 #     p99 next to the median p99 of the other seconds;
 #   - loadgen's highest clean rate (no generator_dropped, lag p99 < 5 ms),
-#     found by a short search, and a run at twice that rate;
+#     found by a short search (a rate that fails is run once more), and a
+#     run at twice that rate;
 #   - the ratios loadgen/vegeta and loadgen/wrk, and the goals of issue #15
 #     with pass/fail.
 #
@@ -253,12 +254,20 @@ for rate in $BENCH_RATES; do
 done
 
 # The highest clean rate: up by a quarter from 20,000 while clean, then
-# halve the gap to the first rate that was not, twice.
-lo=0 hi=0 rate=20000 tries=0 last=20000
+# halve the gap to the first rate that was not, twice. A rate whose run is
+# not clean is run once more, and is clean if that run is: this project's
+# VM stalls a core for 10-30 ms at random moments, and one stall in a 3 s
+# run puts its lag p99 over 5 ms at any rate (in one search, 20,000 rps
+# failed with a lag p99 of 26 ms after 39,062 had passed with 1.7 ms).
+lo=0 hi=0 rate=20000 tries=0 last=20000 retried=0
 while [ "$tries" -lt 8 ]; do
 	tries=$((tries + 1))
 	last=$rate
 	run_loadgen "search-$rate" "$rate" "$SEARCH_SECONDS"
+	if ! clean; then
+		retried=$((retried + 1))
+		run_loadgen "search-$rate-again" "$rate" "$SEARCH_SECONDS"
+	fi
 	if clean; then
 		lo=$rate
 		[ "$hi" -eq 0 ] && rate=$((rate * 5 / 4)) && continue
@@ -294,7 +303,7 @@ for rate in $BENCH_RATES; do
 		"$(fmt "${L_S0[$rate]}" %.2f)" "$(fmt "${L_REST[$rate]}" %.2f)" "$(fmt "${L_S0LAG[$rate]}" %.2f)"
 done
 if [ "$clean_rate" -gt 0 ]; then
-	printf '| loadgen highest clean rate | %s | | | | | | |\n' "$clean_rate"
+	printf '| loadgen highest clean rate (%s of %s rates run twice) | %s | | | | | | |\n' "$retried" "$tries" "$clean_rate"
 	printf '| loadgen at twice that | %s | %s | | | | | |\n' "$over_rate" "$(fmt "$over_rps" %.0f)"
 else
 	printf '| loadgen highest clean rate | none down to %s | | | | | | |\n' "$last"
