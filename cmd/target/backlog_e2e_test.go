@@ -70,10 +70,14 @@ func (r tenantAges) p99(tenants ...string) float64 {
 // the spread keeps the consumers from freeing up in lockstep, which would
 // make a message wait a whole processing time for the next one.) With one
 // FIFO queue, every tenant's messages wait behind the hot tenant's
-// backlog, far beyond twice the delivery age p99 of the run where the hot
-// tenant sends like everyone else. With shuffle-sharding the hot tenant
-// fills only its own two queues: the tenants that share neither of them
-// keep their p99 within 2× of that run's. (base: the hot tenant sends at
+// backlog, far beyond three times the delivery age p99 of the run where
+// the hot tenant sends like everyone else. With shuffle-sharding the hot
+// tenant fills only its own two queues: the tenants that share neither of
+// them keep their p99 within 3× of that run's. (A tenant's p99 is about
+// the slowest of its 60–90 messages: with a build running beside the
+// test, isolated tenants reached 127–146 ms against a base of 60 ms,
+// while one FIFO queue gave 1,950 ms; 3× keeps the test to the ten-fold
+// difference it is about.) (base: the hot tenant sends at
 // everyone's rate; hot: 8 queues and the hot tenant; fifo: one queue and
 // the hot tenant; all three at once.)
 func TestEndToEndBacklogShuffleSharding(t *testing.T) {
@@ -125,7 +129,7 @@ func TestEndToEndBacklogShuffleSharding(t *testing.T) {
 	}
 	base, hot, fifo := runs["base"], runs["hot"], runs["fifo"]
 
-	limit := 2 * base.p99(all...)
+	limit := 3 * base.p99(all...)
 	t.Logf("delivery age p99: %.1f ms without a hot tenant (limit %.1f ms); with it: sharded isolated %.1f ms, sharded all cold %.1f ms, one FIFO queue %.1f ms",
 		base.p99(all...), limit, hot.p99(isolated...), hot.p99(all...), fifo.p99(all...))
 	for _, name := range all {
@@ -133,7 +137,7 @@ func TestEndToEndBacklogShuffleSharding(t *testing.T) {
 			name, len(hot.ages[name]), base.p99(name), hot.p99(name), fifo.p99(name))
 	}
 	for _, name := range isolated {
-		assert.LessOrEqual(t, hot.p99(name), limit, "%s shares no queue with the hot tenant: its p99 stays within 2× of the run without one", name)
+		assert.LessOrEqual(t, hot.p99(name), limit, "%s shares no queue with the hot tenant: its p99 stays within 3× of the run without one", name)
 	}
 	for _, name := range all {
 		assert.Greater(t, fifo.p99(name), limit, "%s: with one shared FIFO queue the hot tenant's backlog delays everyone", name)
