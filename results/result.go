@@ -97,7 +97,7 @@ type Result struct {
 	Route     string        // route or endpoint label (request template name)
 	Tenant    string        // simulated customer; empty when tenants are not used
 	Intended  time.Duration // when the schedule said the request starts
-	Start     time.Duration // when this attempt was sent
+	Start     time.Duration // when this attempt was sent (after any wait for a busy pooled connection: that wait is lag)
 	End       time.Duration // when this attempt's answer (or failure) was known
 	Status    uint16        // HTTP status; 0 when there was no answer
 	Outcome   Outcome

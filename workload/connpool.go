@@ -195,7 +195,7 @@ func (p *connPool) do(ctx context.Context, deadline time.Time, pc *pconn, reused
 	for try := 0; ; try++ {
 		if try > 0 {
 			var err error
-			if pc, reused, err = p.get(ctx, deadline, true); err != nil {
+			if pc, reused, _, err = p.get(ctx, deadline, true); err != nil {
 				return 0, err
 			}
 		}
@@ -285,16 +285,18 @@ func discardBody(resp *fasthttp.Response) (int64, error) {
 
 // get returns an idle connection, or waits for one (a new one, when fresh)
 // until deadline (zero: none) or ctx ends. reused says the connection
-// carried requests before.
-func (p *connPool) get(ctx context.Context, deadline time.Time, fresh bool) (*pconn, bool, error) {
+// carried requests before; queued, that another request finished with
+// it while this one waited: none was idle and none was dialed in time,
+// so the wait was for the pool, not for the service.
+func (p *connPool) get(ctx context.Context, deadline time.Time, fresh bool) (pc *pconn, reused, queued bool, err error) {
 	now := time.Now()
 	p.mu.Lock()
 	if p.aborted {
 		p.mu.Unlock()
-		return nil, false, errAborted
+		return nil, false, false, errAborted
 	}
 	for !fresh && len(p.idle) > 0 {
-		pc := p.idle[len(p.idle)-1]
+		pc = p.idle[len(p.idle)-1]
 		p.idle = p.idle[:len(p.idle)-1]
 		if now.Sub(pc.lastUse) > idleTimeout {
 			p.open--
@@ -303,7 +305,7 @@ func (p *connPool) get(ctx context.Context, deadline time.Time, fresh bool) (*pc
 		}
 		p.busy[pc] = struct{}{}
 		p.mu.Unlock()
-		return pc, true, nil
+		return pc, true, false, nil
 	}
 	w := &connWaiter{fresh: fresh, ch: make(chan connResult, 1)}
 	w.Value = w
@@ -327,13 +329,13 @@ func (p *connPool) get(ctx context.Context, deadline time.Time, fresh bool) (*pc
 	}
 	select {
 	case r := <-w.ch:
-		return r.pc, r.reused, r.err
+		return r.pc, r.reused, r.reused, r.err
 	case <-ctx.Done():
 		p.abandon(w)
-		return nil, false, ctx.Err()
+		return nil, false, false, ctx.Err()
 	case <-timeout:
 		p.abandon(w)
-		return nil, false, errNoConn
+		return nil, false, false, errNoConn
 	}
 }
 

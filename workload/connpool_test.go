@@ -43,7 +43,7 @@ func TestConnPoolPrunesConnectionsIdleTooLong(t *testing.T) {
 	defer p.closeIdle()
 	var conns []*pconn
 	for range 3 {
-		pc, _, err := p.get(context.Background(), time.Time{}, true)
+		pc, _, _, err := p.get(context.Background(), time.Time{}, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -124,7 +124,7 @@ func loopbackSink(t *testing.T) string {
 func TestConnPoolTakesAFreedConnectionBeforeItsOwnDial(t *testing.T) {
 	p := newConnPool(loopbackSink(t), false, ClientOptions{Connections: 4, DialTimeout: 5 * time.Second})
 	defer p.closeIdle()
-	a, _, err := p.get(context.Background(), time.Time{}, false)
+	a, _, _, err := p.get(context.Background(), time.Time{}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestConnPoolTakesAFreedConnectionBeforeItsOwnDial(t *testing.T) {
 	}
 	done := make(chan got, 1)
 	go func() {
-		pc, reused, err := p.get(context.Background(), time.Time{}, false)
+		pc, reused, _, err := p.get(context.Background(), time.Time{}, false)
 		done <- got{pc, reused, err}
 	}()
 	<-g.started // the second request is dialing
@@ -173,7 +173,7 @@ func TestConnPoolBoundsDialsAndConnections(t *testing.T) {
 	var peakOpen atomic.Int64
 	for range burst {
 		wg.Go(func() {
-			pc, _, err := p.get(context.Background(), time.Time{}, false)
+			pc, _, _, err := p.get(context.Background(), time.Time{}, false)
 			if err != nil {
 				t.Error(err)
 				return
@@ -482,7 +482,7 @@ func BenchmarkHTTP1Exchange(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(size))
 			for b.Loop() {
-				pc, reused, err := p.get(ctx, time.Time{}, false)
+				pc, reused, _, err := p.get(ctx, time.Time{}, false)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -505,7 +505,7 @@ func TestConnPoolDialsForAResendWhenIdleConnectionsFillTheBound(t *testing.T) {
 		t.Run("idle first "+strconv.FormatBool(idleFirst), func(t *testing.T) {
 			p := newConnPool(loopbackSink(t), false, ClientOptions{Connections: 1, DialTimeout: 5 * time.Second})
 			defer p.closeIdle()
-			a, _, err := p.get(context.Background(), time.Time{}, false)
+			a, _, _, err := p.get(context.Background(), time.Time{}, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -515,7 +515,7 @@ func TestConnPoolDialsForAResendWhenIdleConnectionsFillTheBound(t *testing.T) {
 			}
 			done := make(chan got, 1)
 			getFresh := func() {
-				pc, _, err := p.get(context.Background(), time.Now().Add(20*time.Second), true)
+				pc, _, _, err := p.get(context.Background(), time.Now().Add(20*time.Second), true)
 				done <- got{pc, err}
 			}
 			if idleFirst {

@@ -263,12 +263,18 @@ func (s *fastSender) send(ctx context.Context, q *request, n int, timeout time.D
 	// Wait for a connection first: a request queued behind the pool holds
 	// nothing but its goroutine.
 	pool := s.pool(rawURL)
-	pc, reused, err := pool.get(ctx, deadline, false)
+	pc, reused, queued, err := pool.get(ctx, deadline, false)
 	if err != nil {
 		res.End = time.Since(q.r.start)
 		res.Outcome = Classify(err, ctx.Err() != nil)
 		res.Error = ErrorText(err, false, ctx.Err() != nil)
 		return 0, false
+	}
+	if queued {
+		// The attempt is sent now: its wait for one of the pool's busy
+		// connections is the generator's lag, not the service's latency
+		// (which still counts from the intended start).
+		res.Start = time.Since(q.r.start)
 	}
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()

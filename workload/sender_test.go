@@ -283,3 +283,33 @@ func TestHTTP1HedgeCancelsTheLoserAndRepeatsTheRequest(t *testing.T) {
 
 // TestConnPoolPrunesConnectionsIdleTooLong: connections idle for longer
 // than idleTimeout are closed at the next prune; fresher ones stay.
+
+// TestAWaitForABusyConnectionIsLagNotLatency: with every connection of the
+// pool busy, a request that waits for one sends its attempt when one is
+// free. The wait is the generator's lag (Start − Intended), which reports
+// flag, and not the service's time (End − Start); the latency still counts
+// from the intended start.
+func TestAWaitForABusyConnectionIsLagNotLatency(t *testing.T) {
+	const serve = 30 * time.Millisecond
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { time.Sleep(serve) }))
+	defer srv.Close()
+	// 40 requests in 400 ms on one connection that answers one each 30 ms:
+	// the last waits about 800 ms for it.
+	cfg := constantConfig(srv.URL, 100, 400*time.Millisecond)
+	cfg.HTTP = ClientOptions{Connections: 1}
+	rs := runOnce(t, cfg)
+	if tl := count(t, rs); tl.finals[results.OutcomeOK] != 40 {
+		t.Fatalf("final outcomes %v, want 40 ok", tl.finals)
+	}
+	var lag, service time.Duration
+	for _, r := range rs {
+		lag = max(lag, r.Start-r.Intended)
+		service = max(service, r.End-r.Start)
+	}
+	if lag < 400*time.Millisecond {
+		t.Errorf("largest lag %v, want ≥ 400ms: the waits for the connection", lag)
+	}
+	if service > 10*serve {
+		t.Errorf("largest attempt %v, want about %v: the waits for the connection counted as the service's", service, serve)
+	}
+}
