@@ -91,6 +91,23 @@ func gateDials(p *connPool) *gatedDials {
 	return g
 }
 
+// waitForWaiters waits until n requests wait in p's queue; who names them
+// in the failure.
+func waitForWaiters(t *testing.T, p *connPool, n int, who string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; runtime.Gosched() {
+		p.mu.Lock()
+		waiting := p.waiters.Len()
+		p.mu.Unlock()
+		if waiting == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never waited", who)
+		}
+	}
+}
+
 // loopbackSink accepts connections on 127.0.0.1 and reads them until they
 // close.
 func loopbackSink(t testing.TB) string {
@@ -210,18 +227,7 @@ func TestConnPoolADialThatFailsAfterItsWaiterWasServedFailsNoOtherRequest(t *tes
 		t.Fatalf("first request got %p (%v), want the freed connection %p", a.pc, a.err, x)
 	}
 	bDone := get()
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		p.mu.Lock()
-		waiting := p.waiters.Len()
-		p.mu.Unlock()
-		if waiting == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the second request never waited")
-		}
-		runtime.Gosched()
-	}
+	waitForWaiters(t, p, 1, "the second request")
 	outcome <- errors.New("connection refused") // a's dial fails
 	var b got
 	select {
@@ -599,17 +605,7 @@ func TestConnPoolDialsForAResendWhenIdleConnectionsFillTheBound(t *testing.T) {
 				go getFresh()
 			} else {
 				go getFresh()
-				for deadline := time.Now().Add(10 * time.Second); ; runtime.Gosched() {
-					p.mu.Lock()
-					n := p.waiters.Len()
-					p.mu.Unlock()
-					if n == 1 {
-						break
-					}
-					if time.Now().After(deadline) {
-						t.Fatal("the fresh request never waited")
-					}
-				}
+				waitForWaiters(t, p, 1, "the fresh request")
 				p.put(a, true)
 			}
 			b := <-done
