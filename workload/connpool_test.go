@@ -20,6 +20,8 @@ import (
 	"github.com/goodput-dev/goodput/results"
 )
 
+// TestConnPoolPrunesConnectionsIdleTooLong: connections idle for longer
+// than idleTimeout are closed at the next prune; fresher ones stay.
 func TestConnPoolPrunesConnectionsIdleTooLong(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -202,7 +204,7 @@ func TestConnPoolADialThatFailsAfterItsWaiterWasServedFailsNoOtherRequest(t *tes
 			if err != nil {
 				return nil, err
 			}
-		case <-ctx.Done(): // the test failed: closeIdle ends the dials
+		case <-ctx.Done(): // the test failed: abort ends the dials
 			return nil, ctx.Err()
 		}
 		return real(ctx, network, addr)

@@ -63,9 +63,9 @@ func (f *fakeTuner) window(rate float64, perRequest func(cores int) float64) {
 
 // TestProcTunerTriesOneCoreFewer: a load that keeps two cores 40% busy
 // (over busyPerProc of one at that cost) but costs half as much a request
-// on one core moves to one core after lowWindows windows and stays there; one that costs as much on one
-// core comes back to two in the next window, and is not tried again while
-// the rate holds.
+// on one core moves to one core after lowWindows windows and stays there;
+// one that costs as much on one core comes back to two in the next
+// window, and is not tried again while the rate holds.
 func TestProcTunerTriesOneCoreFewer(t *testing.T) {
 	const rate = 20000
 	cheaper := func(cores int) float64 { return float64(cores) * 20e-6 } // 20 µs on one core, 40 on two
@@ -136,6 +136,10 @@ func TestProcTunerAddsAtOnceAndRemovesSlowly(t *testing.T) {
 	}
 	if len(f.sets) != 2 {
 		t.Fatalf("sets %v: a core was taken away before %d light windows in a row", f.sets, lowWindows)
+	}
+	f.window(1000, light)
+	if len(f.sets) != 3 || f.sets[2] != 1 {
+		t.Fatalf("after %d light windows in a row: sets %v, want the added core taken away", lowWindows, f.sets)
 	}
 }
 

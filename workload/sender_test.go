@@ -281,9 +281,6 @@ func TestHTTP1HedgeCancelsTheLoserAndRepeatsTheRequest(t *testing.T) {
 	}
 }
 
-// TestConnPoolPrunesConnectionsIdleTooLong: connections idle for longer
-// than idleTimeout are closed at the next prune; fresher ones stay.
-
 // TestAWaitForABusyConnectionIsLagNotLatency: with every connection of the
 // pool busy, a request that waits for one sends its attempt when one is
 // free. The wait is the generator's lag (Start − Intended), which reports
