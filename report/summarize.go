@@ -305,7 +305,7 @@ func (a *Aggregator) phaseSummaries() []PhaseStats {
 func (a *Aggregator) warnings(s *Summary) []string {
 	w := append([]string{}, a.warns...)
 	if d := s.Generator.Dropped; d > 0 {
-		w = append(w, fmt.Sprintf("the generator dropped %d requests (%.1f%%) because its in-flight cap was reached: the generator, not the service, was the limit (raise --max-inflight or add shards)",
+		w = append(w, fmt.Sprintf("the generator dropped %d requests (%.1f%%) it could not send on time (its in-flight cap was reached, or its backlog of requests to send stayed too deep): the generator, not the service, was the limit (lower the rate per generator, raise --connections or --max-inflight, or add shards)",
 			d, 100*ratio(d, s.Requests)))
 	}
 	if lag := s.Generator.LagP99Ms; lag > float64(lagWarning)/float64(time.Millisecond) {

@@ -229,7 +229,7 @@ func (p *connPool) do(ctx context.Context, deadline time.Time, pc *pconn, reused
 	for try := 0; ; try++ {
 		if try > 0 {
 			var err error
-			if pc, reused, _, err = p.get(ctx, deadline, true); err != nil {
+			if pc, reused, _, err = p.get(ctx, deadline, true, nil); err != nil {
 				return 0, err
 			}
 		}
@@ -317,12 +317,20 @@ func discardBody(resp *fasthttp.Response) (int64, error) {
 	return n, nil
 }
 
+// sendingNoter is told that a request has left the generator's backlog
+// (see dispatcher.backlogged): it has a connection, or waits for one
+// being dialed, which is the service's time as the handshake is.
+type sendingNoter interface{ sending() }
+
 // get returns an idle connection, or waits for one (a new one, when fresh)
 // until deadline (zero: none) or ctx ends. reused says the connection
 // carried requests before; queued, that another request finished with
 // it while this one waited: none was idle and none was dialed in time,
-// so the wait was for the pool, not for the service.
-func (p *connPool) get(ctx context.Context, deadline time.Time, fresh bool) (pc *pconn, reused, queued bool, err error) {
+// so the wait was for the pool, not for the service. When get dials a
+// connection for the request, it tells note (when not nil) before it
+// waits; a wait for the pool's bound or for its dials already in
+// progress (at most maxDials) is the generator's own backlog.
+func (p *connPool) get(ctx context.Context, deadline time.Time, fresh bool, note sendingNoter) (pc *pconn, reused, queued bool, err error) {
 	now := time.Now()
 	p.mu.Lock()
 	if p.aborted {
@@ -339,6 +347,9 @@ func (p *connPool) get(ctx context.Context, deadline time.Time, fresh bool) (pc 
 		}
 		p.busy[pc] = struct{}{}
 		p.mu.Unlock()
+		if note != nil {
+			note.sending()
+		}
 		return pc, true, false, nil
 	}
 	w := p.waiter(fresh)
@@ -350,10 +361,14 @@ func (p *connPool) get(ctx context.Context, deadline time.Time, fresh bool) (pc 
 		p.idle = slices.Delete(p.idle, 0, 1)
 		p.open--
 	}
-	if p.open < p.max && p.dialing < maxDials {
+	dials := p.open < p.max && p.dialing < maxDials
+	if dials {
 		p.dialFor(w)
 	}
 	p.mu.Unlock()
+	if dials && note != nil {
+		note.sending()
+	}
 	var timeout <-chan time.Time
 	if !deadline.IsZero() {
 		timeout = w.until(deadline)

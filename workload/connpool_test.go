@@ -46,7 +46,7 @@ func TestConnPoolPrunesConnectionsIdleTooLong(t *testing.T) {
 	defer p.closeIdle()
 	var conns []*pconn
 	for range 3 {
-		pc, _, _, err := p.get(context.Background(), time.Time{}, true)
+		pc, _, _, err := p.get(context.Background(), time.Time{}, true, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -144,7 +144,7 @@ func loopbackSink(t testing.TB) string {
 func TestConnPoolTakesAFreedConnectionBeforeItsOwnDial(t *testing.T) {
 	p := newConnPool(loopbackSink(t), false, ClientOptions{Connections: 4, DialTimeout: 5 * time.Second})
 	defer p.closeIdle()
-	a, _, _, err := p.get(context.Background(), time.Time{}, false)
+	a, _, _, err := p.get(context.Background(), time.Time{}, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func TestConnPoolTakesAFreedConnectionBeforeItsOwnDial(t *testing.T) {
 	}
 	done := make(chan got, 1)
 	go func() {
-		pc, reused, _, err := p.get(context.Background(), time.Time{}, false)
+		pc, reused, _, err := p.get(context.Background(), time.Time{}, false, nil)
 		done <- got{pc, reused, err}
 	}()
 	<-g.started // the second request is dialing
@@ -191,7 +191,7 @@ func TestConnPoolADialThatFailsAfterItsWaiterWasServedFailsNoOtherRequest(t *tes
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	p := newConnPool(loopbackSink(t), false, ClientOptions{Connections: 2, DialTimeout: 5 * time.Second})
 	defer p.abort() // closes the busy connections too, should the test fail
-	x, _, _, err := p.get(context.Background(), time.Time{}, false)
+	x, _, _, err := p.get(context.Background(), time.Time{}, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func TestConnPoolADialThatFailsAfterItsWaiterWasServedFailsNoOtherRequest(t *tes
 	get := func() <-chan got {
 		done := make(chan got, 1)
 		go func() {
-			pc, _, _, err := p.get(context.Background(), time.Now().Add(time.Minute), false)
+			pc, _, _, err := p.get(context.Background(), time.Now().Add(time.Minute), false, nil)
 			done <- got{pc, err}
 		}()
 		return done
@@ -257,7 +257,7 @@ func TestConnPoolBoundsDialsAndConnections(t *testing.T) {
 	var peakOpen atomic.Int64
 	for range burst {
 		wg.Go(func() {
-			pc, _, _, err := p.get(context.Background(), time.Time{}, false)
+			pc, _, _, err := p.get(context.Background(), time.Time{}, false, nil)
 			if err != nil {
 				t.Error(err)
 				return
@@ -566,7 +566,7 @@ func BenchmarkHTTP1Exchange(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(size))
 			for b.Loop() {
-				pc, reused, _, err := p.get(ctx, time.Time{}, false)
+				pc, reused, _, err := p.get(ctx, time.Time{}, false, nil)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -589,7 +589,7 @@ func TestConnPoolDialsForAResendWhenIdleConnectionsFillTheBound(t *testing.T) {
 		t.Run("idle first "+strconv.FormatBool(idleFirst), func(t *testing.T) {
 			p := newConnPool(loopbackSink(t), false, ClientOptions{Connections: 1, DialTimeout: 5 * time.Second})
 			defer p.closeIdle()
-			a, _, _, err := p.get(context.Background(), time.Time{}, false)
+			a, _, _, err := p.get(context.Background(), time.Time{}, false, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -599,7 +599,7 @@ func TestConnPoolDialsForAResendWhenIdleConnectionsFillTheBound(t *testing.T) {
 			}
 			done := make(chan got, 1)
 			getFresh := func() {
-				pc, _, _, err := p.get(context.Background(), time.Now().Add(20*time.Second), true)
+				pc, _, _, err := p.get(context.Background(), time.Now().Add(20*time.Second), true, nil)
 				done <- got{pc, err}
 			}
 			if idleFirst {
@@ -668,7 +668,7 @@ func BenchmarkConnPoolWaitForABusyConnection(b *testing.B) {
 	b.SetParallelism(8)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			pc, _, _, err := p.get(context.Background(), time.Now().Add(time.Minute), false)
+			pc, _, _, err := p.get(context.Background(), time.Now().Add(time.Minute), false, nil)
 			if err != nil {
 				b.Error(err)
 				return

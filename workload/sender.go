@@ -70,6 +70,9 @@ func (s *netSender) prune() {}
 
 func (s *netSender) send(ctx context.Context, q *request, n int, timeout time.Duration, res *results.Result, _ bool) (time.Duration, bool) {
 	t := q.tmpl
+	if n == 1 {
+		q.sending() // the Transport does not say when it has a connection
+	}
 	actx := ctx
 	if timeout > 0 {
 		var cancel context.CancelFunc
@@ -263,7 +266,11 @@ func (s *fastSender) send(ctx context.Context, q *request, n int, timeout time.D
 	// Wait for a connection first: a request queued behind the pool holds
 	// nothing but its goroutine.
 	pool := s.pool(rawURL)
-	pc, reused, queued, err := pool.get(ctx, deadline, false)
+	var note sendingNoter
+	if n == 1 {
+		note = q
+	}
+	pc, reused, queued, err := pool.get(ctx, deadline, false, note)
 	if err != nil {
 		res.End = time.Since(q.r.start)
 		res.Outcome = Classify(err, ctx.Err() != nil)
@@ -275,6 +282,9 @@ func (s *fastSender) send(ctx context.Context, q *request, n int, timeout time.D
 		// connections is the generator's lag, not the service's latency
 		// (which still counts from the intended start).
 		res.Start = time.Since(q.r.start)
+	}
+	if n == 1 {
+		q.sending()
 	}
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()

@@ -310,3 +310,42 @@ func TestAWaitForABusyConnectionIsLagNotLatency(t *testing.T) {
 		t.Errorf("largest attempt %v, want about %v: the waits for the connection counted as the service's", service, serve)
 	}
 }
+
+// TestAGeneratorThatCannotSendOnTimeDropsRatherThanQueues: offered eight
+// times what its connections carry, the generator keeps a bounded
+// backlog of requests waiting to be sent (backlogFloor at this rate, and
+// what arrives in backlogGrace) and records the rest as
+// generator_dropped at their intended start, rather than queueing them
+// all until their timeouts. The last of the backlog waits about
+// (128 + 80) / 100 a second, 2.1 s; without the bound, the lag would
+// grow by 7 s each second of the run.
+func TestAGeneratorThatCannotSendOnTimeDropsRatherThanQueues(t *testing.T) {
+	const serve = 20 * time.Millisecond
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { time.Sleep(serve) }))
+	defer srv.Close()
+	cfg := constantConfig(srv.URL, 800, time.Second) // 2 connections × 50 a second
+	cfg.HTTP = ClientOptions{Connections: 2}
+	r := newRunner(t, cfg)
+	var sink memSink
+	if err := r.Run(context.Background(), &sink); err != nil {
+		t.Fatal(err)
+	}
+	rs := sink.results()
+	tl := count(t, rs)
+	ok, dropped := tl.finals[results.OutcomeOK], tl.finals[results.OutcomeGeneratorDropped]
+	if ok < 50 || dropped < 400 || ok+dropped != 800 {
+		t.Fatalf("finals %v, want ≥ 50 ok, ≥ 400 generator_dropped, and nothing else", tl.finals)
+	}
+	if st := r.Stats(); st.Behind != uint64(dropped) || st.Dropped != st.Behind {
+		t.Fatalf("stats %+v: want every drop counted as behind (%d)", st, dropped)
+	}
+	var lag time.Duration
+	for _, res := range rs {
+		if res.Attempt > 0 {
+			lag = max(lag, res.Start-res.Intended)
+		}
+	}
+	if lag > 3*time.Second {
+		t.Fatalf("largest lag %v, want < 3s: the backlog was not bounded", lag)
+	}
+}

@@ -154,6 +154,41 @@ func TestNoRequestWaitsBelowMinWorkersToWait(t *testing.T) {
 	}
 }
 
+// TestABacklogDropsOnlyOnceItHasOutlastedItsGrace: the requests not yet
+// sent (less those in the waiting room) may outnumber BacklogDelay of
+// the offered rate for backlogGrace; after that, and at once when the
+// last drop was within backlogGrace (the run's start counts as one), new
+// requests are dropped until the backlog is back under its limit.
+func TestABacklogDropsOnlyOnceItHasOutlastedItsGrace(t *testing.T) {
+	r := &Runner{}
+	r.offering.Store(100_000) // a second: a limit of 1,000 requests
+	d := dispatcher{r: r, idle: &idleWorkers{}}
+	at := func(now time.Duration, unsent int64, want bool) {
+		t.Helper()
+		r.unsent.Store(unsent)
+		if got := d.backlogged(now); got != want {
+			t.Fatalf("at %v with %d unsent (%d in the waiting room): backlogged %v, want %v", now, unsent, d.idle.nWaiting.Load(), got, want)
+		}
+	}
+	at(10*time.Millisecond, 1001, true) // the start counts as a drop
+	at(20*time.Millisecond, 1000, false)
+	at(time.Second, 1001, false) // deep: the grace begins
+	at(time.Second+backlogGrace-time.Millisecond, 5000, false)
+	at(time.Second+backlogGrace, 1001, true)
+	at(time.Second+backlogGrace+time.Millisecond, 1000, false)
+	at(time.Second+backlogGrace+2*time.Millisecond, 1001, true) // again within backlogGrace of the last drop
+	at(2*time.Second, 500, false)
+	at(3*time.Second, 1001, false) // a new grace
+	d.idle.nWaiting.Store(500)     // they wait for a worker by choice
+	at(3*time.Second+backlogGrace, 1501, true)
+	at(3*time.Second+backlogGrace+time.Millisecond, 1500, false)
+	d.idle.nWaiting.Store(0)
+	r.offering.Store(1000) // 10 in BacklogDelay: the floor holds
+	at(5*time.Second, backlogFloor, false)
+	at(5*time.Second+backlogGrace, backlogFloor+1, false) // the grace begins
+	at(5*time.Second+2*backlogGrace, backlogFloor+1, true)
+}
+
 // TestRequestsWaitForBusyWorkersAtMostMaxWaiting: while requests finish
 // often and minWorkersToWait workers run, a request that finds every
 // worker busy waits for one rather than starting another, for at most

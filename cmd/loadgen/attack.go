@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -145,7 +146,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) (er
 	}
 	counts := driven.Counts
 	if st := driven.Stats; st.Dropped > 0 {
-		fmt.Fprintf(stderr, "attack: warning: %d requests were not sent because --max-inflight %d was reached: the generator, not the service, was the limit\n", st.Dropped, cfg.MaxInFlight)
+		fmt.Fprintf(stderr, "attack: warning: %d requests were not sent (generator_dropped): %s; the generator, not the service, was the limit\n", st.Dropped, dropReasons(st, cfg.MaxInFlight))
 	}
 	if driven.Summary != nil {
 		if err := report.WriteText(stdout, driven.Summary, report.TextOptions{Color: isTerminal(stdout)}); err != nil {
@@ -179,4 +180,16 @@ func newAttackFlags(stdout io.Writer) (*pflag.FlagSet, attackFlags) {
 	quiet := fs.Bool("quiet", false, "no progress line on stderr")
 	label := fs.String("label", "", "name of the run, recorded in the results header and shown by every report")
 	return fs, attackFlags{cf, sf, out, quiet, label, mf}
+}
+
+// dropReasons says why the generator dropped st.Dropped requests.
+func dropReasons(st workload.Stats, maxInFlight int) string {
+	var why []string
+	if st.Behind > 0 {
+		why = append(why, fmt.Sprintf("%d because the requests waiting to be sent stayed more than %v behind (its cores, or --connections, were saturated)", st.Behind, workload.BacklogDelay))
+	}
+	if rest := st.Dropped - st.Behind; rest > 0 {
+		why = append(why, fmt.Sprintf("%d because --max-inflight %d was reached or the run began after its start instant", rest, maxInFlight))
+	}
+	return strings.Join(why, ", ")
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -108,6 +109,30 @@ func TestAttackWritesEveryAttemptToTheFile(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "seed 7") {
 		t.Fatalf("seed not printed: %s", stderr.String())
+	}
+}
+
+// TestAttackSaysWhyTheGeneratorDroppedRequests: offered far more than
+// its two connections to a slow server carry, the generator drops the
+// excess, and the warning says it was its own backlog, not the cap.
+func TestAttackSaysWhyTheGeneratorDroppedRequests(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { time.Sleep(20 * time.Millisecond) }))
+	t.Cleanup(srv.Close)
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"attack", "--url", srv.URL, "--rate", "800", "--duration", "1s", "--connections", "2", "--quiet", "-o", "-"}, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("attack: %v\n%s", err, stderr.String())
+	}
+	_, rs, _ := readResults(t, &stdout)
+	dropped := 0
+	for _, r := range rs {
+		if r.Outcome == results.OutcomeGeneratorDropped {
+			dropped++
+		}
+	}
+	want := fmt.Sprintf("attack: warning: %d requests were not sent (generator_dropped): %d because the requests waiting to be sent stayed more than 10ms behind", dropped, dropped)
+	if dropped == 0 || !strings.Contains(stderr.String(), want) {
+		t.Fatalf("%d dropped; stderr:\n%s\nwant it to contain %q", dropped, stderr.String(), want)
 	}
 }
 
