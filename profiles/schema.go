@@ -215,9 +215,12 @@ type Client struct {
 	// wins. Empty: no hedging.
 	HedgeAfter Hedge `yaml:"hedge_after"`
 	// HTTP connections kept open to the target, at most one request on
-	// each (HTTP/1.1); a request finding them all busy waits in the client.
-	// Default 1000, as `loadgen attack`: enough that requests queue in the
-	// service, where its defences see them.
+	// each (HTTP/1.1); a request finding them all busy waits in the client
+	// (the wait is the generator's lag), and while more than 10 ms of the
+	// offered rate (and 128 requests) have waited for 100 ms, new requests
+	// are recorded as generator_dropped. Default 1000, as `loadgen attack`:
+	// enough that requests queue in the service, where its defences see
+	// them; a collapsed service holds each for a whole timeout.
 	Connections int `yaml:"connections"`
 	// Cap on requests in flight; a request due when the cap is reached is
 	// recorded as generator_dropped, not delayed. Default 10000.
