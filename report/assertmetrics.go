@@ -85,7 +85,7 @@ var metricList = []Metric{
 	{Name: "retries", Unit: UnitCount, Better: BetterLower, Help: "attempts beyond the first of each request"},
 	{Name: "amplification", Unit: UnitRatio, Better: BetterLower, Help: "attempts ÷ requests (1 = no retries)"},
 	{Name: "wasted_work", Unit: UnitCount, Better: BetterLower, Help: "work the target finished for clients that had given up (when it reports it)"},
-	{Name: "dropped", Unit: UnitCount, Better: BetterLower, Help: "requests the generator could not start (in-flight cap)"},
+	{Name: "dropped", Unit: UnitCount, Better: BetterLower, Help: "requests the generator could not send on time (generator_dropped: its in-flight cap, or a backlog it could not send)"},
 	{Name: "lag_p99", Unit: UnitDuration, Better: BetterLower, Help: "p99 of attempt start − intended start (generator lag)"},
 	{Name: "delivery_age_p50", Unit: UnitDuration, Better: BetterLower, Help: "median age of async messages at delivery (delivery − enqueue, by the service's clock)"},
 	{Name: "delivery_age_p99", Unit: UnitDuration, Better: BetterLower, Help: "99th percentile age of async messages at delivery"},

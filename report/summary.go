@@ -133,8 +133,9 @@ type Generator struct {
 	LagP99Ms float64 `json:"lag_p99_ms"`
 	// LagMaxMs is the largest such lag, ms.
 	LagMaxMs float64 `json:"lag_max_ms"`
-	// Dropped counts requests not started because the generator's
-	// in-flight cap was reached (outcome generator_dropped).
+	// Dropped counts requests the generator could not send on time
+	// (outcome generator_dropped): its in-flight cap was reached, or its
+	// backlog of requests not yet sent stayed too deep.
 	Dropped int64 `json:"dropped"`
 }
 

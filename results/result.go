@@ -21,7 +21,7 @@ const (
 	OutcomeServerError                     // other 5xx
 	OutcomeClientTimeout                   // the client gave up (attempt timeout or request deadline)
 	OutcomeConnError                       // dial, reset, refused, EOF before an answer
-	OutcomeGeneratorDropped                // not started: the generator's in-flight cap was reached
+	OutcomeGeneratorDropped                // not sent: the generator could not send it on time (in-flight cap, backlog)
 	OutcomeBudgetExhausted                 // a retry was wanted but the retry budget refused it
 	OutcomeClientThrottled                 // rejected locally by client-side adaptive throttling
 	OutcomeCanceled                        // the run was interrupted while the attempt was in flight

@@ -8,15 +8,17 @@
 // results.Result.
 //
 // Latency is measured from a request's intended start, never from when a
-// busy generator got round to it. When the in-flight cap is reached a
-// request is recorded as generator_dropped with its intended start; there
-// are no catch-up bursts.
+// busy generator got round to it. When the in-flight cap is reached, or
+// the backlog of requests not yet sent stays too deep (see BacklogDelay),
+// a request is recorded as generator_dropped with its intended start;
+// there are no catch-up bursts.
 //
 // Records a Runner emits, per request:
 //   - one record per attempt (Attempt ≥ 1), with Final set on the attempt
 //     that decided the request (the last one, or the winner when hedging);
 //   - or, when the decision was made without an attempt, one Final record
-//     with Attempt 0 and Start == End: generator_dropped (in-flight cap),
+//     with Attempt 0 and Start == End: generator_dropped (in-flight cap,
+//     backlog, or a start after the start instant),
 //     client_throttled (adaptive throttling refused the first attempt or a
 //     retry), budget_exhausted (a retry was wanted but the retry budget
 //     refused it) and canceled (the run ended while the request waited to

@@ -137,7 +137,7 @@ func (g *Registry) Run(cfg RunConfig) (*Run, error) {
 		outcomes: desc("outcomes_total", "Requests by final outcome (ok, shed, server_error, client_timeout, generator_dropped, …).", "route", "phase", "outcome"),
 		attempts: desc("attempts_total", "Attempts sent (retries included), by outcome.", "route", "phase", "outcome"),
 		goodput:  desc("goodput_total", "Requests that succeeded within the SLO, measured from intended start, retries included.", "route", "phase"),
-		dropped:  desc("generator_dropped_total", "Requests the generator could not start on time (in-flight cap reached): the generator, not the service, was the limit.", "route", "phase"),
+		dropped:  desc("generator_dropped_total", "Requests the generator could not send on time (its in-flight cap, or a backlog it could not send): the generator, not the service, was the limit.", "route", "phase"),
 		inFlight: desc("in_flight", "Requests started and not finished (attempts and waits between them)."),
 		rate:     desc("offered_rate", "Requests per second the schedule offers now (this shard's share, rate multiplier applied)."),
 		phase:    desc("phase", "1 for the schedule phase the run is in, 0 for the phases before it.", "phase"),
