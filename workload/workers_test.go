@@ -1,6 +1,8 @@
 package workload
 
 import (
+	"context"
+	"net/http"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -145,11 +147,11 @@ func TestNoRequestWaitsBelowMinWorkersToWait(t *testing.T) {
 	var r Runner
 	r.finishing.Store(100_000) // a second
 	r.workers.Store(minWorkersToWait - 1)
-	if n := r.waitingRoom(); n != 0 {
+	if n := r.waitingRoom(0); n != 0 {
 		t.Fatalf("%d workers: room for %d, want 0", minWorkersToWait-1, n)
 	}
 	r.workers.Store(minWorkersToWait)
-	if n, want := r.waitingRoom(), int(100_000*maxWaiting/time.Second); n != want {
+	if n, want := r.waitingRoom(0), int(100_000*maxWaiting/time.Second); n != want {
 		t.Fatalf("%d workers: room for %d, want %d", minWorkersToWait, n, want)
 	}
 }
@@ -187,6 +189,33 @@ func TestABacklogDropsOnlyOnceItHasOutlastedItsGrace(t *testing.T) {
 	at(5*time.Second, backlogFloor, false)
 	at(5*time.Second+backlogGrace, backlogFloor+1, false) // the grace begins
 	at(5*time.Second+2*backlogGrace, backlogFloor+1, true)
+}
+
+// TestNoRequestWaitsForTheWorkersOfASlowService: against a service that
+// holds each request longer than a request may wait for a worker (50 ms
+// here), a request that finds every worker busy gets a worker of its own
+// at once, from the first requests on: waiting would only delay it until
+// one of them answered, while the pool grows to what the service holds.
+func TestNoRequestWaitsForTheWorkersOfASlowService(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		pc := newPipeClient(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { time.Sleep(50 * time.Millisecond) }))
+		defer pc.Close()
+		cfg := constantConfig("http://svc/", 3000, 300*time.Millisecond)
+		cfg.Client = pc.Client
+		var sink memSink
+		if err := newRunner(t, cfg).Run(context.Background(), &sink); err != nil {
+			t.Fatal(err)
+		}
+		rs := sink.results()
+		if tl := count(t, rs); tl.finals[results.OutcomeOK] != 900 {
+			t.Fatalf("finals %v, want 900 ok", tl.finals)
+		}
+		for _, res := range rs {
+			if lag := res.Start - res.Intended; lag > time.Millisecond {
+				t.Fatalf("request %d, due at %v, waited %v to start", res.RequestID, res.Intended, lag)
+			}
+		}
+	})
 }
 
 // TestRequestsWaitForBusyWorkersAtMostMaxWaiting: while requests finish
