@@ -197,25 +197,36 @@ func TestABacklogDropsOnlyOnceItHasOutlastedItsGrace(t *testing.T) {
 // at once, from the first requests on: waiting would only delay it until
 // one of them answered, while the pool grows to what the service holds.
 func TestNoRequestWaitsForTheWorkersOfASlowService(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		pc := newPipeClient(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { time.Sleep(50 * time.Millisecond) }))
-		defer pc.Close()
-		cfg := constantConfig("http://svc/", 3000, 300*time.Millisecond)
-		cfg.Client = pc.Client
-		var sink memSink
-		if err := newRunner(t, cfg).Run(context.Background(), &sink); err != nil {
-			t.Fatal(err)
-		}
-		rs := sink.results()
-		if tl := count(t, rs); tl.finals[results.OutcomeOK] != 900 {
-			t.Fatalf("finals %v, want 900 ok", tl.finals)
-		}
-		for _, res := range rs {
-			if lag := res.Start - res.Intended; lag > time.Millisecond {
-				t.Fatalf("request %d, due at %v, waited %v to start", res.RequestID, res.Intended, lag)
-			}
-		}
-	})
+	for _, tc := range []struct {
+		hold     time.Duration
+		from, to float64 // rps for 150 ms each
+	}{
+		{50 * time.Millisecond, 3000, 3000},  // 150 in flight
+		{10 * time.Millisecond, 2000, 20000}, // a surge to 200 in flight; over slowHold, under maxWaiting
+	} {
+		t.Run(tc.hold.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				pc := newPipeClient(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { time.Sleep(tc.hold) }))
+				defer pc.Close()
+				cfg := constantConfig("http://svc/", tc.from, 0)
+				cfg.Schedule, _ = NewSchedule(Constant(150*time.Millisecond, tc.from), Constant(150*time.Millisecond, tc.to))
+				cfg.Client = pc.Client
+				var sink memSink
+				if err := newRunner(t, cfg).Run(context.Background(), &sink); err != nil {
+					t.Fatal(err)
+				}
+				rs := sink.results()
+				if tl, want := count(t, rs), int((tc.from+tc.to)*0.15); tl.finals[results.OutcomeOK] != want {
+					t.Fatalf("finals %v, want %d ok", tl.finals, want)
+				}
+				for _, res := range rs {
+					if lag := res.Start - res.Intended; lag > time.Millisecond {
+						t.Fatalf("request %d, due at %v, waited %v to start", res.RequestID, res.Intended, lag)
+					}
+				}
+			})
+		})
+	}
 }
 
 // TestRequestsWaitForBusyWorkersAtMostMaxWaiting: while requests finish
