@@ -979,9 +979,7 @@ func (r *Runner) worker(ctx context.Context, sink Recorder, idle *idleWorkers, q
 			}
 		}
 		q.run(ctx, sink)
-		if !q.sent {
-			r.unsent.Add(-1)
-		}
+		q.sending() // one that ended unsent leaves the backlog too
 		r.inflight.Add(-1)
 		q.state = nil
 		r.pool.Put(q)
